@@ -1,0 +1,61 @@
+"""audiokit: audio processing and content intelligence for streaming platforms.
+
+``import audiokit`` is cheap: it loads numpy and the core types only. The I/O
+functions (which need PyAV and soundfile) and the subpackages load on first use.
+
+Examples
+--------
+>>> import audiokit
+>>> audio = audiokit.read("examples/example.flac")   # doctest: +SKIP
+>>> audio.num_channels, audio.sample_rate            # doctest: +SKIP
+(2, 44100)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._version import __version__
+from .audio import Audio
+from .errors import (
+    AudiokitError,
+    FormatError,
+    MissingDependencyError,
+    ModelError,
+    ParameterError,
+)
+
+__all__ = [
+    "__version__",
+    "Audio",
+    "AudiokitError",
+    "FormatError",
+    "MissingDependencyError",
+    "ModelError",
+    "ParameterError",
+    "MediaInfo",
+    "open",
+    "probe",
+    "read",
+    "write",
+]
+
+# Names resolved on first access (PEP 562) so that `import audiokit` and
+# `audiokit --help` do not pay for PyAV, soundfile, scipy or numba.
+_LAZY_IO = {"open", "read", "write", "probe", "MediaInfo", "AudioReader"}
+_SUBPACKAGES = {"io", "loudness", "transcode", "spatial", "analysis", "pipeline", "models", "cli"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_IO:
+        value = getattr(importlib.import_module(".io", __name__), name)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'audiokit' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_IO)

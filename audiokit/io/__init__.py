@@ -1,0 +1,1 @@
+"""Audio I/O: decode, stream, write, probe and resample."""
