@@ -13,13 +13,12 @@ import click
 
 from audiokit._version import __version__
 
-__all__ = ["main", "cli", "EXIT_FAILURE", "EXIT_PARTIAL"]
+from .main_helpers import EXIT_FAILURE
 
-EXIT_FAILURE = 1
-EXIT_PARTIAL = 3
+__all__ = ["main", "cli"]
 
 # Modules under audiokit.cli whose `COMMANDS` list is added to the group.
-_COMMAND_MODULES = ()
+_COMMAND_MODULES = ("info",)
 
 
 class _AudiokitGroup(click.Group):

@@ -1,0 +1,97 @@
+"""Opening files with PyAV and soundfile, and turning their failures into FormatError.
+
+Shared by :mod:`~audiokit.io.probe`, :mod:`~audiokit.io.reader` and
+:mod:`~audiokit.io.writer`; nothing here is public.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FormatError
+
+# Containers libsndfile reads exactly and faster than a PyAV decode.
+SOUNDFILE_FORMATS = {"WAV", "WAVEX", "RF64", "W64", "FLAC", "AIFF", "CAF", "AU"}
+# soundfile subtype -> bit depth of integer PCM (lossless sources).
+SOUNDFILE_BIT_DEPTH = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
+                       "FLOAT": 32, "DOUBLE": 64}
+# PyAV sample formats -> full-scale divisor for conversion to float.
+_INT_FULL_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 2.0**63}
+
+
+def check_readable(path) -> Path:
+    """Return ``path`` as a Path, or raise FormatError saying why it cannot be read."""
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise FormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise FormatError(f"{path}: is a directory; expected an audio file")
+    if not os.access(path, os.R_OK):
+        raise FormatError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise FormatError(f"{path}: file is empty (0 bytes)")
+    return path
+
+
+def open_soundfile(path: Path):
+    """Open ``path`` with soundfile if libsndfile reads its container, else None."""
+    import soundfile
+
+    try:
+        handle = soundfile.SoundFile(str(path))
+    except (RuntimeError, soundfile.LibsndfileError, TypeError, ValueError):
+        return None
+    if handle.format not in SOUNDFILE_FORMATS or handle.frames <= 0:
+        handle.close()
+        return None
+    return handle
+
+
+def open_container(path: Path):
+    """Open ``path`` with PyAV and return ``(container, audio_stream)``.
+
+    Raises FormatError when PyAV cannot open the file or it has no audio stream.
+    """
+    import av
+
+    try:
+        container = av.open(str(path), metadata_errors="replace")
+    except av.FFmpegError as error:
+        raise FormatError(f"{path}: not a readable media file ({ffmpeg_reason(error)})") from None
+    if not container.streams.audio:
+        kinds = sorted({stream.type for stream in container.streams}) or ["no streams"]
+        container.close()
+        raise FormatError(f"{path}: has no audio stream (found: {', '.join(kinds)})")
+    stream = container.streams.audio[0]
+    if not stream.codec_context.sample_rate or not stream.codec_context.channels:
+        container.close()
+        raise FormatError(f"{path}: audio stream has no sample rate or channel count (corrupt header?)")
+    return container, stream
+
+
+def ffmpeg_reason(error) -> str:
+    """A short human-readable reason from an ``av.FFmpegError``."""
+    text = getattr(error, "strerror", None) or str(error)
+    return text.split(":")[-1].strip() or type(error).__name__
+
+
+def frame_to_float(frame) -> np.ndarray:
+    """Convert a decoded ``av.AudioFrame`` to float32 ``(channels, samples)``.
+
+    Integer formats are scaled to [-1, 1) (s16 by 2**15, s32 by 2**31, u8 centred).
+    """
+    array = frame.to_ndarray()
+    name = frame.format.name
+    planar = name.endswith("p")
+    base = name[:-1] if planar else name
+    channels = frame.layout.nb_channels
+    if not planar:  # packed: one row of interleaved samples
+        array = array.reshape(-1, channels).T
+    if base in ("flt", "dbl"):
+        return np.ascontiguousarray(array, dtype=np.float32)
+    if base == "u8":
+        return ((array.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
+    return (array.astype(np.float64) / _INT_FULL_SCALE[base]).astype(np.float32)

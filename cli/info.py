@@ -1,0 +1,62 @@
+"""``audiokit info FILE...``: what each file holds."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import click
+
+from .main_helpers import exit_for_batch
+
+__all__ = ["COMMANDS", "info"]
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (a list with one object per file).")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line, per file.")
+def info(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
+    """Show format, codec, rate, channels, exact length, bit depth and tags of FILES."""
+    from audiokit import probe
+    from audiokit.errors import AudiokitError
+
+    documents, failures = [], 0
+    for path in files:
+        try:
+            document = probe(path).to_dict()
+        except AudiokitError as error:
+            failures += 1
+            click.echo(f"audiokit: error: {error}", err=True)
+            if as_json or as_jsonl:
+                documents.append({"path": path, "error": str(error)})
+            continue
+        documents.append(document)
+        if not (as_json or as_jsonl):
+            click.echo(_human(document))
+    if as_json:
+        click.echo(json.dumps(documents, indent=2))
+    elif as_jsonl:
+        for document in documents:
+            click.echo(json.dumps(document))
+    exit_for_batch(failures, len(files))
+
+
+def _human(document: dict) -> str:
+    minutes, seconds = divmod(document["duration_s"], 60)
+    bitrate = document["bitrate_bps"]
+    lines = [
+        document["path"],
+        f"  container   {document['container']}",
+        f"  codec       {document['codec']}"
+        + (f", {document['bit_depth']}-bit" if document["bit_depth"] else "")
+        + (f", {bitrate / 1000:.0f} kbit/s" if bitrate and not math.isnan(bitrate) else ""),
+        f"  audio       {document['sample_rate']} Hz, {document['num_channels']} ch ({document['channel_layout']})",
+        f"  length      {int(minutes)}:{seconds:06.3f} ({document['num_frames']} frames)",
+        f"  cover art   {'yes' if document['has_cover_art'] else 'no'}",
+    ]
+    lines += [f"  {key:<11} {value}" for key, value in sorted(document["tags"].items())]
+    return "\n".join(lines)
+
+
+COMMANDS = [info]
