@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 
 # Containers libsndfile reads exactly and faster than a PyAV decode.
 SOUNDFILE_FORMATS = {"WAV", "WAVEX", "RF64", "W64", "FLAC", "AIFF", "CAF", "AU"}
+# First four bytes of RIFF/RF64 WAV, Sony Wave64, AIFF, FLAC, CAF and Sun AU.
+SOUNDFILE_MAGIC = {b"RIFF", b"RF64", b"riff", b"FORM", b"fLaC", b"caff", b".snd"}
 # soundfile subtype -> bit depth of integer PCM (lossless sources).
 SOUNDFILE_BIT_DEPTH = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
                        "FLOAT": 32, "DOUBLE": 64}
@@ -24,6 +26,8 @@ _INT_FULL_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 2.0*
 
 def check_readable(path) -> Path:
     """Return ``path`` as a Path, or raise FormatError saying why it cannot be read."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"path is a {type(path).__name__}; expected a file path (str or os.PathLike)")
     path = Path(os.fspath(path))
     if not path.exists():
         raise FormatError(f"{path}: no such file")
@@ -37,9 +41,16 @@ def check_readable(path) -> Path:
 
 
 def open_soundfile(path: Path):
-    """Open ``path`` with soundfile if libsndfile reads its container, else None."""
+    """Open ``path`` with soundfile if libsndfile reads its container, else None.
+
+    Only files whose first bytes name a container in :data:`SOUNDFILE_MAGIC`
+    are tried, so libsndfile never sniffs (and complains about) MP3 or Ogg.
+    """
     import soundfile
 
+    with path.open("rb") as handle:
+        if handle.read(4) not in SOUNDFILE_MAGIC:
+            return None
     try:
         handle = soundfile.SoundFile(str(path))
     except (RuntimeError, soundfile.LibsndfileError, TypeError, ValueError):

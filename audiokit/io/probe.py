@@ -33,6 +33,7 @@ _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "handler
 # Demuxers whose packet durations and skip-samples side data were checked to
 # give the decoded length exactly (tests/io). Others are counted by decoding.
 _EXACT_FROM_PACKETS = ("mp3", "ogg", "mov,mp4,m4a,3gp,3g2,mj2")
+_MP3_FRAME_SAMPLES = 1152  # MPEG-1 Layer III samples per frame
 # Decoder names that differ from the codec's name.
 _CODEC_NAMES = {"mp3float": "mp3", "mp2float": "mp2", "mp1float": "mp1"}
 
@@ -107,7 +108,9 @@ def probe(path) -> MediaInfo:
 
 
 def _probe_soundfile(path: Path, handle) -> MediaInfo:
-    tags = {key: value for key in _SOUNDFILE_TAGS if (value := handle.__getattr__(key))}
+    tags = _container_tags(path)
+    if tags is None:  # ffmpeg could not open it; libsndfile's fixed set of tags then
+        tags = {key: value for key in _SOUNDFILE_TAGS if (value := getattr(handle, key))}
     codec = "flac" if handle.format == "FLAC" else _SOUNDFILE_CODEC.get(handle.subtype, handle.subtype.lower())
     if codec.startswith("pcm_") and codec not in ("pcm_u8", "pcm_s8"):
         codec += "be" if handle.format == "AIFF" else "le"
@@ -130,6 +133,22 @@ def _probe_soundfile(path: Path, handle) -> MediaInfo:
     )
 
 
+def _container_tags(path: Path) -> dict | None:
+    """Every tag ffmpeg reads (libsndfile knows only ten Vorbis comment keys)."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="replace") as container:
+            return _tags_of(container, container.streams.audio[0] if container.streams.audio else None)
+    except av.FFmpegError:
+        return None
+
+
+def _tags_of(container, stream) -> dict:
+    items = [*container.metadata.items(), *(stream.metadata.items() if stream is not None else ())]
+    return {str(k).lower(): str(v) for k, v in items if str(k).lower() not in _TECHNICAL_TAGS}
+
+
 def _probe_pyav(path: Path) -> MediaInfo:
     import av
 
@@ -142,8 +161,7 @@ def _probe_pyav(path: Path) -> MediaInfo:
             raise FormatError(f"{path}: corrupt or truncated stream ({ffmpeg_reason(error)})") from None
         if num_frames <= 0:
             raise FormatError(f"{path}: audio stream holds no samples")
-        tags = {str(k).lower(): str(v) for k, v in [*container.metadata.items(), *stream.metadata.items()]
-                if str(k).lower() not in _TECHNICAL_TAGS}
+        tags = _tags_of(container, stream)
         sample_rate = context.sample_rate
         return MediaInfo(
             path=str(path),
@@ -189,7 +207,17 @@ def _count_frames(container, stream) -> tuple[int, int]:
             skipped += start + (end if trims_end else 0)
     if not exact_from_packets:
         return decoded, payload
-    return round(ticks * rate_per_tick) - skipped, payload
+    num_frames = round(ticks * rate_per_tick) - skipped
+    if demuxer == "mp3" and skipped and stream.duration:
+        # A LAME/Xing header (signalled by its skip samples) records the
+        # stream's length; fewer frames than that means the file was cut short.
+        declared = round(stream.duration * rate_per_tick)
+        if num_frames < declared - _MP3_FRAME_SAMPLES:
+            raise FormatError(
+                f"{container.name}: truncated MP3: the LAME/Xing header declares {declared} "
+                f"frames but the file holds {num_frames}"
+            )
+    return num_frames, payload
 
 
 def _pyav_bit_depth(stream) -> int | None:

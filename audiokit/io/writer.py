@@ -24,7 +24,9 @@ __all__ = ["AudioWriter", "write", "FORMATS"]
 
 _ENCODE_BLOCK_FRAMES = 8192
 _LOSSY_DEFAULT_BITRATE_BPS = {"libmp3lame": 192_000, "aac": 192_000, "libopus": 128_000}
-_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+# Opus is always encoded at 48 kHz: ffmpeg's decoder outputs 48 kHz whatever
+# rate the encoder ran at, so this keeps write -> read at one known rate.
+_OPUS_RATE = 48000
 _MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 _AAC_MAX_RATE = 96000
 _MAX_CHANNELS = {"libmp3lame": 2, "libopus": 8, "aac": 8, "alac": 8, "flac": 8}
@@ -68,8 +70,8 @@ class AudioWriter:
     path : str or os.PathLike
         Destination; the extension picks the container (see :data:`FORMATS`).
     sample_rate : int
-        Rate of the blocks passed to :meth:`write`, Hz. Opus only runs at 8, 12,
-        16, 24 or 48 kHz: other rates are resampled to 48 kHz (as opusenc does).
+        Rate of the blocks passed to :meth:`write`, Hz. Opus is always encoded
+        at 48 kHz (other rates are resampled with audiokit's resampler).
     num_channels : int
     codec : str, optional
         Encoder: ``"flac"``, ``"alac"``, ``"aac"``, ``"mp3"``, ``"opus"``,
@@ -111,7 +113,8 @@ class AudioWriter:
             from .resample import Resampler
 
             self._resampler = Resampler(self.sample_rate, self.encoded_rate, self.num_channels)
-        self._frames_written = 0
+        self._frames_received = 0  # frames passed to write(), at sample_rate
+        self._frames_written = 0  # frames sent to the encoder, at encoded_rate
         self._open(container_format.muxer, bitrate_bps, tags or {})
 
     def _open(self, muxer: str, bitrate_bps: int | None, tags: dict) -> None:
@@ -140,6 +143,7 @@ class AudioWriter:
             raise ParameterError(
                 f"block has {block.shape[0]} channels; this writer was opened with {self.num_channels}"
             )
+        self._frames_received += block.shape[1]
         if self._resampler is not None:
             block = self._resampler.process(block)
         for start in range(0, block.shape[1], _ENCODE_BLOCK_FRAMES):
@@ -151,6 +155,9 @@ class AudioWriter:
 
         if self._container is None:
             return self.path
+        if self._frames_received == 0:
+            self._discard()
+            raise ParameterError(f"{self.path}: no samples were written; an audio file needs at least one frame")
         try:
             if self._resampler is not None:
                 self._encode(self._resampler.flush())
@@ -291,7 +298,7 @@ def _encoder_name(codec: str, path: Path, bit_depth: int | None) -> str:
 
 def _encoded_rate(codec: str, sample_rate: int) -> int:
     if codec == "libopus":
-        return sample_rate if sample_rate in _OPUS_RATES else 48000
+        return _OPUS_RATE
     if codec == "libmp3lame" and sample_rate not in _MP3_RATES:
         raise ParameterError(
             f"sample_rate is {sample_rate} Hz; MP3 supports {', '.join(map(str, _MP3_RATES))}. "

@@ -1,0 +1,55 @@
+# audiokit: `make demo` and `make test` work on a fresh Debian machine with
+# Python 3.10+ and the package registries. Everything lands in .venv/.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch, preferred where no NVIDIA GPU exists (on our build
+# machines this release installs from local disk in seconds; an unpinned torch
+# would pull a multi-GB CUDA build). pyproject keeps the range torch>=2.4.
+TORCH_CPU_SPEC ?= torch==2.13.0
+# Debian packages whose data the tests use; tests that need them skip, naming
+# the package, when they are missing and cannot be installed.
+SYSTEM_PACKAGES := libmysofa1 alsa-utils espeak-ng
+
+.PHONY: demo test install system-deps bench example clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@if ! command -v nvidia-smi >/dev/null 2>&1 && ! $(BIN)/python -c "import torch" 2>/dev/null; then \
+		echo "no NVIDIA GPU: installing the CPU build of torch ($(TORCH_CPU_SPEC))"; \
+		$(BIN)/python -m pip install --quiet "$(TORCH_CPU_SPEC)" || echo "warning: $(TORCH_CPU_SPEC) unavailable; pip resolves torch>=2.4 instead"; \
+	fi
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	@touch $@
+
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian packages for the tests: $$missing"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+			|| echo "warning: could not install $$missing; the tests that need them will skip"; \
+	else \
+		echo "note: $$missing not installed (needs root); the tests that need them will skip"; \
+	fi
+
+test: install system-deps
+	$(BIN)/python -m pytest -q
+
+demo: install
+	$(BIN)/audiokit info examples/example.flac
+
+bench: install
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+example: install
+	$(BIN)/python examples/make_example.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
