@@ -7,6 +7,7 @@ batch failure. Errors print one line to stderr; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -18,7 +19,7 @@ from .main_helpers import EXIT_FAILURE
 __all__ = ["main", "cli"]
 
 # Modules under audiokit.cli whose `COMMANDS` list is added to the group.
-_COMMAND_MODULES = ("info",)
+_COMMAND_MODULES = ("info", "spatial", "bench")
 
 
 class _AudiokitGroup(click.Group):
@@ -29,6 +30,9 @@ class _AudiokitGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:  # stdout closed early (`audiokit ... | head`): not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_FAILURE)
         except Exception as error:  # one line for the user, the traceback on --debug
             if ctx.obj and ctx.obj.get("debug"):
                 raise
