@@ -1,4 +1,4 @@
-"""Loudness: BS.1770-5 / EBU R128 meter, true peak, loudness range, presets, gain tags.
+"""Loudness: BS.1770-5 / EBU R128 meter, true peak, LRA, normalization, limiter, presets, gain tags.
 
 ``import audiokit.loudness`` compiles nothing: the Numba kernels compile on
 first call and are cached on disk for later processes.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .gain_tags import r128_tags, replaygain_tags
 from .kweighting import kweighting_response_db, kweighting_sos
+from .limiter import LimiterReport, limit_true_peak
 from .meter import (
     AlbumReport,
     LoudnessMeter,
@@ -29,6 +30,7 @@ from .meter import (
     momentary,
     short_term,
 )
+from .normalize import NormalizationReport, NormalizationWarning, normalize, normalize_album, preset_gains
 from .presets import PRESETS, Preset, get_preset
 from .truepeak import TruePeakMeter, oversampling_factor, true_peak
 
@@ -36,6 +38,7 @@ __all__ = [
     "PRESETS",
     "Preset",
     "get_preset",
+    "preset_gains",
     "r128_tags",
     "replaygain_tags",
     "AlbumReport",
@@ -43,13 +46,19 @@ __all__ = [
     "LoudnessReport",
     "LoudnessSeries",
     "LoudnessWarning",
+    "LimiterReport",
+    "NormalizationReport",
+    "NormalizationWarning",
     "TruePeakMeter",
     "channel_weights",
     "kweighting_response_db",
     "kweighting_sos",
+    "limit_true_peak",
     "measure",
     "measure_album",
     "momentary",
+    "normalize",
+    "normalize_album",
     "oversampling_factor",
     "short_term",
     "true_peak",

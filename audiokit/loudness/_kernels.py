@@ -144,7 +144,7 @@ def _true_peak(extended, taps, bound_gain, interpolate, peaks, sample_peaks):  #
     """
     num_channels, length = extended.shape
     history = taps.shape[0] - 1
-    acc = np.empty((4, _TP_SEGMENT), np.float32)
+    acc = np.empty(_TP_SEGMENT, np.float32)
     for c in range(num_channels):
         x = extended[c]
         peak = peaks[c]
@@ -162,29 +162,50 @@ def _true_peak(extended, taps, bound_gain, interpolate, peaks, sample_peaks):  #
             if support * bound_gain <= peak:
                 continue
             count = stop - start
-            # Twelve shifted views: x_k[i] == x[start + i - k]. Non-negative
-            # indices let LLVM vectorise over i (no wrap-around checks).
-            x0, x1, x2, x3 = x[start:stop], x[start - 1:stop - 1], x[start - 2:stop - 2], x[start - 3:stop - 3]
-            x4, x5, x6, x7 = x[start - 4:stop - 4], x[start - 5:stop - 5], x[start - 6:stop - 6], x[start - 7:stop - 7]
-            x8, x9 = x[start - 8:stop - 8], x[start - 9:stop - 9]
-            x10, x11 = x[start - 10:stop - 10], x[start - 11:stop - 11]
-            for p in range(4):
-                h0, h1, h2, h3 = taps[0, p], taps[1, p], taps[2, p], taps[3, p]
-                h4, h5, h6, h7 = taps[4, p], taps[5, p], taps[6, p], taps[7, p]
-                h8, h9, h10, h11 = taps[8, p], taps[9, p], taps[10, p], taps[11, p]
-                out = acc[p]
-                for i in range(count):
-                    out[i] = (
-                        h0 * x0[i] + h1 * x1[i] + h2 * x2[i] + h3 * x3[i]
-                        + h4 * x4[i] + h5 * x5[i] + h6 * x6[i] + h7 * x7[i]
-                        + h8 * x8[i] + h9 * x9[i] + h10 * x10[i] + h11 * x11[i]
-                    )
-            for p in range(4):
-                best = _abs_max(acc[p, :count])
-                if best > peak:
-                    peak = np.float64(best)
+            _interpolated_abs(x, start, stop, taps, acc)
+            best = _abs_max(acc[:count])
+            if best > peak:
+                peak = np.float64(best)
         peaks[c] = peak
         sample_peaks[c] = sample_peak
+
+
+@njit(cache=True)
+def _interpolated_abs(x, start, stop, taps, out):  # pragma: no cover - numba
+    """``out[i] = max_p |sum_k taps[k, p] * x[start + i - k]|`` for ``start + i`` in ``[start, stop)``.
+
+    BS.1770-5 Annex 2: the four phases of the 48-tap interpolator at once, so
+    every input sample is loaded once for all of them. Each phase sums its 12
+    products left to right (no reassociation, no fused multiply-add), so a
+    value never depends on where a block or segment starts; LLVM vectorises
+    over ``i`` (independent outputs). ``x`` needs 11 valid samples before ``start``.
+    """
+    g0, g1, g2, g3, g4, g5 = taps[0, 0], taps[1, 0], taps[2, 0], taps[3, 0], taps[4, 0], taps[5, 0]
+    g6, g7, g8, g9, g10, g11 = taps[6, 0], taps[7, 0], taps[8, 0], taps[9, 0], taps[10, 0], taps[11, 0]
+    h0, h1, h2, h3, h4, h5 = taps[0, 1], taps[1, 1], taps[2, 1], taps[3, 1], taps[4, 1], taps[5, 1]
+    h6, h7, h8, h9, h10, h11 = taps[6, 1], taps[7, 1], taps[8, 1], taps[9, 1], taps[10, 1], taps[11, 1]
+    j0, j1, j2, j3, j4, j5 = taps[0, 2], taps[1, 2], taps[2, 2], taps[3, 2], taps[4, 2], taps[5, 2]
+    j6, j7, j8, j9, j10, j11 = taps[6, 2], taps[7, 2], taps[8, 2], taps[9, 2], taps[10, 2], taps[11, 2]
+    k0, k1, k2, k3, k4, k5 = taps[0, 3], taps[1, 3], taps[2, 3], taps[3, 3], taps[4, 3], taps[5, 3]
+    k6, k7, k8, k9, k10, k11 = taps[6, 3], taps[7, 3], taps[8, 3], taps[9, 3], taps[10, 3], taps[11, 3]
+    # Twelve shifted views: x_k[i] == x[start + i - k]; non-negative indices
+    # let LLVM vectorise without wrap-around checks.
+    x0, x1, x2, x3 = x[start:stop], x[start - 1:stop - 1], x[start - 2:stop - 2], x[start - 3:stop - 3]
+    x4, x5, x6, x7 = x[start - 4:stop - 4], x[start - 5:stop - 5], x[start - 6:stop - 6], x[start - 7:stop - 7]
+    x8, x9 = x[start - 8:stop - 8], x[start - 9:stop - 9]
+    x10, x11 = x[start - 10:stop - 10], x[start - 11:stop - 11]
+    for i in range(stop - start):
+        a0, a1, a2, a3, a4, a5 = x0[i], x1[i], x2[i], x3[i], x4[i], x5[i]
+        a6, a7, a8, a9, a10, a11 = x6[i], x7[i], x8[i], x9[i], x10[i], x11[i]
+        y0 = (g0 * a0 + g1 * a1 + g2 * a2 + g3 * a3 + g4 * a4 + g5 * a5
+              + g6 * a6 + g7 * a7 + g8 * a8 + g9 * a9 + g10 * a10 + g11 * a11)
+        y1 = (h0 * a0 + h1 * a1 + h2 * a2 + h3 * a3 + h4 * a4 + h5 * a5
+              + h6 * a6 + h7 * a7 + h8 * a8 + h9 * a9 + h10 * a10 + h11 * a11)
+        y2 = (j0 * a0 + j1 * a1 + j2 * a2 + j3 * a3 + j4 * a4 + j5 * a5
+              + j6 * a6 + j7 * a7 + j8 * a8 + j9 * a9 + j10 * a10 + j11 * a11)
+        y3 = (k0 * a0 + k1 * a1 + k2 * a2 + k3 * a3 + k4 * a4 + k5 * a5
+              + k6 * a6 + k7 * a7 + k8 * a8 + k9 * a9 + k10 * a10 + k11 * a11)
+        out[i] = max(max(abs(y0), abs(y1)), max(abs(y2), abs(y3)))
 
 
 @njit(cache=True, fastmath=True)
@@ -195,3 +216,113 @@ def _abs_max(values):  # pragma: no cover - numba
     for i in range(values.shape[0]):
         best = max(best, abs(values[i]))
     return best
+
+
+@njit(cache=True)
+def _limiter_required_gain(padded, taps, interpolate, threshold, bound_gain, required):  # pragma: no cover
+    """Gain each frame needs so that neither it nor a true-peak point beside it exceeds ``threshold``.
+
+    The detector is BS.1770-5 Annex 2's: |sample| and the |4x-interpolated
+    values| (12-tap polyphase FIR, as :func:`_true_peak`). An interpolated value
+    whose largest tap weights sit on frames ``n - 6`` and ``n - 5`` lies between
+    them, so it counts for both. ``padded`` is float32 (channels, 11 + frames
+    + 6): 11 zeros, the signal, 6 zeros, so that every interpolated point that
+    touches the signal is seen. ``required`` float64 (frames,) is written:
+    ``min(1, threshold / peak)`` per frame, linked over channels.
+
+    A segment whose bound ``bound_gain * max|x|`` cannot reach ``threshold``
+    needs no interpolation (same exact branch-and-bound as the meter).
+    """
+    num_channels, length = padded.shape
+    history = taps.shape[0] - 1
+    frames = length - history - 6
+    peak = np.zeros(frames, np.float32)
+    acc = np.empty(_TP_SEGMENT, np.float32)
+    for c in range(num_channels):
+        x = padded[c]
+        for n in range(frames):
+            v = abs(x[history + n])
+            if v > peak[n]:
+                peak[n] = v
+        if not interpolate:
+            continue
+        for start in range(history, length, _TP_SEGMENT):
+            stop = min(start + _TP_SEGMENT, length)
+            support = _abs_max(x[start - history:stop])
+            if support * bound_gain <= threshold:
+                continue
+            count = stop - start
+            _interpolated_abs(x, start, stop, taps, acc)
+            for i in range(count):
+                v = acc[i]
+                # padded index start + i sits between signal frames start+i-17 and start+i-16
+                right = start + i - history - 5
+                for n in (right - 1, right):
+                    if 0 <= n < frames and v > peak[n]:
+                        peak[n] = v
+    for n in range(frames):
+        required[n] = threshold / np.float64(peak[n]) if peak[n] > threshold else 1.0
+
+
+@njit(cache=True)
+def _limiter_envelope(required, hold, lookahead, box1, box2, release_coef, gain):  # pragma: no cover
+    """Smooth gain envelope that stays at or under ``required`` everywhere.
+
+    1. Sliding minimum over ``[n - hold, n + lookahead - 1]`` (monotone deque):
+       the gain is down ``lookahead`` frames before a peak and held ``hold``
+       frames after it (a hold longer than a bass half-period keeps the gain
+       from following the waveform).
+    2. Release: ``e[n] = min(m[n], 1 - release_coef * (1 - e[n-1]))``, a
+       one-pole recovery towards unity; never above ``m``.
+    3. Attack: two moving averages of ``box1`` and ``box2`` frames
+       (``box1 + box2 - 1 == lookahead``), an S-shaped ramp. For a peak at
+       ``p``, every average that ends at ``p`` only reads ``e[p - lookahead + 1 .. p]``,
+       all ``<= required[p]``, so ``gain[p] <= required[p]`` (the values before
+       the first frame repeat ``e[0]``).
+    ``required``, ``gain`` float64 (frames,).
+    """
+    frames = required.shape[0]
+    if frames == 0:
+        return
+    queue = np.empty(frames, np.int64)
+    head, tail = 0, 0
+    held = np.empty(frames)
+    pushed = 0
+    for n in range(frames):
+        newest = min(n + lookahead - 1, frames - 1)
+        while pushed <= newest:
+            while tail > head and required[queue[tail - 1]] >= required[pushed]:
+                tail -= 1
+            queue[tail] = pushed
+            tail += 1
+            pushed += 1
+        while queue[head] < n - hold:
+            head += 1
+        held[n] = required[queue[head]]
+    level = 1.0
+    for n in range(frames):
+        level = min(held[n], 1.0 - release_coef * (1.0 - level))
+        held[n] = level
+    smoothed = np.empty(frames)
+    _moving_average(held, box1, smoothed)
+    _moving_average(smoothed, box2, gain)
+
+
+@njit(cache=True)
+def _moving_average(values, width, out):  # pragma: no cover - numba
+    """``out[n] = mean(values[n - width + 1 .. n])``, ``values[k < 0] = values[0]``.
+
+    Re-summed exactly every ``width`` frames so rounding cannot accumulate.
+    """
+    frames = values.shape[0]
+    first = values[0]
+    total = 0.0
+    for n in range(frames):
+        if n % width == 0:
+            total = 0.0
+            for k in range(n - width + 1, n + 1):
+                total += values[k] if k >= 0 else first
+        else:
+            oldest = n - width
+            total += values[n] - (values[oldest] if oldest >= 0 else first)
+        out[n] = total / width
