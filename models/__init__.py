@@ -5,6 +5,20 @@ function that needs it and raises :class:`~audiokit.errors.MissingDependencyErro
 naming the extra (``pip install 'audiokit[ml]'``) when it is missing.
 """
 
+import importlib
+
 from ._registry import WeightsSpec, cache_dir, require
 
-__all__ = ["WeightsSpec", "cache_dir", "require"]
+# Public model entry points, resolved on first access (PEP 562) so that
+# `import audiokit.models` stays light: name -> submodule that defines it.
+_LAZY = {"tag": "tagging"}
+
+__all__ = ["WeightsSpec", "cache_dir", "require", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'audiokit.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,34 @@
+"""Music analysis: tempo and beats, key and mode, spectral summary, silence, speech/music.
+
+Every function takes ``(samples, sample_rate)``; :func:`analyze` takes a path or an
+:class:`~audiokit.Audio` and runs them all on one shared 22050 Hz STFT.
+
+Examples
+--------
+>>> from audiokit.analysis import analyze
+>>> result = analyze("examples/example.flac")   # doctest: +SKIP
+>>> result.tempo.bpm, result.key.name            # doctest: +SKIP
+(100.05, 'C major')
+"""
+
+from .analyze import AnalysisResult, analyze
+from .rhythm import TempoResult, tempo
+from .segments import Segment, SegmentationResult, segments
+from .spectral import SilenceResult, SpectralSummary, silence, spectral_summary
+from .tonality import KeyResult, key
+
+__all__ = [
+    "AnalysisResult",
+    "KeyResult",
+    "Segment",
+    "SegmentationResult",
+    "SilenceResult",
+    "SpectralSummary",
+    "TempoResult",
+    "analyze",
+    "key",
+    "segments",
+    "silence",
+    "spectral_summary",
+    "tempo",
+]

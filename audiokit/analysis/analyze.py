@@ -1,0 +1,94 @@
+"""``analyze()``: every music analysis of a file or signal from one shared STFT."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..audio import Audio
+from ..errors import ParameterError
+from ._frames import frames_of
+from .rhythm import TempoResult, tempo_from_frames
+from .segments import SegmentationResult, segments_from_frames
+from .spectral import SilenceResult, SpectralSummary, silence_from_frames, summary_from_frames
+from .tonality import KeyResult, key_from_frames
+
+__all__ = ["AnalysisResult", "analyze"]
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Tempo, key, timbre, silence and speech/music content of one signal."""
+
+    #: duration of the input, seconds
+    duration_s: float
+    #: tempo and beat times
+    tempo: TempoResult
+    #: key and mode
+    key: KeyResult
+    #: spectral centroid, bandwidth, rolloff
+    spectral: SpectralSummary
+    #: silent stretches
+    silence: SilenceResult
+    #: speech / music / silence segments and ratios
+    segments: SegmentationResult
+
+    def to_dict(self) -> dict:
+        return {
+            "duration_s": self.duration_s,
+            "tempo": self.tempo.to_dict(),
+            "key": self.key.to_dict(),
+            "spectral": self.spectral.to_dict(),
+            "silence": self.silence.to_dict(),
+            "segments": self.segments.to_dict(),
+        }
+
+
+def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -60.0,
+            min_silence_ms: float = 500.0) -> AnalysisResult:
+    """Analyze a file or signal: tempo and beats, key, spectral summary, silence, speech/music.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or Audio
+        A file :func:`audiokit.read` decodes, or a signal.
+    key_profile : str
+        "krumhansl" or "temperley" (see :mod:`.tonality`).
+    threshold_dbfs : float
+        Frame RMS below this is silence.
+    min_silence_ms : float
+        Shortest silent stretch reported.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Raises
+    ------
+    ParameterError
+        On a bad option or a signal under 93 ms.
+    FormatError
+        If the file cannot be decoded.
+
+    Examples
+    --------
+    >>> from audiokit.analysis import analyze
+    >>> result = analyze("examples/example.flac")      # doctest: +SKIP
+    >>> round(result.tempo.bpm), result.key.name        # doctest: +SKIP
+    (100, 'C major')
+    """
+    if isinstance(source, (str, os.PathLike)):
+        from ..io import read
+
+        source = read(source)
+    if not isinstance(source, Audio):
+        raise ParameterError(f"source is a {type(source).__name__}; expected a path or an audiokit.Audio")
+    frames = frames_of(source.samples, source.sample_rate)
+    return AnalysisResult(
+        duration_s=round(source.duration_s, 6),
+        tempo=tempo_from_frames(frames),
+        key=key_from_frames(frames, profile=key_profile),
+        spectral=summary_from_frames(frames, threshold_dbfs=threshold_dbfs),
+        silence=silence_from_frames(frames, threshold_dbfs=threshold_dbfs, min_silence_ms=min_silence_ms),
+        segments=segments_from_frames(frames, threshold_dbfs=threshold_dbfs),
+    )

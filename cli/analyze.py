@@ -1,0 +1,59 @@
+"""``audiokit analyze FILE...``: tempo, key, spectral summary, silence, speech/music."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .main_helpers import exit_for_batch
+
+__all__ = ["COMMANDS", "analyze"]
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--key-profile", type=click.Choice(["krumhansl", "temperley"]), default="krumhansl", show_default=True,
+              help="Key profile correlated with the chroma.")
+@click.option("--beats/--no-beats", default=False, help="Include beat times in --json output.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list with one object per file.")
+def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool) -> None:
+    """Analyze FILES: tempo (BPM), key and mode, spectral centroid/bandwidth/rolloff, silence, speech ratio."""
+    from audiokit.analysis import analyze as analyze_audio
+    from audiokit.errors import AudiokitError
+
+    documents, failures = [], 0
+    for path in files:
+        try:
+            result = analyze_audio(path, key_profile=key_profile)
+        except AudiokitError as error:
+            failures += 1
+            click.echo(f"audiokit: error: {path}: {error}", err=True)
+            if as_json:
+                documents.append({"file": path, "error": str(error)})
+            continue
+        document = {"file": path, **result.to_dict()}
+        if not beats:
+            del document["tempo"]["beat_times_s"]
+        documents.append(document)
+        if not as_json:
+            click.echo(_human(document))
+    if as_json:
+        click.echo(json.dumps(documents, indent=2))
+    exit_for_batch(failures, len(files))
+
+
+def _human(document: dict) -> str:
+    spectral, segments = document["spectral"], document["segments"]
+    return "\n".join([
+        document["file"],
+        f"  tempo       {document['tempo']['bpm']:.1f} BPM",
+        f"  key         {document['key']['key']}",
+        f"  spectrum    centroid {spectral['centroid_hz']:.0f} Hz, bandwidth {spectral['bandwidth_hz']:.0f} Hz, "
+        f"rolloff {spectral['rolloff_hz']:.0f} Hz",
+        f"  content     speech {segments['speech_ratio']:.0%}, music {segments['music_ratio']:.0%}, "
+        f"silence {segments['silence_ratio']:.0%}",
+    ])
+
+
+COMMANDS = [analyze]

@@ -1,0 +1,49 @@
+"""``audiokit tag FILE...``: music tags from musicnn's pretrained models."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .main_helpers import exit_for_batch
+
+__all__ = ["COMMANDS", "tag"]
+
+_MODEL_CHOICES = ["MTT_musicnn", "MSD_musicnn", "MTT_vgg", "MSD_vgg", "all"]
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--model", "model", type=click.Choice(_MODEL_CHOICES), default="MTT_musicnn", show_default=True,
+              help="MTT: instruments, genres, moods, vocals; MSD: genres, moods, decades; all: every model.")
+@click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True, help="Tags per file and model.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one JSON list: {"file", "model", "tags": [{"label", "score"}, ...]} per file and model.')
+def tag(files: tuple[str, ...], model: str, top_k: int, as_json: bool) -> None:
+    """Tag the music in FILES (highest-scoring tags first)."""
+    from audiokit.errors import AudiokitError
+    from audiokit.models.tagging import tag as tag_audio
+
+    documents, failures = [], 0
+    for path in files:
+        try:
+            results = tag_audio(path, model=model, top_k=top_k)
+        except AudiokitError as error:
+            failures += 1
+            click.echo(f"audiokit: error: {path}: {error}", err=True)
+            if as_json:
+                documents.append({"file": path, "error": str(error)})
+            continue
+        for result in results if isinstance(results, list) else [results]:
+            document = {"file": path, "model": result.model, "tags": result.to_dict()["tags"]}
+            documents.append(document)
+            if not as_json:
+                tags = ", ".join(f"{item['label']} ({item['score']:.2f})" for item in document["tags"])
+                click.echo(f"{path}\t{result.model}\t{tags}")
+    if as_json:
+        click.echo(json.dumps(documents, indent=2))
+    exit_for_batch(failures, len(files))
+
+
+COMMANDS = [tag]

@@ -1,0 +1,158 @@
+"""Torch ports of musicnn's architectures (``musicnn/models.py``, musicnn 0.1.0).
+
+TensorFlow semantics are kept where they change numbers:
+
+- batch normalization is inference-only with epsilon 1e-3 (``tf.layers`` default)
+  and follows the ReLU (``conv(activation=relu)`` then ``batch_normalization``);
+- 'same' padding of an even kernel puts the extra sample after:
+  ``before = (k - 1) // 2``, ``after = k // 2``;
+- flattening is NHWC: the back end's ``concat([max, mean], axis=2)`` of
+  ``(batch, 753, 1)`` tensors flattens to ``[max_0, mean_0, max_1, mean_1, ...]``,
+  and VGG's ``(batch, 2, 1, 128)`` pool5 flattens time-major.
+
+Each module takes log-mel patches ``(batch, 187, 96)`` (time, mel) and returns
+``(logits, embedding)``: the pre-sigmoid scores ``(batch, 50)`` and the layer
+before the output (musicnn: the 200-unit ``penultimate`` after its batch norm;
+VGG: the 256 flattened ``pool5`` values).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["BN_EPSILON", "Musicnn", "Vgg"]
+
+#: ``tf.compat.v1.layers.batch_normalization`` default epsilon
+BN_EPSILON = 1e-3
+
+
+def _bn(channels: int) -> nn.BatchNorm1d:
+    return nn.BatchNorm1d(channels, eps=BN_EPSILON)
+
+
+def _bn2d(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=BN_EPSILON)
+
+
+class _FreqMaxBranch(nn.Module):
+    """conv -> ReLU -> BN -> max over all frequencies: one front-end branch.
+
+    ``time_pad`` is the (before, after) zero padding of the time axis.
+    """
+
+    def __init__(self, filters: int, kernel: tuple[int, int], time_pad: tuple[int, int]):
+        super().__init__()
+        self.time_pad = time_pad
+        self.conv = nn.Conv2d(1, filters, kernel)
+        self.bn = _bn2d(filters)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (batch, 1, time, mel) -> (batch, filters, time)
+        x = F.pad(x, (0, 0, *self.time_pad))
+        return self.bn(F.relu(self.conv(x))).amax(dim=3)
+
+
+class Musicnn(nn.Module):
+    """musicnn: timbral + temporal front end, dense mid end, temporal-pooling back end.
+
+    Parameters
+    ----------
+    num_classes : int
+        Output tags (50 for MTT and MSD).
+    n_mels : int
+        Mel bands of the input (96).
+    frontend_filters : float
+        Front-end width multiplier (``num_filt=1.6``: 204 timbral, 51 temporal filters).
+    midend_filters : int
+        Mid-end filters (64).
+    backend_units : int
+        Penultimate dense units (200).
+    """
+
+    def __init__(self, *, num_classes: int = 50, n_mels: int = 96, frontend_filters: float = 1.6,
+                 midend_filters: int = 64, backend_units: int = 200):
+        super().__init__()
+        timbral, temporal = int(frontend_filters * 128), int(frontend_filters * 32)
+        self.input_bn = _bn2d(1)
+        self.timbral = nn.ModuleList(
+            _FreqMaxBranch(timbral, (7, int(fraction * n_mels)), (3, 3)) for fraction in (0.4, 0.7)
+        )
+        self.temporal = nn.ModuleList(
+            _FreqMaxBranch(temporal, (length, 1), ((length - 1) // 2, length // 2)) for length in (128, 64, 32)
+        )
+        frontend_channels = 2 * timbral + 3 * temporal
+        self.midend_convs = nn.ModuleList(
+            nn.Conv1d(channels, midend_filters, 7) for channels in (frontend_channels, midend_filters, midend_filters)
+        )
+        self.midend_bns = nn.ModuleList(_bn(midend_filters) for _ in range(3))
+        pooled = 2 * (frontend_channels + 3 * midend_filters)
+        self.pool_bn = _bn(pooled)
+        self.dense = nn.Linear(pooled, backend_units)
+        self.dense_bn = _bn(backend_units)
+        self.output = nn.Linear(backend_units, num_classes)
+
+    def forward(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores and embeddings of log-mel patches.
+
+        Parameters
+        ----------
+        patches : torch.Tensor [shape=(batch, time, mel), dtype=float32]
+
+        Returns
+        -------
+        logits : torch.Tensor [shape=(batch, num_classes)]
+        embedding : torch.Tensor [shape=(batch, backend_units)]
+        """
+        x = self.input_bn(patches.unsqueeze(1))
+        front = torch.cat([branch(x) for branch in (*self.timbral, *self.temporal)], dim=1)
+        features, previous = [front], front
+        for index, (conv, bn) in enumerate(zip(self.midend_convs, self.midend_bns)):
+            out = bn(F.relu(conv(F.pad(previous, (3, 3)))))
+            previous = out if index == 0 else out + previous  # residual from the second layer on
+            features.append(previous)
+        dense = torch.cat(features, dim=1)  # (batch, 753, time)
+        pooled = torch.stack([dense.amax(dim=2), dense.mean(dim=2)], dim=2).flatten(1)  # NHWC order
+        embedding = self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))
+        return self.output(embedding), embedding
+
+
+class Vgg(nn.Module):
+    """musicnn's VGG-like baseline: five 3x3 conv + ReLU + BN + max-pool blocks.
+
+    Parameters
+    ----------
+    num_classes : int
+        Output tags (50).
+    filters : int
+        Filters per conv layer (128).
+    """
+
+    #: (pool size, stride) of each block, as (time, mel); TF 'valid' pooling
+    POOLS = (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((4, 4), (4, 4)))
+
+    def __init__(self, *, num_classes: int = 50, filters: int = 128, flat_features: int = 256):
+        super().__init__()
+        self.input_bn = _bn2d(1)
+        self.convs = nn.ModuleList(nn.Conv2d(1 if i == 0 else filters, filters, 3, padding=1) for i in range(5))
+        self.bns = nn.ModuleList(_bn2d(filters) for _ in range(5))
+        self.output = nn.Linear(flat_features, num_classes)
+
+    def forward(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores and flattened pool5 features of log-mel patches.
+
+        Parameters
+        ----------
+        patches : torch.Tensor [shape=(batch, 187, 96), dtype=float32]
+
+        Returns
+        -------
+        logits : torch.Tensor [shape=(batch, num_classes)]
+        embedding : torch.Tensor [shape=(batch, 256)]
+        """
+        x = self.input_bn(patches.unsqueeze(1))
+        for conv, bn, (size, stride) in zip(self.convs, self.bns, self.POOLS):
+            x = F.max_pool2d(bn(F.relu(conv(x))), size, stride)
+        flat = x.permute(0, 2, 3, 1).flatten(1)  # NHWC: (batch, 2, 1, 128) time-major
+        return self.output(flat), flat
