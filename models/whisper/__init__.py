@@ -1,0 +1,32 @@
+"""Offline Whisper transcription: two backends, long-form VAD, word timestamps, subtitle writers.
+
+``import audiokit.models.whisper`` is cheap: torch, openai-whisper and
+faster-whisper load when a model is first used.
+
+Examples
+--------
+>>> from audiokit.models.whisper import transcribe, write_transcript
+>>> segments, info = transcribe("episode.mp3")                        # doctest: +SKIP
+>>> write_transcript(list(segments), info, "episode.mp3", "out", formats=("srt", "vtt"))  # doctest: +SKIP
+"""
+
+from .registry import DEFAULT_MODEL, REGISTRY, WhisperWeights, resolve_model
+from .result import Segment, TranscriptInfo, Word
+from .transcribe import transcribe
+from .vad import VadOptions
+from .writers import WRITERS, get_writer, write_transcript
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "REGISTRY",
+    "Segment",
+    "TranscriptInfo",
+    "VadOptions",
+    "WRITERS",
+    "WhisperWeights",
+    "Word",
+    "get_writer",
+    "resolve_model",
+    "transcribe",
+    "write_transcript",
+]

@@ -1,0 +1,336 @@
+"""Long-form front end: stream 16 kHz mono audio, find speech with Silero VAD, cut <= 30 s chunks.
+
+Memory stays bounded whatever the input's length: audio arrives in blocks,
+Silero VAD (the ``silero-vad`` package's ONNX sequence model, which ships its
+weights) scores each 32 ms frame carrying its LSTM state across blocks, a
+hysteresis state machine turns the scores into speech regions, and the
+chunker merges consecutive regions into windows of at most ``max_chunk_s``
+whose audio is handed out as soon as no later region can join them. Only the
+audio of the window being assembled is kept.
+
+A chunk is a contiguous span of the input, silence between its regions
+included, so a time inside it maps back to the input by adding its start.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from audiokit.errors import ModelError, ParameterError
+
+from .._registry import require
+from .registry import SAMPLE_RATE
+
+__all__ = ["VadOptions", "Chunk", "SpeechDetector", "AllSpeech", "SpeechChunker", "speech_chunks"]
+
+#: Samples per Silero VAD frame at 16 kHz (32 ms).
+FRAME_SAMPLES = 512
+#: Samples of the previous frame prepended to each frame (Silero's context).
+CONTEXT_SAMPLES = 64
+#: Frames scored per ONNX call.
+FRAMES_PER_CALL = 512
+#: A pause at least this long inside over-long speech is a preferred split point, ms.
+MIN_SPLIT_SILENCE_MS = 96
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    """How speech probabilities become regions and regions become chunks."""
+
+    #: a frame with speech probability >= this starts (or continues) speech
+    threshold: float = 0.5
+    #: a frame below this counts as silence inside speech (Silero's threshold - 0.15)
+    neg_threshold: float = 0.35
+    #: speech shorter than this is dropped, ms
+    min_speech_ms: int = 250
+    #: silence at least this long ends a speech region, ms
+    min_silence_ms: int = 500
+    #: audio kept on each side of a region, ms
+    speech_pad_ms: int = 200
+    #: longest chunk handed to the model, seconds (Whisper's window is 30 s)
+    max_chunk_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.neg_threshold <= self.threshold < 1.0:
+            raise ParameterError(
+                f"thresholds are threshold={self.threshold}, neg_threshold={self.neg_threshold}; "
+                "expected 0 < neg_threshold <= threshold < 1"
+            )
+        if not 1.0 <= self.max_chunk_s <= 30.0:
+            raise ParameterError(f"max_chunk_s is {self.max_chunk_s}; expected 1 to 30 seconds")
+        if min(self.min_speech_ms, self.min_silence_ms, self.speech_pad_ms) < 0:
+            raise ParameterError("min_speech_ms, min_silence_ms and speech_pad_ms must be >= 0")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous span of the input that holds speech, at 16 kHz mono."""
+
+    #: first sample of the span in the input (16 kHz)
+    start: int
+    #: the span's samples, shape (n,), float32, n <= max_chunk_s * 16000
+    samples: np.ndarray
+
+    @property
+    def start_s(self) -> float:
+        return self.start / SAMPLE_RATE
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[0] / SAMPLE_RATE
+
+    def to_dict(self) -> dict:
+        return {"start_s": self.start_s, "duration_s": self.duration_s}
+
+
+class SpeechDetector:
+    """Silero VAD speech probability per 32 ms frame, streaming.
+
+    ``process(samples)`` returns the probabilities of the frames completed so
+    far; ``flush()`` scores the last partial frame (zero-padded). The LSTM
+    state and the 64-sample context carry across calls, so any block split
+    gives the same probabilities as one call on the whole signal.
+    """
+
+    def __init__(self) -> None:
+        self._session = _silero_session()
+        self._state = (np.zeros((1, 1, 128), np.float32), np.zeros((1, 1, 128), np.float32))
+        self._context = np.zeros(CONTEXT_SAMPLES, np.float32)
+        self._pending = np.zeros(0, np.float32)
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        """Score the complete frames of ``samples`` (shape (n,), 16 kHz) and those carried over.
+
+        Returns
+        -------
+        np.ndarray [shape=(frames,), dtype=float32]
+        """
+        samples = np.concatenate([self._pending, np.asarray(samples, np.float32)])
+        usable = samples.shape[0] // FRAME_SAMPLES * FRAME_SAMPLES
+        self._pending = samples[usable:]
+        return self._score(samples[:usable])
+
+    def flush(self) -> np.ndarray:
+        """Score what is left, zero-padded to a whole frame."""
+        if self._pending.shape[0] == 0:
+            return np.zeros(0, np.float32)
+        frame = np.zeros(FRAME_SAMPLES, np.float32)
+        frame[: self._pending.shape[0]] = self._pending
+        self._pending = np.zeros(0, np.float32)
+        return self._score(frame)
+
+    def _score(self, samples: np.ndarray) -> np.ndarray:
+        frames = samples.reshape(-1, FRAME_SAMPLES)
+        scores = []
+        for first in range(0, frames.shape[0], FRAMES_PER_CALL):
+            block = frames[first : first + FRAMES_PER_CALL]
+            contexts = np.empty((block.shape[0], CONTEXT_SAMPLES), np.float32)
+            contexts[0] = self._context
+            contexts[1:] = block[:-1, -CONTEXT_SAMPLES:]
+            self._context = block[-1, -CONTEXT_SAMPLES:].copy()
+            probs, hidden, cell = self._session.run(
+                ["speech_probs", "hn", "cn"],
+                {"input": np.concatenate([contexts, block], axis=1), "h": self._state[0], "c": self._state[1]},
+            )
+            self._state = (hidden, cell)
+            scores.append(np.asarray(probs, np.float32).reshape(-1))
+        return np.concatenate(scores) if scores else np.zeros(0, np.float32)
+
+
+class SpeechChunker:
+    """Frame probabilities + audio in, :class:`Chunk` s of at most ``max_chunk_s`` out.
+
+    Call ``process(samples, probs)`` with each block of 16 kHz samples and the
+    speech probability of every 512-sample frame it completes, then
+    ``flush(probs)`` with the scores of the last partial frame. Both return
+    the chunks that are complete.
+    """
+
+    def __init__(self, options: VadOptions = VadOptions()) -> None:
+        self.options = options
+        ms = SAMPLE_RATE // 1000
+        self._pad = options.speech_pad_ms * ms
+        self._min_speech = options.min_speech_ms * ms
+        self._min_silence = options.min_silence_ms * ms
+        self._max_chunk = int(options.max_chunk_s * SAMPLE_RATE)
+        # longest region before padding, so that a padded region fits in a chunk
+        self._max_region = max(self._max_chunk - 2 * self._pad - FRAME_SAMPLES, FRAME_SAMPLES)
+        self._frame = 0  # index of the next frame to classify
+        self._speech_start: int | None = None  # start of the open region
+        self._silence_start: int | None = None  # start of the silence inside it
+        self._split: tuple[int, int] | None = None  # last pause >= MIN_SPLIT_SILENCE_MS inside it
+        self._last_end = 0  # padded end of the last closed region
+        self._window: tuple[int, int] | None = None  # chunk being assembled [start, end)
+        self._buffer = np.zeros(0, np.float32)  # audio from sample _buffer_start on
+        self._buffer_start = 0
+        self._received = 0  # samples received so far
+
+    def process(self, samples: np.ndarray, probs: np.ndarray) -> list[Chunk]:
+        """Add a block of samples (shape (n,)) and the probabilities of the frames it completes."""
+        self._buffer = np.concatenate([self._buffer, samples])
+        self._received += samples.shape[0]
+        chunks = []
+        for prob in probs:
+            chunks += self._classify(float(prob))
+        chunks += self._release_stale()
+        self._trim()
+        return chunks
+
+    def flush(self, probs: np.ndarray) -> list[Chunk]:
+        """Classify the last frames, close the open region and hand out every remaining chunk."""
+        chunks = []
+        for prob in probs:
+            chunks += self._classify(float(prob))
+        if self._speech_start is not None:
+            end = self._silence_start if self._silence_start is not None else self._received
+            chunks += self._close_region(self._speech_start, end)
+            self._speech_start = None
+        if self._window is not None:
+            chunks.append(self._emit())
+        return chunks
+
+    def _classify(self, prob: float) -> list[Chunk]:
+        options, chunks = self.options, []
+        start = self._frame * FRAME_SAMPLES
+        end = min(start + FRAME_SAMPLES, self._received)
+        self._frame += 1
+        if prob >= options.threshold:
+            if self._speech_start is None:
+                self._speech_start = start
+            self._silence_start = None
+        elif prob < options.neg_threshold and self._speech_start is not None:
+            if self._silence_start is None:
+                self._silence_start = start
+            if end - self._silence_start >= MIN_SPLIT_SILENCE_MS * SAMPLE_RATE // 1000:
+                self._split = (self._silence_start, end)
+            if end - self._silence_start >= self._min_silence:
+                chunks += self._close_region(self._speech_start, self._silence_start)
+                self._speech_start = self._silence_start = self._split = None
+        if self._speech_start is not None and end - self._speech_start > self._max_region:
+            # over-long speech: split at the last pause if there was one, else here
+            if self._split is not None and self._split[0] > self._speech_start:
+                split_end, next_start = self._split
+            else:
+                split_end = next_start = end
+            chunks += self._close_region(self._speech_start, split_end)
+            self._speech_start, self._split = next_start, None
+            if self._silence_start is not None and self._silence_start < next_start:
+                self._silence_start = None
+        return chunks
+
+    def _close_region(self, start: int, end: int) -> list[Chunk]:
+        if end - start < self._min_speech:
+            return []
+        start = max(start - self._pad, self._last_end, 0)
+        end = min(end + self._pad, self._received)
+        self._last_end = end
+        chunks = []
+        if self._window is not None and end - self._window[0] > self._max_chunk:
+            chunks.append(self._emit())
+        if self._window is None:
+            self._window = (start, end)
+        else:
+            self._window = (self._window[0], end)
+        return chunks
+
+    def _release_stale(self) -> list[Chunk]:
+        """Hand out the window once no region that could still join it can start."""
+        if self._window is None:
+            return []
+        earliest_next = self._speech_start if self._speech_start is not None else self._frame * FRAME_SAMPLES
+        if earliest_next + self._min_speech - self._window[0] > self._max_chunk:
+            return [self._emit()]
+        return []
+
+    def _emit(self) -> Chunk:
+        start, end = self._window
+        self._window = None
+        offset = start - self._buffer_start
+        return Chunk(start, self._buffer[offset : offset + end - start].copy())
+
+    def _trim(self) -> None:
+        """Drop audio that neither the window nor any region still to come can include."""
+        next_start = self._speech_start if self._speech_start is not None else self._frame * FRAME_SAMPLES
+        keep = max(next_start - self._pad, self._last_end)
+        if self._window is not None:
+            keep = min(keep, self._window[0])
+        if keep > self._buffer_start:
+            self._buffer = self._buffer[keep - self._buffer_start :]
+            self._buffer_start = keep
+
+
+class AllSpeech:
+    """Stands in for :class:`SpeechDetector` when VAD is off: every frame has probability 1."""
+
+    def __init__(self) -> None:
+        self._pending = 0
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        self._pending += samples.shape[0]
+        frames, self._pending = divmod(self._pending, FRAME_SAMPLES)
+        return np.ones(frames, np.float32)
+
+    def flush(self) -> np.ndarray:
+        frames, self._pending = int(self._pending > 0), 0
+        return np.ones(frames, np.float32)
+
+
+def speech_chunks(
+    blocks: Iterable[np.ndarray], *, vad: bool = True, options: VadOptions = VadOptions()
+) -> Iterator[Chunk]:
+    """Chunks of speech from a stream of 16 kHz mono blocks.
+
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray [shape=(n,), dtype=float32]
+        The input at 16 kHz, in blocks of any length.
+    vad : bool
+        Find speech with Silero VAD. Without it every frame counts as speech,
+        so the input is cut into consecutive windows of ``max_chunk_s``.
+    options : VadOptions
+
+    Yields
+    ------
+    Chunk
+        In input order, non-overlapping, each at most ``options.max_chunk_s`` long.
+
+    Examples
+    --------
+    >>> blocks = audiokit.open("episode.mp3").resampled_to(16000).blocks(256000)  # doctest: +SKIP
+    >>> [c.start_s for c in speech_chunks(b.mean(axis=0) for b in blocks)]       # doctest: +SKIP
+    [0.41, 29.87, 58.2]
+    """
+    detector = SpeechDetector() if vad else AllSpeech()
+    chunker = SpeechChunker(options)
+    for block in blocks:
+        block = np.asarray(block, np.float32)
+        yield from chunker.process(block, detector.process(block))
+    yield from chunker.flush(detector.flush())
+
+
+def _silero_session():
+    """The ONNX Runtime session of Silero VAD's sequence model, from the silero-vad package.
+
+    The model file is located without importing ``silero_vad``, whose
+    ``__init__`` imports torch and sets torch's thread count to 1.
+    """
+    onnxruntime = require("onnxruntime")
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or spec.origin is None:
+        require("silero_vad")  # raises MissingDependencyError naming the extra
+    path = Path(spec.origin).parent / "data" / "silero_vad_16k_sequence.onnx"
+    if not path.is_file():
+        raise ModelError(f"{path} is missing; silero-vad >= 6 ships it: pip install 'audiokit[ml]'")
+    options = onnxruntime.SessionOptions()
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    return onnxruntime.InferenceSession(os.fspath(path), sess_options=options, providers=["CPUExecutionProvider"])

