@@ -1,14 +1,22 @@
-"""Spatial rendering benchmark: audiokit's BinauralRenderer against scipy.
+"""Spatial rendering benchmark: audiokit's BinauralRenderer against ffmpeg and scipy.
 
-Scenes (fixed seeds): S1, N static sources spread over the sphere; S2, N sources
-orbiting at 90°/s or 360°/s with the head turning 200°/s. Metrics per (HRTF,
-scene, N, block size): source-seconds rendered per wall-second on one thread,
-p50/p99/max block time, whether p99 fits the block period, setup time.
-Anchor in the same run: scipy.signal.oaconvolve in float32, per source and ear
-(static only). Writes ``bench_spatial.json`` (with a manifest: machine, versions,
-SOFA SHA-256) and, when matplotlib is installed, ``bench_spatial_rtf.png``.
+Scenes (fixed seeds): S1, N static sources spread over the sphere; S2, N moving
+sources (half orbit at 90°/s, half at 360°/s, each sweeping its elevation ±30° at
+0.5 Hz) while the head turns at 200°/s. Grid: N x block size x HRTF (KEMAR at
+44.1 kHz when libmysofa1 is installed, the spherical head at 48 kHz). Metrics per
+cell, one thread: source-seconds rendered per wall-second, p50/p99/max block
+time, whether p99 fits the block period (and the largest such N), setup time,
+renderer state memory. Anchors, static only, timed interleaved with audiokit on
+the same input (warm-up discarded): ffmpeg's ``headphone`` filter through PyAV
+(``hrir=multich``, frequency-domain; at most 34 sources, one per named ffmpeg
+channel) and ``scipy.signal.oaconvolve`` in float32, one call per source and ear.
+Accuracy: static render vs float64 direct convolution.
 
-Usage: ``python benchmarks/bench_spatial.py [--quick] [-o DIR]``.
+Writes ``bench_spatial.json`` (manifest: machine, versions, SOFA SHA-256) and,
+when matplotlib is installed, ``bench_spatial_rtf.png`` (throughput vs N) and
+``bench_spatial_blocks.png`` (block-time distributions).
+
+Usage: ``python benchmarks/bench_spatial.py [--quick] [-o DIR]`` (quick: about a minute).
 """
 
 from __future__ import annotations
@@ -19,16 +27,27 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_variable] = "1"  # one thread for every contender
 
-import numpy as np
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import RESULTS_DIR, versions, write_json  # noqa: E402
+from _harness import RESULTS_DIR, summarize, time_interleaved, versions, write_json  # noqa: E402
 
 KEMAR = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
-FULL = {"counts": (1, 4, 16, 64, 256, 1024), "blocks": (64, 128, 256, 512), "seconds": 2.0}
-QUICK = {"counts": (16, 256), "blocks": (128, 512), "seconds": 0.5}
+#: wall-clock cap per grid cell, seconds (the cell renders fewer blocks beyond it)
+FULL = {"counts": (1, 4, 16, 64, 256, 1024), "blocks": (64, 128, 256, 512), "seconds": 2.0,
+        "max_wall_s": 1.5, "anchor_counts": (4, 32), "anchor_seconds": 2.0, "repeats": 3}
+QUICK = {"counts": (16, 256), "blocks": (128, 512), "seconds": 2.0,
+         "max_wall_s": 1.5, "anchor_counts": (32,), "anchor_seconds": 2.0, "repeats": 5}
+#: blocks rendered before timing (cycles every frame buffer once, loads the kernels)
+WARMUP_BLOCKS = 8
+#: ffmpeg channel names the headphone filter can map an HRIR pair to (LFE is not convolved)
+FFMPEG_CHANNELS = ("FL FR FC BL BR FLC FRC BC SL SR TC TFL TFC TFR TBL TBC TBR DL DR WL WR SDL SDR "
+                   "TSL TSR BFC BFL BFR SSL SSR TTL TTR BIL BIR").split()
+ANCHOR_BLOCK = 512
+SCENES = (("S1-static", False), ("S2-orbit90/360-elev-sweep-head200", True))
 
 
 def _hrtfs():
@@ -42,11 +61,12 @@ def _hrtfs():
 
 def _directions(count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return np.column_stack([rng.uniform(0, 360, count), np.degrees(np.arcsin(rng.uniform(-0.6, 1, count)))])
+    return np.column_stack([rng.uniform(0, 360, count), np.degrees(np.arcsin(rng.uniform(-0.6, 0.8, count)))])
 
 
-def run_renderer(hrtf, rate: int, count: int, block: int, seconds: float, *, orbit_deg_s: float) -> dict:
-    """Render ``count`` sources for ``seconds``; returns timing statistics."""
+def run_renderer(hrtf, rate: int, count: int, block: int, seconds: float, *, moving: bool,
+                 max_wall_s: float) -> tuple[dict, np.ndarray]:
+    """Render ``count`` sources for ``seconds`` (or until ``max_wall_s``); timing statistics."""
     from audiokit.spatial import BinauralRenderer
 
     start = time.perf_counter()
@@ -55,45 +75,139 @@ def run_renderer(hrtf, rate: int, count: int, block: int, seconds: float, *, orb
     ids = [renderer.add_source(azimuth_deg=a, elevation_deg=e) for a, e in directions]
     setup_s = time.perf_counter() - start
     x = np.random.default_rng(1).uniform(-0.1, 0.1, (count, block)).astype(np.float32)
-    renderer.process(x)   # warm-up (kernel compile/cache load)
+    for _ in range(WARMUP_BLOCKS):
+        renderer.process(x)
+    orbit = np.where(np.arange(count) % 2, 360.0, 90.0)
+    phase = np.random.default_rng(count + 1).uniform(0, 2 * np.pi, count)
     blocks = max(8, int(seconds * rate / block))
     times = np.empty(blocks)
+    wall = time.perf_counter()
+    done = blocks
     for k in range(blocks):
         t0 = time.perf_counter()
-        if orbit_deg_s:
+        if moving:
             t = (k + 1) * block / rate
-            for i, source in enumerate(ids):
-                renderer.move_source(source, azimuth_deg=(directions[i, 0] + orbit_deg_s * t) % 360,
-                                     elevation_deg=directions[i, 1])
+            elevation = np.clip(directions[:, 1] + 30.0 * np.sin(np.pi * t + phase), -89.0, 89.0)
+            renderer.move_sources(ids, azimuth_deg=(directions[:, 0] + orbit * t) % 360,
+                                  elevation_deg=elevation)
             renderer.set_listener(yaw_deg=(200.0 * t) % 360)
         renderer.process(x)
         times[k] = time.perf_counter() - t0
+        if k >= 7 and times[k] + t0 - wall > max_wall_s:
+            done = k + 1
+            break
+    times = times[:done]
     period = block / rate
-    return {"setup_s": setup_s, "blocks": blocks, "p50_ms": float(np.median(times) * 1e3),
-            "p99_ms": float(np.percentile(times, 99) * 1e3), "max_ms": float(times.max() * 1e3),
-            "source_seconds_per_s": float(count * blocks * period / times.sum()),
-            "fits_realtime_p99": bool(np.percentile(times, 99) <= period),
-            "latency_ms": 1e3 * period}
+    p99 = float(np.percentile(times, 99))
+    return {"setup_s": setup_s, "blocks": done, "p50_ms": float(np.median(times) * 1e3),
+            "p99_ms": p99 * 1e3, "max_ms": float(times.max() * 1e3),
+            "source_seconds_per_s": float(count * done * period / times.sum()),
+            "source_seconds_per_s_at_p50": float(count * period / np.median(times)),
+            "fits_realtime_p99": bool(p99 <= period), "period_ms": 1e3 * period,
+            "latency_ms": 1e3 * period, "state_bytes": renderer.state_bytes}, times
 
 
-def run_scipy(hrtf, rate: int, count: int, seconds: float) -> dict:
-    """Anchor: scipy.signal.oaconvolve float32, one call per source and ear."""
+def _audiokit_static(hrtf, rate: int, x: np.ndarray, directions: np.ndarray):
+    """Callable rendering ``x`` (sources, frames) with static sources, B = ANCHOR_BLOCK, tail included."""
+    from audiokit.spatial import BinauralRenderer
+
+    def render():
+        renderer = BinauralRenderer(hrtf, rate, block_size=ANCHOR_BLOCK)
+        for a, e in directions:
+            renderer.add_source(azimuth_deg=a, elevation_deg=e)
+        pieces = [renderer.process(x[:, i:i + ANCHOR_BLOCK]) for i in range(0, x.shape[1], ANCHOR_BLOCK)]
+        pieces.append(renderer.flush())
+        return np.concatenate(pieces, axis=1)
+
+    return render
+
+
+def _ffmpeg_headphone(rate: int, x: np.ndarray, irs: np.ndarray):
+    """Callable rendering ``x`` through ffmpeg's headphone filter (PyAV), ``hrir=multich``.
+
+    Input 0 carries one named channel per source; input 1 one stream with the
+    HRIR pairs (left, right) of those channels in map order.
+    """
+    from fractions import Fraction
+
+    import av
+    from av.audio.frame import AudioFrame
+
+    count = x.shape[0]
+    names = FFMPEG_CHANNELS[:count]
+    layout = "+".join(names)
+    hrir = np.ascontiguousarray(irs.reshape(2 * count, -1).T).reshape(1, -1)
+
+    def frame(samples: np.ndarray, channel_layout: str, pts: int) -> AudioFrame:
+        out = AudioFrame.from_ndarray(samples, format="flt", layout=channel_layout)
+        out.sample_rate, out.pts, out.time_base = rate, pts, Fraction(1, rate)
+        return out
+
+    def drain(sink, pieces: list) -> None:
+        while True:
+            try:
+                pieces.append(sink.pull().to_ndarray())
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return
+
+    def render():
+        graph = av.filter.Graph()
+        source = graph.add_abuffer(sample_rate=rate, format="flt", layout=layout)
+        filters = graph.add_abuffer(sample_rate=rate, format="flt", layout=f"{2 * count}C")
+        headphone = graph.add("headphone", map="|".join(names), hrir="multich")
+        sink = graph.add("abuffersink")
+        source.link_to(headphone, 0, 0)
+        filters.link_to(headphone, 0, 1)
+        headphone.link_to(sink)
+        graph.configure()
+        filters.push(frame(hrir, f"{2 * count}C", 0))
+        filters.push(None)
+        pieces = []
+        for i in range(0, x.shape[1], 1024):
+            source.push(frame(np.ascontiguousarray(x[:, i:i + 1024].T).reshape(1, -1), layout, i))
+            drain(sink, pieces)
+        source.push(None)
+        drain(sink, pieces)
+        return np.concatenate(pieces, axis=1)
+
+    return render
+
+
+def _scipy_oaconvolve(x: np.ndarray, irs: np.ndarray):
+    """Callable: scipy.signal.oaconvolve in float32, one call per source and ear."""
     from scipy.signal import oaconvolve
 
-    frames = int(seconds * rate)
-    x = np.random.default_rng(1).uniform(-0.1, 0.1, (count, frames)).astype(np.float32)
-    filters = [hrtf.ir(a, e) for a, e in _directions(count, seed=count)]
-    t0 = time.perf_counter()
-    out = np.zeros((2, frames + hrtf.num_taps - 1), np.float32)
-    for i in range(count):
-        for ear in range(2):
-            out[ear] += oaconvolve(x[i], filters[i][ear])
-    elapsed = time.perf_counter() - t0
-    return {"source_seconds_per_s": count * seconds / elapsed, "seconds": elapsed}
+    def render():
+        out = np.zeros((2, x.shape[1] + irs.shape[2] - 1), np.float32)
+        for i in range(x.shape[0]):
+            for ear in range(2):
+                out[ear] += oaconvolve(x[i], irs[i, ear])
+        return out
+
+    return render
+
+
+def run_anchors(name: str, hrtf, rate: int, count: int, seconds: float, repeats: int) -> dict:
+    """Static N sources: audiokit vs ffmpeg headphone vs scipy, interleaved, same input."""
+    directions = _directions(count, seed=count)
+    frames = int(seconds * rate) // ANCHOR_BLOCK * ANCHOR_BLOCK
+    seconds = frames / rate
+    x = np.random.default_rng(2).uniform(-0.1, 0.1, (count, frames)).astype(np.float32)
+    irs = np.stack([hrtf.ir(a, e) for a, e in directions])
+    contenders = {"audiokit": _audiokit_static(hrtf, rate, x, directions),
+                  "scipy.oaconvolve-float32": _scipy_oaconvolve(x, irs)}
+    if count <= len(FFMPEG_CHANNELS):
+        contenders["ffmpeg-headphone"] = _ffmpeg_headphone(rate, x, irs)
+    times = time_interleaved(contenders, repeats=repeats)
+    summary = summarize(times, audio_seconds=seconds, subject="audiokit")
+    for result in summary.values():
+        result["source_seconds_per_s"] = count * result["x_realtime"]
+    return {"hrtf": name, "sources": count, "block_size": ANCHOR_BLOCK, "seconds": seconds,
+            "contenders": summary}
 
 
 def static_accuracy_db(hrtf, rate: int) -> float:
-    """Renderer vs float64 direct convolution with the same (split) HRIR pair."""
+    """Renderer vs float64 direct convolution with the same (split) HRIR pair, dB."""
     from audiokit.spatial import fractional_delay, render_static
 
     x = np.random.default_rng(3).uniform(-0.5, 0.5, rate // 4)
@@ -105,42 +219,58 @@ def static_accuracy_db(hrtf, rate: int) -> float:
     return float(10 * np.log10(np.sum((out[:, :n] - ref[:, :n]) ** 2) / np.sum(ref[:, :n] ** 2)))
 
 
+def realtime_capacity(rows: list) -> list:
+    """Largest measured N whose p99 block time fits the block period, per HRTF, scene and block size."""
+    table = []
+    for key in sorted({(r["hrtf"], r["scene"], r["block_size"]) for r in rows}):
+        fitting = [r["sources"] for r in rows if (r["hrtf"], r["scene"], r["block_size"]) == key
+                   and r["fits_realtime_p99"]]
+        table.append({"hrtf": key[0], "scene": key[1], "block_size": key[2],
+                      "max_sources_p99_realtime": max(fitting) if fitting else 0})
+    return table
+
+
 def run(*, quick: bool, out_dir: Path) -> Path:
     """Run the suite and write JSON (and plots when matplotlib is present)."""
+    import resource
+
     config = QUICK if quick else FULL
-    rows = []
-    manifest = {"versions": versions("scipy"), "quick": quick, "config": config}
+    started = time.perf_counter()
+    manifest = {"versions": versions("scipy", "av"), "quick": quick, "config": config,
+                "threads": 1, "moving_api": "BinauralRenderer.move_sources (one call per block)"}
     if KEMAR.is_file():
         from audiokit.spatial.sofa import sofa_sha256
 
         manifest["kemar_sha256"] = sofa_sha256(KEMAR)
-    accuracy = {}
+    rows, anchors, accuracy, distributions = [], [], {}, {}
     for name, hrtf, rate in _hrtfs():
-        accuracy[name] = static_accuracy_db(hrtf, rate)
+        first = time.perf_counter()
+        accuracy[name] = static_accuracy_db(hrtf, rate)   # also loads the kernels' cache
+        manifest.setdefault("first_render_s", {})[name] = time.perf_counter() - first
+        for count in config["anchor_counts"]:
+            anchors.append(run_anchors(name, hrtf, rate, count, config["anchor_seconds"], config["repeats"]))
+            speeds = {k: round(v["source_seconds_per_s"]) for k, v in anchors[-1]["contenders"].items()}
+            print(f"{name:20s} anchors N={count:4d}: {speeds} src-s/s", file=sys.stderr)
         for count in config["counts"]:
             for block in config["blocks"]:
-                for scene, orbit in (("S1-static", 0.0), ("S2-orbit360-headturn", 360.0)):
-                    result = run_renderer(hrtf, rate, count, block, config["seconds"], orbit_deg_s=orbit)
+                for scene, moving in SCENES:
+                    result, times = run_renderer(hrtf, rate, count, block, config["seconds"], moving=moving,
+                                                 max_wall_s=config["max_wall_s"])
                     rows.append({"hrtf": name, "scene": scene, "sources": count, "block_size": block, **result})
-                    print(f"{name:20s} {scene:22s} N={count:5d} B={block:4d} "
-                          f"{result['source_seconds_per_s']:9.0f} src-s/s  p99 {result['p99_ms']:.2f} ms",
-                          file=sys.stderr)
-            anchor = run_scipy(hrtf, rate, count, config["seconds"])
-            rows.append({"hrtf": name, "scene": "S1-static", "sources": count, "block_size": None,
-                         "anchor": "scipy.oaconvolve-float32", **anchor})
-    for row in rows:
-        if "anchor" in row:
-            mine = [r for r in rows if r["hrtf"] == row["hrtf"] and r["sources"] == row["sources"]
-                    and r["scene"] == "S1-static" and r.get("block_size") == 512]
-            if mine:
-                row["audiokit_B512_speedup"] = mine[0]["source_seconds_per_s"] / row["source_seconds_per_s"]
-    document = {"manifest": manifest, "static_accuracy_db": accuracy, "results": rows}
+                    distributions[(name, scene, count, block)] = times
+                    print(f"{name:20s} {scene:34s} N={count:5d} B={block:4d} "
+                          f"{result['source_seconds_per_s']:9.0f} src-s/s  p99 {result['p99_ms']:.2f} ms "
+                          f"(period {result['period_ms']:.2f})", file=sys.stderr)
+    manifest["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    manifest["wall_s"] = time.perf_counter() - started
+    document = {"manifest": manifest, "static_accuracy_db": accuracy, "anchors": anchors,
+                "results": rows, "realtime_capacity": realtime_capacity(rows)}
     path = write_json("bench_spatial", document, out_dir)
-    _plot(rows, out_dir)
+    _plot(rows, distributions, out_dir)
     return path
 
 
-def _plot(rows: list, out_dir: Path) -> None:
+def _plot(rows: list, distributions: dict, out_dir: Path) -> None:
     try:
         import matplotlib
     except ImportError:
@@ -150,17 +280,29 @@ def _plot(rows: list, out_dir: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for key in sorted({(r["hrtf"], r["scene"], r["block_size"]) for r in rows if "anchor" not in r}):
+    for key in sorted({(r["hrtf"], r["scene"], r["block_size"]) for r in rows}):
         points = sorted((r["sources"], r["source_seconds_per_s"]) for r in rows
-                        if (r["hrtf"], r["scene"], r.get("block_size")) == key and "anchor" not in r)
-        ax.plot(*zip(*points), marker="o", label=f"{key[0]} {key[1]} B={key[2]}")
+                        if (r["hrtf"], r["scene"], r["block_size"]) == key)
+        ax.plot(*zip(*points), marker="o", label=f"{key[0]} {key[1].split('-')[0]} B={key[2]}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("sources N")
-    ax.set_ylabel("source-seconds per wall-second")
+    ax.set_ylabel("source-seconds per wall-second (1 thread)")
     ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(out_dir / "bench_spatial_rtf.png", dpi=120)
+    plt.close(fig)
+
+    largest = max(key[2] for key in distributions)
+    keys = sorted(key for key in distributions if key[2] == largest)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.boxplot([distributions[key] * 1e3 for key in keys], whis=(1, 99), showfliers=True)
+    ax.set_xticks(range(1, len(keys) + 1),
+                  [f"{k[0][:5]}\n{k[1].split('-')[0]}\nB={k[3]}" for k in keys], fontsize=6)
+    ax.set_ylabel(f"block time, ms (N = {largest}; whiskers p1/p99)")
+    fig.tight_layout()
+    fig.savefig(out_dir / "bench_spatial_blocks.png", dpi=120)
+    plt.close(fig)
 
 
 def main(argv=None) -> None:

@@ -1,8 +1,10 @@
-"""Numba kernels of the binaural renderer. Private: the wrappers validate, kernels trust.
+"""Numba kernels of the binaural renderer and the direction lookup. Private: the
+wrappers validate, kernels trust their input.
 
-All kernels are ``@njit(cache=True)`` and compile on first call, never at import.
-Spectra are kept as separate real and imaginary float32 planes: the
-multiply-accumulate over them vectorises, where complex64 does not (STYLE.md §4).
+All kernels are ``@njit(cache=True)`` and compile (or load from the cache) on
+first call, never at import. Spectra are kept as separate real and imaginary
+float32 planes: the multiply-accumulate over them vectorises, where complex64
+does not (STYLE.md §4).
 """
 
 from __future__ import annotations
@@ -12,148 +14,234 @@ from numba import njit
 
 __all__ = []
 
+#: Visibility-walk steps before falling back to testing every triangle.
+_MAX_WALK = 64
+
 
 @njit(cache=True, inline="always")
 def _lagrange_taps(delay):
     """Cubic Lagrange fractional-delay taps (Laakso et al. 1996, eq. 42).
 
     Same node placement as :func:`audiokit.spatial.hrtf.lagrange_weights`:
-    ``x[t - delay] = sum_k w_k x[t - first - k]``, nodes centred on the delay,
-    causal below one sample, a unit tap (exact shift) at integer delays.
+    ``x[t - delay] = sum_k w_k x[t - first - k]``, nodes centred on the delay
+    (``first = floor(delay) - 1``), causal (``first = 0``) below one sample. The
+    polynomials give exactly a unit tap at integer delays, so no branch is needed.
     """
-    whole = np.floor(delay)
-    iw = np.int64(whole)
-    first = iw - 1 if iw >= 1 else np.int64(0)
-    if delay == whole:
-        if iw == 0:
-            return first, 1.0, 0.0, 0.0, 0.0
-        return first, 0.0, 1.0, 0.0, 0.0
+    whole = np.int64(np.floor(delay))
+    first = whole - 1 if whole >= 1 else np.int64(0)
     u = delay - first
     return (first, -(u - 1.0) * (u - 2.0) * (u - 3.0) / 6.0, u * (u - 2.0) * (u - 3.0) / 2.0,
             -u * (u - 1.0) * (u - 3.0) / 2.0, u * (u - 1.0) * (u - 2.0) / 6.0)
 
 
 @njit(cache=True)
-def delay_lines(blocks, ring, write_pos, delay_start, delay_end, gain_start, gain_end, frames):
-    """Write each source's block into its ring and read both ears' delayed, scaled input.
+def all_finite(blocks):
+    """Whether every sample of a float32 (S, B) array is finite (``x - x`` is 0 only then)."""
+    for s in range(blocks.shape[0]):
+        row = blocks[s]
+        bad = False
+        for n in range(row.shape[0]):
+            bad |= row[n] - row[n] != np.float32(0.0)
+        if bad:
+            return False
+    return True
 
-    Delay and gain glide linearly from ``*_start`` to ``*_end`` over the block,
-    reaching the end value on the last sample. ``frames`` holds the overlap-save
-    input of the convolution: row ``2 s + ear`` is ``[previous block | this block]``.
+
+@njit(cache=True)
+def delay_lines(blocks, ring, write_pos, delay_start, delay_end, gain_start, gain_end, frames, start):
+    """Write each source's block into its ring and its delayed, scaled input into its frame.
+
+    The common delay ``c`` and the gain glide linearly from ``*_start`` to
+    ``*_end`` over the block, reaching the end value on the last sample; while
+    both are constant the four Lagrange taps are fixed (a plain copy at integer
+    delays): ``y[n] = g sum_k w_k x[n - first - k]``.
+
+    Loops index 1-D views from 0 so that Numba can prove the indices
+    non-negative and LLVM vectorises them.
 
     Parameters
     ----------
     blocks : float32 (S, B)
     ring : float32 (S, R), R a power of two >= B + max delay + 4
     write_pos : int64, absolute index of ``blocks[:, 0]``
-    delay_start, delay_end : float64 (S, 2), samples
+    delay_start, delay_end : float64 (S,), samples
     gain_start, gain_end : float64 (S,)
-    frames : float32 (2 S, 2 B), updated in place
+    frames : float32 (S, L); ``frames[:, start:start + B]`` is overwritten
+    start : int64
     """
     num_sources, block = blocks.shape
-    mask = ring.shape[1] - 1
+    size = ring.shape[1]
+    mask = size - 1
     span = np.empty(block + 3, np.float32)
+    position = write_pos & mask
+    head = min(block, size - position)
     for s in range(num_sources):
         line = ring[s]
-        for n in range(block):
-            line[(write_pos + n) & mask] = blocks[s, n]
+        x = blocks[s]
+        first_part = line[position:position + head]
+        for n in range(head):
+            first_part[n] = x[n]
+        wrapped = line[:block - head]
+        rest = x[head:]
+        for n in range(block - head):
+            wrapped[n] = rest[n]
+        out = frames[s, start:start + block]
+        d0 = delay_start[s]
         g0 = gain_start[s]
-        gstep = (gain_end[s] - g0) / block
-        for ear in range(2):
-            row = frames[2 * s + ear]
-            row[:block] = row[block:]
-            d0 = delay_start[s, ear]
-            step = (delay_end[s, ear] - d0) / block
-            if step == 0.0 and gstep == 0.0:
-                # static: one set of taps; gather the span once so the taps loop vectorises
-                first, w0, w1, w2, w3 = _lagrange_taps(d0)
-                base = write_pos - first - 3
+        if d0 == delay_end[s] and g0 == gain_end[s]:
+            first, w0, w1, w2, w3 = _lagrange_taps(d0)
+            base = (write_pos - first - 3) & mask
+            if base + block + 3 <= size:
+                window = line[base:base + block + 3]
+            else:
                 for n in range(block + 3):
                     span[n] = line[(base + n) & mask]
-                c0, c1 = np.float32(g0 * w0), np.float32(g0 * w1)
-                c2, c3 = np.float32(g0 * w2), np.float32(g0 * w3)
-                for n in range(block):
-                    row[block + n] = c0 * span[n + 3] + c1 * span[n + 2] + c2 * span[n + 1] + c3 * span[n]
-            else:
-                for n in range(block):
-                    first, w0, w1, w2, w3 = _lagrange_taps(d0 + step * (n + 1))
-                    t = write_pos + n - first
-                    row[block + n] = (g0 + gstep * (n + 1)) * (
-                        w0 * line[t & mask] + w1 * line[(t - 1) & mask]
-                        + w2 * line[(t - 2) & mask] + w3 * line[(t - 3) & mask])
+                window = span
+            x0, x1, x2, x3 = window[3:], window[2:], window[1:], window[:block]
+            c0, c1 = np.float32(g0 * w0), np.float32(g0 * w1)
+            c2, c3 = np.float32(g0 * w2), np.float32(g0 * w3)
+            for n in range(block):
+                out[n] = c0 * x0[n] + c1 * x1[n] + c2 * x2[n] + c3 * x3[n]
+        else:
+            _glide(line, write_pos, d0, delay_end[s], g0, gain_end[s], out, span)
 
 
 @njit(cache=True)
-def accumulate(spectra, fdl_re, fdl_im, head, h_re, h_im, n_re, n_im, changed,
-               acc_re, acc_im, dif_re, dif_im):
+def _glide(line, write_pos, d0, d1, g0, g1, out, span):
+    """``out[n] = g(n) x[write_pos + n - d(n)]`` with ``d`` and ``g`` linear, reaching
+    ``d1``, ``g1`` at the last sample; cubic Lagrange taps of ``d(n)`` at every sample.
+
+    The block is cut into runs where the first Lagrange node ``floor(d) - 1`` is
+    constant (usually one to three), so each run reads a contiguous window and
+    the per-sample interpolation (Farrow/Horner form, float32) vectorises. Run ends are computed, not searched; where
+    rounding moves one by a sample, that sample's nodes are a sample off centre
+    (still a cubic through four neighbours of the delay).
+    """
+    block = out.shape[0]
+    size = line.shape[0]
+    mask = size - 1
+    step = (d1 - d0) / block
+    gstep = (g1 - g0) / block
+    n = 0
+    while n < block:
+        whole = np.floor(d0 + step * (n + 1))
+        first = np.int64(whole) - 1 if whole >= 1 else np.int64(0)
+        if step > 0:
+            end = np.int64(np.ceil((whole + 1.0 - d0) / step)) - 1
+        elif step < 0:
+            end = np.int64(np.floor((whole - d0) / step))
+        else:
+            end = block
+        end = min(max(end, n + 1), block)
+        count = end - n
+        base = (write_pos + n - first - 3) & mask
+        if base + count + 3 <= size:
+            window = line[base:base + count + 3]
+        else:
+            for i in range(count + 3):
+                span[i] = line[(base + i) & mask]
+            window = span[:count + 3]
+        x0, x1, x2, x3 = window[3:], window[2:], window[1:], window[:count]
+        run = out[n:end]
+        for i in range(count):
+            # Farrow form of the same cubic: nodes x0..x3 at mu = -1, 0, 1, 2
+            mu = np.float32(d0 + step * (n + i + 1) - first - 1.0)
+            a, b, c, d = x0[i], x1[i], x2[i], x3[i]
+            c1 = c - a * np.float32(1 / 3) - b * np.float32(0.5) - d * np.float32(1 / 6)
+            c2 = (a + c) * np.float32(0.5) - b
+            c3 = (d - a) * np.float32(1 / 6) + (b - c) * np.float32(0.5)
+            run[i] = np.float32(g0 + gstep * (n + i + 1)) * (((c3 * mu + c2) * mu + c1) * mu + b)
+        n = end
+
+
+@njit(cache=True, inline="always")
+def _mac(acc, row, xr, xi, hlr, hli, hrr, hri):
+    """``acc[row:row + 4] += X H`` for both ears (re, im of ear 0, then of ear 1)."""
+    for f in range(xr.shape[0]):
+        a = xr[f]
+        b = xi[f]
+        acc[row, f] += a * hlr[f] - b * hli[f]
+        acc[row + 1, f] += a * hli[f] + b * hlr[f]
+        acc[row + 2, f] += a * hrr[f] - b * hri[f]
+        acc[row + 3, f] += a * hri[f] + b * hrr[f]
+
+
+@njit(cache=True)
+def accumulate(spectra, fdl_re, fdl_im, head, filt_re, filt_im, slot, changed, acc):
     """Uniformly partitioned overlap-save convolution, accumulated across sources.
 
-    Frequency-domain delay line (Garcia 2002; Wefers 2015, §5.3): the newest input
-    spectrum goes into slot ``head``; output spectrum
-    ``Y = sum_s sum_k X_s[head - k] H_s[k]`` over sources ``s`` and partitions ``k``,
-    so two inverse FFTs per block serve every source. For sources whose filter
-    changes this block (``changed``) the difference ``X (H_new - H_old)`` goes to a
-    second accumulator; the caller crossfades ``irfft(acc) + w irfft(dif)``.
+    Frequency-domain delay line (Garcia 2002; Wefers 2015, §5.3): source ``s``'s
+    newest input spectrum goes into slot ``head``; the output spectrum of ear
+    ``e`` is ``Y_e = sum_s sum_k X_s[head - k] H_s,e[k]``, so one forward FFT per
+    source and two inverse FFTs per block serve every source. Sources whose
+    filter changes this block (``changed``) are accumulated twice, with the old
+    filter (``acc[4:8]``) and the new one (``acc[8:12]``), the others once
+    (``acc[0:4]``); the caller crossfades. Each source's filters are double
+    buffered: ``filt[s, slot[s]]`` is current, the other slot the next one, and
+    ``slot`` flips (``changed`` clears) once a change has been rendered.
 
     Parameters
     ----------
-    spectra : float32 (2 S, 2 F), interleaved re/im rFFT of the frames (complex64 viewed)
-    fdl_re, fdl_im : float32 (S, 2, K, F)
+    spectra : float32 (S, 2 F), interleaved re/im of the frames' rFFT (complex64 viewed)
+    fdl_re, fdl_im : float32 (S, K, F)
     head : int, slot of the newest spectrum
-    h_re, h_im, n_re, n_im : float32 (S, 2, K, F), old and new filter spectra
-    changed : bool (S,)
-    acc_re, acc_im, dif_re, dif_im : float32 (2, F), overwritten
+    filt_re, filt_im : float32 (S, 2, 2, K, F), [source, buffer, ear, partition, bin]
+    slot : int64 (S,), current buffer, flipped for changed sources
+    changed : bool (S,), cleared
+    acc : float32 (12, F), added to: re, im of ear 0 and ear 1 for unchanged
+        sources, for changed sources' old filters, for their new filters
     """
-    num_sources = fdl_re.shape[0]
-    parts = fdl_re.shape[2]
-    bins = fdl_re.shape[3]
-    acc_re[:] = 0.0
-    acc_im[:] = 0.0
-    dif_re[:] = 0.0
-    dif_im[:] = 0.0
+    num_sources, parts, bins = fdl_re.shape
     for s in range(num_sources):
-        for ear in range(2):
-            row = 2 * s + ear
-            for f in range(bins):
-                fdl_re[s, ear, head, f] = spectra[row, 2 * f]
-                fdl_im[s, ear, head, f] = spectra[row, 2 * f + 1]
-            ar = acc_re[ear]
-            ai = acc_im[ear]
-            for k in range(parts):
-                slot = head - k
-                if slot < 0:
-                    slot += parts
-                xr = fdl_re[s, ear, slot]
-                xi = fdl_im[s, ear, slot]
-                hr = h_re[s, ear, k]
-                hi = h_im[s, ear, k]
-                for f in range(bins):
-                    ar[f] += xr[f] * hr[f] - xi[f] * hi[f]
-                    ai[f] += xr[f] * hi[f] + xi[f] * hr[f]
-                if changed[s]:
-                    nr = n_re[s, ear, k]
-                    ni = n_im[s, ear, k]
-                    dr = dif_re[ear]
-                    di = dif_im[ear]
-                    for f in range(bins):
-                        er = nr[f] - hr[f]
-                        ei = ni[f] - hi[f]
-                        dr[f] += xr[f] * er - xi[f] * ei
-                        di[f] += xr[f] * ei + xi[f] * er
+        pairs = spectra[s]
+        newest_re = fdl_re[s, head]
+        newest_im = fdl_im[s, head]
+        for f in range(bins):
+            newest_re[f] = pairs[2 * f]
+            newest_im[f] = pairs[2 * f + 1]
+        now = slot[s]
+        moving = changed[s]
+        for k in range(parts):
+            index = head - k
+            if index < 0:
+                index += parts
+            xr = fdl_re[s, index]
+            xi = fdl_im[s, index]
+            _mac(acc, 4 if moving else 0, xr, xi, filt_re[s, now, 0, k], filt_im[s, now, 0, k],
+                 filt_re[s, now, 1, k], filt_im[s, now, 1, k])
+            if moving:
+                _mac(acc, 8, xr, xi, filt_re[s, 1 - now, 0, k], filt_im[s, 1 - now, 0, k],
+                     filt_re[s, 1 - now, 1, k], filt_im[s, 1 - now, 1, k])
+        if moving:
+            slot[s] = 1 - now
+            changed[s] = False
 
 
 @njit(cache=True)
-def interpolate_spectra(set_re, set_im, indices, weights, rows, out_re, out_im):
-    """Barycentric mix of measured filter spectra: ``H = sum_i w_i H_i`` (linear, so
-    equal to the spectrum of the mixed aligned IR).
+def filter_spectra(set_re, set_im, indices, weights, first, taps, phasor_re, phasor_im, rows,
+                   buffers, out_re, out_im):
+    """Filter spectra of sources: interpolated aligned IR times a per-ear residual delay.
+
+    ``H_s,e[k] = D_s,e * sum_i w_i A_i,e[k]``: the barycentric mix of measured
+    partition spectra (linear, so equal to the spectrum of the mixed aligned IR)
+    times ``D[f] = sum_j taps_j exp(-2 pi i (first + j) f / M)``, the frequency
+    response of the cubic Lagrange delay by the ear's residual delay. The FFT size
+    ``M`` leaves room for the longest residual, so the product is the exact
+    overlap-save filter of ``shift(aligned partition, residual)``.
 
     Parameters
     ----------
-    set_re, set_im : float32 (M, 2, K, F), partition spectra of every measurement
+    set_re, set_im : float32 (m, 2, K, F), partition spectra of every measurement
     indices : int64 (C, 3); weights : float64 (C, 3)
+    first : int64 (C, 2); taps : float64 (C, 2, 4), Lagrange delays of each ear
+    phasor_re, phasor_im : float32 (J, F), ``exp(-2 pi i j f / M)`` for ``j < J``
     rows : int64 (C,), the source row each result goes to
-    out_re, out_im : float32 (S, 2, K, F), rows written in place
+    buffers : int64 (C,), the filter buffer it goes to
+    out_re, out_im : float32 (S, 2, 2, K, F), [source, buffer, ear, partition, bin], written in place
     """
+    parts, bins = set_re.shape[2], set_re.shape[3]
+    d_re = np.empty(bins, np.float32)
+    d_im = np.empty(bins, np.float32)
     for c in range(rows.shape[0]):
         s = rows[c]
         i0, i1, i2 = indices[c, 0], indices[c, 1], indices[c, 2]
@@ -161,9 +249,198 @@ def interpolate_spectra(set_re, set_im, indices, weights, rows, out_re, out_im):
         w1 = np.float32(weights[c, 1])
         w2 = np.float32(weights[c, 2])
         for ear in range(2):
-            for k in range(set_re.shape[2]):
-                for f in range(set_re.shape[3]):
-                    out_re[s, ear, k, f] = (w0 * set_re[i0, ear, k, f] + w1 * set_re[i1, ear, k, f]
-                                            + w2 * set_re[i2, ear, k, f])
-                    out_im[s, ear, k, f] = (w0 * set_im[i0, ear, k, f] + w1 * set_im[i1, ear, k, f]
-                                            + w2 * set_im[i2, ear, k, f])
+            j = first[c, ear]
+            t0, t1 = np.float32(taps[c, ear, 0]), np.float32(taps[c, ear, 1])
+            t2, t3 = np.float32(taps[c, ear, 2]), np.float32(taps[c, ear, 3])
+            p0r, p1r, p2r, p3r = phasor_re[j], phasor_re[j + 1], phasor_re[j + 2], phasor_re[j + 3]
+            p0i, p1i, p2i, p3i = phasor_im[j], phasor_im[j + 1], phasor_im[j + 2], phasor_im[j + 3]
+            for f in range(bins):
+                d_re[f] = t0 * p0r[f] + t1 * p1r[f] + t2 * p2r[f] + t3 * p3r[f]
+                d_im[f] = t0 * p0i[f] + t1 * p1i[f] + t2 * p2i[f] + t3 * p3i[f]
+            for k in range(parts):
+                a0r, a1r, a2r = set_re[i0, ear, k], set_re[i1, ear, k], set_re[i2, ear, k]
+                a0i, a1i, a2i = set_im[i0, ear, k], set_im[i1, ear, k], set_im[i2, ear, k]
+                hr = out_re[s, buffers[c], ear, k]
+                hi = out_im[s, buffers[c], ear, k]
+                for f in range(bins):
+                    ar = w0 * a0r[f] + w1 * a1r[f] + w2 * a2r[f]
+                    ai = w0 * a0i[f] + w1 * a1i[f] + w2 * a2i[f]
+                    hr[f] = ar * d_re[f] - ai * d_im[f]
+                    hi[f] = ar * d_im[f] + ai * d_re[f]
+
+
+@njit(cache=True)
+def nearest_points(points, queries, out):
+    """Index of the row of ``points`` (m, 3) with the largest dot product with each query (q, 3)."""
+    for q in range(queries.shape[0]):
+        x, y, z = queries[q, 0], queries[q, 1], queries[q, 2]
+        best = -np.inf
+        index = 0
+        for i in range(points.shape[0]):
+            dot = points[i, 0] * x + points[i, 1] * y + points[i, 2] * z
+            if dot > best:
+                best = dot
+                index = i
+        out[q] = index
+
+
+@njit(cache=True, inline="always")
+def _gains(inverse, t, x, y, z):
+    """VBAP gains ``g = p^T V^-1`` of triangle ``t`` (Pulkki 1997, eq. 7)."""
+    m = inverse[t]
+    return (x * m[0, 0] + y * m[1, 0] + z * m[2, 0], x * m[0, 1] + y * m[1, 1] + z * m[2, 1],
+            x * m[0, 2] + y * m[1, 2] + z * m[2, 2])
+
+
+@njit(cache=True)
+def locate_triangles(queries, inverse, neighbors, simplices, start, eps, snap, indices, weights):
+    """Containing triangle, vertices and barycentric weights of each query on a
+    convex-hull triangulation.
+
+    Visibility walk (Devillers, Pion & Teillaud 2002, §2): from ``start[q]``, step
+    across the edge opposite the vertex with the most negative gain until no gain
+    is below ``-eps``; after ``_MAX_WALK`` steps every triangle is tested and the
+    one whose smallest gain is largest is taken (what a brute-force search returns).
+    Moving sources pass the previous block's triangle, so the walk is usually 0-1 steps.
+    The VBAP gains are clipped at 0 and normalised to sum 1 (Pulkki 1997, eq. 7);
+    a weight within ``snap`` of 1 becomes exactly one-hot.
+
+    Parameters
+    ----------
+    queries : float64 (q, 3), unit vectors
+    inverse : float64 (T, 3, 3), per-triangle inverse vertex matrices
+    neighbors : int64 (T, 3), triangle across the edge opposite each vertex
+    simplices : int64 (T, 3), vertex indices of each triangle
+    start : int64 (q,), starting triangles; overwritten with the containing ones
+    eps, snap : float
+    indices : int64 (q, 3); weights : float64 (q, 3), overwritten
+
+    Returns
+    -------
+    int
+        The first query outside every triangle (gains summing to ~0), or -1.
+    """
+    outside = -1
+    for q in range(queries.shape[0]):
+        x, y, z = queries[q, 0], queries[q, 1], queries[q, 2]
+        t = start[q]
+        found = False
+        for _ in range(_MAX_WALK):
+            g0, g1, g2 = _gains(inverse, t, x, y, z)
+            if g0 >= -eps and g1 >= -eps and g2 >= -eps:
+                found = True
+                break
+            if g0 <= g1 and g0 <= g2:
+                t = neighbors[t, 0]
+            elif g1 <= g2:
+                t = neighbors[t, 1]
+            else:
+                t = neighbors[t, 2]
+        if not found:
+            best = -np.inf
+            for u in range(inverse.shape[0]):
+                g0, g1, g2 = _gains(inverse, u, x, y, z)
+                worst = min(g0, g1, g2)
+                if worst > best:
+                    best = worst
+                    t = u
+            g0, g1, g2 = _gains(inverse, t, x, y, z)
+        start[q] = t
+        g0, g1, g2 = max(g0, 0.0), max(g1, 0.0), max(g2, 0.0)
+        total = g0 + g1 + g2
+        if not total > eps:
+            if outside < 0:
+                outside = q
+            total = 1.0
+        g0, g1, g2 = g0 / total, g1 / total, g2 / total
+        if g0 >= 1.0 - snap:
+            g0, g1, g2 = 1.0, 0.0, 0.0
+        elif g1 >= 1.0 - snap:
+            g0, g1, g2 = 0.0, 1.0, 0.0
+        elif g2 >= 1.0 - snap:
+            g0, g1, g2 = 0.0, 0.0, 1.0
+        for v in range(3):
+            indices[q, v] = simplices[t, v]
+        weights[q, 0] = g0
+        weights[q, 1] = g1
+        weights[q, 2] = g2
+    return outside
+
+
+@njit(cache=True)
+def head_directions(position, rows, yaw_rad, pitch_rad, out):
+    """Head-relative unit vectors of sources (see :func:`audiokit.spatial.rotate_to_head`).
+
+    ``v`` (x front, y left, z up) from azimuth and elevation, then the inverse
+    yaw about z and the inverse pitch about the turned interaural axis.
+
+    Parameters
+    ----------
+    position : float64 (S, 4), azimuth_deg, elevation_deg, distance_m, gain per row
+    rows : int64 (C,)
+    yaw_rad, pitch_rad : float
+    out : float64 (C, 3), overwritten
+    """
+    cz, sz = np.cos(yaw_rad), np.sin(yaw_rad)
+    cp, sp = np.cos(pitch_rad), np.sin(pitch_rad)
+    for c in range(rows.shape[0]):
+        az = np.radians(position[rows[c], 0])
+        el = np.radians(position[rows[c], 1])
+        vx, vy, vz = np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)
+        x = cz * vx + sz * vy
+        out[c, 1] = -sz * vx + cz * vy
+        out[c, 0] = cp * x + sp * vz
+        out[c, 2] = -sp * x + cp * vz
+
+
+@njit(cache=True)
+def plan_delays(position, rows, indices, weights, set_delays, reference_m, near_m, samples_per_m,
+                immediate, max_first, ear_delays, common, first, taps, gain):
+    """Per-ear delays, the common delay, the residual Lagrange delays and the gain of sources.
+
+    ``d_e = sum_i w_i delay_i,e + max(r - r_ref, 0) * samples_per_m``; the common
+    delay is ``floor(min_e d_e) - 1`` for a new source (whole samples, so a static
+    source is exact) and ``min_e d_e - 1`` while it moves, at least 0; each ear's
+    residual ``d_e - c`` gets cubic Lagrange taps (nodes placed as in
+    :func:`_lagrange_taps`, the first clipped to ``max_first``); gain ``g r_ref / max(r, r_near)``.
+
+    Parameters
+    ----------
+    position : float64 (S, 4); rows : int64 (C,)
+    indices : int64 (C, 3); weights : float64 (C, 3)
+    set_delays : float64 (m, 2), samples
+    reference_m, near_m, samples_per_m : float (``samples_per_m`` 0 without propagation delay)
+    immediate : bool; max_first : int
+    ear_delays : float64 (S, 2); common : float64 (S,); gain : float64 (S,), rows written
+    first : int64 (C, 2); taps : float64 (C, 2, 4), overwritten
+    """
+    for c in range(rows.shape[0]):
+        s = rows[c]
+        distance = position[s, 2]
+        extra = max(distance - reference_m, 0.0) * samples_per_m
+        for ear in range(2):
+            ear_delays[s, ear] = (weights[c, 0] * set_delays[indices[c, 0], ear]
+                                  + weights[c, 1] * set_delays[indices[c, 1], ear]
+                                  + weights[c, 2] * set_delays[indices[c, 2], ear] + extra)
+        nearer = min(ear_delays[s, 0], ear_delays[s, 1])
+        shared = max(np.floor(nearer) - 1.0 if immediate else nearer - 1.0, 0.0)
+        common[s] = shared
+        for ear in range(2):
+            residual = ear_delays[s, ear] - shared
+            whole = np.int64(np.floor(residual))
+            j = min(whole - 1 if whole >= 1 else np.int64(0), max_first)
+            first[c, ear] = j
+            w0, w1, w2, w3 = _lagrange_taps_at(residual, j)
+            taps[c, ear, 0] = w0
+            taps[c, ear, 1] = w1
+            taps[c, ear, 2] = w2
+            taps[c, ear, 3] = w3
+        gain[s] = position[s, 3] * reference_m / max(distance, near_m)
+
+
+@njit(cache=True, inline="always")
+def _lagrange_taps_at(delay, first):
+    """Cubic Lagrange taps for nodes ``first .. first + 3`` (Laakso et al. 1996, eq. 42)."""
+    u = delay - first
+    return (-(u - 1.0) * (u - 2.0) * (u - 3.0) / 6.0, u * (u - 2.0) * (u - 3.0) / 2.0,
+            -u * (u - 1.0) * (u - 3.0) / 2.0, u * (u - 1.0) * (u - 2.0) / 6.0)

@@ -303,8 +303,17 @@ class HRTF:
         raise ParameterError(f"method is {method!r}; expected one of {', '.join(METHODS)}")
 
     def weights_many(self, azimuth_deg: np.ndarray, elevation_deg: np.ndarray, *,
-                     method: str = "barycentric") -> tuple[np.ndarray, np.ndarray]:
+                     method: str = "barycentric", start: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`weights` for many directions at once (validated by the caller).
+
+        Parameters
+        ----------
+        azimuth_deg, elevation_deg : np.ndarray [shape=(q,)]
+        method : {"barycentric", "nearest"}
+        start : np.ndarray [shape=(q,), dtype=int64], optional
+            Barycentric only: triangles to start the search from (the previous
+            ones of moving sources), overwritten with the containing triangles.
 
         Returns
         -------
@@ -314,10 +323,9 @@ class HRTF:
         azimuth_deg = np.asarray(azimuth_deg, np.float64)
         elevation_deg = np.asarray(elevation_deg, np.float64)
         if method == "barycentric":
-            return self.triangulation.weights(azimuth_deg, elevation_deg)
+            return self.triangulation.weights(azimuth_deg, elevation_deg, start=start)
         if method == "nearest":
-            p = spherical_to_cartesian(azimuth_deg, elevation_deg)
-            index = np.argmax(p @ self._points.T, axis=1)
+            index = nearest_index(self._points, azimuth_deg, elevation_deg)
             weights = np.zeros((len(index), 3))
             weights[:, 0] = 1.0
             return np.repeat(index[:, np.newaxis], 3, axis=1), weights

@@ -132,29 +132,30 @@ class Triangulation:
                 f"circle?); use method='nearest' ({str(error).splitlines()[0]})"
             ) from None
         self.simplices = hull.simplices.astype(np.int64)
+        #: triangle across the edge opposite each vertex (Qhull's facet neighbours)
+        self.neighbors = hull.neighbors.astype(np.int64)
         matrices = points[self.simplices]                    # (t, 3 vertices, 3 xyz)
         # g = p^T V^-1 with V's rows the vertices (Pulkki 1997, eq. 7)
-        self._inverse = np.linalg.pinv(matrices)              # (t, 3 xyz, 3 vertices)
-        # triangles around each vertex, padded with -1: (m, max degree)
-        owners = np.repeat(np.arange(len(self.simplices)), 3)
-        vertices = self.simplices.ravel()
-        order = np.argsort(vertices, kind="stable")
-        counts = np.bincount(vertices, minlength=len(points))
-        around = np.full((len(points), max(1, counts.max())), -1, np.int64)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        slot = np.arange(len(order)) - np.repeat(starts, counts)
-        around[vertices[order], slot] = owners[order]
-        self._around = around
+        self._inverse = np.ascontiguousarray(np.linalg.pinv(matrices))   # (t, 3 xyz, 3 vertices)
+        # a triangle at each measurement, where a walk from its nearest measurement starts
+        first = np.zeros(len(points), np.int64)
+        first[self.simplices.ravel()] = np.repeat(np.arange(len(self.simplices)), 3)
+        self._first_triangle = first
 
-    def weights(self, azimuth_deg, elevation_deg) -> tuple[np.ndarray, np.ndarray]:
+    def weights(self, azimuth_deg, elevation_deg, *, start: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
         """Barycentric vertices and weights for one or many directions.
 
-        The containing triangle is searched among those around the nearest
-        measurement first, then among all triangles for the queries left over.
+        The containing triangle is found by a visibility walk on the triangulation
+        (:func:`audiokit.spatial._kernels.locate_triangles`), from ``start`` or
+        else from a triangle at the nearest measurement.
 
         Parameters
         ----------
         azimuth_deg, elevation_deg : float or np.ndarray [shape=(q,)]
+        start : np.ndarray [shape=(q,), dtype=int64], optional
+            Triangles to start the walk from (e.g. the previous ones of moving
+            sources; < 0: unknown); overwritten with the containing triangles.
 
         Returns
         -------
@@ -164,45 +165,68 @@ class Triangulation:
         """
         scalar = np.ndim(azimuth_deg) == 0
         p = np.atleast_2d(spherical_to_cartesian(azimuth_deg, elevation_deg))     # (q, 3)
-        nearest = np.argmax(p @ self.points.T, axis=1)
-        candidates = self._around[nearest]                                       # (q, degree)
-        gains = np.einsum("qj,qtjk->qtk", p, self._inverse[candidates])           # (q, degree, 3)
-        worst = gains.min(axis=2)
-        worst[candidates < 0] = -np.inf
-        pick = np.argmax(worst, axis=1)
-        rows = np.arange(len(p))
-        triangle = candidates[rows, pick]
-        g = gains[rows, pick]
-        missed = np.flatnonzero(worst[rows, pick] < -_INSIDE_EPS)
-        if len(missed):
-            every = np.einsum("qj,tjk->qtk", p[missed], self._inverse)
-            best = np.argmax(every.min(axis=2), axis=1)
-            triangle[missed] = best
-            g[missed] = every[np.arange(len(missed)), best]
-        g = np.clip(g, 0.0, None)
-        total = g.sum(axis=1)
-        if np.any(~(total > _INSIDE_EPS)):
-            bad = int(np.argmax(~(total > _INSIDE_EPS)))
+        indices, weights, outside = self.locate(p, start=start)
+        if outside >= 0:
             raise ParameterError(
-                f"direction ({np.atleast_1d(azimuth_deg)[bad]}, {np.atleast_1d(elevation_deg)[bad]}) "
+                f"direction ({np.atleast_1d(azimuth_deg)[outside]}, {np.atleast_1d(elevation_deg)[outside]}) "
                 "is outside every triangle of the measurement set; use method='nearest'"
             )
-        g = g / total[:, np.newaxis]
-        top = np.argmax(g, axis=1)
-        snap = g[rows, top] >= 1.0 - _SNAP
-        g[snap] = 0.0
-        g[rows[snap], top[snap]] = 1.0
-        indices = self.simplices[triangle]
         if scalar:
-            return indices[0], g[0]
-        return indices, g
+            return indices[0], weights[0]
+        return indices, weights
+
+    def locate(self, p: np.ndarray, *, start: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, int]:
+        """:meth:`weights` for unit vectors (no validation, no error).
+
+        Parameters
+        ----------
+        p : np.ndarray [shape=(q, 3), dtype=float64]
+        start : np.ndarray [shape=(q,), dtype=int64], optional
+            As in :meth:`weights`; entries < 0 start at the nearest measurement.
+
+        Returns
+        -------
+        indices : np.ndarray [shape=(q, 3), dtype=int64]
+        weights : np.ndarray [shape=(q, 3), dtype=float64]
+        outside : int
+            The first query outside every triangle, or -1.
+        """
+        from ._kernels import locate_triangles, nearest_points
+
+        if start is None:
+            start = np.full(len(p), -1, np.int64)
+        cold = np.flatnonzero(start < 0)
+        if len(cold):
+            nearest = np.empty(len(cold), np.int64)
+            nearest_points(self.points, np.ascontiguousarray(p[cold]), nearest)
+            start[cold] = self._first_triangle[nearest]
+        indices = np.empty((len(p), 3), np.int64)
+        weights = np.empty((len(p), 3))
+        outside = locate_triangles(p, self._inverse, self.neighbors, self.simplices, start,
+                                   _INSIDE_EPS, _SNAP, indices, weights)
+        return indices, weights, int(outside)
 
     def nearest(self, azimuth_deg: float, elevation_deg: float) -> int:
         """Index of the measurement with the smallest great-circle distance."""
         return nearest_index(self.points, azimuth_deg, elevation_deg)
 
 
-def nearest_index(points: np.ndarray, azimuth_deg: float, elevation_deg: float) -> int:
-    """Index of the row of ``points`` [shape=(m, 3)] closest to a direction."""
-    p = spherical_to_cartesian(azimuth_deg, elevation_deg)
-    return int(np.argmax(points @ p))
+def nearest_index(points: np.ndarray, azimuth_deg, elevation_deg):
+    """Index of the row of ``points`` [shape=(m, 3)] closest to each direction.
+
+    Parameters
+    ----------
+    points : np.ndarray [shape=(m, 3)]
+    azimuth_deg, elevation_deg : float or np.ndarray [shape=(q,)]
+
+    Returns
+    -------
+    int or np.ndarray [shape=(q,), dtype=int64]
+    """
+    from ._kernels import nearest_points
+
+    p = np.atleast_2d(spherical_to_cartesian(azimuth_deg, elevation_deg))
+    index = np.empty(len(p), np.int64)
+    nearest_points(np.ascontiguousarray(points), p, index)
+    return int(index[0]) if np.ndim(azimuth_deg) == 0 else index

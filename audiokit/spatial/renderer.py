@@ -1,23 +1,35 @@
 """Block-based binaural rendering of static and moving sources.
 
-Signal path per source ``s`` and ear ``e`` (block size ``B``):
+Signal path of source ``s`` (block size ``B``; FFT size ``M``, at least ``2 B``
+plus the longest interaural delay; ``d_e`` the ear's delay in samples, the
+HRTF's interpolated delay plus the propagation delay):
 
-1. ring buffer -> cubic-Lagrange fractional delay ``d_e`` (the HRTF's broadband
-   delay/ITD plus the propagation delay), gliding linearly over each block, times
-   the distance gain ``g`` (also gliding);
-2. rFFT of ``[previous B | current B]`` into a frequency-domain delay line;
-3. multiply-accumulate with the onset-aligned HRIR's partition spectra (uniformly
-   partitioned overlap-save, Wefers 2015 §5.3), summed over all sources, so the
-   block costs 2 inverse FFTs however many sources there are (4 while any source
-   moves);
+1. ring buffer -> cubic-Lagrange delay by the source's *common* delay ``c``
+   (about a sample less than the smaller ``d_e``), gliding linearly over the
+   block while the source moves, times the distance gain (also gliding); the
+   last ``M`` of these samples are the source's overlap-save frame;
+2. one rFFT of the frame per source into a frequency-domain delay line;
+3. multiply-accumulate with the source's filter spectra of both ears, summed over
+   all sources (uniformly partitioned overlap-save, Wefers 2015 §5.3), so a block
+   costs one forward FFT per source and two inverse FFTs in all (four while any
+   source moves). Each ear's filter is the interpolated onset-aligned HRIR
+   delayed by the ear's residual delay ``d_e - c`` (mostly the interaural time
+   difference): the cubic-Lagrange delay's frequency response multiplied into
+   the partition spectra. ``M`` leaves room for the longest residual, so this is
+   exact overlap-save, not a circular shift;
 4. when a source's direction changes, the block is rendered with the old and the
-   new filter and crossfaded with a raised cosine (the difference is accumulated
-   separately: ``y = irfft(sum X H_old) + w * irfft(sum X (H_new - H_old))``).
+   new filter and crossfaded with a raised cosine ``w``: with ``U``, ``O``, ``N``
+   the spectra accumulated over unchanged sources, over changed sources' old and
+   their new filters, ``y = irfft(U + O) + w * irfft(N - O)``. The common delay
+   (with Doppler) glides sample by sample; the residual interaural delay moves
+   with the crossfade.
 
-A static source at its HRTF's reference distance produces exactly the direct
-convolution of its input with ``shift(aligned, delays)`` (see
-:meth:`audiokit.spatial.HRTF.split`), up to float32 rounding. The pre-onset
-noise floor of measured IRs (``HRTF.prefix``) is not rendered.
+A source that has not moved since it was added has a whole-sample common delay
+(``floor(min_e d_e) - 1``), so its output is exactly the direct convolution of
+its input with ``shift(aligned, delays)`` (see :meth:`audiokit.spatial.HRTF.split`),
+up to float32 rounding. A moving source's common delay follows ``min_e d_e - 1``
+continuously, so the crossfades carry only the change of the interaural part.
+The pre-onset noise floor of measured IRs (``HRTF.prefix``) is not rendered.
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ import numpy as np
 from .._arrays import check_sample_rate
 from ..errors import ParameterError
 from .hrtf import HRTF
-from .interpolation import METHODS, rotate_to_head
+from .interpolation import METHODS
 from .spherical_head import SPEED_OF_SOUND_M_S
 
 __all__ = ["RendererOptions", "BinauralRenderer", "render_static", "LOUDSPEAKER_LAYOUTS", "render_bed"]
@@ -45,6 +57,8 @@ LOUDSPEAKER_LAYOUTS = {
 }
 #: LFE gain into each ear (linear, -3 dB) when rendering channel beds.
 LFE_GAIN = 10 ** (-3 / 20)
+#: Blocks of room after the frame in each source's frame buffer (see BinauralRenderer.process).
+_FRAME_SLACK_BLOCKS = 4
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,24 @@ class RendererOptions:
         return asdict(self)
 
 
+def _fft_size(minimum: int) -> int:
+    """Smallest ``2^a 3^b 5^c >= minimum`` with ``a >= 1`` (sizes pocketfft transforms fastest)."""
+    best = 2
+    while best < minimum:
+        best *= 2
+    odd = 1
+    while odd < best:
+        factor = odd
+        while factor < best:
+            size = 2 * factor
+            while size < minimum:
+                size *= 2
+            best = min(best, size)
+            factor *= 5
+        odd *= 3
+    return best
+
+
 class BinauralRenderer:
     """Render any number of point sources to two ears, block by block.
 
@@ -101,10 +133,13 @@ class BinauralRenderer:
     (2, 256)
     """
 
+    #: per-source state arrays, one row per live source (rows beyond ``_count`` are spare capacity)
+    _PER_SOURCE = ("_ring", "_frames", "_fdl_re", "_fdl_im", "_filt_re", "_filt_im", "_slot",
+                   "_common_now", "_common_next", "_gain_now", "_gain_next", "_changed", "_dirty",
+                   "_position", "_triangle", "_ear_delays")
+
     def __init__(self, hrtf: HRTF, sample_rate: int, *, block_size: int = 512,
                  options: RendererOptions | None = None) -> None:
-        from scipy import fft
-
         if not isinstance(hrtf, HRTF):
             raise ParameterError(f"hrtf is a {type(hrtf).__name__}; expected audiokit.spatial.HRTF")
         self.sample_rate = check_sample_rate(sample_rate)
@@ -118,88 +153,135 @@ class BinauralRenderer:
             self.hrtf.triangulation  # built once here (setup), not on the first block
 
         b = self.block_size
-        self._bins = b + 1
+        delays = self.hrtf.delays_samples
+        # Residual delays d_e - c stay below ceil(max ITD) + 2 samples, so the first
+        # Lagrange tap is at most max_first and the last at max_first + 3.
+        self._max_first = int(math.ceil(np.abs(delays[:, 1] - delays[:, 0]).max())) + 1
+        # Overlap-save keeps the last B of M outputs; they are exact while a
+        # partition filter (B taps, delayed by up to max_first + 3) is <= M - B + 1 long.
+        self._fft_size = _fft_size(2 * b + self._max_first + 2)
+        m = self._fft_size
+        self._bins = m // 2 + 1
         self._parts = max(1, math.ceil(self.hrtf.aligned_taps / b))
-        padded = np.zeros((self.hrtf.num_directions, 2, self._parts, 2 * b), np.float32)
-        flat = np.zeros((self.hrtf.num_directions, 2, self._parts * b), np.float32)
-        flat[..., :self.hrtf.aligned_taps] = self.hrtf.aligned
-        padded[..., :b] = flat.reshape(self.hrtf.num_directions, 2, self._parts, b)
-        spectra = fft.rfft(padded.astype(np.float64), axis=-1)
-        self._set_re = np.ascontiguousarray(spectra.real, dtype=np.float32)
-        self._set_im = np.ascontiguousarray(spectra.imag, dtype=np.float32)
+        # partition spectra of the measured aligned IRs, computed for a direction when first used
+        shape = (self.hrtf.num_directions, 2, self._parts, self._bins)
+        self._set_re = np.zeros(shape, np.float32)
+        self._set_im = np.zeros(shape, np.float32)
+        self._set_ready = np.zeros(self.hrtf.num_directions, np.bool_)
+        angle = (-2 * np.pi / m) * (np.arange(self._max_first + 4)[:, np.newaxis]
+                                    * np.arange(self._bins) % m)
+        self._phasor_re = np.cos(angle).astype(np.float32)
+        self._phasor_im = np.sin(angle).astype(np.float32)
 
-        max_delay = (self.hrtf.delays_samples.max()
-                     + (self.options.max_distance_m - self.options.reference_distance_m)
+        max_delay = (delays.max() + (self.options.max_distance_m - self.options.reference_distance_m)
                      / self.options.speed_of_sound_m_s * self.sample_rate)
         self._ring_size = 1 << int(math.ceil(math.log2(b + max_delay + 8)))
         self._crossfade = (0.5 - 0.5 * np.cos(np.pi * np.arange(1, b + 1) / b)).astype(np.float32)
         self._ids = itertools.count()
-        self._sources: list[dict] = []
-        self._rows: dict[int, int] = {}  # source id -> row
+        self._row_ids: list[int] = []       # source id of each row
+        self._rows: dict[int, int] = {}     # source id -> row
+        self._count = 0
         self._yaw_deg = 0.0
         self._pitch_deg = 0.0
         self._write_pos = 0
         self._head = 0
-        self._alloc(0)
-        # accumulated spectra: re, im of the steady sum and of the crossfade difference
-        self._acc = np.zeros((4, 2, self._bins), np.float32)
+        # frames live in a longer buffer; each block's frame starts B later, and
+        # only every few blocks the history moves back to the front (no per-block shift)
+        self._frames_length = m + _FRAME_SLACK_BLOCKS * b
+        self._frame_start = 0
+        self._reserve(4)
+        # accumulated spectra (re, im of ear 0 and ear 1) of unchanged sources, changed ones' old, their new
+        self._acc = np.zeros((12, self._bins), np.float32)
 
     # ----------------------------------------------------------------- state
-    def _alloc(self, count: int) -> None:
-        shape = (count, 2, self._parts, self._bins)
-        self._ring = np.zeros((count, self._ring_size), np.float32)
-        self._frames = np.zeros((2 * count, 2 * self.block_size), np.float32)
-        self._fdl_re = np.zeros(shape, np.float32)
-        self._fdl_im = np.zeros(shape, np.float32)
-        self._h_re = np.zeros(shape, np.float32)
-        self._h_im = np.zeros(shape, np.float32)
-        self._n_re = np.zeros(shape, np.float32)
-        self._n_im = np.zeros(shape, np.float32)
-        self._delay_now = np.zeros((count, 2))
-        self._delay_next = np.zeros((count, 2))
-        self._gain_now = np.zeros(count)
-        self._gain_next = np.zeros(count)
-        self._changed = np.zeros(count, np.bool_)
+    def _reserve(self, capacity: int) -> None:
+        """Reallocate the per-source arrays with room for ``capacity`` sources, keeping live rows."""
+        parts, bins = self._parts, self._bins
+        layout = {
+            "_ring": ((self._ring_size,), np.float32),          # input history (ring buffer)
+            "_frames": ((self._frames_length,), np.float32),    # delayed input; the frame is M of it
+            "_fdl_re": ((parts, bins), np.float32),             # frequency-domain delay line
+            "_fdl_im": ((parts, bins), np.float32),
+            "_filt_re": ((2, 2, parts, bins), np.float32),      # filter spectra: [buffer, ear, k, f]
+            "_filt_im": ((2, 2, parts, bins), np.float32),
+            "_slot": ((), np.int64),                            # current filter buffer (other: next)
+            "_common_now": ((), np.float64),                    # common delay, samples
+            "_common_next": ((), np.float64),
+            "_gain_now": ((), np.float64),
+            "_gain_next": ((), np.float64),
+            "_changed": ((), np.bool_),                         # filter crossfades this block
+            "_dirty": ((), np.bool_),                           # moved since the last block
+            "_position": ((4,), np.float64),                    # azimuth, elevation, distance, gain
+            "_triangle": ((), np.int64),                        # containing triangle (walk start)
+            "_ear_delays": ((2,), np.float64),                  # d_e, samples
+        }
+        for name, (shape, dtype) in layout.items():
+            array = np.zeros((capacity, *shape), dtype)
+            old = getattr(self, name, None)
+            if old is not None:
+                array[:self._count] = old[:self._count]
+            setattr(self, name, array)
 
-    _PER_SOURCE = ("_ring", "_frames", "_fdl_re", "_fdl_im", "_h_re", "_h_im", "_n_re", "_n_im",
-                   "_delay_now", "_delay_next", "_gain_now", "_gain_next", "_changed")
+    def _prepare_spectra(self, indices: np.ndarray) -> None:
+        """Compute the partition spectra of the measurements in ``indices`` not computed yet."""
+        from scipy import fft
 
-    def _retarget(self, rows: list[int], *, immediate: bool) -> None:
+        missing = np.unique(indices[~self._set_ready[indices]])
+        if not len(missing):
+            return
+        b, parts = self.block_size, self._parts
+        flat = np.zeros((len(missing), 2, parts * b))
+        flat[..., :self.hrtf.aligned_taps] = self.hrtf.aligned[missing]
+        padded = np.zeros((len(missing), 2, parts, self._fft_size))
+        padded[..., :b] = flat.reshape(len(missing), 2, parts, b)
+        spectra = fft.rfft(padded, axis=-1)
+        self._set_re[missing] = spectra.real
+        self._set_im[missing] = spectra.imag
+        self._set_ready[missing] = True
+
+    def _retarget(self, rows: np.ndarray, *, immediate: bool) -> None:
         """Set filters, delays and gains of ``rows`` for their sources' current positions.
 
-        ``immediate`` (a new source) installs them at once; otherwise the next
-        block crossfades and glides to them.
+        ``immediate`` (a new source) installs them at once with a whole-sample
+        common delay; otherwise the next block crossfades the filters and glides
+        the common delay and gain to them.
         """
-        from ._kernels import interpolate_spectra
+        from ._kernels import filter_spectra, head_directions, nearest_points, plan_delays
 
-        if not rows:
-            return
         options = self.options
-        rows_array = np.asarray(rows, np.int64)
-        azimuth = np.array([self._sources[r]["azimuth_deg"] for r in rows])
-        elevation = np.array([self._sources[r]["elevation_deg"] for r in rows])
-        distance = np.array([self._sources[r]["distance_m"] for r in rows])
-        gain = np.array([self._sources[r]["gain"] for r in rows])
-        if self._yaw_deg or self._pitch_deg:
-            azimuth, elevation = rotate_to_head(azimuth, elevation, yaw_deg=self._yaw_deg,
-                                                pitch_deg=self._pitch_deg)
-        indices, weights = self.hrtf.weights_many(azimuth, elevation, method=options.method)
-        delays = np.einsum("qk,qke->qe", weights, self.hrtf.delays_samples[indices])
-        if options.propagation_delay:
-            extra = np.maximum(distance - options.reference_distance_m, 0.0)
-            delays += (extra / options.speed_of_sound_m_s * self.sample_rate)[:, np.newaxis]
-        self._delay_next[rows_array] = delays
-        self._gain_next[rows_array] = gain * options.reference_distance_m / np.maximum(
-            distance, options.near_distance_m)
-        if immediate:
-            interpolate_spectra(self._set_re, self._set_im, indices, weights, rows_array,
-                                self._h_re, self._h_im)
-            self._delay_now[rows_array] = self._delay_next[rows_array]
-            self._gain_now[rows_array] = self._gain_next[rows_array]
+        p = np.empty((len(rows), 3))
+        head_directions(self._position, rows, math.radians(self._yaw_deg), math.radians(self._pitch_deg), p)
+        if options.method == "barycentric":
+            start = self._triangle[rows]
+            indices, weights, outside = self.hrtf.triangulation.locate(p, start=start)
+            if outside >= 0:
+                azimuth, elevation = self._position[rows[outside], :2]
+                raise ParameterError(
+                    f"direction ({azimuth}, {elevation}) is outside every triangle of the HRTF's "
+                    "measurement set; use RendererOptions(method='nearest')"
+                )
+            self._triangle[rows] = start
         else:
-            interpolate_spectra(self._set_re, self._set_im, indices, weights, rows_array,
-                                self._n_re, self._n_im)
-            self._changed[rows_array] = True
+            nearest = np.empty(len(rows), np.int64)
+            nearest_points(self.hrtf._points, p, nearest)
+            indices = np.repeat(nearest[:, np.newaxis], 3, axis=1)
+            weights = np.zeros((len(rows), 3))
+            weights[:, 0] = 1.0
+        self._prepare_spectra(indices)
+        samples_per_m = self.sample_rate / options.speed_of_sound_m_s if options.propagation_delay else 0.0
+        first = np.empty((len(rows), 2), np.int64)
+        taps = np.empty((len(rows), 2, 4))
+        plan_delays(self._position, rows, indices, weights, self.hrtf.delays_samples,
+                    options.reference_distance_m, options.near_distance_m, samples_per_m, immediate,
+                    self._max_first, self._ear_delays, self._common_next, first, taps, self._gain_next)
+        buffers = self._slot[rows] if immediate else 1 - self._slot[rows]
+        filter_spectra(self._set_re, self._set_im, indices, weights, first, taps,
+                       self._phasor_re, self._phasor_im, rows, buffers, self._filt_re, self._filt_im)
+        if immediate:
+            self._common_now[rows] = self._common_next[rows]
+            self._gain_now[rows] = self._gain_next[rows]
+        else:
+            self._changed[rows] = True
 
     def _check_position(self, azimuth_deg, elevation_deg, distance_m) -> None:
         for name, value in (("azimuth_deg", azimuth_deg), ("elevation_deg", elevation_deg),
@@ -225,17 +307,17 @@ class BinauralRenderer:
     @property
     def source_ids(self) -> list[int]:
         """Ids of the live sources, in the row order :meth:`process` expects."""
-        return [source["id"] for source in self._sources]
+        return list(self._row_ids)
 
     @property
     def num_sources(self) -> int:
         """Number of live sources."""
-        return len(self._sources)
+        return self._count
 
     @property
     def tail_frames(self) -> int:
         """Frames of output that follow the last input (filter length plus longest delay)."""
-        delays = self._delay_next.max() if self.num_sources else 0.0
+        delays = self._ear_delays[:self._count].max() if self._count else 0.0
         return int(self.hrtf.aligned_taps + math.ceil(delays) + 4)
 
     def add_source(self, *, azimuth_deg: float, elevation_deg: float, distance_m: float = 1.0,
@@ -258,47 +340,94 @@ class BinauralRenderer:
             source added before it.
         """
         self._check_position(azimuth_deg, elevation_deg, distance_m)
-        if not math.isfinite(gain):
+        if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(gain):
             raise ParameterError(f"gain is {gain!r}; expected a finite number")
-        source = {"id": next(self._ids), "azimuth_deg": float(azimuth_deg),
-                  "elevation_deg": float(elevation_deg), "distance_m": float(distance_m),
-                  "gain": float(gain)}
-        count = self.num_sources
-        old = {name: getattr(self, name) for name in self._PER_SOURCE}
-        self._alloc(count + 1)
-        for name, value in old.items():
-            getattr(self, name)[: len(value)] = value
-        self._sources.append(source)
-        self._rows[source["id"]] = count
-        self._retarget([count], immediate=True)
-        return source["id"]
+        row = self._count
+        if row == len(self._frames):
+            self._reserve(2 * row)
+        for name in self._PER_SOURCE:
+            getattr(self, name)[row] = 0
+        self._triangle[row] = -1
+        self._position[row] = (azimuth_deg, elevation_deg, distance_m, gain)
+        self._count += 1
+        source_id = next(self._ids)
+        self._row_ids.append(source_id)
+        self._rows[source_id] = row
+        self._retarget(np.array([row]), immediate=True)
+        return source_id
 
     def move_source(self, source_id: int, *, azimuth_deg: float, elevation_deg: float,
                     distance_m: float | None = None) -> None:
         """Give a source a new position, reached at the end of the next block.
 
         The next block crossfades the old and new filters (raised cosine) and
-        glides the delays and gain, so movement is click-free.
+        glides the common delay and the gain, so movement is click-free. A
+        position equal to the current one changes nothing.
         """
         row = self._row(source_id)
-        source = self._sources[row]
-        distance = source["distance_m"] if distance_m is None else distance_m
+        distance = self._position[row, 2] if distance_m is None else distance_m
         self._check_position(azimuth_deg, elevation_deg, distance)
-        source.update(azimuth_deg=float(azimuth_deg), elevation_deg=float(elevation_deg),
-                      distance_m=float(distance))
-        source["dirty"] = True
+        position = self._position[row]
+        if (position[0], position[1], position[2]) != (azimuth_deg, elevation_deg, distance):
+            position[:3] = (azimuth_deg, elevation_deg, distance)
+            self._dirty[row] = True
+
+    def move_sources(self, source_ids, *, azimuth_deg, elevation_deg, distance_m=None) -> None:
+        """:meth:`move_source` for many sources at once (one call per block for a whole scene).
+
+        Parameters
+        ----------
+        source_ids : sequence of int [shape=(q,)]
+        azimuth_deg, elevation_deg : np.ndarray [shape=(q,)] or float
+        distance_m : np.ndarray [shape=(q,)] or float, optional
+            Default: each source's current distance.
+        """
+        try:
+            rows = np.fromiter(map(self._rows.__getitem__, source_ids), np.int64)
+        except (KeyError, TypeError):
+            for source_id in source_ids:
+                self._row(source_id)
+            raise
+        columns = []
+        for name, value in (("azimuth_deg", azimuth_deg), ("elevation_deg", elevation_deg),
+                            ("distance_m", self._position[rows, 2] if distance_m is None else distance_m)):
+            array = np.asarray(value)
+            if array.dtype.kind not in "iuf" or array.shape not in ((), rows.shape):
+                raise ParameterError(
+                    f"{name} has shape {array.shape} and dtype {array.dtype}; expected numbers, "
+                    f"a scalar or shape {rows.shape} (one per source id)"
+                )
+            array = np.broadcast_to(array.astype(np.float64, copy=False), rows.shape)
+            bad = np.flatnonzero(~np.isfinite(array))
+            if len(bad):
+                raise ParameterError(f"{name}[{bad[0]}] is {array[bad[0]]}; expected a finite number")
+            columns.append(array)
+        azimuth, elevation, distance = columns
+        bad = np.flatnonzero(np.abs(elevation) > 90.0)
+        if len(bad):
+            raise ParameterError(f"elevation_deg[{bad[0]}] is {elevation[bad[0]]}; expected -90..90")
+        bad = np.flatnonzero(~((distance > 0.0) & (distance <= self.options.max_distance_m)))
+        if len(bad):
+            raise ParameterError(
+                f"distance_m[{bad[0]}] is {distance[bad[0]]}; expected 0 < distance_m <= max_distance_m "
+                f"({self.options.max_distance_m})"
+            )
+        new = np.stack([azimuth, elevation, distance], axis=1)
+        moved = (self._position[rows, :3] != new).any(axis=1)
+        self._position[rows, :3] = new
+        self._dirty[rows[moved]] = True
 
     def remove_source(self, source_id: int) -> None:
         """Remove a source between blocks (its unplayed tail is dropped)."""
         row = self._row(source_id)
-        del self._sources[row]
-        self._rows = {source["id"]: r for r, source in enumerate(self._sources)}
+        count = self._count
         for name in self._PER_SOURCE:
-            value = getattr(self, name)
-            if name == "_frames":
-                setattr(self, name, np.delete(value, [2 * row, 2 * row + 1], axis=0))
-            else:
-                setattr(self, name, np.delete(value, row, axis=0))
+            array = getattr(self, name)
+            array[row:count - 1] = array[row + 1:count]
+        self._count -= 1
+        del self._row_ids[row]
+        self._rows = {source: r for r, source in enumerate(self._row_ids)}
 
     def set_listener(self, *, yaw_deg: float = 0.0, pitch_deg: float = 0.0) -> None:
         """Turn the listener's head (yaw counter-clockwise/left, pitch up), from the next block."""
@@ -308,8 +437,7 @@ class BinauralRenderer:
                 raise ParameterError(f"{name} is {value!r}; expected a finite number of degrees")
         if (yaw_deg, pitch_deg) != (self._yaw_deg, self._pitch_deg):
             self._yaw_deg, self._pitch_deg = float(yaw_deg), float(pitch_deg)
-            for source in self._sources:
-                source["dirty"] = True
+            self._dirty[:self._count] = True
 
     def process(self, blocks) -> np.ndarray:
         """Render one block.
@@ -326,53 +454,59 @@ class BinauralRenderer:
         """
         from scipy import fft
 
-        from ._kernels import accumulate, delay_lines
+        from ._kernels import accumulate, all_finite, delay_lines
 
         blocks = np.asarray(blocks)
-        expected = (self.num_sources, self.block_size)
-        if blocks.shape != expected:
+        n = self._count
+        if blocks.shape != (n, self.block_size):
             raise ParameterError(
-                f"blocks has shape {blocks.shape}; expected (num_sources, block_size) = {expected}"
+                f"blocks has shape {blocks.shape}; expected (num_sources, block_size) = {(n, self.block_size)}"
             )
         if blocks.dtype != np.float32:
             raise ParameterError(f"blocks has dtype {blocks.dtype}; expected float32")
-        if not np.isfinite(blocks).all():
-            raise ParameterError("blocks contains NaN or infinite samples; every sample must be finite")
         blocks = np.ascontiguousarray(blocks)
-        if self.num_sources == 0:
+        if not all_finite(blocks):
+            raise ParameterError("blocks contains NaN or infinite samples; every sample must be finite")
+        if n == 0:
             return np.zeros((2, self.block_size), np.float32)
 
-        dirty = [row for row, source in enumerate(self._sources) if source.pop("dirty", False)]
-        self._retarget(dirty, immediate=False)
+        moved = np.flatnonzero(self._dirty[:n])
+        if len(moved):
+            self._dirty[moved] = False
+            self._retarget(moved, immediate=False)
 
-        b = self.block_size
-        delay_lines(blocks, self._ring, self._write_pos, self._delay_now, self._delay_next,
-                    self._gain_now, self._gain_next, self._frames)
-        spectra = fft.rfft(self._frames, axis=-1, workers=1)
+        b, m = self.block_size, self._fft_size
+        start = self._frame_start + b
+        if start + m > self._frames_length:
+            self._frames[:n, :m - b] = self._frames[:n, start:start + m - b]
+            start = 0
+        self._frame_start = start
+        delay_lines(blocks, self._ring[:n], self._write_pos, self._common_now[:n], self._common_next[:n],
+                    self._gain_now[:n], self._gain_next[:n], self._frames[:n], start + m - b)
+        spectra = fft.rfft(self._frames[:n, start:start + m], axis=-1, workers=1)
         self._head = (self._head + 1) % self._parts
-        acc_re, acc_im, dif_re, dif_im = self._acc
-        accumulate(spectra.view(np.float32), self._fdl_re, self._fdl_im, self._head,
-                   self._h_re, self._h_im, self._n_re, self._n_im, self._changed,
-                   acc_re, acc_im, dif_re, dif_im)
-        moving = bool(self._changed.any())
-        if moving:
+        acc = self._acc
+        acc[:] = 0.0
+        accumulate(spectra.view(np.float32), self._fdl_re[:n], self._fdl_im[:n], self._head,
+                   self._filt_re[:n], self._filt_im[:n], self._slot[:n], self._changed[:n], acc)
+        if len(moved):
+            # y = irfft(unchanged + old) + w irfft(new - old)
             total = np.empty((4, self._bins), np.complex64)
-            total[:2].real, total[:2].imag = acc_re, acc_im
-            total[2:].real, total[2:].imag = dif_re, dif_im
+            total.real[:2] = acc[0:4:2] + acc[4:8:2]
+            total.imag[:2] = acc[1:4:2] + acc[5:8:2]
+            total.real[2:] = acc[8:12:2] - acc[4:8:2]
+            total.imag[2:] = acc[9:12:2] - acc[5:8:2]
         else:
             total = np.empty((2, self._bins), np.complex64)
-            total.real, total.imag = acc_re, acc_im
-        out = fft.irfft(total, n=2 * b, axis=-1, workers=1)[:, b:]
-        result = out[:2] + self._crossfade * out[2:] if moving else out
-        if moving:
-            rows = np.flatnonzero(self._changed)
-            self._h_re[rows] = self._n_re[rows]
-            self._h_im[rows] = self._n_im[rows]
-            self._changed[:] = False
-        self._delay_now[:] = self._delay_next
-        self._gain_now[:] = self._gain_next
+            total.real = acc[0:4:2]
+            total.imag = acc[1:4:2]
+        out = fft.irfft(total, n=m, axis=-1, workers=1)[:, m - b:]
+        if len(moved):
+            out = out[:2] + self._crossfade * out[2:]
+            self._common_now[moved] = self._common_next[moved]
+            self._gain_now[moved] = self._gain_next[moved]
         self._write_pos += b
-        return np.ascontiguousarray(result, dtype=np.float32)
+        return np.ascontiguousarray(out, dtype=np.float32)
 
     def flush(self) -> np.ndarray:
         """Render the tail after the last input block (silent input).
@@ -387,11 +521,20 @@ class BinauralRenderer:
         return np.concatenate([self.process(silence) for _ in range(blocks)], axis=1) \
             if blocks else np.zeros((2, 0), np.float32)
 
+    @property
+    def state_bytes(self) -> int:
+        """Memory the renderer's state uses: per-source arrays (allocated capacity) and
+        the filter spectra of the measurements used so far."""
+        per_source = sum(getattr(self, name).nbytes for name in self._PER_SOURCE)
+        used = int(self._set_ready.sum())
+        return int(per_source + used * 2 * self._set_re[0].nbytes + self._phasor_re.nbytes * 2)
+
     def to_dict(self) -> dict:
         """Configuration and state summary (JSON-able)."""
         return {"sample_rate": self.sample_rate, "block_size": self.block_size,
-                "partitions": self._parts, "num_sources": self.num_sources,
-                "options": self.options.to_dict(), "hrtf": self.hrtf.to_dict()}
+                "fft_size": self._fft_size, "partitions": self._parts, "num_sources": self.num_sources,
+                "state_bytes": self.state_bytes, "options": self.options.to_dict(),
+                "hrtf": self.hrtf.to_dict()}
 
 
 def render_static(samples, sample_rate: int, hrtf: HRTF, *, azimuth_deg: float,

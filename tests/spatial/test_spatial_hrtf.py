@@ -49,6 +49,24 @@ def test_barycentric_weights_are_a_convex_combination_of_a_triangle():
         assert np.dot(mixed / np.linalg.norm(mixed), target) > 1 - 1e-9
 
 
+@pytest.mark.parametrize("make", [kemar, lambda: spherical(48000)], ids=["kemar", "spherical"])
+def test_triangle_walk_finds_the_same_weights_from_any_start(make):
+    """The visibility walk (or its brute-force fallback) does not depend on where it starts."""
+    hrtf = make()
+    rng = np.random.default_rng(11)
+    az, el = rng.uniform(0, 360, 300), np.degrees(np.arcsin(rng.uniform(-0.6, 1, 300)))
+    indices, weights = hrtf.weights_many(az, el)
+    start = rng.integers(0, len(hrtf.triangulation.simplices), 300)
+    indices_far, weights_far = hrtf.weights_many(az, el, start=start)
+
+    def dense(i, w):
+        out = np.zeros((len(i), hrtf.num_directions))
+        np.add.at(out, (np.arange(len(i))[:, np.newaxis], i), w)
+        return out
+
+    np.testing.assert_allclose(dense(indices_far, weights_far), dense(indices, weights), atol=1e-9)
+
+
 def test_interpolation_does_not_comb():
     """Halfway between two measured azimuths the magnitude stays between theirs (no deep notches)."""
     hrtf = kemar()

@@ -178,3 +178,52 @@ def test_five_one_bed_renders_and_centre_is_symmetric():
     np.testing.assert_allclose(out[0], out[1], atol=1e-6)
     with pytest.raises(ParameterError, match="layout 7.1 needs 8"):
         render_bed(bed, 48000, hrtf, layout="7.1")
+
+
+def test_move_sources_equals_move_source_per_source():
+    hrtf = spherical(16000)
+    x = noise(16000, duration_s=0.1, seed=8)[:, :128 * 12].repeat(3, axis=0)
+    outputs = []
+    for batch in (False, True):
+        renderer = BinauralRenderer(hrtf, 16000, block_size=128)
+        ids = [renderer.add_source(azimuth_deg=a, elevation_deg=10.0) for a in (0.0, 120.0, 240.0)]
+        pieces = []
+        for k in range(12):
+            azimuth = np.array([0.0, 120.0, 240.0]) + 7.0 * k
+            if batch:
+                renderer.move_sources(ids, azimuth_deg=azimuth, elevation_deg=10.0, distance_m=1.0 + 0.05 * k)
+            else:
+                for source, a in zip(ids, azimuth):
+                    renderer.move_source(source, azimuth_deg=a, elevation_deg=10.0, distance_m=1.0 + 0.05 * k)
+            pieces.append(renderer.process(x[:, 128 * k:128 * (k + 1)]))
+        outputs.append(np.concatenate(pieces, axis=1))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    with pytest.raises(ParameterError, match=r"elevation_deg\[1\] is 95"):
+        renderer.move_sources(ids, azimuth_deg=0.0, elevation_deg=[0.0, 95.0, 0.0])
+    with pytest.raises(ParameterError, match="not a live source"):
+        renderer.move_sources([ids[0], 99], azimuth_deg=0.0, elevation_deg=0.0)
+    with pytest.raises(ParameterError, match="distance_m has shape"):
+        renderer.move_sources(ids, azimuth_deg=0.0, elevation_deg=0.0, distance_m=[1.0, 2.0])
+
+
+def test_unchanged_position_keeps_the_static_render_exact():
+    """Moving a source to where it is changes nothing (the exact static path stays)."""
+    hrtf = kemar()
+    x = noise(44100, duration_s=0.05, seed=9)[0][:256 * 8]
+    reference = render_static(x, 44100, hrtf, azimuth_deg=37.3, elevation_deg=12.5, block_size=256)
+    renderer = BinauralRenderer(hrtf, 44100, block_size=256)
+    source = renderer.add_source(azimuth_deg=37.3, elevation_deg=12.5)
+    pieces = []
+    for k in range(8):
+        renderer.move_source(source, azimuth_deg=37.3, elevation_deg=12.5)
+        pieces.append(renderer.process(x[np.newaxis, 256 * k:256 * (k + 1)]))
+    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), reference[:, :256 * 8])
+
+
+def test_nearest_method_renders_the_nearest_measurement():
+    hrtf = kemar()
+    x = noise(44100, duration_s=0.05, seed=10)[0]
+    options = RendererOptions(method="nearest")
+    near = render_static(x, 44100, hrtf, azimuth_deg=31.0, elevation_deg=1.0, block_size=256, options=options)
+    exact = render_static(x, 44100, hrtf, azimuth_deg=30.0, elevation_deg=0.0, block_size=256)
+    np.testing.assert_allclose(near, exact, atol=1e-6)
