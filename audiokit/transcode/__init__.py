@@ -1,0 +1,39 @@
+"""Transcoding ladder: presets, exact-length renditions, gain tags, HLS/DASH, QA.
+
+Examples
+--------
+>>> from audiokit.transcode import build_ladder
+>>> result = build_ladder("master.flac", "out/track", preset="spotify-like", hls=True)  # doctest: +SKIP
+>>> print(result.to_dict()["renditions"][0]["path"])                                   # doctest: +SKIP
+opus-24.opus
+"""
+
+from .downmix import downmix
+from .gain import gain_tags, measure_loudness
+from .ladder import LADDER_MANIFEST, LadderQAError, LadderResult, Rendition, build_ladder
+from .normalize import NORMALIZE_PRESETS, normalize_master
+from .packaging import Variant
+from .presets import PRESETS, preset_rungs
+from .qa import RenditionQA
+from .rungs import CODECS, Rung, load_rungs, parse_rungs
+
+__all__ = [
+    "CODECS",
+    "LADDER_MANIFEST",
+    "NORMALIZE_PRESETS",
+    "PRESETS",
+    "LadderQAError",
+    "LadderResult",
+    "Rendition",
+    "RenditionQA",
+    "Rung",
+    "Variant",
+    "build_ladder",
+    "downmix",
+    "gain_tags",
+    "load_rungs",
+    "measure_loudness",
+    "normalize_master",
+    "parse_rungs",
+    "preset_rungs",
+]

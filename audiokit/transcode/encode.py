@@ -1,0 +1,130 @@
+"""Encoding one rendition: samples + rung -> file, with the source's tags carried over.
+
+Encoding goes through :class:`audiokit.io.writer.AudioWriter`, which stamps
+every frame with its pts (so the MP4 muxer writes the edit list hiding the
+AAC priming), writes the LAME/Xing header of MP3s and the Opus pre-skip, and
+renames the finished file into place.
+
+Tags are data, never paths: they go into the container's metadata and
+nowhere else. Keys are carried in their lower-case Vorbis comment spelling
+(what :func:`audiokit.probe` reports); for MP4 and MP3 the MusicBrainz keys
+take Picard's spelling (``MusicBrainz Track Id``), and keys ffmpeg's mp4
+muxer does not know become iTunes freeform atoms (:mod:`.mp4tags`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..io.writer import AudioWriter
+from .mp4tags import NATIVE_KEYS, add_freeform_tags
+from .rungs import ResolvedRung
+
+__all__ = ["LAME_SCALE", "STALE_TAG_PREFIXES", "canonical_tags", "encode_rendition", "lame_scale", "rendition_tags"]
+
+#: Source tags that describe the source's encoding or loudness, not the content;
+#: they are dropped (gain tags are recomputed for every rendition).
+STALE_TAG_PREFIXES = ("replaygain_", "r128_", "encoder", "itunsmpb", "itunnorm", "itunes_cddb", "duration")
+#: Vorbis comment (canonical) MusicBrainz keys -> Picard's ID3 TXXX / MP4 freeform names.
+_MUSICBRAINZ_NAMES = {
+    "musicbrainz_trackid": "MusicBrainz Track Id",
+    "musicbrainz_releasetrackid": "MusicBrainz Release Track Id",
+    "musicbrainz_albumid": "MusicBrainz Album Id",
+    "musicbrainz_artistid": "MusicBrainz Artist Id",
+    "musicbrainz_albumartistid": "MusicBrainz Album Artist Id",
+    "musicbrainz_releasegroupid": "MusicBrainz Release Group Id",
+    "musicbrainz_workid": "MusicBrainz Work Id",
+}
+_CANONICAL = {name.lower(): key for key, name in _MUSICBRAINZ_NAMES.items()}
+#: LAME scales its input by this factor at each CBR bitrate (kbit/s), from the
+#: "scale" column of abr_switch_map in LAME 3.100 presets.c (nearest bitrate
+#: applies); measured here: -0.445 dB at 32-128 kbit/s, -0.26 dB at 192, 0 at 320.
+#: The ladder divides the master by it so MP3 rungs keep the source's loudness.
+LAME_SCALE = ((8, 0.95), (16, 0.95), (24, 0.95), (32, 0.95), (40, 0.95), (48, 0.95), (56, 0.95),
+              (64, 0.95), (80, 0.95), (96, 0.95), (112, 0.95), (128, 0.95), (160, 0.95), (192, 0.97),
+              (224, 0.98), (256, 1.0), (320, 1.0))
+#: Containers that keep any key as a Vorbis comment.
+_VORBIS_COMMENT_CODECS = ("flac", "opus")
+
+
+def canonical_tags(tags: dict) -> dict[str, str]:
+    """Source tags with lower-case Vorbis comment keys and stale keys removed."""
+    out = {}
+    for key, value in tags.items():
+        key = str(key).lower()
+        key = _CANONICAL.get(key, key)
+        if not key.startswith(STALE_TAG_PREFIXES):
+            out[key] = str(value)
+    return out
+
+
+def rendition_tags(tags: dict[str, str], codec: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Split canonical tags into (muxer metadata, MP4 freeform atoms) for ``codec``.
+
+    Parameters
+    ----------
+    tags : dict of str to str
+        Canonical tags (:func:`canonical_tags`) plus gain tags (upper case).
+    codec : str
+        The rung's codec.
+
+    Returns
+    -------
+    metadata : dict of str to str
+        Keys for ffmpeg's muxer.
+    freeform : dict of str to str
+        Keys to add as ``----:com.apple.iTunes:`` atoms (M4A only; else empty).
+    """
+    if codec in _VORBIS_COMMENT_CODECS:
+        return dict(tags), {}
+    named = {_MUSICBRAINZ_NAMES.get(key, key): value for key, value in tags.items()}
+    if codec == "mp3":
+        return named, {}
+    metadata = {key: value for key, value in named.items() if key in NATIVE_KEYS}
+    freeform = {key.upper() if key.islower() else key: value
+                for key, value in named.items() if key not in NATIVE_KEYS}
+    return metadata, freeform
+
+
+def lame_scale(bitrate_bps: int) -> float:
+    """The input scale LAME applies at ``bitrate_bps`` (:data:`LAME_SCALE`, nearest entry).
+
+    Examples
+    --------
+    >>> lame_scale(128_000), lame_scale(192_000), lame_scale(320_000)
+    (0.95, 0.97, 1.0)
+    """
+    kbps = bitrate_bps / 1000
+    return min(LAME_SCALE, key=lambda entry: abs(entry[0] - kbps))[1]
+
+
+def encode_rendition(samples: np.ndarray, resolved: ResolvedRung, path: Path, *, tags: dict[str, str]) -> Path:
+    """Encode ``samples`` (already at the rung's rate and channel count) to ``path``.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(resolved.num_channels, frames), dtype=float32]
+        The master for this rung: downmixed and resampled. MP3 rungs divide it
+        by :func:`lame_scale` first, undoing LAME's level reduction.
+    resolved : ResolvedRung
+    path : pathlib.Path
+        Destination; written atomically.
+    tags : dict of str to str
+        Canonical tags plus this rendition's gain tags. M4A freeform atoms are
+        appended to the ``ilst`` that ffmpeg always writes (its encoder tag).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    metadata, freeform = rendition_tags(tags, resolved.rung.codec)
+    if resolved.rung.codec == "mp3":
+        samples = samples * np.float32(1.0 / lame_scale(resolved.bitrate_bps))
+    with AudioWriter(path, resolved.sample_rate, resolved.num_channels, codec=resolved.rung.codec,
+                     bitrate_bps=resolved.bitrate_bps, bit_depth=resolved.bit_depth,
+                     tags=metadata) as writer:
+        writer.write(samples)
+    add_freeform_tags(path, freeform)
+    return path

@@ -1,0 +1,390 @@
+"""``build_ladder``: one master in, every streaming rendition out, each checked.
+
+Flow: decode the source once -> (optionally) normalize -> one master per
+(rate, channels) pair the rungs need (BS.775 downmix, then one resample per
+rate with audiokit's resampler) -> loudness of each master (for gain tags) ->
+encode every rung concurrently in threads (PyAV releases the GIL while
+encoding) -> decode each rendition and run QA (:mod:`.qa`) -> HLS/DASH
+packaging -> ``ladder.json`` -> rename the staging folder into place.
+
+Everything is written into a hidden staging folder beside ``out_dir`` and
+renamed at the end: an error (bad input, a failed QA check) leaves nothing
+in ``out_dir``, and a complete ``out_dir`` is replaced only with ``force``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import Audio
+from ..errors import AudiokitError, ParameterError
+from .downmix import downmix
+from .encode import canonical_tags, encode_rendition
+from .gain import gain_tags, measure_loudness
+from .normalize import normalize_master
+from .presets import preset_rungs
+from .qa import Reference, RenditionQA, check_rendition
+from .rungs import ResolvedRung, Rung, load_rungs, parse_rungs, resolve_rung
+
+__all__ = ["LADDER_MANIFEST", "LadderQAError", "LadderResult", "Rendition", "build_ladder"]
+
+#: Written last into the output folder: the result of :func:`build_ladder` as JSON.
+LADDER_MANIFEST = "ladder.json"
+_HASH_BLOCK_BYTES = 1 << 20
+#: Codecs whose PyAV/ffmpeg sample formats are integers: source bit depth applies.
+_LOSSLESS_SOURCE_CODECS = ("flac", "alac", "wavpack", "tta", "ape")
+
+
+class LadderQAError(AudiokitError):
+    """A rendition failed QA; nothing was written to the output folder.
+
+    Attributes
+    ----------
+    result : LadderResult
+        Every rendition with its measurements, for diagnosis.
+    """
+
+    def __init__(self, message: str, result: "LadderResult"):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One encoded rendition and its QA measurements."""
+
+    #: the rung's name
+    name: str
+    #: file path relative to the output folder
+    path: str
+    #: "opus", "aac", "mp3", "flac" or "alac"
+    codec: str
+    #: "ogg", "mp4", "mp3" or "flac"
+    container: str
+    #: target bitrate, bits per second, capped at the codec's limit for num_channels (None for lossless)
+    bitrate_bps: int | None
+    #: payload bitrate of the file, bits per second (container overhead excluded)
+    measured_bitrate_bps: int
+    #: Hz
+    sample_rate: int
+    #: channels
+    num_channels: int
+    #: integer bit depth of lossless renditions (None for lossy)
+    bit_depth: int | None
+    #: exact frames, at sample_rate (the source's duration at this rate)
+    num_frames: int
+    #: num_frames / sample_rate, seconds
+    duration_s: float
+    #: file size, bytes
+    size_bytes: int
+    #: SHA-256 of the file, hex
+    sha256: str
+    #: integrated loudness of the decoded rendition, LUFS (None when QA is off or undefined)
+    integrated_lufs: float | None
+    #: its true peak, dBTP (None when QA is off or undefined)
+    true_peak_dbtp: float | None
+    #: effective bandwidth against the source, Hz (None when QA is off)
+    bandwidth_hz: float | None
+    #: mean absolute log-mel difference from the source, dB (None when QA is off)
+    mel_distance: float | None
+    #: gain tags written (REPLAYGAIN_* or R128_TRACK_GAIN)
+    gain_tags: dict
+    #: every QA measurement and failure (None when QA is off)
+    qa: RenditionQA | None
+
+    def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict (``qa`` nested)."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["gain_tags"] = dict(self.gain_tags)
+        out["qa"] = self.qa.to_dict() if self.qa is not None else None
+        return out
+
+
+@dataclass(frozen=True)
+class LadderResult:
+    """What :func:`build_ladder` made; ``to_dict()`` is what ``audiokit ladder --json`` prints."""
+
+    #: the output folder
+    out_dir: str
+    #: the source file (None when an Audio was passed)
+    source: str | None
+    #: preset name (None for custom rungs)
+    preset: str | None
+    #: the rungs built, in order
+    rungs: tuple[Rung, ...]
+    #: source rate, Hz
+    source_sample_rate: int
+    #: source channels
+    source_num_channels: int
+    #: source frames
+    source_num_frames: int
+    #: integrated loudness of the (normalized) source, LUFS (None when undefined)
+    source_integrated_lufs: float | None
+    #: normalization preset applied before encoding (None: gain tags only)
+    normalize: str | None
+    #: the renditions, in rung order
+    renditions: tuple[Rendition, ...]
+    #: HLS master playlist, relative to out_dir (None without hls)
+    hls_master: str | None
+    #: DASH manifest, relative to out_dir (None without dash)
+    dash_manifest: str | None
+    #: packaged variants (empty without hls/dash)
+    variants: tuple
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Every failed QA check, as ``"<rung>: <sentence>"``."""
+        return tuple(f"{r.name}: {failure}" for r in self.renditions if r.qa for failure in r.qa.failures)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of every field."""
+        return {
+            "out_dir": self.out_dir,
+            "source": self.source,
+            "preset": self.preset,
+            "rungs": [rung.to_dict() for rung in self.rungs],
+            "source_sample_rate": self.source_sample_rate,
+            "source_num_channels": self.source_num_channels,
+            "source_num_frames": self.source_num_frames,
+            "source_integrated_lufs": self.source_integrated_lufs,
+            "normalize": self.normalize,
+            "renditions": [rendition.to_dict() for rendition in self.renditions],
+            "hls_master": self.hls_master,
+            "dash_manifest": self.dash_manifest,
+            "variants": [variant.to_dict() for variant in self.variants],
+        }
+
+
+def _requested_rungs(preset: str | None, rungs) -> tuple[str | None, tuple[Rung, ...]]:
+    if rungs is None:
+        if preset is None:
+            raise ParameterError("pass a preset name or rungs=")
+        return preset, preset_rungs(preset)
+    if isinstance(rungs, (str, os.PathLike)):
+        return None, load_rungs(rungs)
+    return None, parse_rungs(list(rungs) if isinstance(rungs, tuple) else rungs)
+
+
+def _load_source(source, source_info) -> tuple[Audio, str | None, dict, int | None]:
+    """The decoded source, its path, canonical tags and integer bit depth.
+
+    An :class:`Audio` source takes its tags and bit depth from ``source_info``
+    (the MediaInfo of the file it was decoded from), when given.
+    """
+    from ..io import MediaInfo, probe, read
+
+    if isinstance(source, Audio):
+        audio, info = source, source_info
+        if info is not None and not isinstance(info, MediaInfo):
+            raise ParameterError(f"source_info is a {type(info).__name__}; expected audiokit.MediaInfo")
+    elif isinstance(source, (str, os.PathLike)):
+        info, audio = probe(source), read(source)
+    else:
+        raise ParameterError(f"source is a {type(source).__name__}; expected a file path or audiokit.Audio")
+    if info is None:
+        return audio, None, {}, None
+    bit_depth = info.bit_depth if info.codec.startswith("pcm_s") or info.codec in _LOSSLESS_SOURCE_CODECS else None
+    return audio, info.path, canonical_tags(info.tags), bit_depth
+
+
+def _check_destination(out_dir: Path, force: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ParameterError(f"{out_dir}: exists and is not a folder; choose another out_dir")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise ParameterError(f"{out_dir}: already holds a ladder; pass force=True (--force) to replace it")
+
+
+def _commit(staging: Path, out_dir: Path) -> None:
+    """Rename ``staging`` to ``out_dir``, replacing an existing folder (checked by the caller)."""
+    if out_dir.is_dir():
+        retired = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex[:8]}.old")
+        os.replace(out_dir, retired)
+        os.replace(staging, out_dir)
+        shutil.rmtree(retired)
+    else:
+        os.replace(staging, out_dir)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _masters(audio: Audio, resolved: list[ResolvedRung]) -> dict[tuple[int, int], np.ndarray]:
+    """One master per (rate, channels): downmix first (fewer channels to resample), resample once per pair."""
+    from ..io.resample import resample
+
+    masters = {}
+    for rung in resolved:
+        key = (rung.sample_rate, rung.num_channels)
+        if key in masters:
+            continue
+        mixed = downmix(audio.samples, rung.num_channels)
+        masters[key] = mixed if rung.sample_rate == audio.sample_rate else resample(mixed, audio.sample_rate, rung.sample_rate)
+    return masters
+
+
+def _encode(master: np.ndarray, resolved: ResolvedRung, staging: Path, tags: dict) -> Path:
+    return encode_rendition(master, resolved, staging / resolved.file_name, tags=tags)
+
+
+def _inspect(path: Path, resolved: ResolvedRung, reference: Reference | None, gains: dict,
+             staging: Path) -> Rendition:
+    """Probe (and, with a reference, decode and QA) one encoded rendition."""
+    from ..io import probe, read
+
+    info = probe(path)
+    qa = None
+    if reference is not None:
+        qa = check_rendition(read(path).samples, reference, resolved, measured_bitrate_bps=info.bitrate_bps)
+    return Rendition(
+        name=resolved.rung.name,
+        path=str(path.relative_to(staging)),
+        codec=resolved.rung.codec,
+        container=resolved.spec.container,
+        bitrate_bps=resolved.bitrate_bps,
+        measured_bitrate_bps=int(info.bitrate_bps),
+        sample_rate=info.sample_rate,
+        num_channels=info.num_channels,
+        bit_depth=resolved.bit_depth,
+        num_frames=info.num_frames,
+        duration_s=info.duration_s,
+        size_bytes=path.stat().st_size,
+        sha256=_sha256(path),
+        integrated_lufs=qa.integrated_lufs if qa else None,
+        true_peak_dbtp=qa.true_peak_dbtp if qa else None,
+        bandwidth_hz=qa.bandwidth_hz if qa else None,
+        mel_distance=qa.mel_distance_db if qa else None,
+        gain_tags=gains,
+        qa=qa,
+    )
+
+
+def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=None, hls: bool = False,
+                 dash: bool = False, normalize: str | None = None, force: bool = False, qa: bool = True,
+                 max_workers: int | None = None, source_info=None) -> LadderResult:
+    """Encode every rendition of a ladder from one source, check each, and package them.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or Audio
+        The master: any file :func:`audiokit.read` decodes, or samples in the
+        default channel layout for their count.
+    out_dir : str or os.PathLike
+        Output folder; created (with its parents). Holds one file per rung,
+        ``ladder.json`` and, with ``hls``/``dash``, the playlists and segments.
+    preset : str, optional
+        ``"spotify-like"``, ``"hls-aac"`` or ``"podcast"`` (see
+        :data:`~audiokit.transcode.presets.PRESETS`). Ignored when ``rungs`` is given.
+    rungs : str, os.PathLike or sequence of Rung/dict, optional
+        A custom ladder: a JSON file path or the rungs themselves (see
+        :func:`~audiokit.transcode.rungs.parse_rungs`).
+    hls, dash : bool
+        Package the AAC rungs as CMAF segments with an HLS master playlist
+        and/or a DASH manifest.
+    normalize : str, optional
+        Bake a loudness-normalized master first, e.g. ``"spotify"`` (see
+        :data:`~audiokit.transcode.normalize.NORMALIZE_PRESETS`); default: gain tags only.
+    force : bool
+        Replace an existing, non-empty ``out_dir``.
+    qa : bool
+        Decode every rendition and check it (see :mod:`.qa`); raise
+        :class:`LadderQAError` on any failure. Off: the QA fields are None.
+    max_workers : int, optional
+        Encoder threads; default: the CPUs this process may run on.
+    source_info : MediaInfo, optional
+        For an :class:`~audiokit.Audio` source: what :func:`audiokit.probe`
+        said of the file it was decoded from, so its tags and bit depth carry
+        over without decoding it again (ingest decodes each track once).
+
+    Returns
+    -------
+    LadderResult
+
+    Raises
+    ------
+    FormatError
+        If the source is corrupt or not audio (nothing is written).
+    ParameterError
+        For a bad preset, rung, or an existing ``out_dir`` without ``force``.
+    LadderQAError
+        If a rendition fails QA (nothing is written; ``error.result`` has the numbers).
+
+    Examples
+    --------
+    >>> result = build_ladder("master.flac", "out/track", preset="spotify-like", hls=True)  # doctest: +SKIP
+    >>> [(r.name, r.measured_bitrate_bps) for r in result.renditions]                      # doctest: +SKIP
+    """
+    preset_name, requested = _requested_rungs(preset, rungs)
+    out_dir = Path(os.fspath(out_dir))
+    _check_destination(out_dir, force)
+    audio, source_path, tags, bit_depth = _load_source(source, source_info)
+    if normalize is not None:
+        audio = normalize_master(audio, preset=normalize)
+    resolved = [resolve_rung(rung, source_rate=audio.sample_rate, source_channels=audio.num_channels,
+                             source_bit_depth=bit_depth) for rung in requested]
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
+    try:
+        masters = _masters(audio, resolved)
+        loudness = {key: measure_loudness(master, key[0]) for key, master in masters.items()}
+        gains = [gain_tags(*loudness[(r.sample_rate, r.num_channels)], codec=r.rung.codec) for r in resolved]
+        with ThreadPoolExecutor(max_workers=max_workers or len(os.sched_getaffinity(0))) as pool:
+            encodes = [pool.submit(_encode, masters[(r.sample_rate, r.num_channels)], r, staging, {**tags, **g})
+                       for r, g in zip(resolved, gains)]
+            references = {}
+            if qa:  # analysed here while the pool encodes
+                references = {key: Reference.of(master, key[0], integrated_lufs=loudness[key][0],
+                                                true_peak_dbtp=loudness[key][1])
+                              for key, master in masters.items()}
+            inspections = [
+                pool.submit(_inspect, future.result(), r, references.get((r.sample_rate, r.num_channels)), g, staging)
+                for future, r, g in zip(encodes, resolved, gains)
+            ]
+            renditions = tuple(future.result() for future in inspections)
+        variants, hls_master, dash_manifest = (), None, None
+        if hls or dash:
+            from .packaging import package, write_dash, write_hls
+
+            variants = package([(r, staging / r.file_name) for r in resolved], staging)
+            hls_master = write_hls(variants, staging) if hls else None
+            dash_manifest = write_dash(variants, staging) if dash else None
+        source_key = (audio.sample_rate, audio.num_channels)
+        source_lufs = (loudness[source_key] if source_key in loudness
+                       else measure_loudness(audio.samples, audio.sample_rate))[0]
+        result = LadderResult(
+            out_dir=str(out_dir),
+            source=source_path,
+            preset=preset_name,
+            rungs=requested,
+            source_sample_rate=audio.sample_rate,
+            source_num_channels=audio.num_channels,
+            source_num_frames=audio.num_frames,
+            source_integrated_lufs=float(source_lufs) if np.isfinite(source_lufs) else None,
+            normalize=normalize,
+            renditions=renditions,
+            hls_master=hls_master,
+            dash_manifest=dash_manifest,
+            variants=variants,
+        )
+        if result.failures:
+            raise LadderQAError("rendition QA failed: " + "; ".join(result.failures), result)
+        (staging / LADDER_MANIFEST).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        _commit(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return result

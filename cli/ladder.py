@@ -1,0 +1,49 @@
+"""``audiokit ladder IN -o DIR``: encode, check and package a streaming ladder."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+__all__ = ["COMMANDS", "ladder"]
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Output folder (created; replaced only with --force).")
+@click.option("--preset", default=None, help="spotify-like (default), hls-aac or podcast.")
+@click.option("--rungs", "rungs_file", type=click.Path(dir_okay=False, path_type=str),
+              help="Custom rungs JSON file (instead of --preset).")
+@click.option("--hls/--no-hls", default=False, help="Package the AAC rungs for HLS (master.m3u8).")
+@click.option("--dash/--no-dash", default=False, help="Package the AAC rungs for DASH (manifest.mpd).")
+@click.option("--normalize", default=None, help="Bake a normalized master first: spotify, apple-music, podcast, ebu-r128.")
+@click.option("--force/--no-force", default=False, help="Replace an existing output folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
+def ladder(source: str, out_dir: str, preset: str | None, rungs_file: str | None, hls: bool, dash: bool,
+           normalize: str | None, force: bool, as_json: bool) -> None:
+    """Encode every rendition of a ladder from SOURCE, check each (QA) and package them."""
+    from audiokit.transcode import build_ladder
+
+    if preset is not None and rungs_file is not None:
+        raise click.UsageError("pass --preset or --rungs, not both")
+    result = build_ladder(source, out_dir, preset=preset or "spotify-like", rungs=rungs_file, hls=hls, dash=dash,
+                          normalize=normalize, force=force)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    click.echo(f"{result.out_dir}: {len(result.renditions)} renditions, all QA checks passed")
+    for rendition in result.renditions:
+        target = f"{rendition.bitrate_bps / 1000:g}" if rendition.bitrate_bps else "lossless"
+        click.echo(
+            f"  {rendition.path:<22} {rendition.codec:<5} {target:>8} kbit/s target, "
+            f"{rendition.measured_bitrate_bps / 1000:7.1f} measured, {rendition.sample_rate} Hz x{rendition.num_channels}, "
+            f"{rendition.integrated_lufs:6.1f} LUFS, mel {rendition.mel_distance:.2f} dB"
+        )
+    for playlist in (result.hls_master, result.dash_manifest):
+        if playlist:
+            click.echo(f"  {playlist}")
+
+
+COMMANDS = [ladder]
