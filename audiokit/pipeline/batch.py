@@ -1,0 +1,132 @@
+"""``audiokit ingest`` for many inputs: the local process pool, the catalog, the summary."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._version import __version__
+from ..errors import ParameterError
+from .catalog import Catalog
+from .discover import discover_inputs
+from .manifest import read_manifest
+from .stages import resolve_stages
+from .track import TrackResult, ingest_track
+
+__all__ = ["BatchSummary", "IngestOptions", "ingest"]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """Settings of one ingest run."""
+
+    #: ladder preset name (see audiokit.transcode)
+    preset: str = "spotify-like"
+    #: also package HLS
+    hls: bool = False
+    #: also package DASH
+    dash: bool = False
+    #: "core", "all", or a comma-separated list of stage names
+    stages: str = "core"
+
+    def track_settings(self) -> dict:
+        """The settings that shape a track's outputs (part of its identity)."""
+        return {"preset": self.preset, "hls": self.hls, "dash": self.dash,
+                "stages": [stage.name for stage in resolve_stages(self.stages)],
+                "audiokit_version": __version__}
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """The outcome of an ingest run."""
+
+    #: one result per input, in input order
+    results: tuple[TrackResult, ...]
+    #: wall-clock seconds for the whole batch
+    seconds: float
+    #: counts by status
+    counts: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return self.counts.get("failed", 0)
+
+    def to_dict(self) -> dict:
+        return {"seconds": round(self.seconds, 3), "counts": self.counts,
+                "results": [result.to_dict() for result in self.results]}
+
+
+def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: int | None = None,
+           force: bool = False, on_result: Callable[[TrackResult, int, int], None] | None = None) -> BatchSummary:
+    """Ingest files, folders (recursive) or globs into ``out_dir``.
+
+    Each track gets ``out_dir/tracks/ID/`` (renditions, packaging, manifest.json
+    written last) and a row in ``out_dir/catalog.sqlite``. A bad file is
+    recorded as failed and never stops the batch; a track whose manifest
+    already exists for the same input and settings is left as it is.
+
+    Parameters
+    ----------
+    inputs : str or list of str
+    out_dir : str or os.PathLike
+    options : IngestOptions
+    jobs : int, optional
+        Worker processes (default: the number of cores; 1 runs in-process).
+    force : bool
+        Redo tracks that are already complete.
+    on_result : callable, optional
+        Called as ``on_result(result, done, total)`` as each track finishes (progress).
+
+    Returns
+    -------
+    BatchSummary
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    paths = discover_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs), exclude=out_dir)
+    if not paths:
+        raise ParameterError("no inputs to ingest")
+    jobs = _check_jobs(jobs, len(paths))
+    stages = resolve_stages(options.stages)
+    settings = options.track_settings()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[int, TrackResult] = {}
+    with Catalog(out_dir) as catalog:
+        def record(index: int, result: TrackResult) -> None:
+            results[index] = result
+            if result.status == "failed":
+                catalog.add_failure(result.input_path, result.error)
+            elif result.status == "ingested":
+                catalog.add_manifest(read_manifest(Path(result.manifest_path)), Path(result.manifest_path))
+            if on_result is not None:
+                on_result(result, len(results), len(paths))
+
+        if jobs == 1:
+            for index, path in enumerate(paths):
+                record(index, ingest_track(path, out_dir, settings, stages, force=force))
+        else:
+            # spawn, not fork: the parent may hold PyAV/Numba threads that fork would copy mid-flight.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = {pool.submit(ingest_track, path, out_dir, settings, stages, force=force): index
+                           for index, path in enumerate(paths)}
+                for future in as_completed(futures):
+                    record(futures[future], future.result())
+    ordered = tuple(results[index] for index in range(len(paths)))
+    counts: dict[str, int] = {}
+    for result in ordered:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return BatchSummary(ordered, time.perf_counter() - started, counts)
+
+
+def _check_jobs(jobs, num_inputs: int) -> int:
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError(f"jobs is {jobs!r}; expected a positive integer")
+    return min(jobs, num_inputs)

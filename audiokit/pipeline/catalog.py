@@ -1,0 +1,191 @@
+"""The ingest catalog: ``OUT_DIR/catalog.sqlite``, one row per ingested track.
+
+stdlib sqlite3 in WAL mode with a busy timeout, so several ingest processes
+can write at once. The manifests are the source of truth: :meth:`Catalog.rebuild`
+recreates the catalog from them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import ParameterError
+from .manifest import MANIFEST_NAME, read_manifest
+
+__all__ = ["CATALOG_NAME", "Catalog"]
+
+CATALOG_NAME = "catalog.sqlite"
+_BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tracks (
+    track_id TEXT PRIMARY KEY,
+    input_path TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    ingested_utc TEXT NOT NULL,
+    manifest_path TEXT NOT NULL,
+    container TEXT, codec TEXT, sample_rate INTEGER, num_channels INTEGER,
+    num_frames INTEGER, duration_s REAL,
+    title TEXT, artist TEXT, album TEXT,
+    integrated_lufs REAL, loudness_range_lu REAL, true_peak_dbtp REAL,
+    explicit INTEGER
+);
+CREATE TABLE IF NOT EXISTS renditions (
+    track_id TEXT NOT NULL REFERENCES tracks(track_id) ON DELETE CASCADE,
+    path TEXT NOT NULL, codec TEXT, container TEXT, bitrate_bps INTEGER,
+    sample_rate INTEGER, num_channels INTEGER, size_bytes INTEGER, sha256 TEXT,
+    PRIMARY KEY (track_id, path)
+);
+CREATE TABLE IF NOT EXISTS tags (
+    track_id TEXT NOT NULL REFERENCES tracks(track_id) ON DELETE CASCADE,
+    model TEXT NOT NULL, label TEXT NOT NULL, score REAL NOT NULL,
+    PRIMARY KEY (track_id, model, label)
+);
+CREATE TABLE IF NOT EXISTS flags (
+    track_id TEXT NOT NULL REFERENCES tracks(track_id) ON DELETE CASCADE,
+    category TEXT NOT NULL, severity TEXT, start_s REAL, end_s REAL, text TEXT, rule_id TEXT
+);
+CREATE TABLE IF NOT EXISTS failures (
+    input_path TEXT PRIMARY KEY,
+    error TEXT NOT NULL,
+    failed_utc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tags_by_label ON tags(label);
+"""
+
+
+class Catalog:
+    """Open (creating if needed) the catalog of one ingest output folder.
+
+    Examples
+    --------
+    >>> with Catalog("out") as catalog:          # doctest: +SKIP
+    ...     rows = catalog.search(tag="rock", max_lufs=-10)
+    """
+
+    def __init__(self, out_dir):
+        self.path = Path(out_dir) / CATALOG_NAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def add_manifest(self, manifest: dict, manifest_path: Path) -> None:
+        """Insert or replace one track from its manifest (one transaction)."""
+        source, loudness = manifest["source"], manifest.get("loudness") or {}
+        tags = source.get("tags") or {}
+        explicit = manifest.get("explicit")
+        row = {
+            "track_id": manifest["track_id"], "input_path": source["input_path"],
+            "input_sha256": source["sha256"], "file_name": source["file_name"],
+            "ingested_utc": manifest["created_utc"], "manifest_path": str(manifest_path),
+            "container": source.get("container"), "codec": source.get("codec"),
+            "sample_rate": source.get("sample_rate"), "num_channels": source.get("num_channels"),
+            "num_frames": source.get("num_frames"), "duration_s": source.get("duration_s"),
+            "title": tags.get("title"), "artist": tags.get("artist"), "album": tags.get("album"),
+            "integrated_lufs": loudness.get("integrated_lufs"),
+            "loudness_range_lu": loudness.get("loudness_range_lu"),
+            "true_peak_dbtp": loudness.get("true_peak_dbtp"),
+            "explicit": None if explicit is None else int(bool(explicit)),
+        }
+        with self._db:
+            self._db.execute("DELETE FROM tracks WHERE track_id = ?", (row["track_id"],))
+            self._db.execute(
+                f"INSERT INTO tracks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+            for rendition in (manifest.get("ladder") or {}).get("renditions", []):
+                self._db.execute(
+                    "INSERT INTO renditions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (row["track_id"], rendition["path"], rendition.get("codec"), rendition.get("container"),
+                     rendition.get("bitrate_bps"), rendition.get("sample_rate"), rendition.get("num_channels"),
+                     rendition.get("size_bytes"), rendition.get("sha256")))
+            for model, labels in _tag_scores(manifest).items():
+                self._db.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?, ?)",
+                                     [(row["track_id"], model, label, score) for label, score in labels])
+            for flag in manifest.get("flags") or []:
+                self._db.execute(
+                    "INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (row["track_id"], flag.get("category"), flag.get("severity"), flag.get("start_s"),
+                     flag.get("end_s"), flag.get("text"), flag.get("rule_id")))
+            self._db.execute("DELETE FROM failures WHERE input_path = ?", (row["input_path"],))
+
+    def add_failure(self, input_path: str, error: str) -> None:
+        """Record that ``input_path`` failed (replacing an earlier failure of it)."""
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)",
+                             (input_path, error, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+
+    def tracks(self) -> list[dict]:
+        """Every track, most recently ingested first."""
+        return self._rows("SELECT * FROM tracks ORDER BY ingested_utc DESC, file_name")
+
+    def failures(self) -> list[dict]:
+        return self._rows("SELECT * FROM failures ORDER BY failed_utc DESC")
+
+    def show(self, track_id: str) -> dict:
+        """One track (an id or a unique id prefix) with its renditions, tags and flags."""
+        matches = self._rows("SELECT * FROM tracks WHERE track_id LIKE ?", (f"{track_id}%",))
+        if len(matches) != 1:
+            what = "no track" if not matches else f"{len(matches)} tracks"
+            raise ParameterError(f"{what} in {self.path} match id {track_id!r}; see `audiokit catalog list`")
+        track = matches[0]
+        key = (track["track_id"],)
+        track["renditions"] = self._rows("SELECT * FROM renditions WHERE track_id = ? ORDER BY path", key)
+        track["tags"] = self._rows("SELECT model, label, score FROM tags WHERE track_id = ? ORDER BY score DESC", key)
+        track["flags"] = self._rows("SELECT * FROM flags WHERE track_id = ? ORDER BY start_s", key)
+        return track
+
+    def search(self, *, tag: str | None = None, min_lufs: float | None = None, max_lufs: float | None = None,
+               explicit: bool | None = None, min_duration_s: float | None = None,
+               max_duration_s: float | None = None) -> list[dict]:
+        """Tracks matching every given condition (None means: any)."""
+        conditions, values = [], []
+        if tag is not None:
+            conditions.append("track_id IN (SELECT track_id FROM tags WHERE label = ?)")
+            values.append(tag)
+        for column, operator, value in (("integrated_lufs", ">=", min_lufs), ("integrated_lufs", "<=", max_lufs),
+                                        ("duration_s", ">=", min_duration_s), ("duration_s", "<=", max_duration_s)):
+            if value is not None:
+                conditions.append(f"{column} {operator} ?")
+                values.append(float(value))
+        if explicit is not None:
+            conditions.append("explicit = ?")
+            values.append(int(explicit))
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        return self._rows(f"SELECT * FROM tracks {where} ORDER BY file_name", tuple(values))
+
+    def rebuild(self, out_dir) -> int:
+        """Recreate every table from the manifests under ``out_dir``; returns the track count."""
+        with self._db:
+            for table in ("flags", "tags", "renditions", "tracks"):
+                self._db.execute(f"DELETE FROM {table}")
+        count = 0
+        for manifest_path in sorted(Path(out_dir).glob(f"tracks/*/{MANIFEST_NAME}")):
+            self.add_manifest(read_manifest(manifest_path), manifest_path)
+            count += 1
+        return count
+
+    def _rows(self, query: str, values: tuple = ()) -> list[dict]:
+        return [dict(row) for row in self._db.execute(query, values)]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _tag_scores(manifest: dict) -> dict[str, list[tuple[str, float]]]:
+    """``{model: [(label, score), ...]}`` from the manifest's tags section."""
+    section = manifest.get("tags") or {}
+    return {model: [(tag["label"], float(tag["score"])) for tag in result.get("tags", [])]
+            for model, result in section.items() if isinstance(result, dict)}
+

@@ -1,0 +1,55 @@
+"""``audiokit ingest INPUT... -o OUT_DIR``: the end-to-end pipeline."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .main_helpers import exit_for_batch
+
+__all__ = ["COMMANDS", "ingest"]
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--preset", default="spotify-like", show_default=True, help="Ladder preset.")
+@click.option("--hls/--no-hls", default=False, help="Package HLS.")
+@click.option("--dash/--no-dash", default=False, help="Package DASH.")
+@click.option("--stages", default="core", show_default=True, help="core, all, or a comma-separated list of stages.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
+@click.option("--force/--no-force", default=False, help="Redo tracks that are already complete.")
+@click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON document.")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per track.")
+def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, force, as_json, as_jsonl) -> None:
+    """Ingest INPUTS (files, folders, globs): measure, transcode, package, write manifests and a catalog.
+
+    Each track lands in OUT/tracks/ID/ with manifest.json written last; re-running
+    on complete tracks does nothing. Exit code 3 when some inputs failed.
+    """
+    from audiokit.pipeline import IngestOptions
+    from audiokit.pipeline import ingest as run_ingest
+
+    def progress(result, done, total):
+        detail = result.error if result.status == "failed" else result.track_id
+        click.echo(f"[{done}/{total}] {result.status:<9} {result.input_path} ({result.seconds:.1f} s) {detail}",
+                   err=True)
+
+    options = IngestOptions(preset=preset, hls=hls, dash=dash, stages=stages)
+    summary = run_ingest(list(inputs), out_dir, options, jobs=jobs, force=force, on_result=progress)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+    elif as_jsonl:
+        for result in summary.results:
+            click.echo(json.dumps(result.to_dict()))
+    else:
+        for result in summary.results:
+            if result.status != "failed":
+                click.echo(result.manifest_path)
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(summary.counts.items()))
+    click.echo(f"audiokit ingest: {counts} in {summary.seconds:.1f} s", err=True)
+    exit_for_batch(summary.failed, len(summary.results))
+
+
+COMMANDS = [ingest]

@@ -1,0 +1,147 @@
+"""`audiokit ingest` end to end: manifests, idempotence, failures, crash recovery, catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import audiokit
+from audiokit.pipeline import Catalog, IngestOptions, ingest, read_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "docs" / "manifest.schema.json").read_text())
+EXAMPLE = ROOT / "examples" / "example.flac"
+ALSA_SPEECH = Path("/usr/share/sounds/alsa/Front_Center.wav")
+
+
+def _music(path: Path, seconds: float = 3.0, sample_rate: int = 44100, seed: int = 0) -> Path:
+    """An excerpt of the bundled example (synthesized pop), starting at ``seed`` seconds."""
+    example = audiokit.read(EXAMPLE, sample_rate=sample_rate)
+    start = round(seed * sample_rate)
+    frames = round(seconds * sample_rate)
+    assert start + frames <= example.num_frames, "excerpt past the example's end"
+    return audiokit.write(path, audiokit.Audio(example.samples[:, start:start + frames], sample_rate))
+
+
+def _run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "audiokit.cli.main", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """One ingest of two good songs and a corrupt file, through the CLI, two jobs."""
+    folder = tmp_path_factory.mktemp("ingest")
+    inputs = folder / "in"
+    inputs.mkdir()
+    _music(inputs / "song one.flac", seed=1)
+    _music(inputs / "song two.wav", seed=2, sample_rate=48000)
+    (inputs / "broken.mp3").write_bytes(b"ID3" + bytes(range(256)) * 40)
+    out = folder / "out"
+    result = _run_cli("ingest", str(inputs), "-o", str(out), "--jobs", "2", "--json")
+    return inputs, out, result
+
+
+def test_partial_failure_exits_3_and_keeps_the_good_tracks(batch):
+    inputs, out, result = batch
+    assert result.returncode == 3, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["counts"] == {"ingested": 2, "failed": 1}
+    failed = [r for r in summary["results"] if r["status"] == "failed"]
+    assert failed[0]["input_path"].endswith("broken.mp3") and failed[0]["error"]
+    assert "[3/3]" in result.stderr  # progress on stderr
+
+
+def test_manifests_validate_and_describe_the_outputs(batch):
+    _, out, _ = batch
+    manifests = sorted(out.glob("tracks/*/manifest.json"))
+    assert len(manifests) == 2
+    for path in manifests:
+        manifest = read_manifest(path)
+        jsonschema.validate(manifest, SCHEMA)
+        source = audiokit.probe(manifest["source"]["input_path"])
+        assert manifest["source"]["num_frames"] == source.num_frames
+        assert manifest["stages"]["ladder"]["status"] == "ok"
+        for rendition in manifest["ladder"]["renditions"]:
+            file = path.parent / "renditions" / rendition["path"]
+            assert file.stat().st_size == rendition["size_bytes"]
+        assert not list(out.glob("tracks/.*")), "no partial folders left behind"
+
+
+def test_catalog_lists_tracks_and_failures(batch):
+    _, out, _ = batch
+    with Catalog(out) as catalog:
+        tracks = catalog.tracks()
+        assert sorted(t["file_name"] for t in tracks) == ["song one.flac", "song two.wav"]
+        assert all(t["integrated_lufs"] < -5 for t in tracks)
+        assert [f["input_path"].endswith("broken.mp3") for f in catalog.failures()] == [True]
+        shown = catalog.show(tracks[0]["track_id"][:6])
+        assert len(shown["renditions"]) >= 1
+        loudest = max(t["integrated_lufs"] for t in tracks)
+        assert [t["integrated_lufs"] for t in catalog.search(min_lufs=loudest - 0.01)] == [loudest]
+        assert catalog.search(min_duration_s=10) == []
+    listing = _run_cli("catalog", "list", str(out), "--json")
+    assert listing.returncode == 0 and len(json.loads(listing.stdout)) == 2
+
+
+def test_rerun_is_a_fast_no_op(batch):
+    inputs, out, _ = batch
+    before = {p: p.stat().st_mtime_ns for p in out.glob("tracks/*/manifest.json")}
+    started = time.perf_counter()
+    summary = ingest([str(inputs / "song one.flac"), str(inputs / "song two.wav")], out, jobs=1)
+    elapsed = time.perf_counter() - started
+    assert summary.counts == {"unchanged": 2}
+    assert elapsed < 2 * 1.0  # well under a second per track
+    assert {p: p.stat().st_mtime_ns for p in out.glob("tracks/*/manifest.json")} == before
+
+
+def test_catalog_rebuild_from_manifests(batch):
+    _, out, _ = batch
+    (out / "catalog.sqlite").unlink()
+    for suffix in ("-wal", "-shm"):
+        (out / f"catalog.sqlite{suffix}").unlink(missing_ok=True)
+    result = _run_cli("catalog", "rebuild", str(out))
+    assert result.returncode == 0, result.stderr
+    with Catalog(out) as catalog:
+        assert len(catalog.tracks()) == 2
+
+
+def test_different_settings_make_a_different_track(tmp_path):
+    song = _music(tmp_path / "s.flac", seconds=3.0)
+    first = ingest(str(song), tmp_path / "out", IngestOptions(preset="podcast"), jobs=1)
+    assert first.counts == {"ingested": 1}
+    again = ingest(str(song), tmp_path / "out", IngestOptions(preset="podcast"), jobs=1, force=True)
+    assert again.counts == {"ingested": 1} and again.results[0].track_id == first.results[0].track_id
+
+
+def test_killed_ingest_leaves_no_manifest_and_the_rerun_completes(tmp_path):
+    song = _music(tmp_path / "long.flac", seconds=20.0)
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "audiokit.cli.main", "ingest", str(song), "-o", str(out),
+                                "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("tracks/.*.partial-*")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "ingest finished before it could be killed; make the input longer"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not list(out.glob("tracks/*/manifest.json"))
+    summary = ingest(str(song), out, jobs=1)
+    assert summary.counts == {"ingested": 1}
+    assert not list(out.glob("tracks/.*")), "the abandoned partial folder was removed"
+
+
+@pytest.mark.skipif(not ALSA_SPEECH.exists(), reason="needs Debian package alsa-utils (real speech WAVs)")
+def test_real_speech_and_the_bundled_example(tmp_path):
+    summary = ingest([str(ALSA_SPEECH), str(EXAMPLE)], tmp_path / "out", jobs=1)
+    assert summary.counts == {"ingested": 2}, summary.to_dict()
+    for result in summary.results:
+        jsonschema.validate(read_manifest(Path(result.manifest_path)), SCHEMA)
