@@ -44,6 +44,8 @@ test: install system-deps
 
 demo: install
 	$(BIN)/audiokit info examples/example.flac
+	$(BIN)/audiokit ingest examples/example.flac -o out/demo --stages all
+	$(BIN)/audiokit catalog list out/demo
 
 bench: install
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
@@ -52,4 +54,4 @@ example: install
 	$(BIN)/python examples/make_example.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache out

@@ -17,7 +17,9 @@ __all__ = ["COMMANDS", "ingest"]
 @click.option("--preset", default="spotify-like", show_default=True, help="Ladder preset.")
 @click.option("--hls/--no-hls", default=False, help="Package HLS.")
 @click.option("--dash/--no-dash", default=False, help="Package DASH.")
-@click.option("--stages", default="core", show_default=True, help="core, all, or a comma-separated list of stages.")
+@click.option("--stages", default="core", show_default=True, callback=lambda ctx, param, value: _check_stages(value),
+              help="core, all, or a comma-separated list of stages (probe, decode, loudness, ladder, analysis, "
+                   "tags, speech, transcript).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
 @click.option("--force/--no-force", default=False, help="Redo tracks that are already complete.")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON document.")
@@ -50,6 +52,18 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, force, as_json, as_
     counts = ", ".join(f"{count} {status}" for status, count in sorted(summary.counts.items()))
     click.echo(f"audiokit ingest: {counts} in {summary.seconds:.1f} s", err=True)
     exit_for_batch(summary.failed, len(summary.results))
+
+
+def _check_stages(value: str) -> str:
+    """Reject unknown stage names as a usage error (exit 2)."""
+    from audiokit.errors import ParameterError
+    from audiokit.pipeline.stages import resolve_stages
+
+    try:
+        resolve_stages(value)
+    except ParameterError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
 
 
 COMMANDS = [ingest]

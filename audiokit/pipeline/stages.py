@@ -13,10 +13,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..audio import Audio
 from ..io.probe import MediaInfo
 
 __all__ = ["CORE_STAGES", "STAGES", "Stage", "StageSkipped", "TrackContext", "resolve_stages"]
+
+
+#: Tagging models whose top tags and embedding go into the manifest.
+TAG_MODELS = ("MTT_musicnn", "MSD_musicnn")
+TAG_TOP_K = 10
+#: Silero VAD's input rate and the probability above which a frame is speech.
+VAD_SAMPLE_RATE = 16000
+VAD_SPEECH_PROBABILITY = 0.5
+#: A track is transcribed when at least this share of it is speech.
+SPEECH_DOMINANT_RATIO = 0.5
+TRANSCRIPT_FORMATS = ("srt", "vtt", "json")
 
 
 class StageSkipped(Exception):
@@ -90,12 +103,63 @@ def _ladder(context: TrackContext) -> dict:
     return result.to_dict()
 
 
+def _analysis(context: TrackContext) -> dict:
+    from ..analysis import analyze
+
+    return analyze(context.audio).to_dict()
+
+
+def _tags(context: TrackContext) -> dict:
+    from ..models import tag
+
+    sections = {}
+    for model in TAG_MODELS:
+        result = tag(context.audio, model=model, top_k=TAG_TOP_K).to_dict()
+        sections[model] = {"tags": result["tags"], "embedding": result["embedding"]}
+    return sections
+
+
+def _speech(context: TrackContext) -> dict:
+    """Share of the track Silero VAD calls speech (16 kHz mono, 32 ms frames)."""
+    from ..io.resample import resample
+    from ..models.whisper.vad import SpeechDetector
+
+    mono = context.audio.samples.mean(axis=0, keepdims=True, dtype=np.float32)
+    mono_16k = resample(mono, context.audio.sample_rate, VAD_SAMPLE_RATE)[0]
+    detector = SpeechDetector()
+    probabilities = np.concatenate([detector.process(mono_16k), detector.flush()])
+    ratio = float(np.mean(probabilities > VAD_SPEECH_PROBABILITY)) if probabilities.size else 0.0
+    return {"method": "silero-vad", "speech_ratio": ratio, "speech_dominant": ratio >= SPEECH_DOMINANT_RATIO}
+
+
+def _transcript(context: TrackContext) -> dict:
+    speech = context.results.get("speech")
+    if speech is None:
+        raise StageSkipped("needs the speech stage, which did not run")
+    if not speech["speech_dominant"]:
+        raise StageSkipped(f"not speech-dominant (speech ratio {speech['speech_ratio']:.2f} < {SPEECH_DOMINANT_RATIO})")
+    from ..models import transcribe
+    from ..models.whisper.writers import write_transcript
+
+    segments, info = transcribe(context.audio, backend="faster")
+    segments = list(segments)
+    folder = context.work_dir / "transcript"
+    paths = write_transcript(segments, info, context.path, folder, formats=TRANSCRIPT_FORMATS)
+    return {"language": info.language, "num_segments": len(segments),
+            "text": " ".join(segment.text.strip() for segment in segments),
+            "paths": {path.suffix.lstrip("."): str(path.relative_to(context.work_dir)) for path in paths}}
+
+
 #: Every stage, in the order ingest runs them.
 STAGES = (
     Stage("probe", _probe, core=True),
     Stage("decode", _decode, core=True),
     Stage("loudness", _loudness, core=True),
     Stage("ladder", _ladder, core=True),
+    Stage("analysis", _analysis, core=False),
+    Stage("tags", _tags, core=False),
+    Stage("speech", _speech, core=False),
+    Stage("transcript", _transcript, core=False),
 )
 CORE_STAGES = tuple(stage.name for stage in STAGES if stage.core)
 

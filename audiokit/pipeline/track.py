@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .._version import __version__
-from ..errors import AudiokitError
+from ..errors import AudiokitError, MissingDependencyError
 from .identity import file_sha256, track_id
 from .manifest import MANIFEST_NAME, MANIFEST_VERSION
 from .stages import Stage, StageSkipped, TrackContext
@@ -115,10 +115,10 @@ def _run_stage(stage: Stage, context: TrackContext) -> dict:
     try:
         context.results[stage.name] = stage.run(context)
         status, reason = "ok", None
-    except StageSkipped as skipped:
+    except (StageSkipped, MissingDependencyError) as skipped:  # e.g. the ml extra is not installed
         if stage.core:
             raise AudiokitError(f"core stage {stage.name} cannot run: {skipped}") from None
-        status, reason = "skipped", str(skipped)
+        status, reason = "skipped", _one_line(skipped)
     except AudiokitError as error:
         if stage.core:
             raise

@@ -140,8 +140,27 @@ def test_killed_ingest_leaves_no_manifest_and_the_rerun_completes(tmp_path):
 
 
 @pytest.mark.skipif(not ALSA_SPEECH.exists(), reason="needs Debian package alsa-utils (real speech WAVs)")
-def test_real_speech_and_the_bundled_example(tmp_path):
-    summary = ingest([str(ALSA_SPEECH), str(EXAMPLE)], tmp_path / "out", jobs=1)
+def test_all_stages_on_real_speech_and_the_bundled_example(tmp_path):
+    summary = ingest([str(ALSA_SPEECH), str(EXAMPLE)], tmp_path / "out", IngestOptions(stages="all"), jobs=1)
     assert summary.counts == {"ingested": 2}, summary.to_dict()
-    for result in summary.results:
-        jsonschema.validate(read_manifest(Path(result.manifest_path)), SCHEMA)
+    speech, music = (read_manifest(Path(result.manifest_path)) for result in summary.results)
+    for manifest in (speech, music):
+        jsonschema.validate(manifest, SCHEMA)
+        assert {name: report["status"] for name, report in manifest["stages"].items()
+                if name != "transcript"} == dict.fromkeys(manifest["settings"]["stages"][:-1], "ok")
+        assert len(manifest["tags"]["MTT_musicnn"]["tags"]) == 10
+    assert speech["speech"]["speech_dominant"] and not music["speech"]["speech_dominant"]
+    assert speech["transcript"]["text"].lower().replace(".", "").split() == ["front", "center"]
+    transcript_dir = Path(summary.results[0].manifest_path).parent
+    assert (transcript_dir / speech["transcript"]["paths"]["srt"]).read_text().startswith("1\n")
+    assert music["stages"]["transcript"] == {"status": "skipped", "seconds": 0.0,
+                                             "reason": music["stages"]["transcript"]["reason"]}
+    assert "not speech-dominant" in music["stages"]["transcript"]["reason"]
+    assert 99 <= music["analysis"]["tempo"]["bpm"] <= 101  # the example is at 100 BPM
+    with Catalog(tmp_path / "out") as catalog:
+        assert [row["file_name"] for row in catalog.search(tag="piano")] == ["example.flac"]
+
+
+def test_unknown_stage_is_a_usage_error(tmp_path):
+    result = _run_cli("ingest", str(EXAMPLE), "-o", str(tmp_path / "out"), "--stages", "loudness,colour")
+    assert result.returncode == 2 and "unknown stage(s) colour" in result.stderr
