@@ -10,11 +10,19 @@ renderer state memory. Anchors, static only, timed interleaved with audiokit on
 the same input (warm-up discarded): ffmpeg's ``headphone`` filter through PyAV
 (``hrir=multich``, frequency-domain; at most 34 sources, one per named ffmpeg
 channel) and ``scipy.signal.oaconvolve`` in float32, one call per source and ear.
-Accuracy: static render vs float64 direct convolution.
+Accuracy: static render vs float64 direct convolution; interpolation error vs
+grid density (KEMAR only): the 710 directions are decimated to nested
+farthest-point subsets (710, 355, 178, 89, 45), an HRTF is built from each
+(``HRTF.from_irs``), and the held-out measured directions are interpolated
+(barycentric and nearest) and compared with the measured IRs: ITD error (µs),
+ILD error (dB), log-spectral distortion (dB), against the LAP-challenge
+thresholds (ITD < 100 µs, ILD < 4.4 dB, LSD < 7.4 dB). At 710 it is
+leave-one-out (each direction interpolated from the other 709).
 
 Writes ``bench_spatial.json`` (manifest: machine, versions, SOFA SHA-256) and,
-when matplotlib is installed, ``bench_spatial_rtf.png`` (throughput vs N) and
-``bench_spatial_blocks.png`` (block-time distributions).
+when matplotlib is installed, ``bench_spatial_rtf.png`` (throughput vs N),
+``bench_spatial_blocks.png`` (block-time distributions) and
+``bench_spatial_error_vs_density.png`` (interpolation error vs grid density).
 
 Usage: ``python benchmarks/bench_spatial.py [--quick] [-o DIR]`` (quick: about a minute).
 """
@@ -37,10 +45,13 @@ from _harness import RESULTS_DIR, summarize, time_interleaved, versions, write_j
 
 KEMAR = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
 #: wall-clock cap per grid cell, seconds (the cell renders fewer blocks beyond it)
+#: density_eval_stride: evaluate every k-th held-out direction (1 = all of them)
 FULL = {"counts": (1, 4, 16, 64, 256, 1024), "blocks": (64, 128, 256, 512), "seconds": 2.0,
-        "max_wall_s": 1.5, "anchor_counts": (4, 32), "anchor_seconds": 2.0, "repeats": 3}
+        "max_wall_s": 1.5, "anchor_counts": (4, 32), "anchor_seconds": 2.0, "repeats": 3,
+        "densities": (710, 355, 178, 89, 45), "density_eval_stride": 1}
 QUICK = {"counts": (16, 256), "blocks": (128, 512), "seconds": 2.0,
-         "max_wall_s": 1.5, "anchor_counts": (32,), "anchor_seconds": 2.0, "repeats": 5}
+         "max_wall_s": 1.5, "anchor_counts": (32,), "anchor_seconds": 2.0, "repeats": 5,
+         "densities": (710, 355, 178, 89, 45), "density_eval_stride": 7}
 #: blocks rendered before timing (cycles every frame buffer once, loads the kernels)
 WARMUP_BLOCKS = 8
 #: ffmpeg channel names the headphone filter can map an HRIR pair to (LFE is not convolved)
@@ -48,6 +59,11 @@ FFMPEG_CHANNELS = ("FL FR FC BL BR FLC FRC BC SL SR TC TFL TFC TFR TBL TBC TBR D
                    "TSL TSR BFC BFL BFR SSL SSR TTL TTR BIL BIR").split()
 ANCHOR_BLOCK = 512
 SCENES = (("S1-static", False), ("S2-orbit90/360-elev-sweep-head200", True))
+#: LAP-challenge thresholds (as the issue lists them): ITD µs, ILD dB, LSD dB
+LAP_THRESHOLDS = {"itd_us": 100.0, "ild_db": 4.4, "lsd_db": 7.4}
+#: held-out directions at or below this elevation are not scored: KEMAR's lowest ring is
+#: -40°, so nothing lies below them to interpolate from (as in the leave-one-out test)
+DENSITY_MIN_ELEVATION_DEG = -40.0
 
 
 def _hrtfs():
@@ -219,6 +235,112 @@ def static_accuracy_db(hrtf, rate: int) -> float:
     return float(10 * np.log10(np.sum((out[:, :n] - ref[:, :n]) ** 2) / np.sum(ref[:, :n] ** 2)))
 
 
+def farthest_point_order(directions_deg: np.ndarray) -> np.ndarray:
+    """Greedy farthest-point ordering of directions, starting at the one nearest (0°, 0°).
+
+    Every prefix of the order is a well-spread subset (each next direction is the
+    one farthest, in great-circle angle, from all chosen so far), so the subsets
+    of decreasing size are nested.
+    """
+    from audiokit.spatial.interpolation import spherical_to_cartesian
+
+    points = spherical_to_cartesian(directions_deg[:, 0], directions_deg[:, 1])
+    order = [int(np.argmax(points[:, 0]))]
+    closeness = points @ points[order[0]]          # cosine to the nearest chosen direction
+    for _ in range(len(points) - 1):
+        closeness[order[-1]] = np.inf
+        order.append(int(np.argmin(closeness)))
+        closeness = np.maximum(closeness, points @ points[order[-1]])
+    return np.array(order, np.int64)
+
+
+def itd_ild_lsd(estimates: np.ndarray, references: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-direction ITD error (µs), ILD error (dB) and LSD (dB), shape (q, 3).
+
+    Same definitions as the KEMAR leave-one-out test (tests/spatial/test_spatial_hrtf.py):
+    ITD from each ear's onset (first sample within -20 dB of its peak), ILD from broadband
+    energy, LSD the RMS over the 257 bins of a 512-point rFFT of the dB magnitude ratio,
+    averaged over the ears.
+    """
+    def itd(x):
+        magnitude = np.abs(x)
+        onset = np.argmax(magnitude >= 0.1 * magnitude.max(axis=-1, keepdims=True), axis=-1)
+        return (onset[:, 1] - onset[:, 0]) / sample_rate
+
+    def ild(x):
+        energy = np.sum(x.astype(np.float64) ** 2, axis=-1)
+        return 10 * np.log10(energy[:, 0] / energy[:, 1])
+
+    e = np.abs(np.fft.rfft(estimates.astype(np.float64), 512, axis=-1)) + 1e-9
+    r = np.abs(np.fft.rfft(references.astype(np.float64), 512, axis=-1)) + 1e-9
+    lsd = np.mean(np.sqrt(np.mean((20 * np.log10(e / r)) ** 2, axis=-1)), axis=-1)
+    return np.column_stack([np.abs(itd(estimates) - itd(references)) * 1e6,
+                            np.abs(ild(estimates) - ild(references)), lsd])
+
+
+def error_vs_density(hrtf, densities=(710, 355, 178, 89, 45), *, eval_stride: int = 1,
+                     methods=("barycentric", "nearest")) -> list:
+    """Interpolation error of held-out measured directions vs measurement-grid density.
+
+    For each density n, the first n directions of :func:`farthest_point_order` make an
+    HRTF (``HRTF.from_irs`` on the measured IRs) and every ``eval_stride``-th of the
+    other directions above ``DENSITY_MIN_ELEVATION_DEG`` is interpolated from it. At
+    n = all directions it is leave-one-out (an HRTF of the other m - 1 per direction).
+
+    Returns one row per density and method: mean, p95 and max of each metric, the
+    fraction of directions within each LAP threshold, the median angular spacing of the
+    subset (great-circle distance to the nearest other direction, degrees).
+    """
+    from audiokit.spatial import HRTF
+    from audiokit.spatial.interpolation import spherical_to_cartesian
+
+    irs = hrtf.measured_irs()
+    directions = hrtf.directions_deg
+    m = len(directions)
+    order = farthest_point_order(directions)
+    rows = []
+    for n in densities:
+        started = time.perf_counter()
+        subset = np.sort(order[:n])
+        points = spherical_to_cartesian(directions[subset, 0], directions[subset, 1])
+        cosines = points @ points.T
+        np.fill_diagonal(cosines, -1.0)
+        spacing = float(np.median(np.degrees(np.arccos(np.clip(cosines.max(axis=1), -1, 1)))))
+        if n >= m:                                   # leave-one-out
+            held = np.flatnonzero(directions[:, 1] > DENSITY_MIN_ELEVATION_DEG)[::eval_stride]
+            estimates = {method: [] for method in methods}
+            for index in held:
+                keep = np.arange(m) != index
+                rest = HRTF.from_irs(irs[keep], directions[keep], hrtf.sample_rate)
+                for method in methods:
+                    estimates[method].append(rest.ir(*directions[index], method=method))
+            subset_size = m - 1
+        else:
+            held = np.setdiff1d(np.arange(m), subset)
+            held = held[directions[held, 1] > DENSITY_MIN_ELEVATION_DEG][::eval_stride]
+            sub = HRTF.from_irs(irs[subset], directions[subset], hrtf.sample_rate)
+            estimates = {method: [sub.ir(*directions[index], method=method) for index in held]
+                         for method in methods}
+            subset_size = n
+        for method in methods:
+            errors = itd_ild_lsd(np.stack(estimates[method]), irs[held], hrtf.sample_rate)
+            row = {"directions": int(subset_size if n < m else m), "subset_size": int(subset_size),
+                   "leave_one_out": bool(n >= m), "method": method, "held_out": int(len(held)),
+                   "median_spacing_deg": spacing}
+            for column, metric in enumerate(("itd_us", "ild_db", "lsd_db")):
+                values = errors[:, column]
+                row[f"{metric}_mean"] = float(values.mean())
+                row[f"{metric}_p95"] = float(np.percentile(values, 95))
+                row[f"{metric}_max"] = float(values.max())
+                row[f"{metric}_within_lap"] = float(np.mean(values < LAP_THRESHOLDS[metric]))
+            rows.append(row)
+        print(f"grid density {n:4d} (spacing {spacing:4.1f}°, {len(held)} held out): "
+              + "; ".join(f"{r['method']} ITD {r['itd_us_mean']:.1f} µs ILD {r['ild_db_mean']:.2f} dB "
+                          f"LSD {r['lsd_db_mean']:.2f} dB" for r in rows[-len(methods):])
+              + f"  [{time.perf_counter() - started:.1f} s]", file=sys.stderr)
+    return rows
+
+
 def realtime_capacity(rows: list) -> list:
     """Largest measured N whose p99 block time fits the block period, per HRTF, scene and block size."""
     table = []
@@ -242,11 +364,15 @@ def run(*, quick: bool, out_dir: Path) -> Path:
         from audiokit.spatial.sofa import sofa_sha256
 
         manifest["kemar_sha256"] = sofa_sha256(KEMAR)
-    rows, anchors, accuracy, distributions = [], [], {}, {}
+    rows, anchors, accuracy, distributions, density = [], [], {}, {}, []
     for name, hrtf, rate in _hrtfs():
         first = time.perf_counter()
         accuracy[name] = static_accuracy_db(hrtf, rate)   # also loads the kernels' cache
         manifest.setdefault("first_render_s", {})[name] = time.perf_counter() - first
+        if name.startswith("kemar"):
+            start_density = time.perf_counter()
+            density = error_vs_density(hrtf, config["densities"], eval_stride=config["density_eval_stride"])
+            manifest["error_vs_density_s"] = time.perf_counter() - start_density
         for count in config["anchor_counts"]:
             anchors.append(run_anchors(name, hrtf, rate, count, config["anchor_seconds"], config["repeats"]))
             speeds = {k: round(v["source_seconds_per_s"]) for k, v in anchors[-1]["contenders"].items()}
@@ -264,9 +390,14 @@ def run(*, quick: bool, out_dir: Path) -> Path:
     manifest["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     manifest["wall_s"] = time.perf_counter() - started
     document = {"manifest": manifest, "static_accuracy_db": accuracy, "anchors": anchors,
-                "results": rows, "realtime_capacity": realtime_capacity(rows)}
+                "results": rows, "realtime_capacity": realtime_capacity(rows),
+                "error_vs_density": {"hrtf": "kemar@44.1k", "lap_thresholds": LAP_THRESHOLDS,
+                                     "subsets": "nested farthest-point, from (0°, 0°)",
+                                     "min_elevation_deg_exclusive": DENSITY_MIN_ELEVATION_DEG,
+                                     "eval_stride": config["density_eval_stride"], "rows": density}}
     path = write_json("bench_spatial", document, out_dir)
     _plot(rows, distributions, out_dir)
+    _plot_density(density, out_dir)
     return path
 
 
@@ -302,6 +433,45 @@ def _plot(rows: list, distributions: dict, out_dir: Path) -> None:
     ax.set_ylabel(f"block time, ms (N = {largest}; whiskers p1/p99)")
     fig.tight_layout()
     fig.savefig(out_dir / "bench_spatial_blocks.png", dpi=120)
+    plt.close(fig)
+
+
+def _plot_density(rows: list, out_dir: Path) -> None:
+    """Error vs grid density, one panel per metric, LAP thresholds dashed."""
+    if not rows:
+        return
+    try:
+        import matplotlib
+    except ImportError:
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = (("itd_us", "ITD error, µs"), ("ild_db", "ILD error, dB"), ("lsd_db", "LSD, dB"))
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+    for ax, (metric, label) in zip(axes, metrics):
+        for method, marker in (("barycentric", "o"), ("nearest", "s")):
+            points = sorted((r["directions"], r[f"{metric}_mean"], r[f"{metric}_p95"])
+                            for r in rows if r["method"] == method)
+            if not points:
+                continue
+            n, mean, p95 = zip(*points)
+            line, = ax.plot(n, mean, marker=marker, label=f"{method} (mean)")
+            ax.plot(n, p95, marker=marker, linestyle=":", color=line.get_color(), alpha=0.6,
+                    label=f"{method} (p95)")
+        ax.axhline(LAP_THRESHOLDS[metric], color="red", linestyle="--", label="LAP threshold")
+        ax.set_xscale("log")
+        ticks = sorted({r["directions"] for r in rows})
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel("measured directions kept")
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("KEMAR interpolation error of held-out measured directions vs grid density "
+                 "(farthest-point subsets; 710 = leave-one-out)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out_dir / "bench_spatial_error_vs_density.png", dpi=120)
     plt.close(fig)
 
 
