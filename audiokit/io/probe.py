@@ -108,7 +108,7 @@ def probe(path) -> MediaInfo:
 
 
 def _probe_soundfile(path: Path, handle) -> MediaInfo:
-    tags = _container_tags(path)
+    tags, has_cover_art = _container_tags(path)
     if tags is None:  # ffmpeg could not open it; libsndfile's fixed set of tags then
         tags = {key: value for key in _SOUNDFILE_TAGS if (value := getattr(handle, key))}
     codec = "flac" if handle.format == "FLAC" else _SOUNDFILE_CODEC.get(handle.subtype, handle.subtype.lower())
@@ -129,19 +129,23 @@ def _probe_soundfile(path: Path, handle) -> MediaInfo:
         bit_depth=SOUNDFILE_BIT_DEPTH.get(handle.subtype),
         bitrate_bps=bitrate,
         tags=tags,
-        has_cover_art=False,
+        has_cover_art=has_cover_art,
     )
 
 
-def _container_tags(path: Path) -> dict | None:
-    """Every tag ffmpeg reads (libsndfile knows only ten Vorbis comment keys)."""
+def _container_tags(path: Path) -> tuple[dict | None, bool]:
+    """Every tag ffmpeg reads (libsndfile knows only ten Vorbis comment keys), and cover art.
+
+    Returns ``(None, False)`` when ffmpeg cannot open the file.
+    """
     import av
 
     try:
         with av.open(str(path), metadata_errors="replace") as container:
-            return _tags_of(container, container.streams.audio[0] if container.streams.audio else None)
+            tags = _tags_of(container, container.streams.audio[0] if container.streams.audio else None)
+            return tags, any(_is_attached_picture(s) for s in container.streams.video)
     except av.FFmpegError:
-        return None
+        return None, False
 
 
 def _tags_of(container, stream) -> dict:
@@ -237,5 +241,7 @@ def _pyav_bit_depth(stream) -> int | None:
 
 
 def _is_attached_picture(stream) -> bool:
-    disposition = getattr(stream, "disposition", None)
-    return bool(disposition is not None and "attached_pic" in str(disposition).lower())
+    """Whether a video stream is an embedded picture (cover art), not video."""
+    import av
+
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)

@@ -63,6 +63,7 @@ FORMATS = {
     ".mp4": _Format("mp4", ("aac", "alac")),
 }
 _LOSSLESS_INT = {"pcm", "flac", "alac"}
+_MP4_MUXERS = {"mp4", "ipod"}
 
 
 class AudioWriter:
@@ -124,7 +125,11 @@ class AudioWriter:
         import av
 
         try:
-            self._container = av.open(str(self._temp_path), "w", format=muxer)
+            # MP4: a movie timescale of the sample rate keeps the edit list in samples
+            # (the default, 1000, rounds its end down to whole ms and the demuxer
+            # then drops a short final AAC packet).
+            options = {"movie_timescale": str(self.encoded_rate)} if muxer in _MP4_MUXERS else {}
+            self._container = av.open(str(self._temp_path), "w", format=muxer, options=options)
             stream = self._container.add_stream(self._encoder_name, rate=self.encoded_rate)
             stream.layout = _LAYOUT_NAMES.get(self.num_channels, f"{self.num_channels} channels")
             if bitrate_bps:

@@ -8,6 +8,7 @@ Examples
 opus-24.opus
 """
 
+from .cover import CoverArt, read_cover_art
 from .downmix import downmix
 from .gain import gain_tags, measure_loudness
 from .ladder import LADDER_MANIFEST, LadderQAError, LadderResult, Rendition, build_ladder
@@ -19,6 +20,7 @@ from .rungs import CODECS, Rung, load_rungs, parse_rungs
 
 __all__ = [
     "CODECS",
+    "CoverArt",
     "LADDER_MANIFEST",
     "NORMALIZE_PRESETS",
     "PRESETS",
@@ -36,4 +38,5 @@ __all__ = [
     "normalize_master",
     "parse_rungs",
     "preset_rungs",
+    "read_cover_art",
 ]

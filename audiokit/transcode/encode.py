@@ -10,6 +10,9 @@ nowhere else. Keys are carried in their lower-case Vorbis comment spelling
 (what :func:`audiokit.probe` reports); for MP4 and MP3 the MusicBrainz keys
 take Picard's spelling (``MusicBrainz Track Id``), and keys ffmpeg's mp4
 muxer does not know become iTunes freeform atoms (:mod:`.mp4tags`).
+
+Cover art (:mod:`.cover`) goes into Opus as a ``METADATA_BLOCK_PICTURE``
+comment through the muxer, and into FLAC, MP3 and M4A after encoding.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from ..io.writer import AudioWriter
-from .mp4tags import NATIVE_KEYS, add_freeform_tags
+from .cover import PICTURE_COMMENT_KEY, CoverArt, embed_cover_art, picture_comment
+from .mp4tags import NATIVE_KEYS, add_ilst_atoms, cover_atom, freeform_atom
 from .rungs import ResolvedRung
 
-__all__ = ["LAME_SCALE", "STALE_TAG_PREFIXES", "canonical_tags", "encode_rendition", "lame_scale", "rendition_tags"]
+__all__ = ["LAME_SCALE", "PICTURE_TAG_KEYS", "STALE_TAG_PREFIXES", "canonical_tags", "encode_rendition", "lame_scale", "rendition_tags"]
 
 #: Source tags that describe the source's encoding or loudness, not the content;
 #: they are dropped (gain tags are recomputed for every rendition).
@@ -45,17 +49,19 @@ _CANONICAL = {name.lower(): key for key, name in _MUSICBRAINZ_NAMES.items()}
 LAME_SCALE = ((8, 0.95), (16, 0.95), (24, 0.95), (32, 0.95), (40, 0.95), (48, 0.95), (56, 0.95),
               (64, 0.95), (80, 0.95), (96, 0.95), (112, 0.95), (128, 0.95), (160, 0.95), (192, 0.97),
               (224, 0.98), (256, 1.0), (320, 1.0))
+#: Source tags that hold pictures, not text: the picture is carried as cover art (:mod:`.cover`).
+PICTURE_TAG_KEYS = (PICTURE_COMMENT_KEY.lower(), "coverart", "coverartmime")
 #: Containers that keep any key as a Vorbis comment.
 _VORBIS_COMMENT_CODECS = ("flac", "opus")
 
 
 def canonical_tags(tags: dict) -> dict[str, str]:
-    """Source tags with lower-case Vorbis comment keys and stale keys removed."""
+    """Source tags with lower-case Vorbis comment keys; stale keys and pictures removed."""
     out = {}
     for key, value in tags.items():
         key = str(key).lower()
         key = _CANONICAL.get(key, key)
-        if not key.startswith(STALE_TAG_PREFIXES):
+        if not key.startswith(STALE_TAG_PREFIXES) and key not in PICTURE_TAG_KEYS:
             out[key] = str(value)
     return out
 
@@ -100,7 +106,8 @@ def lame_scale(bitrate_bps: int) -> float:
     return min(LAME_SCALE, key=lambda entry: abs(entry[0] - kbps))[1]
 
 
-def encode_rendition(samples: np.ndarray, resolved: ResolvedRung, path: Path, *, tags: dict[str, str]) -> Path:
+def encode_rendition(samples: np.ndarray, resolved: ResolvedRung, path: Path, *, tags: dict[str, str],
+                     cover: CoverArt | None = None) -> Path:
     """Encode ``samples`` (already at the rung's rate and channel count) to ``path``.
 
     Parameters
@@ -114,17 +121,26 @@ def encode_rendition(samples: np.ndarray, resolved: ResolvedRung, path: Path, *,
     tags : dict of str to str
         Canonical tags plus this rendition's gain tags. M4A freeform atoms are
         appended to the ``ilst`` that ffmpeg always writes (its encoder tag).
+    cover : CoverArt, optional
+        The source's picture, embedded as the front cover.
 
     Returns
     -------
     pathlib.Path
     """
-    metadata, freeform = rendition_tags(tags, resolved.rung.codec)
-    if resolved.rung.codec == "mp3":
+    codec = resolved.rung.codec
+    metadata, freeform = rendition_tags(tags, codec)
+    if cover is not None and codec == "opus":
+        metadata.update(picture_comment(cover))
+    if codec == "mp3":
         samples = samples * np.float32(1.0 / lame_scale(resolved.bitrate_bps))
     with AudioWriter(path, resolved.sample_rate, resolved.num_channels, codec=resolved.rung.codec,
                      bitrate_bps=resolved.bitrate_bps, bit_depth=resolved.bit_depth,
                      tags=metadata) as writer:
         writer.write(samples)
-    add_freeform_tags(path, freeform)
+    if resolved.spec.container == "mp4":  # freeform tags and cover in one rewrite
+        atoms = b"".join(freeform_atom(name, value) for name, value in freeform.items())
+        add_ilst_atoms(path, atoms + (cover_atom(cover.data, cover.mime_type) if cover is not None else b""))
+    elif cover is not None and codec != "opus":
+        embed_cover_art(path, cover, codec=codec)
     return path

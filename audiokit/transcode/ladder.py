@@ -4,7 +4,7 @@ Flow: decode the source once -> (optionally) normalize -> one master per
 (rate, channels) pair the rungs need (BS.775 downmix, then one resample per
 rate with audiokit's resampler) -> loudness of each master (for gain tags) ->
 encode every rung concurrently in threads (PyAV releases the GIL while
-encoding) -> decode each rendition and run QA (:mod:`.qa`) -> HLS/DASH
+encoding), with the source's tags and cover art (:mod:`.cover`) -> decode each rendition and run QA (:mod:`.qa`) -> HLS/DASH
 packaging -> ``ladder.json`` -> rename the staging folder into place.
 
 Everything is written into a hidden staging folder beside ``out_dir`` and
@@ -28,12 +28,13 @@ import numpy as np
 
 from ..audio import Audio
 from ..errors import AudiokitError, ParameterError
+from .cover import CoverArt, read_cover_art
 from .downmix import downmix
 from .encode import canonical_tags, encode_rendition
 from .gain import gain_tags, measure_loudness
 from .normalize import normalize_master
 from .presets import preset_rungs
-from .qa import Reference, RenditionQA, check_rendition
+from .qa import LOUDNESS_CHECK_MIN_BPS, Reference, RenditionQA, check_rendition
 from .rungs import ResolvedRung, Rung, load_rungs, parse_rungs, resolve_rung
 
 __all__ = ["LADDER_MANIFEST", "LadderQAError", "LadderResult", "Rendition", "build_ladder"]
@@ -41,6 +42,14 @@ __all__ = ["LADDER_MANIFEST", "LadderQAError", "LadderResult", "Rendition", "bui
 #: Written last into the output folder: the result of :func:`build_ladder` as JSON.
 LADDER_MANIFEST = "ladder.json"
 _HASH_BLOCK_BYTES = 1 << 20
+#: ffmpeg's AAC encoder low-passes at low bitrates (about 12-15 kHz at 32 kbit/s per
+#: channel), which lowered the loudness of real music by up to 0.37 LU at 64 kbit/s
+#: stereo. AAC rungs checked for loudness are decoded after encoding and, when more
+#: than this far off their master, encoded again with the difference as gain.
+LEVEL_MATCH_THRESHOLD_LU = 0.1
+#: Most re-encodes of one rung while level matching.
+LEVEL_MATCH_PASSES = 3
+_LEVEL_MATCH_CODECS = ("aac",)
 #: Codecs whose PyAV/ffmpeg sample formats are integers: source bit depth applies.
 _LOSSLESS_SOURCE_CODECS = ("flac", "alac", "wavpack", "tta", "ape")
 
@@ -99,6 +108,8 @@ class Rendition:
     mel_distance: float | None
     #: gain tags written (REPLAYGAIN_* or R128_TRACK_GAIN)
     gain_tags: dict
+    #: whether the source's cover art was embedded (False: the source had none)
+    has_cover_art: bool
     #: every QA measurement and failure (None when QA is off)
     qa: RenditionQA | None
 
@@ -175,11 +186,13 @@ def _requested_rungs(preset: str | None, rungs) -> tuple[str | None, tuple[Rung,
     return None, parse_rungs(list(rungs) if isinstance(rungs, tuple) else rungs)
 
 
-def _load_source(source, source_info) -> tuple[Audio, str | None, dict, int | None]:
-    """The decoded source, its path, canonical tags and integer bit depth.
+def _load_source(source, source_info) -> tuple[Audio, str | None, dict, int | None, CoverArt | None]:
+    """The decoded source, its path, canonical tags, integer bit depth and cover art.
 
     An :class:`Audio` source takes its tags and bit depth from ``source_info``
-    (the MediaInfo of the file it was decoded from), when given.
+    (the MediaInfo of the file it was decoded from), when given, and its cover
+    art from ``source_info.path``. The picture is read from the file whatever
+    ``has_cover_art`` says (probe reports False for every file libsndfile opens).
     """
     from ..io import MediaInfo, probe, read
 
@@ -192,9 +205,9 @@ def _load_source(source, source_info) -> tuple[Audio, str | None, dict, int | No
     else:
         raise ParameterError(f"source is a {type(source).__name__}; expected a file path or audiokit.Audio")
     if info is None:
-        return audio, None, {}, None
+        return audio, None, {}, None, None
     bit_depth = info.bit_depth if info.codec.startswith("pcm_s") or info.codec in _LOSSLESS_SOURCE_CODECS else None
-    return audio, info.path, canonical_tags(info.tags), bit_depth
+    return audio, info.path, canonical_tags(info.tags), bit_depth, read_cover_art(info.path)
 
 
 def _check_destination(out_dir: Path, force: bool) -> None:
@@ -237,12 +250,49 @@ def _masters(audio: Audio, resolved: list[ResolvedRung]) -> dict[tuple[int, int]
     return masters
 
 
-def _encode(master: np.ndarray, resolved: ResolvedRung, staging: Path, tags: dict) -> Path:
-    return encode_rendition(master, resolved, staging / resolved.file_name, tags=tags)
+def _encode(master: np.ndarray, resolved: ResolvedRung, staging: Path, tags: dict, cover: CoverArt | None,
+            master_lufs: float) -> Path:
+    """Encode one rung; AAC rungs off their master's loudness are re-encoded level-matched.
+
+    The AAC encoder's level is not linear in its input gain (a 0.1 dB change
+    of input moved one rendition from -0.34 to +0.03 LU as its coding choices
+    flipped), so the correction iterates ``gain -= measured delta`` up to
+    :data:`LEVEL_MATCH_PASSES` times and keeps the closest encode.
+    """
+    path = staging / resolved.file_name
+    encode_rendition(master, resolved, path, tags=tags, cover=cover)
+    if not (resolved.rung.codec in _LEVEL_MATCH_CODECS and resolved.bitrate_bps >= LOUDNESS_CHECK_MIN_BPS
+            and np.isfinite(master_lufs)):
+        return path
+    from ..io import read
+
+    def delta_of(candidate: Path) -> float:
+        delta = measure_loudness(read(candidate).samples, resolved.sample_rate)[0] - master_lufs
+        return float(delta) if np.isfinite(delta) else 0.0
+
+    best, best_delta = path, delta_of(path)
+    gain_db, delta, attempts = 0.0, best_delta, []
+    try:
+        for attempt in range(LEVEL_MATCH_PASSES):
+            if abs(best_delta) <= LEVEL_MATCH_THRESHOLD_LU:
+                break
+            gain_db -= delta
+            candidate = staging / f".{resolved.rung.name}.level{attempt}{resolved.spec.extension}"
+            attempts.append(candidate)
+            encode_rendition(master * np.float32(10.0 ** (gain_db / 20.0)), resolved, candidate, tags=tags, cover=cover)
+            delta = delta_of(candidate)
+            if abs(delta) < abs(best_delta):
+                best, best_delta = candidate, delta
+        if best != path:
+            os.replace(best, path)
+    finally:
+        for candidate in attempts:
+            candidate.unlink(missing_ok=True)
+    return path
 
 
 def _inspect(path: Path, resolved: ResolvedRung, reference: Reference | None, gains: dict,
-             staging: Path) -> Rendition:
+             staging: Path, cover: CoverArt | None) -> Rendition:
     """Probe (and, with a reference, decode and QA) one encoded rendition."""
     from ..io import probe, read
 
@@ -269,6 +319,7 @@ def _inspect(path: Path, resolved: ResolvedRung, reference: Reference | None, ga
         bandwidth_hz=qa.bandwidth_hz if qa else None,
         mel_distance=qa.mel_distance_db if qa else None,
         gain_tags=gains,
+        has_cover_art=cover is not None,
         qa=qa,
     )
 
@@ -307,8 +358,9 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
         Encoder threads; default: the CPUs this process may run on.
     source_info : MediaInfo, optional
         For an :class:`~audiokit.Audio` source: what :func:`audiokit.probe`
-        said of the file it was decoded from, so its tags and bit depth carry
-        over without decoding it again (ingest decodes each track once).
+        said of the file it was decoded from, so its tags, bit depth and cover
+        art (read from ``source_info.path``) carry over without decoding it
+        again (ingest decodes each track once).
 
     Returns
     -------
@@ -331,7 +383,7 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
     preset_name, requested = _requested_rungs(preset, rungs)
     out_dir = Path(os.fspath(out_dir))
     _check_destination(out_dir, force)
-    audio, source_path, tags, bit_depth = _load_source(source, source_info)
+    audio, source_path, tags, bit_depth, cover = _load_source(source, source_info)
     if normalize is not None:
         audio = normalize_master(audio, preset=normalize)
     resolved = [resolve_rung(rung, source_rate=audio.sample_rate, source_channels=audio.num_channels,
@@ -343,7 +395,8 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
         loudness = {key: measure_loudness(master, key[0]) for key, master in masters.items()}
         gains = [gain_tags(*loudness[(r.sample_rate, r.num_channels)], codec=r.rung.codec) for r in resolved]
         with ThreadPoolExecutor(max_workers=max_workers or len(os.sched_getaffinity(0))) as pool:
-            encodes = [pool.submit(_encode, masters[(r.sample_rate, r.num_channels)], r, staging, {**tags, **g})
+            encodes = [pool.submit(_encode, masters[(r.sample_rate, r.num_channels)], r, staging, {**tags, **g}, cover,
+                                   loudness[(r.sample_rate, r.num_channels)][0])
                        for r, g in zip(resolved, gains)]
             references = {}
             if qa:  # analysed here while the pool encodes
@@ -351,7 +404,8 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
                                                 true_peak_dbtp=loudness[key][1])
                               for key, master in masters.items()}
             inspections = [
-                pool.submit(_inspect, future.result(), r, references.get((r.sample_rate, r.num_channels)), g, staging)
+                pool.submit(_inspect, future.result(), r, references.get((r.sample_rate, r.num_channels)), g, staging,
+                            cover)
                 for future, r, g in zip(encodes, resolved, gains)
             ]
             renditions = tuple(future.result() for future in inspections)

@@ -1,4 +1,4 @@
-"""iTunes freeform tags (``----:com.apple.iTunes:NAME``) in M4A files.
+"""iTunes freeform tags (``----:com.apple.iTunes:NAME``) and cover art (``covr``) in M4A files.
 
 ffmpeg's mp4/ipod muxer writes only the iTunes atoms it knows (title, artist,
 album, ...) and drops every other key, or with ``use_metadata_tags`` writes
@@ -7,20 +7,25 @@ ReplayGain, ISRC and MusicBrainz identifiers belong in freeform atoms:
 ``----`` boxes holding ``mean`` ("com.apple.iTunes"), ``name`` and ``data``
 (type 1, UTF-8) children, inside ``moov/udta/meta/ilst``.
 
+Cover art is a ``covr`` box holding one ``data`` child whose type is 13
+(JPEG), 14 (PNG), 12 (GIF) or 27 (BMP), followed by the image bytes.
+
 ffmpeg writes ``moov`` after ``mdat`` (no faststart), so growing ``moov``
 moves no sample data and no chunk offset changes: the atoms are appended to
 ``ilst`` and the sizes of ``ilst``, ``meta``, ``udta`` and ``moov`` updated.
+The patched file is written under a temporary name and renamed into place.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import uuid
 from pathlib import Path
 
 from ..errors import FormatError
 
-__all__ = ["NATIVE_KEYS", "add_freeform_tags", "freeform_atom"]
+__all__ = ["NATIVE_KEYS", "add_freeform_tags", "add_ilst_atoms", "cover_atom", "freeform_atom"]
 
 #: Keys ffmpeg's mp4 muxer maps to standard iTunes atoms itself.
 NATIVE_KEYS = frozenset({
@@ -32,6 +37,8 @@ NATIVE_KEYS = frozenset({
 _MEAN = b"com.apple.iTunes"
 _HEADER = struct.Struct(">I4s")
 _UTF8_DATA_TYPE = 1
+#: ``data`` atom type codes of images (QuickTime File Format, "Well-known types").
+_IMAGE_DATA_TYPES = {"image/jpeg": 13, "image/png": 14, "image/gif": 12, "image/bmp": 27}
 
 
 def _box(kind: bytes, payload: bytes) -> bytes:
@@ -45,6 +52,19 @@ def freeform_atom(name: str, value: str) -> bytes:
         _box(b"name", b"\0\0\0\0" + name.encode("utf-8")),
         _box(b"data", struct.pack(">II", _UTF8_DATA_TYPE, 0) + value.encode("utf-8")),
     )))
+
+
+def cover_atom(image: bytes, mime_type: str) -> bytes:
+    """One ``covr`` atom holding ``image`` (JPEG, PNG, GIF or BMP bytes).
+
+    Raises
+    ------
+    FormatError
+        If ``mime_type`` is not one of those four.
+    """
+    if mime_type not in _IMAGE_DATA_TYPES:
+        raise FormatError(f"cover art is {mime_type}; M4A carries {', '.join(_IMAGE_DATA_TYPES)}")
+    return _box(b"covr", _box(b"data", struct.pack(">II", _IMAGE_DATA_TYPES[mime_type], 0) + image))
 
 
 def _children(data: bytes, start: int, end: int) -> dict[bytes, tuple[int, int]]:
@@ -65,24 +85,38 @@ def add_freeform_tags(path, tags: dict[str, str]) -> None:
     Parameters
     ----------
     path : str or os.PathLike
-        A file ffmpeg's mp4/ipod muxer wrote with at least one tag (so that
-        ``moov/udta/meta/ilst`` exists), ``moov`` last. Rewritten in place:
-        call it on a temporary file before it is renamed into place.
+        See :func:`add_ilst_atoms`.
     tags : dict of str to str
         Freeform name -> value, e.g. ``{"REPLAYGAIN_TRACK_GAIN": "-4.00 dB"}``.
+    """
+    if tags:
+        add_ilst_atoms(path, b"".join(freeform_atom(name, value) for name, value in tags.items()))
+
+
+def add_ilst_atoms(path, atoms: bytes) -> None:
+    """Append metadata atoms (:func:`freeform_atom`, :func:`cover_atom`) to an M4A's ``ilst``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file ffmpeg's mp4/ipod muxer wrote with at least one tag (so that
+        ``moov/udta/meta/ilst`` exists), ``moov`` last. Replaced atomically
+        (temporary file + rename).
+    atoms : bytes
+        Complete atoms, concatenated.
 
     Raises
     ------
     FormatError
         If ``moov`` is not the last top-level box or ``ilst`` is missing.
     """
-    if not tags:
+    if not atoms:
         return
     path = Path(os.fspath(path))
     data = path.read_bytes()
     top = _children(data, 0, len(data))
     if b"moov" not in top or sum(top[b"moov"]) != len(data):
-        raise FormatError(f"{path}: moov is not the last box; freeform tags need it there")
+        raise FormatError(f"{path}: moov is not the last box; metadata atoms need it there")
     chain = [top[b"moov"]]
     for kind, skip in ((b"udta", 8), (b"meta", 8), (b"ilst", 12)):
         offset, size = chain[-1]
@@ -90,15 +124,25 @@ def add_freeform_tags(path, tags: dict[str, str]) -> None:
         if kind not in boxes:
             raise FormatError(f"{path}: no {kind.decode()} box; write at least one standard tag first")
         chain.append(boxes[kind])
-    atoms = b"".join(freeform_atom(name, value) for name, value in tags.items())
+    ilst_offset, ilst_size = chain[-1]
+    if ilst_offset + ilst_size != len(data):
+        raise FormatError(f"{path}: ilst is not the last box of moov; cannot append atoms")
+    if chain[0][1] + len(atoms) >= 1 << 32:
+        raise FormatError(f"{path}: moov would exceed 4 GiB with {len(atoms)} more bytes of metadata")
     patched = bytearray(data)
     for offset, size in chain:  # moov, udta, meta, ilst: all end where moov ends
         struct.pack_into(">I", patched, offset, size + len(atoms))
-    ilst_offset, ilst_size = chain[-1]
-    end = ilst_offset + ilst_size
-    if end != len(data):
-        raise FormatError(f"{path}: ilst is not the last box of moov; cannot append tags")
-    with path.open("r+b") as handle:
-        handle.seek(chain[0][0])
-        handle.write(patched[chain[0][0]:])
-        handle.write(atoms)
+    patched += atoms
+    _replace(path, bytes(patched))
+
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path`` under a temporary name and rename it over ``path``."""
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
