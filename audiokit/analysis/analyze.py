@@ -45,7 +45,7 @@ class AnalysisResult:
 
 
 def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -60.0,
-            min_silence_ms: float = 500.0) -> AnalysisResult:
+            min_silence_ms: float = 500.0, segment_method: str = "auto", tags=None) -> AnalysisResult:
     """Analyze a file or signal: tempo and beats, key, spectral summary, silence, speech/music.
 
     Parameters
@@ -58,6 +58,10 @@ def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -
         Frame RMS below this is silence.
     min_silence_ms : float
         Shortest silent stretch reported.
+    segment_method : str
+        Speech/music method, "auto", "learned" or "energy" (see :func:`.segments.segments`).
+    tags : audiokit.models.tagging.TagResult, optional
+        MTT_musicnn's result on the same signal, reused by the speech/music segmentation.
 
     Returns
     -------
@@ -67,6 +71,8 @@ def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -
     ------
     ParameterError
         On a bad option or a signal under 93 ms.
+    MissingDependencyError
+        With ``segment_method="learned"`` when the ml extra is missing ("auto" falls back).
     FormatError
         If the file cannot be decoded.
 
@@ -90,5 +96,5 @@ def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -
         key=key_from_frames(frames, profile=key_profile),
         spectral=summary_from_frames(frames, threshold_dbfs=threshold_dbfs),
         silence=silence_from_frames(frames, threshold_dbfs=threshold_dbfs, min_silence_ms=min_silence_ms),
-        segments=segments_from_frames(frames, threshold_dbfs=threshold_dbfs),
+        segments=segments_from_frames(frames, threshold_dbfs=threshold_dbfs, method=segment_method, tags=tags),
     )
