@@ -11,7 +11,7 @@ from ._registry import WeightsSpec, cache_dir, require
 
 # Public model entry points, resolved on first access (PEP 562) so that
 # `import audiokit.models` stays light: name -> submodule that defines it.
-_LAZY = {"generate": "musicgen", "tag": "tagging", "transcribe": "whisper"}
+_LAZY = {"generate": "musicgen", "moderate": "moderation", "tag": "tagging", "transcribe": "whisper"}
 
 __all__ = ["WeightsSpec", "cache_dir", "require", *_LAZY]
 

@@ -1,0 +1,178 @@
+""":func:`moderate`: transcript flags, explicit label, audio checks and bleeping of one input."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from audiokit.audio import Audio
+from audiokit.errors import ParameterError
+
+from .bleep import BLEEP_MODES, bleep as bleep_audio, snap_spans, write_like
+from .checks import CheckOptions, check_audio
+from .lexicon import load_lexicon
+from .policy import explicit_label, get_policy
+from .result import BleepReport, ModerationResult
+from .transcript import check_categories, flag_transcript, masked_transcript, read_transcript
+
+__all__ = ["MAX_CHUNK_S", "moderate", "masked_transcript_path"]
+
+#: Whisper backend used when moderate() transcribes: faster-whisper is ~4x quicker on CPU.
+DEFAULT_BACKEND = "faster"
+#: Longest VAD chunk moderate() hands Whisper, s. Shorter than Whisper's 30 s
+#: window: tiny.en skipped whole sentences of the evaluation set in 30 s
+#: windows and none in 10 s ones (docs/moderation.md).
+MAX_CHUNK_S = 10.0
+
+
+def masked_transcript_path(output: str | os.PathLike) -> Path:
+    """Where the masked transcript of a bleeped file goes: ``clean.mp3`` -> ``clean.json`` beside it."""
+    return Path(output).with_suffix(".json")
+
+
+def moderate(
+    source=None,
+    *,
+    transcript: str | os.PathLike | None = None,
+    transcribe: bool = True,
+    lexicon: str | os.PathLike | None = None,
+    categories: Iterable[str] | None = None,
+    policy: str = "podcast",
+    audio_checks: bool = True,
+    check_options: CheckOptions = CheckOptions(),
+    bleep: str | os.PathLike | None = None,
+    bleep_mode: str = "tone",
+    model: str = "tiny.en",
+    backend: str = DEFAULT_BACKEND,
+    transcribe_options: dict | None = None,
+) -> ModerationResult:
+    """Flag, label and optionally bleep one track or episode.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or audiokit.Audio, optional
+        The audio. None moderates ``transcript`` alone (no audio checks, no bleeping).
+    transcript : str or os.PathLike, optional
+        A JSON transcript (``audiokit transcribe -f json``) to use instead of
+        transcribing ``source``.
+    transcribe : bool
+        Transcribe ``source`` when no ``transcript`` is given (False: audio checks only).
+    lexicon : str or os.PathLike, optional
+        Language code of a shipped lexicon or a lexicon file; default: the
+        transcript's language.
+    categories : iterable of str, optional
+        Transcript categories to flag and bleep (default: all).
+    policy : {"music", "podcast", "kids"}
+        Explicit-label policy (:mod:`.policy`).
+    audio_checks : bool
+        Run the audio checks (:func:`.checks.check_audio`).
+    check_options : CheckOptions
+        Their thresholds and delivery spec (``spec="podcast"``: -16 LUFS +-1, -1 dBTP).
+    bleep : str or os.PathLike, optional
+        Write a bleeped copy here (same format as ``source`` for the same
+        extension) and the masked transcript beside it (:func:`masked_transcript_path`).
+    bleep_mode : {"tone", "mute", "reverse"}
+    model, backend : str
+        Whisper model and backend when transcribing (see :func:`audiokit.models.transcribe`).
+    transcribe_options : dict, optional
+        More keyword arguments for :func:`audiokit.models.transcribe` (``num_threads``, ``vad_options``...);
+        by default VAD chunks are at most :data:`MAX_CHUNK_S` long.
+
+    Returns
+    -------
+    ModerationResult
+        Frozen; ``to_dict()`` is the ``--json`` flags document.
+
+    Raises
+    ------
+    ParameterError
+        For a bad option, or bleeping without audio.
+
+    Examples
+    --------
+    >>> result = moderate("episode.wav", policy="podcast", bleep="clean.wav")  # doctest: +SKIP
+    >>> result.label.explicit                                                  # doctest: +SKIP
+    True
+    """
+    get_policy(policy)
+    wanted = check_categories(categories)
+    if bleep_mode not in BLEEP_MODES:
+        raise ParameterError(f"bleep_mode is {bleep_mode!r}; expected one of {', '.join(BLEEP_MODES)}")
+    if source is None and transcript is None:
+        raise ParameterError("nothing to moderate: pass an audio source, a transcript, or both")
+    if bleep is not None and source is None:
+        raise ParameterError("bleeping needs the audio: pass source as well as the transcript")
+    audio, name = _load(source)
+    segments, language, origin = [], "en", ""
+    if transcript is not None:
+        segments, language = read_transcript(transcript)
+        origin = os.fspath(transcript)
+    elif transcribe and audio is not None:
+        from ..whisper import VadOptions, transcribe as run_transcribe
+
+        options = {"vad_options": VadOptions(max_chunk_s=MAX_CHUNK_S), **(transcribe_options or {})}
+        found, info = run_transcribe(audio, model=model, backend=backend, word_timestamps=True, **options)
+        segments, language = list(found), info.language
+        origin = f"whisper:{info.model}/{info.backend}"
+    words = load_lexicon(lexicon if lexicon is not None else language)
+    flags = flag_transcript(segments, lexicon=words, categories=wanted) if segments else []
+    report = None
+    if audio_checks and audio is not None:
+        audio_flags, report = check_audio(audio, options=check_options)
+        flags += audio_flags
+    flags.sort(key=lambda f: (f.start_s, f.end_s, f.source))
+    bleeped = None
+    if bleep is not None:
+        bleeped = _bleep(source, audio, segments, flags, language, Path(bleep), bleep_mode)
+    return ModerationResult(
+        source=name, duration_s=round(audio.duration_s, 3) if audio is not None else _end(segments),
+        flags=tuple(flags), label=explicit_label(flags, policy=policy),
+        spec=check_options.spec if report is not None else "", loudness=report,
+        lexicon=f"{words.language}@{words.version}", transcript=origin, bleep=bleeped,
+    )
+
+
+def _load(source) -> tuple[Audio | None, str]:
+    if source is None:
+        return None, ""
+    if isinstance(source, Audio):
+        return source, ""
+    if not isinstance(source, (str, os.PathLike)):
+        raise ParameterError(f"source is a {type(source).__name__}; expected a path or an audiokit.Audio")
+    import audiokit
+
+    return audiokit.read(source), os.fspath(source)
+
+
+def _end(segments) -> float:
+    return round(max((s.end_s for s in segments), default=0.0), 3)
+
+
+def _bleep(source, audio: Audio, segments, flags, language: str, output: Path, mode: str) -> BleepReport:
+    chosen = [f for f in flags if f.source == "transcript"]
+    spans = snap_spans(audio.samples, audio.sample_rate, [(f.start_s, f.end_s) for f in chosen])
+    bleeped, replaced = bleep_audio(audio, spans, mode=mode)
+    if isinstance(source, Audio):
+        import audiokit
+
+        audiokit.write(output, bleeped)
+    else:
+        write_like(source, output, bleeped)
+    masked = masked_transcript_path(output)
+    _write_json(masked, masked_transcript(segments, chosen, language=language))
+    return BleepReport(output=str(output), transcript=str(masked), mode=mode, spans=tuple(replaced))
+
+
+def _write_json(path: Path, document: dict) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
