@@ -18,8 +18,8 @@ __all__ = ["COMMANDS", "ingest"]
 @click.option("--hls/--no-hls", default=False, help="Package HLS.")
 @click.option("--dash/--no-dash", default=False, help="Package DASH.")
 @click.option("--stages", default="core", show_default=True, callback=lambda ctx, param, value: _check_stages(value),
-              help="core, all, or a comma-separated list of stages (probe, decode, loudness, ladder, analysis, "
-                   "tags, speech, transcript).")
+              help="core, all, or a comma-separated list of stages (probe, decode, loudness, ladder, tags, "
+                   "analysis, speech, transcript, moderation).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
 @click.option("--force/--no-force", default=False, help="Redo tracks that are already complete.")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON document.")

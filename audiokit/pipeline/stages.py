@@ -52,6 +52,8 @@ class TrackContext:
     audio: Audio | None = None
     #: manifest sections written so far, by stage name
     results: dict = field(default_factory=dict)
+    #: filled by the tags stage: TagResult by model name
+    tag_results: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,20 +105,22 @@ def _ladder(context: TrackContext) -> dict:
     return result.to_dict()
 
 
-def _analysis(context: TrackContext) -> dict:
-    from ..analysis import analyze
-
-    return analyze(context.audio).to_dict()
-
-
 def _tags(context: TrackContext) -> dict:
     from ..models import tag
 
     sections = {}
     for model in TAG_MODELS:
-        result = tag(context.audio, model=model, top_k=TAG_TOP_K).to_dict()
-        sections[model] = {"tags": result["tags"], "embedding": result["embedding"]}
+        context.tag_results[model] = tag(context.audio, model=model, top_k=TAG_TOP_K)
+        document = context.tag_results[model].to_dict()
+        sections[model] = {"tags": document["tags"], "embedding": document["embedding"]}
     return sections
+
+
+def _analysis(context: TrackContext) -> dict:
+    from ..analysis import analyze
+
+    # The music/speech segmentation reuses the tags stage's MTT_musicnn result when it ran.
+    return analyze(context.audio, tags=context.tag_results.get("MTT_musicnn")).to_dict()
 
 
 def _speech(context: TrackContext) -> dict:
@@ -150,16 +154,32 @@ def _transcript(context: TrackContext) -> dict:
             "paths": {path.suffix.lstrip("."): str(path.relative_to(context.work_dir)) for path in paths}}
 
 
+def _moderation(context: TrackContext) -> dict:
+    """Flags (transcript and audio) and the explicit label; sets the manifest's top-level ``flags``/``explicit``."""
+    from ..models import moderate
+
+    transcript = context.results.get("transcript")
+    if transcript is not None:  # speech: podcast policy on the transcript just written
+        result = moderate(context.audio, transcript=context.work_dir / transcript["paths"]["json"], policy="podcast")
+    else:  # music, or speech nobody transcribed: audio checks only, the music policy
+        result = moderate(context.audio, transcribe=False, policy="music")
+    document = result.to_dict()
+    context.results["flags"] = document["flags"]
+    context.results["explicit"] = document["explicit"] if transcript is not None else None
+    return {key: value for key, value in document.items() if key not in ("flags", "explicit")}
+
+
 #: Every stage, in the order ingest runs them.
 STAGES = (
     Stage("probe", _probe, core=True),
     Stage("decode", _decode, core=True),
     Stage("loudness", _loudness, core=True),
     Stage("ladder", _ladder, core=True),
-    Stage("analysis", _analysis, core=False),
     Stage("tags", _tags, core=False),
+    Stage("analysis", _analysis, core=False),
     Stage("speech", _speech, core=False),
     Stage("transcript", _transcript, core=False),
+    Stage("moderation", _moderation, core=False),
 )
 CORE_STAGES = tuple(stage.name for stage in STAGES if stage.core)
 

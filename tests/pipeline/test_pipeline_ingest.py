@@ -146,8 +146,8 @@ def test_all_stages_on_real_speech_and_the_bundled_example(tmp_path):
     speech, music = (read_manifest(Path(result.manifest_path)) for result in summary.results)
     for manifest in (speech, music):
         jsonschema.validate(manifest, SCHEMA)
-        assert {name: report["status"] for name, report in manifest["stages"].items()
-                if name != "transcript"} == dict.fromkeys(manifest["settings"]["stages"][:-1], "ok")
+        assert {name: report["status"] for name, report in manifest["stages"].items() if name != "transcript"} \
+            == {name: "ok" for name in manifest["settings"]["stages"] if name != "transcript"}
         assert len(manifest["tags"]["MTT_musicnn"]["tags"]) == 10
     assert speech["speech"]["speech_dominant"] and not music["speech"]["speech_dominant"]
     assert speech["transcript"]["text"].lower().replace(".", "").split() == ["front", "center"]
@@ -157,6 +157,8 @@ def test_all_stages_on_real_speech_and_the_bundled_example(tmp_path):
                                              "reason": music["stages"]["transcript"]["reason"]}
     assert "not speech-dominant" in music["stages"]["transcript"]["reason"]
     assert 99 <= music["analysis"]["tempo"]["bpm"] <= 101  # the example is at 100 BPM
+    assert speech["explicit"] is False and music["explicit"] is None  # "front center" is clean; music has no transcript
+    assert all(flag["source"] == "audio" for flag in speech["flags"] + music["flags"])
     with Catalog(tmp_path / "out") as catalog:
         assert [row["file_name"] for row in catalog.search(tag="piano")] == ["example.flac"]
 
