@@ -1,0 +1,279 @@
+"""Benchmark ``audiokit ingest`` (core stages) against a shell pipeline of Debian's ffmpeg CLI.
+
+Input: a batch of 44.1 kHz stereo 16-bit FLAC tracks (default 4 tracks of
+5 minutes), each built from the bundled ``examples/example.flac`` looped and
+varied per track (circular offset, overall gain, per-loop gain drift, channel
+swap), so the content is real-ish music and no two tracks are identical.
+
+Contenders, interleaved, warm-up discarded:
+
+- ``audiokit``: ``ingest(tracks, fresh_out_dir, IngestOptions(stages="core"), jobs=2)``
+  -- probe, decode once, loudness, and the spotify-like ladder (Ogg Opus 48 kHz
+  24/96/160/320 kbit/s constrained VBR, AAC-LC .m4a 128/256 kbit/s, FLAC at the
+  source rate and depth) with its default QA, catalog and manifest;
+- ``ffmpeg_pipeline``: a shell pipeline, ``xargs -P 2``, two tracks at a time; per
+  track one ``ffmpeg -af ebur128=peak=true -f null -`` measurement pass, then one
+  ``ffmpeg`` process writing the same 7 renditions (libopus ``-vbr constrained``
+  at 48 kHz, aac, flac) with the same bitrates.
+
+Throughput is reported as x-realtime (audio seconds per wall second) and
+tracks per minute; the headline is audiokit's throughput over the ffmpeg
+pipeline's (issue 10's target: >= 1.5x).
+
+Run ``python benchmarks/bench_ingest.py [--tracks N] [--repeats R] [--quick]``;
+writes benchmarks/results/ingest.json and ingest.png. ``--quick`` is 2 tracks of
+60 s, one repeat. Needs Debian's ``ffmpeg`` (``apt-get install -y ffmpeg``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _harness import RESULTS_DIR, summarize, time_interleaved, versions, write_json
+
+import audiokit
+from audiokit.pipeline import IngestOptions, ingest, read_manifest
+from audiokit.transcode import PRESETS
+from audiokit.transcode.rungs import CODECS
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "example.flac"
+PRESET = "spotify-like"
+JOBS = 2
+SAMPLE_RATE = 44100
+BIT_DEPTH = 16
+
+
+def make_tracks(folder: Path, num_tracks: int, duration_s: float) -> list[Path]:
+    """``num_tracks`` FLAC tracks of ``duration_s``: the example looped, varied per track."""
+    example = audiokit.read(EXAMPLE)
+    if example.sample_rate != SAMPLE_RATE or example.num_channels != 2:
+        raise SystemExit(f"bench_ingest: {EXAMPLE} is not 44.1 kHz stereo")
+    loop = example.samples.astype(np.float64)
+    frames = round(duration_s * SAMPLE_RATE)
+    paths = []
+    for index in range(num_tracks):
+        generator = np.random.default_rng(1000 + index)
+        offset = int(generator.integers(loop.shape[1]))
+        source = np.roll(loop, -offset, axis=1)
+        if index % 2:
+            source = source[::-1]  # swap left and right
+        repeats = -(-frames // loop.shape[1])
+        samples = np.tile(source, repeats)[:, :frames]
+        # Overall level -1 to -9 dB, plus a slow per-loop drift of +-3 dB (phrase dynamics).
+        t = np.arange(frames) / SAMPLE_RATE
+        drift_db = 3.0 * np.sin(2 * np.pi * t / (loop.shape[1] / SAMPLE_RATE * generator.uniform(2, 5))
+                                + generator.uniform(0, 2 * np.pi))
+        gain_db = -1.0 - 8.0 * index / max(num_tracks - 1, 1) + drift_db - 3.0
+        samples = samples * 10 ** (gain_db / 20)
+        peak = np.max(np.abs(samples))
+        if peak > 0.98:
+            samples *= 0.98 / peak
+        path = folder / f"track{index + 1:02d}.flac"
+        audiokit.write(path, audiokit.Audio(samples.astype(np.float32), SAMPLE_RATE), bit_depth=BIT_DEPTH,
+                       tags={"title": f"bench track {index + 1}", "artist": "audiokit bench"})
+        paths.append(path)
+    return paths
+
+
+def ffmpeg_rendition_args() -> list[str]:
+    """Output arguments of the one-process ffmpeg ladder: the preset's rungs, same encoders and bitrates."""
+    args = []
+    for rung in PRESETS[PRESET]:
+        name = f'"$out/{rung.name}{CODECS[rung.codec].extension}"'
+        if rung.codec == "opus":
+            args += ["-map", "0:a", "-c:a", "libopus", "-b:a", str(rung.bitrate_bps), "-vbr", "constrained",
+                     "-ar", "48000", name]
+        elif rung.codec == "aac":
+            args += ["-map", "0:a", "-c:a", "aac", "-b:a", str(rung.bitrate_bps), name]
+        elif rung.codec == "flac":
+            args += ["-map", "0:a", "-c:a", "flac", name]  # source rate and depth (s16 for a 16-bit source)
+        else:
+            raise SystemExit(f"bench_ingest: no ffmpeg mapping for codec {rung.codec}")
+    return args
+
+
+def write_track_script(path: Path, ffmpeg: str) -> str:
+    """A POSIX sh script ``track.sh OUT_DIR TRACK``: ebur128 pass, then the 7 renditions in one process."""
+    script = "\n".join([
+        "#!/bin/sh",
+        "set -e",
+        'out="$1/$(basename "$2" .flac)"',
+        'mkdir -p "$out"',
+        f'{ffmpeg} -nostdin -hide_banner -nostats -i "$2" -af ebur128=peak=true -f null - 2> "$out/ebur128.txt"',
+        f'{ffmpeg} -nostdin -loglevel error -y -i "$2" ' + " ".join(ffmpeg_rendition_args()),
+        "",
+    ])
+    path.write_text(script)
+    path.chmod(0o755)
+    return script
+
+
+def fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tracks", type=int, default=4, help="tracks in the batch (default 4)")
+    parser.add_argument("--duration", type=float, default=300.0, help="seconds per track (default 300)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
+    parser.add_argument("--warmup", type=int, default=1, help="discarded rounds (default 1)")
+    parser.add_argument("--quick", action="store_true", help="2 tracks of 60 s, 1 repeat")
+    args = parser.parse_args()
+    if args.quick:
+        args.tracks, args.duration, args.repeats = 2, 60.0, 1
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        sys.exit("bench_ingest: Debian's ffmpeg is needed for the anchor: apt-get install -y ffmpeg")
+    ffmpeg_version = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.split("\n")[0]
+
+    load_before = os.getloadavg()
+    work = Path(tempfile.mkdtemp(prefix="bench_ingest."))
+    try:
+        tracks_dir = work / "tracks"
+        tracks_dir.mkdir()
+        started = time.perf_counter()
+        tracks = make_tracks(tracks_dir, args.tracks, args.duration)
+        print(f"made {len(tracks)} tracks of {args.duration:.0f} s in {time.perf_counter() - started:.1f} s",
+              flush=True)
+        audio_seconds = args.tracks * args.duration
+        script_path = work / "track.sh"
+        script = write_track_script(script_path, ffmpeg)
+        pipeline = f'ls "{tracks_dir}"/*.flac | xargs -P {JOBS} -n 1 sh "{script_path}" "$OUT"'
+        options = IngestOptions(preset=PRESET, stages="core")
+        last = {}
+
+        def run_audiokit():
+            out = fresh(work / "audiokit_out")
+            summary = ingest([str(p) for p in tracks], out, options, jobs=JOBS, force=True)
+            if summary.counts.get("ingested") != len(tracks):
+                raise SystemExit(f"bench_ingest: audiokit ingest failed: {summary.to_dict()}")
+            last["audiokit"] = summary
+
+        def run_ffmpeg():
+            out = fresh(work / "ffmpeg_out")
+            subprocess.run(["sh", "-c", pipeline], check=True, env={**os.environ, "OUT": str(out)})
+
+        def timed_round(name, run):
+            def wrapped():
+                t0 = time.perf_counter()
+                run()
+                print(f"  {name:16s} {time.perf_counter() - t0:7.1f} s", flush=True)
+            return wrapped
+
+        times = time_interleaved({"audiokit": timed_round("audiokit", run_audiokit),
+                                  "ffmpeg_pipeline": timed_round("ffmpeg_pipeline", run_ffmpeg)},
+                                 repeats=args.repeats, warmup=args.warmup)
+        load_after = os.getloadavg()
+        summary = summarize(times, audio_seconds=audio_seconds, subject="audiokit")
+        for row in summary.values():
+            row["tracks_per_minute"] = args.tracks * 60.0 / row["median_s"]
+        ratio = summary["ffmpeg_pipeline"]["audiokit_speedup"]
+
+        # Where audiokit's time goes (last timed round) and sanity checks of both outputs.
+        stage_seconds: dict[str, list[float]] = {}
+        renditions = None
+        for result in last["audiokit"].results:
+            manifest = read_manifest(Path(result.manifest_path))
+            for stage, report in manifest["stages"].items():
+                stage_seconds.setdefault(stage, []).append(report["seconds"])
+            renditions = renditions or [
+                {key: r[key] for key in ("name", "measured_bitrate_bps", "size_bytes")}
+                for r in manifest["ladder"]["renditions"]]
+        ffmpeg_check = []
+        for track in tracks:
+            folder = work / "ffmpeg_out" / track.stem
+            text = (folder / "ebur128.txt").read_text()
+            integrated = re.findall(r"I:\s+(-?[\d.]+) LUFS", text)
+            ffmpeg_check.append({"track": track.name, "outputs": sorted(p.name for p in folder.iterdir()),
+                                 "integrated_lufs": float(integrated[-1]) if integrated else None})
+        audiokit_lufs = [read_manifest(Path(r.manifest_path))["loudness"].get("integrated_lufs")
+                         for r in last["audiokit"].results]
+
+        document = {
+            "input": {"num_tracks": args.tracks, "duration_s_per_track": args.duration,
+                      "audio_seconds": audio_seconds, "sample_rate": SAMPLE_RATE, "channels": 2,
+                      "format": f"FLAC {BIT_DEPTH}-bit",
+                      "content": "examples/example.flac looped, per-track offset, gain, drift, channel swap",
+                      "preset": PRESET, "rungs": [rung.to_dict() for rung in PRESETS[PRESET]],
+                      "quick": args.quick},
+            "versions": {**versions("av"), "ffmpeg_cli": ffmpeg_version},
+            "jobs": JOBS,
+            "machine_cores": os.cpu_count(),
+            "repeats": args.repeats,
+            "warmup": args.warmup,
+            "load_average_before": [round(v, 2) for v in load_before],
+            "load_average_after": [round(v, 2) for v in load_after],
+            "contenders": {
+                "audiokit": f"ingest(tracks, out, IngestOptions(preset={PRESET!r}, stages='core'), "
+                            f"jobs={JOBS}, force=True), fresh out dir per round (ladder QA on: the default)",
+                "ffmpeg_pipeline": {"command": pipeline, "track_script": script},
+            },
+            "times_s": times,
+            "summary": summary,
+            "audiokit_throughput_ratio": ratio,
+            "target_ratio": 1.5,
+            "meets_target": ratio >= 1.5,
+            "audiokit_stage_seconds_mean": {k: statistics.mean(v) for k, v in stage_seconds.items()},
+            "audiokit_renditions_track1": renditions,
+            "loudness_check": {"audiokit_integrated_lufs": audiokit_lufs,
+                               "ffmpeg_ebur128_integrated_lufs": [c["integrated_lufs"] for c in ffmpeg_check]},
+            "ffmpeg_outputs_track1": ffmpeg_check[0]["outputs"],
+        }
+        path = write_json("ingest", document)
+        plot(document)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(path)
+    for name, row in summary.items():
+        print(f"{name:16s} {row['median_s']:7.1f} s  {row['x_realtime']:6.2f}x realtime  "
+              f"{row['tracks_per_minute']:5.2f} tracks/min")
+    print(f"audiokit throughput / ffmpeg pipeline: {ratio:.2f}x (target >= 1.5x)")
+    print(f"load average before {load_before}, after {load_after}")
+
+
+def plot(document: dict) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    summary = document["summary"]
+    names = list(summary)
+    speeds = [summary[name]["x_realtime"] for name in names]
+    figure, axis = plt.subplots(figsize=(7, 2.8))
+    axis.barh(names, speeds, color=["tab:blue", "tab:gray"])
+    target = 1.5 * summary["ffmpeg_pipeline"]["x_realtime"]
+    axis.axvline(target, color="tab:red", linestyle="--", label="target: 1.5x ffmpeg pipeline")
+    for y, (name, speed) in enumerate(zip(names, speeds)):
+        axis.text(speed, y, f" {speed:.1f}x ({summary[name]['tracks_per_minute']:.2f} tracks/min)", va="center")
+    axis.set_xlim(0, max(max(speeds), target) * 1.45)
+    inp = document["input"]
+    axis.set_xlabel(f"x-realtime, {inp['num_tracks']} x {inp['duration_s_per_track']:.0f} s stereo 44.1 kHz, "
+                    f"core stages, {document['jobs']} at a time")
+    cores = document.get("machine_cores", os.cpu_count())
+    axis.set_title(f"audiokit ingest / ffmpeg pipeline throughput: {document['audiokit_throughput_ratio']:.2f}x "
+                   f"(load avg {document['load_average_before'][0]:.1f} on {cores} cores)", fontsize=9)
+    axis.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(RESULTS_DIR / "ingest.png", dpi=120)
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    main()
+    print(f"total {time.perf_counter() - start:.0f} s")
