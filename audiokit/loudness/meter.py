@@ -433,6 +433,29 @@ def _run(meter: LoudnessMeter, samples: np.ndarray, *, with_peaks: bool) -> Loud
     return meter
 
 
+def checked_tracks(tracks) -> list[tuple[np.ndarray, int]]:
+    """Validate an album: each track an :class:`~audiokit.Audio` or ``(samples, sample_rate)``.
+
+    Returns
+    -------
+    list of (np.ndarray [shape=(channels, frames), dtype=float32], int)
+    """
+    if len(tracks) == 0:
+        raise ParameterError("tracks is empty; expected at least one track")
+    checked = []
+    for index, track in enumerate(tracks):
+        if hasattr(track, "samples") and hasattr(track, "sample_rate"):
+            samples, sample_rate = track.samples, track.sample_rate
+        elif isinstance(track, (tuple, list)) and len(track) == 2:
+            samples, sample_rate = track
+        else:
+            raise ParameterError(
+                f"tracks[{index}] is a {type(track).__name__}; expected Audio or (samples, sample_rate)"
+            )
+        checked.append(_checked(samples, sample_rate))
+    return checked
+
+
 def measure(samples, sample_rate: int, *, channel_layout=None) -> LoudnessReport:
     """Measure a whole programme: integrated, LRA, true peak, sample peak, maxima.
 
@@ -523,19 +546,8 @@ def measure_album(tracks: Sequence, *, channel_layout=None) -> AlbumReport:
         ``integrated_lufs`` gates the 400 ms blocks of all tracks together
         (each track's blocks are still its own: no block spans two tracks).
     """
-    if len(tracks) == 0:
-        raise ParameterError("tracks is empty; expected at least one track")
     blocks, reports = [], []
-    for index, track in enumerate(tracks):
-        if hasattr(track, "samples") and hasattr(track, "sample_rate"):
-            samples, sample_rate = track.samples, track.sample_rate
-        elif isinstance(track, (tuple, list)) and len(track) == 2:
-            samples, sample_rate = track
-        else:
-            raise ParameterError(
-                f"tracks[{index}] is a {type(track).__name__}; expected Audio or (samples, sample_rate)"
-            )
-        samples, sample_rate = _checked(samples, sample_rate)
+    for samples, sample_rate in checked_tracks(tracks):
         meter = _run(
             LoudnessMeter(sample_rate, samples.shape[0], channel_layout=channel_layout), samples, with_peaks=True
         )

@@ -35,6 +35,7 @@ from .meter import (
     LoudnessReport,
     LoudnessWarning,
     _checked,
+    checked_tracks,
     _gated_loudness,
     _run,
 )
@@ -329,19 +330,8 @@ def normalize_album(tracks: Sequence, *, preset: str | None = None, target_lufs:
     report : NormalizationReport
         ``input`` and ``output`` are :class:`~.meter.AlbumReport`.
     """
-    if len(tracks) == 0:
-        raise ParameterError("tracks is empty; expected at least one track")
     arrays, rates = [], []
-    for index, track in enumerate(tracks):
-        if hasattr(track, "samples") and hasattr(track, "sample_rate"):
-            samples, sample_rate = track.samples, track.sample_rate
-        elif isinstance(track, (tuple, list)) and len(track) == 2:
-            samples, sample_rate = track
-        else:
-            raise ParameterError(
-                f"tracks[{index}] is a {type(track).__name__}; expected Audio or (samples, sample_rate)"
-            )
-        samples, sample_rate = _checked(samples, sample_rate)
+    for samples, sample_rate in checked_tracks(tracks):
         arrays.append(samples)
         rates.append(sample_rate)
     target = _resolve(preset, target_lufs, true_peak_dbtp, mode)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .._files import replace_dir, write_atomically
 from .._version import __version__
 from ..errors import AudiokitError, MissingDependencyError
 from .identity import file_sha256, track_id
@@ -101,8 +102,8 @@ def _build(path: Path, final_dir: Path, identity: str, input_sha256: str, settin
             **{name: value for name, value in context.results.items() if name not in ("probe", "decode")},
             "stages": stage_reports,
         }
-        _write_json_atomically(work_dir / MANIFEST_NAME, manifest)
-        _replace_dir(work_dir, final_dir)
+        write_atomically(work_dir / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
+        replace_dir(work_dir, final_dir)
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
@@ -129,17 +130,6 @@ def _run_stage(stage: Stage, context: TrackContext) -> dict:
     return report
 
 
-def _replace_dir(work_dir: Path, final_dir: Path) -> None:
-    """Move a finished work folder into place, replacing an older result (--force)."""
-    if final_dir.exists():
-        old = final_dir.with_name(f".{final_dir.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(final_dir, old)
-        os.replace(work_dir, final_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(work_dir, final_dir)
-
-
 def _remove_abandoned_partials(final_dir: Path) -> None:
     """Delete partial folders of this track left by processes that no longer run."""
     for partial in final_dir.parent.glob(f".{final_dir.name}.partial-*"):
@@ -156,12 +146,6 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _write_json_atomically(path: Path, document: dict) -> None:
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
-    temp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
-    os.replace(temp, path)
 
 
 def _one_line(error: BaseException) -> str:

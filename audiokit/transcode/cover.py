@@ -25,10 +25,10 @@ from __future__ import annotations
 import base64
 import os
 import struct
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._files import write_atomically
 from ..errors import FormatError
 
 __all__ = ["MAX_COVER_BYTES", "PICTURE_COMMENT_KEY", "CoverArt", "embed_cover_art", "picture_block",
@@ -159,17 +159,6 @@ def picture_comment(cover: CoverArt) -> dict[str, str]:
     return {PICTURE_COMMENT_KEY: base64.b64encode(picture_block(cover)).decode("ascii")}
 
 
-def _replace(path: Path, data: bytes) -> None:
-    """Write ``data`` beside ``path`` under a temporary name, then rename it over ``path``."""
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 def _flac_with_picture(data: bytes, cover: CoverArt, name: str) -> bytes:
     """Insert a PICTURE block before the first PADDING block (else after the last block)."""
     if not data.startswith(_FLAC_MAGIC):
@@ -250,8 +239,8 @@ def embed_cover_art(path, cover: CoverArt, *, codec: str) -> None:
         return
     data = path.read_bytes()
     if codec == "flac":
-        _replace(path, _flac_with_picture(data, cover, str(path)))
+        write_atomically(path, _flac_with_picture(data, cover, str(path)))
     elif codec == "mp3":
-        _replace(path, _mp3_with_picture(data, cover, str(path)))
+        write_atomically(path, _mp3_with_picture(data, cover, str(path)))
     else:
         raise FormatError(f"{path}: codec {codec!r} carries its cover art as a tag; use picture_comment()")

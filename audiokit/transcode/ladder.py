@@ -19,13 +19,13 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .._files import replace_dir
 from ..audio import Audio
 from ..errors import AudiokitError, ParameterError
 from .cover import CoverArt, read_cover_art
@@ -215,17 +215,6 @@ def _check_destination(out_dir: Path, force: bool) -> None:
         raise ParameterError(f"{out_dir}: exists and is not a folder; choose another out_dir")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise ParameterError(f"{out_dir}: already holds a ladder; pass force=True (--force) to replace it")
-
-
-def _commit(staging: Path, out_dir: Path) -> None:
-    """Rename ``staging`` to ``out_dir``, replacing an existing folder (checked by the caller)."""
-    if out_dir.is_dir():
-        retired = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex[:8]}.old")
-        os.replace(out_dir, retired)
-        os.replace(staging, out_dir)
-        shutil.rmtree(retired)
-    else:
-        os.replace(staging, out_dir)
 
 
 def _sha256(path: Path) -> str:
@@ -437,7 +426,7 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
         if result.failures:
             raise LadderQAError("rendition QA failed: " + "; ".join(result.failures), result)
         (staging / LADDER_MANIFEST).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-        _commit(staging, out_dir)
+        replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import os
 import struct
-import uuid
 from pathlib import Path
 
+from .._files import write_atomically
 from ..errors import FormatError
 
 __all__ = ["NATIVE_KEYS", "add_freeform_tags", "add_ilst_atoms", "cover_atom", "freeform_atom"]
@@ -133,16 +133,4 @@ def add_ilst_atoms(path, atoms: bytes) -> None:
     for offset, size in chain:  # moov, udta, meta, ilst: all end where moov ends
         struct.pack_into(">I", patched, offset, size + len(atoms))
     patched += atoms
-    _replace(path, bytes(patched))
-
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Write ``data`` beside ``path`` under a temporary name and rename it over ``path``."""
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, bytes(patched))

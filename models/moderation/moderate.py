@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from audiokit.audio import Audio
+from audiokit._files import write_atomically
 from audiokit.errors import ParameterError
 
 from .bleep import BLEEP_MODES, bleep as bleep_audio, snap_spans, write_like
@@ -167,12 +167,4 @@ def _bleep(source, audio: Audio, segments, flags, language: str, output: Path, m
 
 
 def _write_json(path: Path, document: dict) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_atomically(path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")

@@ -11,10 +11,10 @@ Examples
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 
+from audiokit._files import write_atomically
 from audiokit.errors import ParameterError
 
 from .tokens import STEPS_PER_QUARTER, VOICES
@@ -95,7 +95,4 @@ def write_midi(path, piece, *, tempo_bpm: float) -> Path:
     """Write :func:`midi_bytes` to ``path`` atomically; returns the path."""
     path = Path(path)
     data = midi_bytes(piece, tempo_bpm=tempo_bpm)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    return write_atomically(path, data)

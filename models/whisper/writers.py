@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from audiokit._files import write_atomically
 from audiokit.errors import ParameterError
 
 from .result import Segment, TranscriptInfo
@@ -158,18 +158,6 @@ def write_transcript(
     written = []
     for name in names:
         path = output_dir / f"{stem}.{name}"
-        _write_atomic(path, WRITERS[name](segments, info))
+        write_atomically(path, WRITERS[name](segments, info))
         written.append(path)
     return written
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as output:
-            output.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
