@@ -52,7 +52,8 @@ def _human(document: dict) -> str:
         f"  spectrum    centroid {spectral['centroid_hz']:.0f} Hz, bandwidth {spectral['bandwidth_hz']:.0f} Hz, "
         f"rolloff {spectral['rolloff_hz']:.0f} Hz",
         f"  content     speech {segments['speech_ratio']:.0%}, music {segments['music_ratio']:.0%}, "
-        f"silence {segments['silence_ratio']:.0%}",
+        f"silence {segments['silence_ratio']:.0%}, other {segments.get('other_ratio', 0.0):.0%} "
+        f"({segments.get('method', 'energy')})",
     ])
 
 
