@@ -43,7 +43,7 @@ __all__ = [
 # Names resolved on first access (PEP 562) so that `import audiokit` and
 # `audiokit --help` do not pay for PyAV, soundfile, scipy or numba.
 _LAZY_IO = {"open", "read", "write", "probe", "MediaInfo", "AudioReader"}
-_SUBPACKAGES = {"io", "loudness", "transcode", "spatial", "analysis", "pipeline", "models", "cli"}
+_SUBPACKAGES = {"io", "loudness", "transcode", "spatial", "analysis", "synth", "pipeline", "models", "cli"}
 
 
 def __getattr__(name: str):
