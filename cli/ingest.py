@@ -21,14 +21,22 @@ __all__ = ["COMMANDS", "ingest"]
               help="core, all, or a comma-separated list of stages (probe, decode, loudness, ladder, tags, "
                    "analysis, speech, transcript, moderation).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where tracks run: this machine's process pool, or Ray tasks (needs audiokit[ray]).")
+@click.option("--address", default=None, metavar="auto|ray://HOST:10001",
+              help="Ray cluster to join (--executor ray) [default: start a local Ray runtime].")
+@click.option("--ray-cpus", "ray_cpus", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="CPUs each Ray track task requests (fractions allowed).")
 @click.option("--force/--no-force", default=False, help="Redo tracks that are already complete.")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON document.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per track.")
-def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, force, as_json, as_jsonl) -> None:
+def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, ray_cpus, force, as_json,
+           as_jsonl) -> None:
     """Ingest INPUTS (files, folders, globs): measure, transcode, package, write manifests and a catalog.
 
     Each track lands in OUT/tracks/ID/ with manifest.json written last; re-running
-    on complete tracks does nothing. Exit code 3 when some inputs failed.
+    on complete tracks does nothing. Exit code 3 when some inputs failed. With
+    --executor ray every Ray node must see INPUTS and OUT at the same paths.
     """
     from audiokit.pipeline import IngestOptions
     from audiokit.pipeline import ingest as run_ingest
@@ -38,8 +46,11 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, force, as_json, as_
         click.echo(f"[{done}/{total}] {result.status:<9} {result.input_path} ({result.seconds:.1f} s) {detail}",
                    err=True)
 
+    if address is not None and executor != "ray":
+        raise click.BadParameter("--address needs --executor ray", param_hint="--address")
     options = IngestOptions(preset=preset, hls=hls, dash=dash, stages=stages)
-    summary = run_ingest(list(inputs), out_dir, options, jobs=jobs, force=force, on_result=progress)
+    summary = run_ingest(list(inputs), out_dir, options, jobs=jobs, force=force, on_result=progress,
+                         executor=executor, address=address, ray_num_cpus=ray_cpus)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     elif as_jsonl:

@@ -1,12 +1,10 @@
-"""``audiokit ingest`` for many inputs: the local process pool, the catalog, the summary."""
+"""``audiokit ingest`` for many inputs: the executor (see executors.py), the catalog, the summary."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,9 +12,10 @@ from .._version import __version__
 from ..errors import ParameterError
 from .catalog import Catalog
 from .discover import discover_inputs
+from .executors import EXECUTORS, run_local, run_ray
 from .manifest import read_manifest
 from .stages import resolve_stages
-from .track import TrackResult, ingest_track
+from .track import TrackResult
 
 __all__ = ["BatchSummary", "IngestOptions", "ingest"]
 
@@ -62,7 +61,8 @@ class BatchSummary:
 
 
 def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: int | None = None,
-           force: bool = False, on_result: Callable[[TrackResult, int, int], None] | None = None) -> BatchSummary:
+           force: bool = False, on_result: Callable[[TrackResult, int, int], None] | None = None,
+           executor: str = "local", address: str | None = None, ray_num_cpus: float = 1.0) -> BatchSummary:
     """Ingest files, folders (recursive) or globs into ``out_dir``.
 
     Each track gets ``out_dir/tracks/ID/`` (renditions, packaging, manifest.json
@@ -76,17 +76,29 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
     out_dir : str or os.PathLike
     options : IngestOptions
     jobs : int, optional
-        Worker processes (default: the number of cores; 1 runs in-process).
+        Local worker processes (default: the number of cores; 1 runs in-process). Ignored by ``ray``.
     force : bool
         Redo tracks that are already complete.
     on_result : callable, optional
         Called as ``on_result(result, done, total)`` as each track finishes (progress).
+    executor : {"local", "ray"}
+        ``local``: this machine's process pool. ``ray``: one Ray task per track (extra ``audiokit[ray]``);
+        inputs and ``out_dir`` must be at the same paths on every Ray node.
+    address : str, optional
+        Ray only: ``"auto"`` or ``"ray://HOST:10001"``; None joins the runtime this process already
+        started, else starts a local one.
+    ray_num_cpus : float
+        Ray only: CPUs requested per track task (fractions allowed).
 
     Returns
     -------
     BatchSummary
     """
     started = time.perf_counter()
+    if executor not in EXECUTORS:
+        raise ParameterError(f"executor is {executor!r}; expected one of {', '.join(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise ParameterError("address is only for executor='ray'")
     out_dir = Path(out_dir)
     paths = discover_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs), exclude=out_dir)
     if not paths:
@@ -106,17 +118,10 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
             if on_result is not None:
                 on_result(result, len(results), len(paths))
 
-        if jobs == 1:
-            for index, path in enumerate(paths):
-                record(index, ingest_track(path, out_dir, settings, stages, force=force))
+        if executor == "ray":
+            run_ray(paths, out_dir, settings, stages, record, force=force, address=address, num_cpus=ray_num_cpus)
         else:
-            # spawn, not fork: the parent may hold PyAV/Numba threads that fork would copy mid-flight.
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = {pool.submit(ingest_track, path, out_dir, settings, stages, force=force): index
-                           for index, path in enumerate(paths)}
-                for future in as_completed(futures):
-                    record(futures[future], future.result())
+            run_local(paths, out_dir, settings, stages, record, force=force, jobs=jobs)
     ordered = tuple(results[index] for index in range(len(paths)))
     counts: dict[str, int] = {}
     for result in ordered:

@@ -102,7 +102,10 @@ def _ladder(context: TrackContext) -> dict:
         context.audio, context.work_dir / "renditions", preset=context.settings["preset"],
         hls=context.settings["hls"], dash=context.settings["dash"], source_info=context.info,
     )
-    return result.to_dict()
+    document = result.to_dict()
+    # The ladder was built inside the track's partial folder; record where it lives in the final one.
+    document["out_dir"] = "renditions"
+    return document
 
 
 def _tags(context: TrackContext) -> dict:
