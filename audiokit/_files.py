@@ -8,12 +8,15 @@ half-written one under the real name.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
 from pathlib import Path
 
-__all__ = ["replace_dir", "write_atomically"]
+__all__ = ["file_sha256", "replace_dir", "write_atomically"]
+
+_HASH_CHUNK_BYTES = 1 << 20
 
 
 def write_atomically(path, data: bytes | str) -> Path:
@@ -38,3 +41,12 @@ def replace_dir(staging: Path, final: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(staging, final)
+
+
+def file_sha256(path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks (memory stays bounded)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()

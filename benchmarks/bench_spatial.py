@@ -361,9 +361,9 @@ def run(*, quick: bool, out_dir: Path) -> Path:
     manifest = {"versions": versions("scipy", "av"), "quick": quick, "config": config,
                 "threads": 1, "moving_api": "BinauralRenderer.move_sources (one call per block)"}
     if KEMAR.is_file():
-        from audiokit.spatial.sofa import sofa_sha256
+        from audiokit._files import file_sha256
 
-        manifest["kemar_sha256"] = sofa_sha256(KEMAR)
+        manifest["kemar_sha256"] = file_sha256(KEMAR)
     rows, anchors, accuracy, distributions, density = [], [], {}, {}, []
     for name, hrtf, rate in _hrtfs():
         first = time.perf_counter()

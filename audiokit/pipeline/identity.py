@@ -9,22 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
-__all__ = ["file_sha256", "track_id", "TRACK_ID_LENGTH"]
+__all__ = ["track_id", "TRACK_ID_LENGTH"]
 
 #: Hex digits of the id used for folder names (64 bits: collisions need ~4e9 tracks).
 TRACK_ID_LENGTH = 16
-_READ_BYTES = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_READ_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def track_id(input_sha256: str, settings: dict) -> str:

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .._files import replace_dir, write_atomically
+from .._files import file_sha256, replace_dir, write_atomically
 from .._version import __version__
 from ..errors import AudiokitError, MissingDependencyError
-from .identity import file_sha256, track_id
+from .identity import track_id
 from .manifest import MANIFEST_NAME, MANIFEST_VERSION
 from .stages import Stage, StageSkipped, TrackContext
 

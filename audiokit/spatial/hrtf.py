@@ -209,10 +209,11 @@ class HRTF:
         >>> hrtf.num_directions, hrtf.num_taps, hrtf.sample_rate                       # doctest: +SKIP
         (710, 512, 44100)
         """
-        from .sofa import read_sofa, sofa_sha256
+        from .._files import file_sha256
+        from .sofa import read_sofa
 
         data = read_sofa(path)
-        origin = {"kind": "sofa", "path": str(Path(path)), "sha256": sofa_sha256(path),
+        origin = {"kind": "sofa", "path": str(Path(path)), "sha256": file_sha256(path),
                   **{k: v for k, v in data.to_dict().items() if k in ("convention", "database", "listener")},
                   "distance_m": float(np.median(data.positions[:, 2]))}
         hrtf = cls.from_irs(data.irs, data.positions[:, :2], data.sample_rate,

@@ -13,7 +13,6 @@ the SOFA variable or attribute at fault.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 from ..errors import FormatError
 from .interpolation import cartesian_to_spherical
 
-__all__ = ["SUPPORTED_CONVENTIONS", "SofaData", "read_sofa", "sofa_sha256"]
+__all__ = ["SUPPORTED_CONVENTIONS", "SofaData", "read_sofa"]
 
 #: SOFA conventions this reader accepts (``SOFAConventions`` global attribute).
 SUPPORTED_CONVENTIONS = ("SimpleFreeFieldHRIR",)
@@ -194,12 +193,3 @@ def read_sofa(path) -> SofaData:
         positions=positions,
         attributes=attributes,
     )
-
-
-def sofa_sha256(path) -> str:
-    """SHA-256 of a SOFA file's bytes (for benchmark manifests)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -14,7 +14,6 @@ in ``out_dir``, and a complete ``out_dir`` is replaced only with ``force``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import replace_dir
+from .._files import file_sha256, replace_dir
 from ..audio import Audio
 from ..errors import AudiokitError, ParameterError
 from .cover import CoverArt, read_cover_art
@@ -41,7 +40,6 @@ __all__ = ["LADDER_MANIFEST", "LadderQAError", "LadderResult", "Rendition", "bui
 
 #: Written last into the output folder: the result of :func:`build_ladder` as JSON.
 LADDER_MANIFEST = "ladder.json"
-_HASH_BLOCK_BYTES = 1 << 20
 #: ffmpeg's AAC encoder low-passes at low bitrates (about 12-15 kHz at 32 kbit/s per
 #: channel), which lowered the loudness of real music by up to 0.37 LU at 64 kbit/s
 #: stereo. AAC rungs checked for loudness are decoded after encoding and, when more
@@ -217,14 +215,6 @@ def _check_destination(out_dir: Path, force: bool) -> None:
         raise ParameterError(f"{out_dir}: already holds a ladder; pass force=True (--force) to replace it")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_HASH_BLOCK_BYTES):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _masters(audio: Audio, resolved: list[ResolvedRung]) -> dict[tuple[int, int], np.ndarray]:
     """One master per (rate, channels): downmix first (fewer channels to resample), resample once per pair."""
     from ..io.resample import resample
@@ -302,7 +292,7 @@ def _inspect(path: Path, resolved: ResolvedRung, reference: Reference | None, ga
         num_frames=info.num_frames,
         duration_s=info.duration_s,
         size_bytes=path.stat().st_size,
-        sha256=_sha256(path),
+        sha256=file_sha256(path),
         integrated_lufs=qa.integrated_lufs if qa else None,
         true_peak_dbtp=qa.true_peak_dbtp if qa else None,
         bandwidth_hz=qa.bandwidth_hz if qa else None,

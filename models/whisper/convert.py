@@ -31,10 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from audiokit._files import file_sha256, write_atomically
 from audiokit.errors import ModelError
 
 from .._registry import cache_dir, require
-from .registry import WhisperWeights, sha256_of
+from .registry import WhisperWeights
 
 __all__ = ["read_ctranslate2", "convert_ctranslate2", "load_checkpoint"]
 
@@ -269,7 +270,7 @@ def load_checkpoint(weights: WhisperWeights) -> dict:
     digest_path = path.with_suffix(".pt.sha256")
     if path.is_file() and digest_path.is_file():
         expected = digest_path.read_text().strip()
-        if sha256_of(path) != expected:
+        if file_sha256(path) != expected:
             raise ModelError(
                 f"{path}: sha256 differs from {digest_path}; delete both files to convert again"
             )
@@ -280,7 +281,7 @@ def load_checkpoint(weights: WhisperWeights) -> dict:
     os.close(handle)
     try:
         torch.save(checkpoint, temporary)
-        _write_atomic(digest_path, sha256_of(Path(temporary)) + "\n")
+        write_atomically(digest_path, file_sha256(Path(temporary)) + "\n")
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -296,14 +297,3 @@ def _torch_load(torch, path: Path) -> dict:
     if not isinstance(checkpoint, dict) or not {"dims", "model_state_dict"} <= checkpoint.keys():
         raise ModelError(f"{path}: not an openai-whisper checkpoint (needs 'dims' and 'model_state_dict')")
     return checkpoint
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as output:
-            output.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise

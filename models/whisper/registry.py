@@ -16,7 +16,6 @@ name                  source                                               licen
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -25,11 +24,12 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from audiokit._files import file_sha256
 from audiokit.errors import ModelError
 
 from .._registry import WeightsSpec, cache_dir
 
-__all__ = ["DEFAULT_MODEL", "REGISTRY", "WhisperWeights", "resolve_model", "sha256_of"]
+__all__ = ["DEFAULT_MODEL", "REGISTRY", "WhisperWeights", "resolve_model"]
 
 #: The model used when none is named.
 DEFAULT_MODEL = "tiny.en"
@@ -150,10 +150,10 @@ def _resolve(model: str) -> WhisperWeights:
             raise ModelError(
                 f"{path} is a directory but not a CTranslate2 Whisper model: it lacks {', '.join(missing)}"
             )
-        spec = WeightsSpec(str(path), f"local:{path}", sha256_of(path / "model.bin"), "unknown", SAMPLE_RATE)
+        spec = WeightsSpec(str(path), f"local:{path}", file_sha256(path / "model.bin"), "unknown", SAMPLE_RATE)
         return WhisperWeights(str(path), path, None, spec)
     if path.is_file() and path.suffix == ".pt":
-        spec = WeightsSpec(str(path), f"local:{path}", sha256_of(path), "unknown", SAMPLE_RATE)
+        spec = WeightsSpec(str(path), f"local:{path}", file_sha256(path), "unknown", SAMPLE_RATE)
         return WhisperWeights(str(path), None, path, spec)
     raise ModelError(
         f"unknown Whisper model {model!r}; expected one of the registry entries "
@@ -180,7 +180,7 @@ def _resolve_packaged(name: str, entry: _PackagedModel) -> WhisperWeights:
         directory = side_dir
     else:
         directory = _joined_directory(name, entry, parts, side_dir)
-    digest = sha256_of(directory / "model.bin")
+    digest = file_sha256(directory / "model.bin")
     if digest != entry.spec.sha256:
         raise ModelError(
             f"{directory / 'model.bin'} has sha256 {digest}; the registry expects "
@@ -220,12 +220,3 @@ def _registry_summary() -> str:
     return ", ".join(
         f"{name!r} (pip install {' '.join(entry.distributions)})" for name, entry in REGISTRY.items()
     )
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in 4 MiB pieces."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for piece in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(piece)
-    return digest.hexdigest()
