@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 import click
 
-from .main_helpers import exit_for_batch
+from .main_helpers import report_files
 
 __all__ = ["COMMANDS", "analyze"]
 
@@ -20,27 +19,14 @@ __all__ = ["COMMANDS", "analyze"]
 def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool) -> None:
     """Analyze FILES: tempo (BPM), key and mode, spectral centroid/bandwidth/rolloff, silence, speech ratio."""
     from audiokit.analysis import analyze as analyze_audio
-    from audiokit.errors import AudiokitError
 
-    documents, failures = [], 0
-    for path in files:
-        try:
-            result = analyze_audio(path, key_profile=key_profile)
-        except AudiokitError as error:
-            failures += 1
-            click.echo(f"audiokit: error: {path}: {error}", err=True)
-            if as_json:
-                documents.append({"file": path, "error": str(error)})
-            continue
-        document = {"file": path, **result.to_dict()}
+    def measure(path: str) -> dict:
+        document = {"file": path, **analyze_audio(path, key_profile=key_profile).to_dict()}
         if not beats:
             del document["tempo"]["beat_times_s"]
-        documents.append(document)
-        if not as_json:
-            click.echo(_human(document))
-    if as_json:
-        click.echo(json.dumps(documents, indent=2))
-    exit_for_batch(failures, len(files))
+        return document
+
+    report_files(files, measure, _human, as_json=as_json)
 
 
 def _human(document: dict) -> str:

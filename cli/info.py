@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import click
 
-from .main_helpers import exit_for_batch
+from .main_helpers import report_files
 
 __all__ = ["COMMANDS", "info"]
 
@@ -19,27 +18,8 @@ __all__ = ["COMMANDS", "info"]
 def info(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
     """Show format, codec, rate, channels, exact length, bit depth and tags of FILES."""
     from audiokit import probe
-    from audiokit.errors import AudiokitError
 
-    documents, failures = [], 0
-    for path in files:
-        try:
-            document = probe(path).to_dict()
-        except AudiokitError as error:
-            failures += 1
-            click.echo(f"audiokit: error: {error}", err=True)
-            if as_json or as_jsonl:
-                documents.append({"path": path, "error": str(error)})
-            continue
-        documents.append(document)
-        if not (as_json or as_jsonl):
-            click.echo(_human(document))
-    if as_json:
-        click.echo(json.dumps(documents, indent=2))
-    elif as_jsonl:
-        for document in documents:
-            click.echo(json.dumps(document))
-    exit_for_batch(failures, len(files))
+    report_files(files, lambda path: probe(path).to_dict(), _human, as_json=as_json, as_jsonl=as_jsonl, key="path")
 
 
 def _human(document: dict) -> str:

@@ -11,7 +11,7 @@ import math
 
 import click
 
-from .main_helpers import exit_for_batch
+from .main_helpers import report_files
 
 __all__ = ["COMMANDS", "loudness", "normalize"]
 
@@ -77,28 +77,13 @@ def loudness(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
     Values are BS.1770-5 / EBU R128; undefined ones (silence, too short) are
     -inf, JSON null. Each file is streamed, so memory does not grow with length.
     """
-    from audiokit.errors import AudiokitError
-
-    documents, failures = [], 0
-    for path in files:
-        try:
-            document = {"file": path, **_measure_file(path).to_dict()}
-        except AudiokitError as error:
-            failures += 1
-            click.echo(f"audiokit: error: {error}", err=True)
-            if as_json or as_jsonl:
-                documents.append({"file": path, "error": str(error)})
-            continue
+    def measure(path: str) -> dict:
+        document = {"file": path, **_measure_file(path).to_dict()}
         _warn_undefined(path, document)
-        documents.append(document)
-        if not (as_json or as_jsonl):
-            click.echo(_human(path, document))
-    if as_json:
-        click.echo(json.dumps(documents, indent=2))
-    elif as_jsonl:
-        for document in documents:
-            click.echo(json.dumps(document))
-    exit_for_batch(failures, len(files))
+        return document
+
+    report_files(files, measure, lambda document: _human(document["file"], document),
+                 as_json=as_json, as_jsonl=as_jsonl)
 
 
 def _write_options(info, out_path: str) -> dict:

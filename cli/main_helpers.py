@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 import click
 
-__all__ = ["EXIT_FAILURE", "EXIT_PARTIAL", "exit_for_batch"]
+__all__ = ["EXIT_FAILURE", "EXIT_PARTIAL", "exit_for_batch", "report_files"]
 
 EXIT_FAILURE = 1
 EXIT_PARTIAL = 3
@@ -15,3 +18,35 @@ def exit_for_batch(failures: int, total: int) -> None:
     if failures == 0:
         return
     raise click.exceptions.Exit(EXIT_FAILURE if failures == total else EXIT_PARTIAL)
+
+
+def report_files(files, measure: Callable[[str], dict], human: Callable[[dict], str], *, as_json: bool,
+                 as_jsonl: bool = False, key: str = "file") -> None:
+    """Run ``measure(path)`` on each file and print the results, then exit 0, 1 or 3.
+
+    Human text per file by default; ``as_json`` prints one JSON list, ``as_jsonl``
+    one object per line. A file whose measurement raises an AudiokitError is
+    reported on stderr (and as ``{key: path, "error": ...}`` in JSON) and the
+    batch goes on.
+    """
+    from audiokit.errors import AudiokitError
+
+    documents, failures = [], 0
+    for path in files:
+        try:
+            document = measure(path)
+        except AudiokitError as error:
+            failures += 1
+            click.echo(f"audiokit: error: {error}", err=True)
+            if as_json or as_jsonl:
+                documents.append({key: path, "error": str(error)})
+            continue
+        documents.append(document)
+        if not (as_json or as_jsonl):
+            click.echo(human(document))
+    if as_json:
+        click.echo(json.dumps(documents, indent=2))
+    elif as_jsonl:
+        for document in documents:
+            click.echo(json.dumps(document))
+    exit_for_batch(failures, len(files))
