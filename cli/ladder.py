@@ -18,7 +18,7 @@ __all__ = ["COMMANDS", "ladder"]
               help="Custom rungs JSON file (instead of --preset).")
 @click.option("--hls/--no-hls", default=False, help="Package the AAC rungs for HLS (master.m3u8).")
 @click.option("--dash/--no-dash", default=False, help="Package the AAC rungs for DASH (manifest.mpd).")
-@click.option("--normalize", default=None, help="Bake a normalized master first: spotify, apple-music, podcast, ebu-r128.")
+@click.option("--normalize", default=None, help="Bake a normalized master first: a loudness preset (spotify, apple-music, podcast, ebu-r128, ...).")
 @click.option("--force/--no-force", default=False, help="Replace an existing output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
 def ladder(source: str, out_dir: str, preset: str | None, rungs_file: str | None, hls: bool, dash: bool,

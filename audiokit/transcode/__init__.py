@@ -12,7 +12,7 @@ from .cover import CoverArt, read_cover_art
 from .downmix import downmix
 from .gain import gain_tags, measure_loudness
 from .ladder import LADDER_MANIFEST, LadderQAError, LadderResult, Rendition, build_ladder
-from .normalize import NORMALIZE_PRESETS, normalize_master
+from .normalize import normalize_master
 from .packaging import Variant
 from .presets import PRESETS, preset_rungs
 from .qa import RenditionQA
@@ -22,7 +22,6 @@ __all__ = [
     "CODECS",
     "CoverArt",
     "LADDER_MANIFEST",
-    "NORMALIZE_PRESETS",
     "PRESETS",
     "LadderQAError",
     "LadderResult",

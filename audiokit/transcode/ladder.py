@@ -326,8 +326,8 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
         Package the AAC rungs as CMAF segments with an HLS master playlist
         and/or a DASH manifest.
     normalize : str, optional
-        Bake a loudness-normalized master first, e.g. ``"spotify"`` (see
-        :data:`~audiokit.transcode.normalize.NORMALIZE_PRESETS`); default: gain tags only.
+        Bake a loudness-normalized master first, e.g. ``"spotify"`` (a key of
+        :data:`audiokit.loudness.PRESETS`); default: gain tags only.
     force : bool
         Replace an existing, non-empty ``out_dir``.
     qa : bool

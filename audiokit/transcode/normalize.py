@@ -1,44 +1,24 @@
 """``normalize=``: bake a loudness-normalized master before encoding the ladder.
 
 By default the ladder writes gain tags and leaves the audio alone (players
-normalize). A normalization preset instead applies one static gain to the
-master: ``target_lufs - integrated``, limited so that the true peak stays at
-or under the preset's ceiling. Like Spotify's default mode, a quiet master
-whose peaks leave too little headroom ends up below the target rather than
-being limited; the result's ``source_integrated_lufs`` says where it landed.
+normalize). A normalization preset (any of :data:`audiokit.loudness.PRESETS`)
+instead applies one static gain to the master with
+:func:`audiokit.loudness.normalize` in ``headroom`` mode: ``target_lufs -
+integrated``, lowered so that the true peak stays at or under the preset's
+ceiling. Like Spotify's default mode, a quiet master whose peaks leave too
+little headroom ends up below the target rather than being limited; the
+result's ``source_integrated_lufs`` says where it landed.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import warnings
 
-import numpy as np
-
+from .. import loudness
 from ..audio import Audio
 from ..errors import ParameterError
-from .gain import measure_loudness
 
-__all__ = ["NORMALIZE_PRESETS", "NormalizePreset", "normalize_master"]
-
-
-@dataclass(frozen=True)
-class NormalizePreset:
-    """A loudness target."""
-
-    #: integrated loudness wanted, LUFS
-    target_lufs: float
-    #: highest true peak allowed after the gain, dBTP
-    ceiling_dbtp: float
-
-
-#: Named targets: streaming services' published reference levels and EBU R128.
-NORMALIZE_PRESETS = {
-    "spotify": NormalizePreset(-14.0, -1.0),
-    "apple-music": NormalizePreset(-16.0, -1.0),
-    "podcast": NormalizePreset(-16.0, -1.0),
-    "ebu-r128": NormalizePreset(-23.0, -1.0),
-}
+__all__ = ["normalize_master"]
 
 
 def normalize_master(audio: Audio, *, preset: str) -> Audio:
@@ -48,14 +28,12 @@ def normalize_master(audio: Audio, *, preset: str) -> Audio:
     ----------
     audio : Audio
     preset : str
-        A key of :data:`NORMALIZE_PRESETS`.
+        A key of :data:`audiokit.loudness.PRESETS`.
 
     Returns
     -------
     Audio
-        ``audio.samples * 10 ** (gain_db / 20)`` with
-        ``gain_db = min(target - integrated, ceiling - true_peak)``; unchanged
-        when the loudness is undefined (silence or under 400 ms).
+        Unchanged when the loudness is undefined (silence or under 400 ms).
 
     Raises
     ------
@@ -66,11 +44,9 @@ def normalize_master(audio: Audio, *, preset: str) -> Audio:
     --------
     >>> normalize_master(audio, preset="spotify")  # doctest: +SKIP
     """
-    if preset not in NORMALIZE_PRESETS:
-        raise ParameterError(f"normalize is {preset!r}; expected one of {', '.join(NORMALIZE_PRESETS)}")
-    target = NORMALIZE_PRESETS[preset]
-    integrated, peak = measure_loudness(audio.samples, audio.sample_rate)
-    if not math.isfinite(integrated):
-        return audio
-    gain_db = min(target.target_lufs - integrated, target.ceiling_dbtp - peak)
-    return Audio((audio.samples * np.float32(10.0 ** (gain_db / 20.0))).astype(np.float32), audio.sample_rate)
+    if preset not in loudness.PRESETS:
+        raise ParameterError(f"normalize is {preset!r}; expected one of {', '.join(loudness.PRESETS)}")
+    with warnings.catch_warnings():  # undefined loudness leaves the master as it is
+        warnings.simplefilter("ignore", loudness.LoudnessWarning)
+        samples, _ = loudness.normalize(audio.samples, audio.sample_rate, preset=preset, mode="headroom")
+    return Audio(samples, audio.sample_rate)
