@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
@@ -26,12 +27,17 @@ __all__ = ["COMMANDS", "ingest"]
 @click.option("--address", default=None, metavar="auto|ray://HOST:10001",
               help="Ray cluster to join (--executor ray) [default: start a local Ray runtime].")
 @click.option("--ray-cpus", "ray_cpus", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="CPUs each Ray track task requests (fractions allowed).")
+              help="CPUs each Ray track task and model actor requests (fractions allowed).")
+@click.option("--gpus-per-model", "gpus_per_model", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="GPUs each Ray model actor requests (fractions share a GPU; 0: models on CPUs).")
+@click.option("--model-actors", "model_actors", type=click.IntRange(min=1), default=None,
+              help="Ray actors running the model stages [default: one per --gpus-per-model of the cluster's "
+                   "GPUs, else half the CPU slots].")
 @click.option("--force/--no-force", default=False, help="Redo tracks that are already complete.")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON document.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per track.")
-def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, ray_cpus, force, as_json,
-           as_jsonl) -> None:
+def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, ray_cpus, gpus_per_model,
+           model_actors, force, as_json, as_jsonl) -> None:
     """Ingest INPUTS (files, folders, globs): measure, transcode, package, write manifests and a catalog.
 
     Each track lands in OUT/tracks/ID/ with manifest.json written last; re-running
@@ -41,16 +47,26 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, 
     from audiokit.pipeline import IngestOptions
     from audiokit.pipeline import ingest as run_ingest
 
-    def progress(result, done, total):
-        detail = result.error if result.status == "failed" else result.track_id
-        click.echo(f"[{done}/{total}] {result.status:<9} {result.input_path} ({result.seconds:.1f} s) {detail}",
-                   err=True)
+    started = time.monotonic()
+    failed = 0
 
-    if address is not None and executor != "ray":
-        raise click.BadParameter("--address needs --executor ray", param_hint="--address")
+    def progress(result, done, total):
+        nonlocal failed
+        failed += result.status == "failed"
+        detail = result.error if result.status == "failed" else result.track_id
+        rate = done / max(time.monotonic() - started, 1e-9) * 60
+        click.echo(f"[{done}/{total}, {failed} failed, {rate:.1f} tracks/min] {result.status:<9} "
+                   f"{result.input_path} ({result.seconds:.1f} s) {detail}", err=True)
+
+    if executor != "ray":
+        for flag, given in (("--address", address is not None), ("--gpus-per-model", gpus_per_model != 0),
+                            ("--model-actors", model_actors is not None)):
+            if given:
+                raise click.BadParameter(f"{flag} needs --executor ray", param_hint=flag)
     options = IngestOptions(preset=preset, hls=hls, dash=dash, stages=stages)
     summary = run_ingest(list(inputs), out_dir, options, jobs=jobs, force=force, on_result=progress,
-                         executor=executor, address=address, ray_num_cpus=ray_cpus)
+                         executor=executor, address=address, ray_num_cpus=ray_cpus, gpus_per_model=gpus_per_model,
+                         model_actors=model_actors)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     elif as_jsonl:
@@ -61,7 +77,8 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, 
             if result.status != "failed":
                 click.echo(result.manifest_path)
     counts = ", ".join(f"{count} {status}" for status, count in sorted(summary.counts.items()))
-    click.echo(f"audiokit ingest: {counts} in {summary.seconds:.1f} s", err=True)
+    rate = len(summary.results) / max(summary.seconds, 1e-9) * 60
+    click.echo(f"audiokit ingest: {counts} in {summary.seconds:.1f} s ({rate:.1f} tracks/min)", err=True)
     exit_for_batch(summary.failed, len(summary.results))
 
 

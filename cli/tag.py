@@ -18,9 +18,11 @@ _MODEL_CHOICES = ["MTT_musicnn", "MSD_musicnn", "MTT_vgg", "MSD_vgg", "all"]
 @click.option("--model", "model", type=click.Choice(_MODEL_CHOICES), default="MTT_musicnn", show_default=True,
               help="MTT: instruments, genres, moods, vocals; MSD: genres, moods, decades; all: every model.")
 @click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True, help="Tags per file and model.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where the networks run (auto: a CUDA GPU when torch sees one).")
 @click.option("--json", "as_json", is_flag=True,
               help='Print one JSON list: {"file", "model", "tags": [{"label", "score"}, ...]} per file and model.')
-def tag(files: tuple[str, ...], model: str, top_k: int, as_json: bool) -> None:
+def tag(files: tuple[str, ...], model: str, top_k: int, device: str, as_json: bool) -> None:
     """Tag the music in FILES (highest-scoring tags first)."""
     from audiokit.errors import AudiokitError
     from audiokit.models.tagging import tag as tag_audio
@@ -28,7 +30,7 @@ def tag(files: tuple[str, ...], model: str, top_k: int, as_json: bool) -> None:
     documents, failures = [], 0
     for path in files:
         try:
-            results = tag_audio(path, model=model, top_k=top_k)
+            results = tag_audio(path, model=model, top_k=top_k, device=device)
         except AudiokitError as error:
             failures += 1
             click.echo(f"audiokit: error: {path}: {error}", err=True)

@@ -13,9 +13,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from audiokit.errors import MissingDependencyError
+from audiokit.errors import MissingDependencyError, ParameterError
 
-__all__ = ["WeightsSpec", "cache_dir", "require"]
+__all__ = ["WeightsSpec", "cache_dir", "require", "torch_device"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,27 @@ def require(module: str, *, extra: str = "ml"):
         raise MissingDependencyError(
             f"{module} is not installed; install it with: pip install 'audiokit[{extra}]'"
         ) from error
+
+
+def torch_device(device: str) -> str:
+    """The torch device, ``"cpu"`` or ``"cuda"``, for a ``device`` argument.
+
+    ``"auto"`` picks CUDA when torch sees a GPU (in a Ray actor: the GPUs Ray
+    assigned to it) and the CPU otherwise.
+
+    Raises
+    ------
+    ParameterError
+        For a value other than "auto", "cpu" or "cuda", or for "cuda" when
+        torch sees no GPU.
+    MissingDependencyError
+        If torch is not installed.
+    """
+    if device not in ("auto", "cpu", "cuda"):
+        raise ParameterError(f"device is {device!r}; expected 'auto', 'cpu' or 'cuda'")
+    if device == "cpu":
+        return device
+    cuda = require("torch").cuda.is_available()
+    if device == "cuda" and not cuda:
+        raise ParameterError("device is 'cuda' but torch sees no CUDA GPU; use 'cpu' or 'auto'")
+    return "cuda" if cuda else "cpu"

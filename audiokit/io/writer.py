@@ -129,6 +129,9 @@ class AudioWriter:
             # (the default, 1000, rounds its end down to whole ms and the demuxer
             # then drops a short final AAC packet).
             options = {"movie_timescale": str(self.encoded_rate)} if muxer in _MP4_MUXERS else {}
+            # Reproducible files: the same input gives the same bytes (Ogg otherwise picks a random
+            # stream serial number, and muxers stamp libavformat's version).
+            options["fflags"] = "+bitexact"
             self._container = av.open(str(self._temp_path), "w", format=muxer, options=options)
             stream = self._container.add_stream(self._encoder_name, rate=self.encoded_rate)
             stream.layout = _LAYOUT_NAMES.get(self.num_channels, f"{self.num_channels} channels")

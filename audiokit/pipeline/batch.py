@@ -62,7 +62,8 @@ class BatchSummary:
 
 def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: int | None = None,
            force: bool = False, on_result: Callable[[TrackResult, int, int], None] | None = None,
-           executor: str = "local", address: str | None = None, ray_num_cpus: float = 1.0) -> BatchSummary:
+           executor: str = "local", address: str | None = None, ray_num_cpus: float = 1.0,
+           gpus_per_model: float = 0.0, model_actors: int | None = None) -> BatchSummary:
     """Ingest files, folders (recursive) or globs into ``out_dir``.
 
     Each track gets ``out_dir/tracks/ID/`` (renditions, packaging, manifest.json
@@ -82,13 +83,18 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
     on_result : callable, optional
         Called as ``on_result(result, done, total)`` as each track finishes (progress).
     executor : {"local", "ray"}
-        ``local``: this machine's process pool. ``ray``: one Ray task per track (extra ``audiokit[ray]``);
-        inputs and ``out_dir`` must be at the same paths on every Ray node.
+        ``local``: this machine's process pool. ``ray``: Ray tasks for the core stages and a Ray actor
+        pool for the model stages (extra ``audiokit[ray]``); inputs and ``out_dir`` must be at the same
+        paths on every Ray node.
     address : str, optional
         Ray only: ``"auto"`` or ``"ray://HOST:10001"``; None joins the runtime this process already
         started, else starts a local one.
     ray_num_cpus : float
-        Ray only: CPUs requested per track task (fractions allowed).
+        Ray only: CPUs requested per track task and per model actor (fractions allowed).
+    gpus_per_model : float
+        Ray only: GPUs per model actor (fractions share a GPU); 0 runs the model stages on CPUs.
+    model_actors : int, optional
+        Ray only: model actors that run the model stages (default: see :func:`.executors.run_ray`).
 
     Returns
     -------
@@ -97,8 +103,12 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
     started = time.perf_counter()
     if executor not in EXECUTORS:
         raise ParameterError(f"executor is {executor!r}; expected one of {', '.join(EXECUTORS)}")
-    if address is not None and executor != "ray":
-        raise ParameterError("address is only for executor='ray'")
+    if executor != "ray":
+        ray_only = {"address": address is not None, "gpus_per_model": gpus_per_model != 0,
+                    "model_actors": model_actors is not None}
+        if any(ray_only.values()):
+            raise ParameterError(f"{', '.join(name for name, given in ray_only.items() if given)} "
+                                 "is only for executor='ray'")
     out_dir = Path(out_dir)
     paths = discover_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs), exclude=out_dir)
     if not paths:
@@ -119,7 +129,8 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
                 on_result(result, len(results), len(paths))
 
         if executor == "ray":
-            run_ray(paths, out_dir, settings, stages, record, force=force, address=address, num_cpus=ray_num_cpus)
+            run_ray(paths, out_dir, settings, stages, record, force=force, address=address, num_cpus=ray_num_cpus,
+                    gpus_per_model=gpus_per_model, model_actors=model_actors)
         else:
             run_local(paths, out_dir, settings, stages, record, force=force, jobs=jobs)
     ordered = tuple(results[index] for index in range(len(paths)))

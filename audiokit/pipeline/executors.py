@@ -8,9 +8,11 @@ Every executor calls the same pure per-track function,
 ``local``
     In-process (``jobs=1``) or a ``spawn`` process pool on this machine.
 ``ray``
-    One Ray task per track on a Ray runtime (a local one, or a cluster given by
-    ``address``); needs the optional extra ``audiokit[ray]``. Every worker must
-    see the inputs and OUT at the same paths (shared storage).
+    On a Ray runtime (a local one, or a cluster given by ``address``); needs the
+    optional extra ``audiokit[ray]``. A track's core stages run as a Ray task;
+    its model stages, if any, in a pool of Ray actors that load the models
+    once (``start_track`` in the task, ``finish_track`` in the actor). Every
+    worker must see the inputs and OUT at the same paths (shared storage).
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from ..errors import MissingDependencyError, ParameterError
+from ..errors import AudiokitError, MissingDependencyError, ParameterError
 from .stages import Stage
-from .track import TrackResult, ingest_track
+from .track import PartialTrack, TrackResult, finish_track, ingest_track, split_stages, start_track
 
 __all__ = ["EXECUTORS", "run_local", "run_ray", "require_ray"]
 
@@ -63,9 +65,15 @@ def require_ray():
 
 
 def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[Stage, ...], on_done: OnDone, *,
-            force: bool = False, address: str | None = None, num_cpus: float = 1.0,
-            max_in_flight: int | None = None, max_retries: int = RAY_MAX_RETRIES) -> None:
-    """Run one Ray task per track, at most ``max_in_flight`` at a time, consuming results as they complete.
+            force: bool = False, address: str | None = None, num_cpus: float = 1.0, gpus_per_model: float = 0.0,
+            model_actors: int | None = None, max_in_flight: int | None = None,
+            max_retries: int = RAY_MAX_RETRIES) -> None:
+    """Run the tracks on Ray, at most ``max_in_flight`` at a time, consuming results as they complete.
+
+    The core stages of each track run as one Ray task. When ``stages`` has
+    model stages (tags, analysis, speech, transcript, moderation), a pool of
+    ``model_actors`` Ray actors, each of which loaded the models once, runs
+    them on each started track and writes its manifest.
 
     Parameters
     ----------
@@ -73,54 +81,158 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
         ``"auto"`` (a cluster started on this node with ``ray start``), ``"ray://HOST:10001"`` (Ray Client),
         or None: reuse the runtime this process already joined, else start a local one.
     num_cpus : float
-        CPUs each track task requests; fractions (e.g. 0.5) let tasks share cores with other Ray work.
+        CPUs each track task and each model actor requests; fractions (e.g. 0.5) let them share cores.
+    gpus_per_model : float
+        GPUs each model actor requests (fractions share a GPU); 0 runs the models on CPUs.
+    model_actors : int, optional
+        Size of the model actor pool. Default: one per ``gpus_per_model`` of the cluster's GPUs, or,
+        without GPUs, half the cluster's ``num_cpus`` slots (at least 1).
     max_in_flight : int, optional
-        Tasks submitted but not yet consumed (backpressure: the driver holds at most this many
+        Tracks submitted but not yet finished (backpressure: the driver holds at most this many
         pending results). Default: twice the cluster's task slots, at least 2.
     max_retries : int
-        Retries of a task whose worker died (and of one that raised, which ``ingest_track`` only does
-        for a bug or an interrupt); a task still failing after that is reported as a failed track.
+        Retries of a task whose worker died, and restarts of a model actor that died (each restart
+        retries its pending tracks); a track still failing after that is reported as failed.
+
+    Raises
+    ------
+    ParameterError
+        For a bad resource request, or a model pool that would leave the cluster no CPU for the
+        track tasks or ask for more GPUs than it has (the batch would wait forever).
+    MissingDependencyError
+        If Ray is not installed.
     """
     ray = require_ray()
-    if not (isinstance(num_cpus, (int, float)) and not isinstance(num_cpus, bool) and num_cpus > 0):
-        raise ParameterError(f"num_cpus is {num_cpus!r}; expected a positive number")
+    _check_positive("num_cpus", num_cpus)
+    if isinstance(gpus_per_model, bool) or not isinstance(gpus_per_model, (int, float)) or gpus_per_model < 0:
+        raise ParameterError(f"gpus_per_model is {gpus_per_model!r}; expected a number >= 0")
+    if model_actors is not None:
+        _check_positive("model_actors", model_actors, integer=True)
+    core, models = split_stages(stages)
     started_here = False
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  # a local runtime's workers must import the same audiokit as this driver
                  runtime_env=None if address else {"env_vars": {"PYTHONPATH": _pythonpath()}})
         started_here = True
+    pool = None
     try:
+        cpus = ray.cluster_resources().get("CPU", 1.0)
+        pool = _ModelPool(ray, models, cpus=cpus, gpus=ray.cluster_resources().get("GPU", 0.0), num_cpus=num_cpus,
+                          gpus_per_model=gpus_per_model, size=model_actors, max_restarts=max_retries) if models else None
         if max_in_flight is None:
-            slots = int(ray.cluster_resources().get("CPU", 1) / num_cpus)
-            max_in_flight = max(2, 2 * slots)
-        remote = ray.remote(_ray_ingest_track).options(
-            num_cpus=num_cpus, max_retries=max_retries, retry_exceptions=True, name="audiokit.ingest_track")
-        pending: dict = {}
+            max_in_flight = max(2, 2 * int(cpus / num_cpus))
+        task_options = dict(num_cpus=num_cpus, max_retries=max_retries, retry_exceptions=True)
+        whole_track = ray.remote(_ray_ingest_track).options(name="audiokit.ingest_track", **task_options)
+        first_half = ray.remote(_ray_start_track).options(name="audiokit.start_track", num_returns=2, **task_options)
+        pending: dict = {}  # ref -> (input index, the PartialTrack ref a start task returns alongside it)
         next_index = 0
         while next_index < len(paths) or pending:
             while next_index < len(paths) and len(pending) < max_in_flight:
-                ref = remote.remote(str(paths[next_index]), str(out_dir), settings, stages, force)
-                pending[ref] = next_index
+                path = str(paths[next_index])
+                if pool is None:
+                    pending[whole_track.remote(path, str(out_dir), settings, stages, force)] = (next_index, None)
+                else:
+                    outcome, partial = first_half.remote(path, str(out_dir), settings, core, force)
+                    pending[outcome] = (next_index, partial)
                 next_index += 1
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                index = pending.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except Exception as error:  # worker lost past max_retries, task cancelled, ...
-                    reason = " ".join(str(error).split())[:500] or type(error).__name__
-                    result = TrackResult(str(paths[index]), "failed",
-                                         error=f"ray task failed after {max_retries} retries: {reason}")
+            [ref], _ = ray.wait(list(pending), num_returns=1)
+            index, partial = pending.pop(ref)
+            if pool is not None:
+                pool.finished(ref)
+            try:
+                result = ray.get(ref)
+            except Exception as error:  # a worker or actor lost past max_retries, a task cancelled, ...
+                reason = " ".join(str(error).split())[:500] or type(error).__name__
+                result = TrackResult(str(paths[index]), "failed", error=f"ray task failed after {max_retries} "
+                                                                        f"retries: {reason}")
+            if result is None:  # core stages done: the model stages go to the least busy actor
+                pending[pool.submit(partial)] = (index, None)
+            else:
                 on_done(index, result)
     finally:
+        if pool is not None:
+            pool.stop()
         if started_here:
             ray.shutdown()
+
+
+class _ModelWorker:
+    """A Ray actor that loads the model stages' weights once, then finishes track after track."""
+
+    def __init__(self, stages: tuple[Stage, ...]) -> None:
+        self.stages = stages
+        for stage in stages:
+            if stage.load is not None:
+                try:
+                    stage.load()
+                except AudiokitError:  # e.g. the ml extra is missing: each track's stage report says so
+                    pass
+
+    def finish(self, track: PartialTrack) -> TrackResult:
+        return finish_track(track, self.stages)
+
+
+class _ModelPool:
+    """``size`` :class:`_ModelWorker` actors; each track goes to the one with the fewest pending tracks."""
+
+    def __init__(self, ray, stages: tuple[Stage, ...], *, cpus: float, gpus: float, num_cpus: float,
+                 gpus_per_model: float, size: int | None, max_restarts: int) -> None:
+        if gpus_per_model > 0 and gpus_per_model > gpus:
+            raise ParameterError(f"gpus_per_model is {gpus_per_model} but the Ray cluster has {gpus:g} GPUs; "
+                                 "use 0 to run the models on CPUs")
+        if size is None:
+            size = int(gpus / gpus_per_model) if gpus_per_model > 0 else max(1, int(cpus / num_cpus) // 2)
+        if size * num_cpus + num_cpus > cpus:
+            raise ParameterError(
+                f"{size} model actors of {num_cpus:g} CPUs would leave no room for a {num_cpus:g}-CPU track task "
+                f"on this {cpus:g}-CPU Ray cluster, and the batch would wait forever; use fewer model actors "
+                "or a smaller CPU request (--ray-cpus 0.5)")
+        if gpus_per_model > 0 and size * gpus_per_model > gpus:
+            raise ParameterError(f"{size} model actors of {gpus_per_model:g} GPUs need more than the cluster's "
+                                 f"{gpus:g} GPUs; use fewer model actors")
+        actor = ray.remote(_ModelWorker).options(num_cpus=num_cpus, num_gpus=gpus_per_model,
+                                                 max_restarts=max_restarts, max_task_retries=max_restarts)
+        self._ray = ray
+        self._actors = [actor.remote(stages) for _ in range(size)]
+        self._load = [0] * size
+        self._actor_of: dict = {}  # pending finish ref -> actor index
+
+    def submit(self, partial_ref):
+        """Send a started track (an ObjectRef: its audio goes actor-side without visiting the driver)."""
+        index = min(range(len(self._actors)), key=self._load.__getitem__)
+        ref = self._actors[index].finish.remote(partial_ref)
+        self._load[index] += 1
+        self._actor_of[ref] = index
+        return ref
+
+    def finished(self, ref) -> None:
+        """Note that ``ref`` completed (a no-op for refs that are not finish calls)."""
+        index = self._actor_of.pop(ref, None)
+        if index is not None:
+            self._load[index] -= 1
+
+    def stop(self) -> None:
+        for actor in self._actors:
+            self._ray.kill(actor)
 
 
 def _ray_ingest_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...],
                       force: bool) -> TrackResult:
     return ingest_track(Path(path), Path(out_dir), settings, stages, force=force)
+
+
+def _ray_start_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...],
+                     force: bool) -> tuple[TrackResult | None, PartialTrack | None]:
+    """(the result, None) when the track is done or failed; (None, the started track) otherwise."""
+    started = start_track(Path(path), Path(out_dir), settings, stages, force=force)
+    return (started, None) if isinstance(started, TrackResult) else (None, started)
+
+
+def _check_positive(name: str, value, *, integer: bool = False) -> None:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+        raise ParameterError(f"{name} is {value!r}; expected a positive {'integer' if integer else 'number'}")
 
 
 def _pythonpath() -> str:

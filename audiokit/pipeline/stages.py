@@ -30,6 +30,7 @@ VAD_SPEECH_PROBABILITY = 0.5
 #: A track is transcribed when at least this share of it is speech.
 SPEECH_DOMINANT_RATIO = 0.5
 TRANSCRIPT_FORMATS = ("srt", "vtt", "json")
+TRANSCRIPT_BACKEND = "faster"
 
 
 class StageSkipped(Exception):
@@ -64,8 +65,11 @@ class Stage:
     name: str
     #: the function that runs it
     run: Callable[[TrackContext], object]
-    #: True for the stages every track needs (a failure fails the track)
+    #: True for the stages every track needs (a failure fails the track); the others use models
     core: bool
+    #: loads the stage's model into this process's caches, so that a worker that runs many tracks
+    #: (a Ray model actor) pays for it once, before its first track
+    load: Callable[[], None] | None = None
 
 
 def _probe(context: TrackContext) -> dict:
@@ -119,11 +123,24 @@ def _tags(context: TrackContext) -> dict:
     return sections
 
 
+def _load_tags() -> None:
+    from ..models.tagging.registry import load_network
+    from ..models._registry import torch_device
+
+    for model in TAG_MODELS:
+        load_network(model, torch_device("auto"))
+
+
 def _analysis(context: TrackContext) -> dict:
     from ..analysis import analyze
 
     # The music/speech segmentation reuses the tags stage's MTT_musicnn result when it ran.
     return analyze(context.audio, tags=context.tag_results.get("MTT_musicnn")).to_dict()
+
+
+def _load_analysis() -> None:  # its speech/music segmentation runs Silero VAD and the MTT tagger
+    _load_tags()
+    _load_speech()
 
 
 def _speech(context: TrackContext) -> dict:
@@ -139,6 +156,12 @@ def _speech(context: TrackContext) -> dict:
     return {"method": "silero-vad", "speech_ratio": ratio, "speech_dominant": ratio >= SPEECH_DOMINANT_RATIO}
 
 
+def _load_speech() -> None:
+    from ..models.whisper.vad import SpeechDetector
+
+    SpeechDetector()
+
+
 def _transcript(context: TrackContext) -> dict:
     speech = context.results.get("speech")
     if speech is None:
@@ -148,13 +171,20 @@ def _transcript(context: TrackContext) -> dict:
     from ..models import transcribe
     from ..models.whisper.writers import write_transcript
 
-    segments, info = transcribe(context.audio, backend="faster")
+    segments, info = transcribe(context.audio, backend=TRANSCRIPT_BACKEND)
     segments = list(segments)
     folder = context.work_dir / "transcript"
     paths = write_transcript(segments, info, context.path, folder, formats=TRANSCRIPT_FORMATS)
     return {"language": info.language, "num_segments": len(segments),
             "text": " ".join(segment.text.strip() for segment in segments),
             "paths": {path.suffix.lstrip("."): str(path.relative_to(context.work_dir)) for path in paths}}
+
+
+def _load_transcript() -> None:
+    from ..models import transcribe
+
+    # Silence loads the backend exactly as _transcript's call does (same cache key) and finds no speech.
+    transcribe(Audio(np.zeros((1, VAD_SAMPLE_RATE), np.float32), VAD_SAMPLE_RATE), backend=TRANSCRIPT_BACKEND)
 
 
 def _moderation(context: TrackContext) -> dict:
@@ -178,10 +208,10 @@ STAGES = (
     Stage("decode", _decode, core=True),
     Stage("loudness", _loudness, core=True),
     Stage("ladder", _ladder, core=True),
-    Stage("tags", _tags, core=False),
-    Stage("analysis", _analysis, core=False),
-    Stage("speech", _speech, core=False),
-    Stage("transcript", _transcript, core=False),
+    Stage("tags", _tags, core=False, load=_load_tags),
+    Stage("analysis", _analysis, core=False, load=_load_analysis),
+    Stage("speech", _speech, core=False, load=_load_speech),
+    Stage("transcript", _transcript, core=False, load=_load_transcript),
     Stage("moderation", _moderation, core=False),
 )
 CORE_STAGES = tuple(stage.name for stage in STAGES if stage.core)

@@ -5,6 +5,11 @@ to their final place and renamed into ``OUT/tracks/ID`` only when every core
 stage succeeded and ``manifest.json`` is written, so a manifest's presence
 means the track is complete, and a crash leaves only a partial folder that
 the next run removes and redoes.
+
+The work comes in two halves so that an executor may run them in different
+processes: :func:`start_track` (identity, the core stages) and
+:func:`finish_track` (the model stages, the manifest, the rename into place).
+:func:`ingest_track` runs both, one after the other.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from .identity import track_id
 from .manifest import MANIFEST_NAME, MANIFEST_VERSION
 from .stages import Stage, StageSkipped, TrackContext
 
-__all__ = ["TrackResult", "ingest_track", "TRACKS_DIR"]
+__all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "finish_track", "ingest_track", "split_stages", "start_track"]
 
 #: Subfolder of OUT_DIR holding one folder per track id.
 TRACKS_DIR = "tracks"
@@ -53,13 +58,55 @@ class TrackResult:
         return asdict(self)
 
 
+@dataclass
+class PartialTrack:
+    """A track whose core stages are done, waiting in its partial folder for its model stages.
+
+    :func:`start_track` returns it and :func:`finish_track` completes it, in
+    the same process (``ingest_track``) or in another one (a Ray model actor).
+    """
+
+    #: the input file
+    path: Path
+    #: the track's content-and-settings id
+    track_id: str
+    #: sha256 of the input file
+    input_sha256: str
+    #: where the track will live: OUT/tracks/ID
+    final_dir: Path
+    #: what the stages share; ``context.work_dir`` is the partial folder
+    context: TrackContext
+    #: stage name -> {"status", "seconds", ...}, so far
+    stage_reports: dict
+    #: seconds spent on the track so far
+    seconds: float
+
+
 def ingest_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, ...], *,
                  force: bool = False) -> TrackResult:
     """Run ``stages`` on ``path`` and write ``OUT/tracks/ID/manifest.json`` last.
 
     Never raises for a bad input: the failure is returned in the result.
     """
-    started = time.perf_counter()
+    core, models = split_stages(stages)
+    started = start_track(path, out_dir, settings, core, force=force)
+    return started if isinstance(started, TrackResult) else finish_track(started, models)
+
+
+def split_stages(stages: tuple[Stage, ...]) -> tuple[tuple[Stage, ...], tuple[Stage, ...]]:
+    """(core stages, model stages) of ``stages``, each in pipeline order; the core ones run first."""
+    return tuple(stage for stage in stages if stage.core), tuple(stage for stage in stages if not stage.core)
+
+
+def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, ...], *,
+                force: bool = False) -> TrackResult | PartialTrack:
+    """Identify the track and run ``stages`` (the core ones) in a new partial folder.
+
+    Returns a :class:`TrackResult` when there is nothing more to do (the track
+    is already complete, or it failed; never raises for a bad input), else
+    the :class:`PartialTrack` for :func:`finish_track`.
+    """
+    clock = time.perf_counter()
     path = Path(path)
     identity = None
     try:
@@ -68,46 +115,74 @@ def ingest_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage,
         final_dir = out_dir / TRACKS_DIR / identity
         if (final_dir / MANIFEST_NAME).exists() and not force:
             return TrackResult(str(path), "unchanged", identity, str(final_dir / MANIFEST_NAME),
-                               seconds=time.perf_counter() - started)
-        manifest_path = _build(path, final_dir, identity, input_sha256, settings, stages)
-    except (AudiokitError, OSError) as error:
-        return TrackResult(str(path), "failed", identity, error=_one_line(error),
-                           seconds=time.perf_counter() - started)
-    except Exception as error:  # a bug must not stop the batch; keep its traceback for the report
-        detail = traceback.format_exception_only(type(error), error)[-1].strip()
-        return TrackResult(str(path), "failed", identity, error=f"internal error: {detail}",
-                           seconds=time.perf_counter() - started)
-    return TrackResult(str(path), "ingested", identity, str(manifest_path), seconds=time.perf_counter() - started)
+                               seconds=time.perf_counter() - clock)
+        final_dir.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_partials(final_dir)
+        work_dir = final_dir.with_name(_partial_name(identity, uuid.uuid4().hex[:8]))
+        work_dir.mkdir()
+        track = PartialTrack(path, identity, input_sha256, final_dir,
+                             TrackContext(path=path, work_dir=work_dir, settings=settings), {}, 0.0)
+    except Exception as error:
+        return _failed(path, identity, error, time.perf_counter() - clock)
+    return _advance(track, stages, clock, finish=False)
 
 
-def _build(path: Path, final_dir: Path, identity: str, input_sha256: str, settings: dict,
-           stages: tuple[Stage, ...]) -> Path:
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_partials(final_dir)
-    work_dir = final_dir.with_name(f".{identity}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    work_dir.mkdir()
+def finish_track(track: PartialTrack, stages: tuple[Stage, ...]) -> TrackResult:
+    """Run ``stages`` (the model ones) on a started track, write its manifest and move it into place.
+
+    A track started in another process is first claimed: its partial folder is
+    renamed after this process, so that no other run takes it for abandoned.
+    Never raises for a bad input.
+    """
+    clock = time.perf_counter()
     try:
-        context = TrackContext(path=path, work_dir=work_dir, settings=settings)
-        stage_reports = {}
+        _claim(track)
+    except Exception as error:
+        return _failed(track.path, track.track_id, error, track.seconds + time.perf_counter() - clock)
+    return _advance(track, stages, clock, finish=True)
+
+
+def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *, finish: bool) -> TrackResult | PartialTrack:
+    """Run ``stages``; then, if ``finish``, write the manifest and rename the folder into place."""
+    work_dir = track.context.work_dir
+    try:
         for stage in stages:
-            stage_reports[stage.name] = _run_stage(stage, context)
-        manifest = {
-            "manifest_version": MANIFEST_VERSION,
-            "audiokit_version": __version__,
-            "track_id": identity,
-            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "settings": settings,
-            "source": {"file_name": path.name, "input_path": str(path), "sha256": input_sha256,
-                       "size_bytes": path.stat().st_size, **context.results["probe"]},
-            **{name: value for name, value in context.results.items() if name not in ("probe", "decode")},
-            "stages": stage_reports,
-        }
-        write_atomically(work_dir / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
-        replace_dir(work_dir, final_dir)
-    except BaseException:
+            track.stage_reports[stage.name] = _run_stage(stage, track.context)
+        track.seconds += time.perf_counter() - clock
+        if not finish:
+            return track
+        write_atomically(work_dir / MANIFEST_NAME, json.dumps(_manifest(track), indent=2, allow_nan=False) + "\n")
+        replace_dir(work_dir, track.final_dir)
+    except BaseException as error:
         shutil.rmtree(work_dir, ignore_errors=True)
-        raise
-    return final_dir / MANIFEST_NAME
+        if not isinstance(error, Exception):  # an interrupt: stop, leaving nothing half-written
+            raise
+        return _failed(track.path, track.track_id, error, track.seconds + time.perf_counter() - clock)
+    return TrackResult(str(track.path), "ingested", track.track_id, str(track.final_dir / MANIFEST_NAME),
+                       seconds=track.seconds)
+
+
+def _manifest(track: PartialTrack) -> dict:
+    context = track.context
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "audiokit_version": __version__,
+        "track_id": track.track_id,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "settings": context.settings,
+        "source": {"file_name": track.path.name, "input_path": str(track.path), "sha256": track.input_sha256,
+                   "size_bytes": track.path.stat().st_size, **context.results["probe"]},
+        **{name: value for name, value in context.results.items() if name not in ("probe", "decode")},
+        "stages": track.stage_reports,
+    }
+
+
+def _failed(path: Path, identity: str | None, error: Exception, seconds: float) -> TrackResult:
+    if isinstance(error, (AudiokitError, OSError)):
+        reason = _one_line(error)
+    else:  # a bug must not stop the batch; keep its type and message for the report
+        reason = "internal error: " + traceback.format_exception_only(type(error), error)[-1].strip()
+    return TrackResult(str(path), "failed", identity, error=reason, seconds=seconds)
 
 
 def _run_stage(stage: Stage, context: TrackContext) -> dict:
@@ -128,6 +203,27 @@ def _run_stage(stage: Stage, context: TrackContext) -> dict:
     if reason:
         report["reason"] = reason
     return report
+
+
+def _partial_name(identity: str, token: str) -> str:
+    """``.ID.partial-PID-TOKEN``: the PID of the process working in it, and a token naming the attempt."""
+    return f".{identity}.partial-{os.getpid()}-{token}"
+
+
+def _claim(track: PartialTrack) -> None:
+    """Rename the track's partial folder after this process (it may have been started by another)."""
+    work_dir = track.context.work_dir
+    token = work_dir.name.rsplit("-", 1)[1]
+    mine = work_dir.with_name(_partial_name(track.track_id, token))
+    if work_dir == mine:
+        return
+    # A retried call finds the folder under the name an earlier, dead attempt gave it.
+    candidates = sorted(work_dir.parent.glob(f".{track.track_id}.partial-*-{token}"))
+    if not candidates:
+        raise AudiokitError(f"the partial folder {work_dir} of {track.path} is gone (removed as abandoned "
+                            "while it waited for its model stages?); rerun the batch to redo the track")
+    candidates[0].rename(mine)
+    track.context.work_dir = mine
 
 
 def _remove_abandoned_partials(final_dir: Path) -> None:

@@ -125,8 +125,8 @@ def build_network(name: str):
 
 
 @functools.lru_cache(maxsize=None)
-def load_network(name: str):
-    """The torch module of model ``name`` with its converted weights, in eval mode (cached).
+def load_network(name: str, device: str = "cpu"):
+    """The torch module of model ``name`` with its converted weights, in eval mode, on ``device`` (cached).
 
     Raises
     ------
@@ -156,4 +156,4 @@ def load_network(name: str):
     missing = [key for key in missing if not key.endswith("num_batches_tracked")]
     if missing or unexpected:
         raise ModelError(f"{path} does not fit {name}: missing {missing}, unexpected {unexpected}")
-    return network
+    return network.to(device)

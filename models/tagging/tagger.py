@@ -17,7 +17,7 @@ import numpy as np
 from audiokit.audio import Audio
 from audiokit.errors import ParameterError
 
-from .._registry import require
+from .._registry import require, torch_device
 from .frontend import PATCH_DURATION_S, PATCH_FRAMES, SAMPLE_RATE, MelFrontEnd, patches
 from .registry import MODELS, load_network
 
@@ -102,7 +102,7 @@ def _mono_blocks(source):
             yield block.mean(axis=0, dtype=np.float32)
 
 
-def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5) -> TagResult | list[TagResult]:
+def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5, device: str = "auto") -> TagResult | list[TagResult]:
     """Tag music with musicnn's pretrained models (ported to torch).
 
     Parameters
@@ -116,6 +116,8 @@ def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5) -> TagResult | li
         decades), "MTT_vgg", "MSD_vgg", or "all".
     top_k : int
         How many (label, score) pairs :attr:`TagResult.tags` holds.
+    device : {"auto", "cpu", "cuda"}
+        Where the networks run; "auto" picks a CUDA GPU when torch sees one.
 
     Returns
     -------
@@ -125,7 +127,7 @@ def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5) -> TagResult | li
     Raises
     ------
     ParameterError
-        On an unknown model, a bad ``top_k`` or a signal under 32 ms.
+        On an unknown model or device, a bad ``top_k`` or a signal under 32 ms.
     FormatError
         If the file cannot be decoded.
     MissingDependencyError
@@ -142,16 +144,17 @@ def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5) -> TagResult | li
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ParameterError(f"top_k is {top_k!r}; expected a positive integer")
     torch = require("torch")
-    networks = [load_network(name) for name in names]
+    device = torch_device(device)
+    networks = [load_network(name, device) for name in names]
     outputs = [([], []) for _ in names]  # per model: logits batches, embedding batches
 
     def run(batch: np.ndarray) -> None:
         with torch.inference_mode():
-            inputs = torch.from_numpy(batch)
+            inputs = torch.from_numpy(batch).to(device)
             for network, (logits, embeddings) in zip(networks, outputs):
                 logit, embedding = network(inputs)
-                logits.append(torch.sigmoid(logit).numpy())
-                embeddings.append(embedding.numpy())
+                logits.append(torch.sigmoid(logit).cpu().numpy())
+                embeddings.append(embedding.cpu().numpy())
 
     front, rows = MelFrontEnd(), np.zeros((0, 96), np.float32)
     step = BATCH_PATCHES * PATCH_FRAMES

@@ -24,7 +24,7 @@ import numpy as np
 
 from audiokit.errors import ModelError, ParameterError
 
-from .._registry import require
+from .._registry import require, torch_device
 from .registry import SAMPLE_RATE, WhisperWeights
 from .result import Segment, Word
 from .vad import Chunk
@@ -191,7 +191,7 @@ class _OpenAIBackend(_Backend):
 
         if num_threads:
             torch.set_num_threads(num_threads)
-        self.device = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
+        self.device = torch_device(device)
         if compute_type == "default":
             compute_type = "float16" if self.device == "cuda" else "float32"
         if compute_type == "float16" and self.device == "cpu":

@@ -18,6 +18,7 @@ import importlib.util
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -317,10 +318,13 @@ def speech_chunks(
     yield from chunker.flush(detector.flush())
 
 
+@lru_cache(maxsize=1)
 def _silero_session():
-    """The ONNX Runtime session of Silero VAD's sequence model, from the silero-vad package.
+    """The ONNX Runtime session of Silero VAD's sequence model, loaded once per process.
 
-    The model file is located without importing ``silero_vad``, whose
+    The model comes from the silero-vad package. One session serves every
+    detector: it holds no state between calls (each detector keeps its own
+    recurrent state). The model file is located without importing ``silero_vad``, whose
     ``__init__`` imports torch and sets torch's thread count to 1.
     """
     onnxruntime = require("onnxruntime")

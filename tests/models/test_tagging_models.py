@@ -196,6 +196,21 @@ def test_parameter_errors():
         tag(np.zeros(16000))
     with pytest.raises(ParameterError, match="at least 512"):
         tag(Audio(np.zeros(100, np.float32), SAMPLE_RATE))
+    with pytest.raises(ParameterError, match="device is 'tpu'"):
+        tag(signal, device="tpu")
+
+
+def test_auto_device_agrees_with_the_cpu():
+    signal = Audio(drum_loop(duration_s=3.0), SAMPLE_RATE)
+    np.testing.assert_allclose(tag(signal, device="auto").scores, tag(signal, device="cpu").scores, atol=1e-4)
+
+
+def test_cuda_without_a_gpu_is_a_parameter_error(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ParameterError, match="no CUDA GPU"):
+        tag(Audio(np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE), device="cuda")
 
 
 def test_weights_with_a_wrong_checksum_are_refused(tmp_path, monkeypatch):

@@ -57,7 +57,7 @@ def test_partial_failure_exits_3_and_keeps_the_good_tracks(batch):
     assert summary["counts"] == {"ingested": 2, "failed": 1}
     failed = [r for r in summary["results"] if r["status"] == "failed"]
     assert failed[0]["input_path"].endswith("broken.mp3") and failed[0]["error"]
-    assert "[3/3]" in result.stderr  # progress on stderr
+    assert "[3/3, 1 failed," in result.stderr and "tracks/min" in result.stderr  # progress on stderr
 
 
 def test_manifests_validate_and_describe_the_outputs(batch):

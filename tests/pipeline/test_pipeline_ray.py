@@ -1,4 +1,4 @@
-"""`ingest(executor="ray")` on a local Ray runtime: same manifests as local, failures reported, CLI exit codes."""
+"""`ingest(executor="ray")` on a local Ray runtime: byte-identical manifests, failures reported, CLI exit codes."""
 
 from __future__ import annotations
 
@@ -8,58 +8,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from _ray_batch import manifests, music, partial_folders
 
-import audiokit
 from audiokit.pipeline import Catalog, ingest, read_manifest
 
-ray = pytest.importorskip("ray", reason="needs the optional extra audiokit[ray]")
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "example.flac"
-TIMING_KEYS = {"seconds", "created_utc"}
-# Not reproducible even between two local runs, so not compared: the encoded renditions' bytes (sha256:
-# e.g. Ogg picks a random stream serial number). Floats are compared to 1e-6: Ray workers run with
-# OMP_NUM_THREADS=1, which changes the float32 summation order of e.g. mel_distance in the last bits.
-UNREPRODUCIBLE_KEYS = {"sha256"}
-
-
-def _music(path: Path, seconds: float = 3.0, sample_rate: int = 44100, seed: int = 0) -> Path:
-    """An excerpt of the bundled example (synthesized pop), starting at ``seed`` seconds."""
-    example = audiokit.read(EXAMPLE, sample_rate=sample_rate)
-    start = round(seed * sample_rate)
-    frames = round(seconds * sample_rate)
-    assert start + frames <= example.num_frames, "excerpt past the example's end"
-    return audiokit.write(path, audiokit.Audio(example.samples[:, start:start + frames], sample_rate))
-
-
-def _without_timings(value, top: bool = True):
-    if isinstance(value, dict):
-        dropped = TIMING_KEYS | (set() if top else UNREPRODUCIBLE_KEYS)  # keep the source's sha256
-        return {key: _without_timings(item, top=False) for key, item in value.items() if key not in dropped}
-    if isinstance(value, list):
-        return [_without_timings(item, top=False) for item in value]
-    if isinstance(value, float):
-        return pytest.approx(value, rel=1e-6, abs=1e-9)
-    return value
-
-
-def _manifests(out: Path) -> dict:
-    return {path.parent.name: _without_timings(read_manifest(path)) for path in sorted(out.glob("tracks/*/manifest.json"))}
-
-
-@pytest.fixture(scope="module")
-def ray_runtime():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+pytest.importorskip("ray", reason="needs the optional extra audiokit[ray]")
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ray-in")
-    _music(folder / "song one.flac", seed=1)
-    _music(folder / "song two.wav", seed=2, sample_rate=48000)
-    _music(folder / "song three.flac", seed=3)
+    music(folder / "song one.flac", seed=1)
+    music(folder / "song two.wav", seed=2, sample_rate=48000)
+    music(folder / "song three.flac", seed=3)
     (folder / "broken.mp3").write_bytes(b"ID3" + bytes(range(256)) * 40)
     return folder
 
@@ -76,11 +37,12 @@ def both(ray_runtime, inputs, tmp_path_factory):
 def test_ray_and_local_write_the_same_manifests(both):
     root, local, remote = both
     assert local.counts == remote.counts == {"ingested": 3, "failed": 1}
-    local_manifests, ray_manifests = _manifests(root / "local"), _manifests(root / "ray")
+    local_manifests, ray_manifests = manifests(root / "local"), manifests(root / "ray")
     assert len(ray_manifests) == 3
+    # Equal to the bit, timings aside: floats and the renditions' sha256 included.
     assert ray_manifests == local_manifests
     for name in ("local", "ray"):
-        assert not list((root / name / "tracks").glob(".*")), "no partial folders left behind"
+        assert not partial_folders(root / name), "no partial folders left behind"
     for track in ray_manifests:  # the same files, each the size its manifest says
         listing = {name: sorted(p.relative_to(root / name).as_posix()
                                 for p in (root / name / "tracks" / track).rglob("*") if p.is_file())
@@ -118,7 +80,7 @@ def test_cli_executor_ray_exits_3_on_partial_failure(inputs, tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 3, result.stderr
     assert json.loads(result.stdout)["counts"] == {"ingested": 3, "failed": 1}
-    assert "[4/4]" in result.stderr
+    assert "[4/4, 1 failed," in result.stderr and "tracks/min" in result.stderr
 
 
 def test_address_without_ray_is_a_usage_error(inputs, tmp_path):

@@ -1,0 +1,41 @@
+"""Inputs and a Ray runtime for the executor tests (``from _ray_batch import ...``; tests/pipeline is on sys.path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import audiokit
+from audiokit.pipeline import read_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "example.flac"
+#: Manifest keys that measure time, so differ from run to run.
+TIMING_KEYS = {"seconds", "created_utc"}
+
+
+def music(path: Path, seconds: float = 3.0, sample_rate: int = 44100, seed: int = 0) -> Path:
+    """An excerpt of the bundled example (synthesized pop), starting at ``seed`` seconds."""
+    example = audiokit.read(EXAMPLE, sample_rate=sample_rate)
+    start = round(seed * sample_rate)
+    frames = round(seconds * sample_rate)
+    assert start + frames <= example.num_frames, "excerpt past the example's end"
+    return audiokit.write(path, audiokit.Audio(example.samples[:, start:start + frames], sample_rate))
+
+
+def without_timings(value):
+    """A manifest (or part of one) without its timing keys."""
+    if isinstance(value, dict):
+        return {key: without_timings(item) for key, item in value.items() if key not in TIMING_KEYS}
+    if isinstance(value, list):
+        return [without_timings(item) for item in value]
+    return value
+
+
+def manifests(out: Path) -> dict:
+    """track id -> manifest without timings, for every complete track under ``out``."""
+    return {path.parent.name: without_timings(read_manifest(path)) for path in sorted(out.glob("tracks/*/manifest.json"))}
+
+
+def partial_folders(out: Path) -> list[Path]:
+    """Hidden ``.ID.partial-*`` folders under ``out/tracks`` (work in progress or left by a crash)."""
+    return sorted((out / "tracks").glob(".*.partial-*"))
