@@ -123,7 +123,9 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
             results[index] = result
             if result.status == "failed":
                 catalog.add_failure(result.input_path, result.error)
-            elif result.status == "ingested":
+            # An unchanged track is added too if its row is missing: a killed driver wrote its manifest
+            # but never recorded it.
+            elif result.status == "ingested" or not catalog.has_track(result.track_id):
                 catalog.add_manifest(read_manifest(Path(result.manifest_path)), Path(result.manifest_path))
             if on_result is not None:
                 on_result(result, len(results), len(paths))

@@ -114,6 +114,10 @@ class Catalog:
                      flag.get("end_s"), flag.get("text"), flag.get("rule_id")))
             self._db.execute("DELETE FROM failures WHERE input_path = ?", (row["input_path"],))
 
+    def has_track(self, track_id: str) -> bool:
+        """Whether the catalog has a row for ``track_id``."""
+        return self._db.execute("SELECT 1 FROM tracks WHERE track_id = ?", (track_id,)).fetchone() is not None
+
     def add_failure(self, input_path: str, error: str) -> None:
         """Record that ``input_path`` failed (replacing an earlier failure of it)."""
         with self._db:

@@ -241,7 +241,12 @@ def _process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A zombie has exited too: e.g. a killed Ray worker whose parent died, in a container whose PID 1 never
+    # reaps orphans. proc(5): the state letter follows the parenthesised command name.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no procfs (macOS): the signal check is all there is
+        return True
 
 
 def _one_line(error: BaseException) -> str:

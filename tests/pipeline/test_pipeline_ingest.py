@@ -12,23 +12,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from _batch import EXAMPLE, ROOT, music
 
 import audiokit
 from audiokit.pipeline import Catalog, IngestOptions, ingest, read_manifest
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "manifest.schema.json").read_text())
-EXAMPLE = ROOT / "examples" / "example.flac"
 ALSA_SPEECH = Path("/usr/share/sounds/alsa/Front_Center.wav")
-
-
-def _music(path: Path, seconds: float = 3.0, sample_rate: int = 44100, seed: int = 0) -> Path:
-    """An excerpt of the bundled example (synthesized pop), starting at ``seed`` seconds."""
-    example = audiokit.read(EXAMPLE, sample_rate=sample_rate)
-    start = round(seed * sample_rate)
-    frames = round(seconds * sample_rate)
-    assert start + frames <= example.num_frames, "excerpt past the example's end"
-    return audiokit.write(path, audiokit.Audio(example.samples[:, start:start + frames], sample_rate))
 
 
 def _run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -42,8 +32,8 @@ def batch(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ingest")
     inputs = folder / "in"
     inputs.mkdir()
-    _music(inputs / "song one.flac", seed=1)
-    _music(inputs / "song two.wav", seed=2, sample_rate=48000)
+    music(inputs / "song one.flac", seed=1)
+    music(inputs / "song two.wav", seed=2, sample_rate=48000)
     (inputs / "broken.mp3").write_bytes(b"ID3" + bytes(range(256)) * 40)
     out = folder / "out"
     result = _run_cli("ingest", str(inputs), "-o", str(out), "--jobs", "2", "--json")
@@ -115,7 +105,7 @@ def test_catalog_rebuild_from_manifests(batch):
 
 
 def test_different_settings_make_a_different_track(tmp_path):
-    song = _music(tmp_path / "s.flac", seconds=3.0)
+    song = music(tmp_path / "s.flac", seconds=3.0)
     first = ingest(str(song), tmp_path / "out", IngestOptions(preset="podcast"), jobs=1)
     assert first.counts == {"ingested": 1}
     again = ingest(str(song), tmp_path / "out", IngestOptions(preset="podcast"), jobs=1, force=True)
@@ -123,7 +113,7 @@ def test_different_settings_make_a_different_track(tmp_path):
 
 
 def test_killed_ingest_leaves_no_manifest_and_the_rerun_completes(tmp_path):
-    song = _music(tmp_path / "long.flac", seconds=20.0)
+    song = music(tmp_path / "long.flac", seconds=20.0)
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "audiokit.cli.main", "ingest", str(song), "-o", str(out),
                                 "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

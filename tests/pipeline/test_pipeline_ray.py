@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _ray_batch import manifests, music, partial_folders
+from _batch import manifests, music, partial_folders
 
 from audiokit.pipeline import Catalog, ingest, read_manifest
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -17,10 +18,10 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from _ray_batch import manifests, music, partial_folders
+from _batch import manifests, music, partial_folders
 
 from audiokit.errors import ParameterError
-from audiokit.pipeline import IngestOptions, ingest, read_manifest
+from audiokit.pipeline import Catalog, IngestOptions, ingest, read_manifest
 from audiokit.pipeline.executors import run_ray
 from audiokit.pipeline.stages import STAGES, Stage, resolve_stages
 from audiokit.pipeline.track import TRACKS_DIR
@@ -169,3 +170,56 @@ def test_ray_options_need_the_ray_executor(batch, tmp_path):
     for option in ({"model_actors": 2}, {"gpus_per_model": 1.0}, {"address": "auto"}):
         with pytest.raises(ParameterError, match="only for executor='ray'"):
             ingest([str(path) for path in batch], tmp_path / "out", **option)
+
+
+def _session_processes(session_id: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid pgrp session
+        except OSError:  # the process has exited
+            continue
+        if int(fields[3]) == session_id and fields[0] != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def _kill_session(session_id: int) -> None:
+    """SIGKILL every process of a session: a driver started with start_new_session, its Ray runtime and workers
+    (each worker has a process group of its own, but stays in the driver's session), until none is left."""
+    deadline = time.monotonic() + 30
+    while pids := _session_processes(session_id):
+        assert time.monotonic() < deadline, f"processes {pids} survived SIGKILL"
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+
+
+def test_a_killed_driver_is_resumed_by_a_rerun(tmp_path):
+    """SIGKILL mid-batch the CLI driver, the local Ray runtime it started and its workers (a lost machine)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for seed in range(4):
+        music(folder / f"song {seed}.flac", seconds=8.0, seed=seed)
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, "-m", "audiokit.cli.main", "ingest", str(folder), "-o", str(out),
+                               "--executor", "ray", "--ray-cpus", "0.5"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("tracks/*/manifest.json")) and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert driver.poll() is None, "the batch finished before its driver could be killed; make the songs longer"
+    _kill_session(driver.pid)
+    driver.wait()
+    done_before = {path.parent.name for path in out.glob("tracks/*/manifest.json")}
+    assert 1 <= len(done_before) < 4
+
+    again = ingest(str(folder), out, jobs=2)
+    assert again.counts.get("unchanged", 0) == len(done_before) and again.failed == 0
+    assert {path.parent.name for path in out.glob("tracks/*/manifest.json")} >= done_before
+    assert len(manifests(out)) == 4 and not partial_folders(out)
+    with Catalog(out) as catalog:  # the rerun also recorded the tracks the killed driver never did
+        assert len(catalog.tracks()) == 4

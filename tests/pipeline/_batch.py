@@ -1,4 +1,4 @@
-"""Inputs and a Ray runtime for the executor tests (``from _ray_batch import ...``; tests/pipeline is on sys.path)."""
+"""Inputs and manifest helpers of the pipeline tests (``from _batch import ...``: tests/pipeline is on sys.path)."""
 
 from __future__ import annotations
 
