@@ -16,9 +16,21 @@ Contenders, interleaved, warm-up discarded:
   ``ffmpeg`` process writing the same 7 renditions (libopus ``-vbr constrained``
   at 48 kHz, aac, flac) with the same bitrates.
 
+- ``audiokit_ray`` (when Ray is installed): the same ``ingest`` with
+  ``executor="ray"`` on a local Ray runtime of ``JOBS`` CPUs, started once before
+  the rounds (its start-up time is reported apart), one 1-CPU task per track.
+
 Throughput is reported as x-realtime (audio seconds per wall second) and
-tracks per minute; the headline is audiokit's throughput over the ffmpeg
-pipeline's (issue 10's target: >= 1.5x).
+tracks per minute; the headlines are audiokit's throughput over the ffmpeg
+pipeline's (issue 10's target: >= 1.5x) and Ray's over the local pool's
+(issue 11: expect near parity on 2 cores).
+
+Then, for the cluster estimate, one more track goes through the model stages
+a music catalog runs (tags, analysis, speech; transcript and moderation
+skip music) in this process, with the networks' forward passes timed apart:
+tracks per hour per CPU core follow from the measured per-track stage
+seconds, and a GPU can only remove the forward-pass time (see
+:func:`model_stage_costs`).
 
 Run ``python benchmarks/bench_ingest.py [--tracks N] [--repeats R] [--quick]``;
 writes benchmarks/results/ingest.json and ingest.png. ``--quick`` is 2 tracks of
@@ -45,6 +57,11 @@ import audiokit
 from audiokit.pipeline import IngestOptions, ingest, read_manifest
 from audiokit.transcode import PRESETS
 from audiokit.transcode.rungs import CODECS
+
+try:
+    import ray
+except ImportError:  # the ray contender is left out
+    ray = None
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "example.flac"
 PRESET = "spotify-like"
@@ -118,6 +135,70 @@ def write_track_script(path: Path, ffmpeg: str) -> str:
     return script
 
 
+def model_stage_costs(track: Path, out: Path) -> dict:
+    """Seconds per stage of one ``tags,analysis,speech`` ingest of ``track``, and the tagger's forward passes.
+
+    The model stages' weights are loaded (and their kernels compiled) by a
+    discarded first ingest, as a Ray model actor does once before its first
+    track. The forward-pass seconds are what a GPU could take away; the rest
+    of a model stage (resampling, mel front end, Silero VAD, the analysis
+    features) stays on the actor's CPU.
+    """
+    from audiokit.models.tagging.registry import load_network
+    from audiokit.pipeline.stages import TAG_MODELS
+
+    options = IngestOptions(preset=PRESET, stages="tags,analysis,speech")
+    ingest([str(track)], fresh(out), options, jobs=1)  # warm-up: load the models, compile the kernels
+    forward_s = []
+
+    def start_clock(module, inputs):
+        module._bench_started = time.perf_counter()
+
+    def stop_clock(module, inputs, outputs):
+        forward_s.append(time.perf_counter() - module._bench_started)
+
+    hooks = []
+    for model in TAG_MODELS:
+        network = load_network(model, "cpu")
+        hooks += [network.register_forward_pre_hook(start_clock), network.register_forward_hook(stop_clock)]
+    try:
+        summary = ingest([str(track)], fresh(out), options, jobs=1)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    [result] = summary.results
+    if result.status != "ingested":
+        raise SystemExit(f"bench_ingest: model stages failed: {result.error}")
+    manifest = read_manifest(Path(result.manifest_path))
+    return {"stage_seconds": {name: report["seconds"] for name, report in manifest["stages"].items()},
+            "stage_status": {name: report["status"] for name, report in manifest["stages"].items()},
+            "tagger_forward_seconds": sum(forward_s)}
+
+
+def cluster_estimate(core_stage_seconds: dict, costs: dict, duration_s: float) -> dict:
+    """Tracks per hour per CPU core and per GPU, from measured per-track stage seconds.
+
+    One 1-CPU Ray task keeps one core busy for the core stages' seconds; the
+    model stages on CPUs add theirs. On a GPU actor only the tagger's forward
+    passes move to the GPU (their GPU time is not measured here: no GPU), so
+    the actor's CPU-side seconds bound a GPU actor's rate from above.
+    """
+    model_names = ("tags", "analysis", "speech")
+    core_s = sum(core_stage_seconds.values())
+    model_s = sum(costs["stage_seconds"][name] for name in model_names)
+    cpu_side_model_s = model_s - costs["tagger_forward_seconds"]
+    return {
+        "track_duration_s": duration_s,
+        "core_stages_cpu_seconds_per_track": core_s,
+        "model_stages_cpu_seconds_per_track": model_s,
+        "tagger_forward_seconds_per_track": costs["tagger_forward_seconds"],
+        "model_stages_cpu_side_seconds_per_track": cpu_side_model_s,
+        "tracks_per_hour_per_core_core_stages": 3600.0 / core_s,
+        "tracks_per_hour_per_core_with_model_stages_on_cpu": 3600.0 / (core_s + model_s),
+        "tracks_per_hour_per_gpu_actor_upper_bound": 3600.0 / cpu_side_model_s,
+    }
+
+
 def fresh(folder: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -173,9 +254,26 @@ def main() -> None:
                 print(f"  {name:16s} {time.perf_counter() - t0:7.1f} s", flush=True)
             return wrapped
 
-        times = time_interleaved({"audiokit": timed_round("audiokit", run_audiokit),
-                                  "ffmpeg_pipeline": timed_round("ffmpeg_pipeline", run_ffmpeg)},
-                                 repeats=args.repeats, warmup=args.warmup)
+        contenders = {"audiokit": timed_round("audiokit", run_audiokit),
+                      "ffmpeg_pipeline": timed_round("ffmpeg_pipeline", run_ffmpeg)}
+        ray_start_s = None
+        if ray is not None:
+            t0 = time.perf_counter()
+            ray.init(num_cpus=JOBS, include_dashboard=False, log_to_driver=False)
+            ray_start_s = time.perf_counter() - t0
+
+            def run_ray():
+                out = fresh(work / "ray_out")
+                summary = ingest([str(p) for p in tracks], out, options, force=True, executor="ray")
+                if summary.counts.get("ingested") != len(tracks):
+                    raise SystemExit(f"bench_ingest: ingest --executor ray failed: {summary.to_dict()}")
+
+            contenders["audiokit_ray"] = timed_round("audiokit_ray", run_ray)
+        try:
+            times = time_interleaved(contenders, repeats=args.repeats, warmup=args.warmup)
+        finally:
+            if ray is not None:
+                ray.shutdown()
         load_after = os.getloadavg()
         summary = summarize(times, audio_seconds=audio_seconds, subject="audiokit")
         for row in summary.values():
@@ -201,6 +299,10 @@ def main() -> None:
                                  "integrated_lufs": float(integrated[-1]) if integrated else None})
         audiokit_lufs = [read_manifest(Path(r.manifest_path))["loudness"].get("integrated_lufs")
                          for r in last["audiokit"].results]
+        core_stage_seconds = {stage: statistics.mean(values) for stage, values in stage_seconds.items()}
+        print("model stage costs on one more track ...", flush=True)
+        costs = model_stage_costs(tracks[0], work / "model_out")
+        estimate = cluster_estimate(core_stage_seconds, costs, args.duration)
 
         document = {
             "input": {"num_tracks": args.tracks, "duration_s_per_track": args.duration,
@@ -226,7 +328,14 @@ def main() -> None:
             "audiokit_throughput_ratio": ratio,
             "target_ratio": 1.5,
             "meets_target": ratio >= 1.5,
-            "audiokit_stage_seconds_mean": {k: statistics.mean(v) for k, v in stage_seconds.items()},
+            "audiokit_stage_seconds_mean": core_stage_seconds,
+            "ray": None if ray is None else {
+                "version": ray.__version__, "runtime_start_s": ray_start_s,
+                "throughput_vs_local": summary["audiokit"]["median_s"] / summary["audiokit_ray"]["median_s"],
+                "contender": "ingest(tracks, out, options, executor='ray', force=True) on ray.init(num_cpus="
+                             f"{JOBS}) started once before the rounds: one 1-CPU task per track"},
+            "model_stage_costs": costs,
+            "cluster_estimate": estimate,
             "audiokit_renditions_track1": renditions,
             "loudness_check": {"audiokit_integrated_lufs": audiokit_lufs,
                                "ffmpeg_ebur128_integrated_lufs": [c["integrated_lufs"] for c in ffmpeg_check]},
@@ -241,6 +350,11 @@ def main() -> None:
         print(f"{name:16s} {row['median_s']:7.1f} s  {row['x_realtime']:6.2f}x realtime  "
               f"{row['tracks_per_minute']:5.2f} tracks/min")
     print(f"audiokit throughput / ffmpeg pipeline: {ratio:.2f}x (target >= 1.5x)")
+    if document["ray"]:
+        print(f"ray / local throughput: {document['ray']['throughput_vs_local']:.2f}x "
+              f"(runtime start {document['ray']['runtime_start_s']:.1f} s, not in the rounds)")
+    for key, value in document["cluster_estimate"].items():
+        print(f"{key:52s} {value:8.2f}")
     print(f"load average before {load_before}, after {load_after}")
 
 
@@ -256,7 +370,7 @@ def plot(document: dict) -> None:
     names = list(summary)
     speeds = [summary[name]["x_realtime"] for name in names]
     figure, axis = plt.subplots(figsize=(7, 2.8))
-    axis.barh(names, speeds, color=["tab:blue", "tab:gray"])
+    axis.barh(names, speeds, color=["tab:blue", "tab:gray", "tab:green"][:len(names)])
     target = 1.5 * summary["ffmpeg_pipeline"]["x_realtime"]
     axis.axvline(target, color="tab:red", linestyle="--", label="target: 1.5x ffmpeg pipeline")
     for y, (name, speed) in enumerate(zip(names, speeds)):

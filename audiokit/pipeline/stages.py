@@ -124,8 +124,8 @@ def _tags(context: TrackContext) -> dict:
 
 
 def _load_tags() -> None:
-    from ..models.tagging.registry import load_network
     from ..models._registry import torch_device
+    from ..models.tagging.registry import load_network
 
     for model in TAG_MODELS:
         load_network(model, torch_device("auto"))

@@ -1,7 +1,7 @@
 """Ingest one track: identity, the stages, and the manifest written last.
 
-A track's outputs are built in a hidden ``.ID.partial-PID-XXXX`` folder next
-to their final place and renamed into ``OUT/tracks/ID`` only when every core
+A track's outputs are built in a hidden ``.ID.partial-HOST-PID-TOKEN`` folder
+next to their final place and renamed into ``OUT/tracks/ID`` only when every core
 stage succeeded and ``manifest.json`` is written, so a manifest's presence
 means the track is complete, and a crash leaves only a partial folder that
 the next run removes and redoes.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import time
 import traceback
 import uuid
@@ -35,6 +36,9 @@ __all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "finish_track", "ingest_
 
 #: Subfolder of OUT_DIR holding one folder per track id.
 TRACKS_DIR = "tracks"
+#: A partial folder made on another host is taken for abandoned when untouched this long (its PID means
+#: nothing on this host); no stage of one track runs near that long.
+FOREIGN_PARTIAL_MAX_AGE_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -206,8 +210,8 @@ def _run_stage(stage: Stage, context: TrackContext) -> dict:
 
 
 def _partial_name(identity: str, token: str) -> str:
-    """``.ID.partial-PID-TOKEN``: the PID of the process working in it, and a token naming the attempt."""
-    return f".{identity}.partial-{os.getpid()}-{token}"
+    """``.ID.partial-HOST-PID-TOKEN``: the host and PID of the process working in it, and a token naming the attempt."""
+    return f".{identity}.partial-{socket.gethostname()}-{os.getpid()}-{token}"
 
 
 def _claim(track: PartialTrack) -> None:
@@ -227,10 +231,23 @@ def _claim(track: PartialTrack) -> None:
 
 
 def _remove_abandoned_partials(final_dir: Path) -> None:
-    """Delete partial folders of this track left by processes that no longer run."""
-    for partial in final_dir.parent.glob(f".{final_dir.name}.partial-*"):
-        pid = partial.name.split("-")[1]
-        if not (pid.isdigit() and _process_alive(int(pid))):
+    """Delete partial folders of this track whose process is gone.
+
+    A folder made on this host is abandoned when its process no longer runs.
+    One made on another host (shared storage) is judged by age alone, since its
+    PID means nothing here: untouched for FOREIGN_PARTIAL_MAX_AGE_S.
+    """
+    prefix = f".{final_dir.name}.partial-"
+    for partial in final_dir.parent.glob(prefix + "*"):
+        fields = partial.name[len(prefix):].rsplit("-", 2)  # HOST (may hold dashes), PID, TOKEN
+        if len(fields) == 3 and fields[0] == socket.gethostname():
+            abandoned = not (fields[1].isdigit() and _process_alive(int(fields[1])))
+        else:
+            try:
+                abandoned = time.time() - partial.stat().st_mtime > FOREIGN_PARTIAL_MAX_AGE_S
+            except FileNotFoundError:  # removed meanwhile by another run
+                continue
+        if abandoned:
             shutil.rmtree(partial, ignore_errors=True)
 
 

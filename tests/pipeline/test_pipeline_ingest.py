@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -156,3 +158,31 @@ def test_all_stages_on_real_speech_and_the_bundled_example(tmp_path):
 def test_unknown_stage_is_a_usage_error(tmp_path):
     result = _run_cli("ingest", str(EXAMPLE), "-o", str(tmp_path / "out"), "--stages", "loudness,colour")
     assert result.returncode == 2 and "unknown stage(s) colour" in result.stderr
+
+
+def test_rerun_removes_only_abandoned_partial_folders(tmp_path):
+    song = music(tmp_path / "song.flac")
+    out = tmp_path / "out"
+    first = ingest(str(song), out, jobs=1)
+    track = first.results[0].track_id
+    shutil.rmtree(out / "tracks" / track)  # as if the first run had died before the rename
+    here, elsewhere = socket.gethostname(), "other-node.example"
+    dead_here = out / "tracks" / f".{track}.partial-{here}-{_unused_pid()}-0001"
+    live_elsewhere = out / "tracks" / f".{track}.partial-{elsewhere}-{os.getpid()}-0002"
+    stale_elsewhere = out / "tracks" / f".{track}.partial-{elsewhere}-{os.getpid()}-0003"
+    for folder in (dead_here, live_elsewhere, stale_elsewhere):
+        folder.mkdir()
+        (folder / "half-written.opus").write_bytes(b"OggS")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(stale_elsewhere, (two_days_ago, two_days_ago))
+
+    again = ingest(str(song), out, jobs=1)
+    assert again.counts == {"ingested": 1}
+    assert sorted(path.name for path in (out / "tracks").glob(".*")) == [live_elsewhere.name]
+
+
+def _unused_pid() -> int:
+    pid = 2 ** 22 - 1  # above Linux's default pid_max (4,194,304 on 64-bit is the ceiling)
+    while Path(f"/proc/{pid}").exists():
+        pid -= 1
+    return pid
