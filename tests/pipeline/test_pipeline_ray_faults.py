@@ -206,8 +206,9 @@ def test_a_killed_driver_is_resumed_by_a_rerun(tmp_path):
         music(folder / f"song {seed}.flac", seconds=8.0, seed=seed)
     out = tmp_path / "out"
     driver = subprocess.Popen([sys.executable, "-m", "audiokit.cli.main", "ingest", str(folder), "-o", str(out),
-                               "--executor", "ray", "--ray-cpus", "0.5"], stdout=subprocess.DEVNULL,
+                               "--executor", "ray", "--ray-cpus", "1"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
+    # Two 1-CPU tasks at a time on 2 CPUs: when the first manifest lands, the last two tracks have barely begun.
     deadline = time.monotonic() + 300
     while not list(out.glob("tracks/*/manifest.json")) and driver.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
