@@ -117,8 +117,9 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
         started_here = True
     pool = None
     try:
-        cpus = ray.cluster_resources().get("CPU", 1.0)
-        pool = _ModelPool(ray, models, cpus=cpus, gpus=ray.cluster_resources().get("GPU", 0.0), num_cpus=num_cpus,
+        resources = ray.cluster_resources()
+        cpus = resources.get("CPU", 1.0)
+        pool = _ModelPool(ray, models, cpus=cpus, gpus=resources.get("GPU", 0.0), num_cpus=num_cpus,
                           gpus_per_model=gpus_per_model, size=model_actors, max_restarts=max_retries) if models else None
         if max_in_flight is None:
             max_in_flight = max(2, 2 * int(cpus / num_cpus))
