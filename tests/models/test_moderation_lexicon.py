@@ -110,7 +110,8 @@ def test_normalize_word():
     ("blow up the building", "en.violence.threat-bomb", 0, 4),
     ("I want to kill myself", "en.self-harm.self-harm-kill-myself", 3, 5),
     ("go kill yourself.", "en.self-harm.self-harm-kill-yourself", 1, 3),
-    ("I will take my own life", "en.self-harm.self-harm-end-my-life", 2, 6),
+    ("I will take my own life", "en.self-harm.self-harm-end-my-own-life", 2, 6),
+    ("I want to end my life", "en.self-harm.self-harm-end-my-life", 3, 6),
     ("I will KILL YOU!", "en.violence.threat-kill", 2, 4),
 ])
 def test_phrase_rules(en, text, rule_id, first, stop):
@@ -121,6 +122,7 @@ def test_phrase_rules(en, text, rule_id, first, stop):
 @pytest.mark.parametrize("text", [
     "we kill time playing cards", "I will kill all of the weeds", "he will shoot the ball up",
     "they hurt their knees", "I take my dog for a walk", "cut my hair",
+    "at the end of my life story", "take a look at my life",
 ])
 def test_phrase_rules_do_not_fire_on_harmless_word_order(en, text):
     assert en.match(text.split()) == []

@@ -118,7 +118,7 @@ def test_read_transcript_formats_and_errors(tmp_path):
         segments, language = read_transcript(path)
         assert language == "en" and segments[0].words[0].text == " damn" and segments[0].words[1].end_s == 1.0
     result = moderate(transcript=ours, policy="kids")
-    assert result.label.explicit and result.loudness is None and result.lexicon == "en@2026.1"
+    assert result.label.explicit and result.loudness is None and result.lexicon == "en@2026.2"
     assert not moderate(transcript=ours, policy="podcast").label.explicit
     with pytest.raises(ParameterError, match="does not exist"):
         read_transcript(tmp_path / "missing.json")
