@@ -265,64 +265,64 @@ def _limiter_required_gain(padded, taps, interpolate, threshold, bound_gain, req
 
 
 @njit(cache=True)
-def _limiter_envelope(required, hold, lookahead, box1, box2, release_coef, gain):  # pragma: no cover
-    """Smooth gain envelope that stays at or under ``required`` everywhere.
+def _sliding_minimum(required, base, start, hold, lookahead, held):  # pragma: no cover - numba
+    """The limiter envelope's first step: its gain is down ``lookahead`` frames before a peak and held after it.
 
-    1. Sliding minimum over ``[n - hold, n + lookahead - 1]`` (monotone deque):
-       the gain is down ``lookahead`` frames before a peak and held ``hold``
-       frames after it (a hold longer than a bass half-period keeps the gain
-       from following the waveform).
-    2. Release: ``e[n] = min(m[n], 1 - release_coef * (1 - e[n-1]))``, a
-       one-pole recovery towards unity; never above ``m``.
-    3. Attack: two moving averages of ``box1`` and ``box2`` frames
-       (``box1 + box2 - 1 == lookahead``), an S-shaped ramp. For a peak at
-       ``p``, every average that ends at ``p`` only reads ``e[p - lookahead + 1 .. p]``,
-       all ``<= required[p]``, so ``gain[p] <= required[p]`` (the values before
-       the first frame repeat ``e[0]``).
-    ``required``, ``gain`` float64 (frames,).
+    ``held[i] = min(required over frames [n - hold, n + lookahead - 1])`` for
+    frame ``n = start + i``, clipped to the frames ``required`` holds: frames
+    ``base .. base + len(required) - 1`` of the signal (the caller passes every
+    frame from ``max(start - hold, 0)`` on). A monotone deque; the minimum is
+    exact, so any split of the signal into blocks gives the same values.
+    ``required``, ``held`` float64.
     """
-    frames = required.shape[0]
-    if frames == 0:
-        return
-    queue = np.empty(frames, np.int64)
+    last = base + required.shape[0] - 1
+    queue = np.empty(required.shape[0], np.int64)
     head, tail = 0, 0
-    held = np.empty(frames)
-    pushed = 0
-    for n in range(frames):
-        newest = min(n + lookahead - 1, frames - 1)
+    pushed = max(start - hold, base)
+    for i in range(held.shape[0]):
+        n = start + i
+        newest = min(n + lookahead - 1, last)
         while pushed <= newest:
-            while tail > head and required[queue[tail - 1]] >= required[pushed]:
+            value = required[pushed - base]
+            while tail > head and required[queue[tail - 1] - base] >= value:
                 tail -= 1
             queue[tail] = pushed
             tail += 1
             pushed += 1
         while queue[head] < n - hold:
             head += 1
-        held[n] = required[queue[head]]
-    level = 1.0
-    for n in range(frames):
-        level = min(held[n], 1.0 - release_coef * (1.0 - level))
-        held[n] = level
-    smoothed = np.empty(frames)
-    _moving_average(held, box1, smoothed)
-    _moving_average(smoothed, box2, gain)
+        held[i] = required[queue[head] - base]
 
 
 @njit(cache=True)
-def _moving_average(values, width, out):  # pragma: no cover - numba
-    """``out[n] = mean(values[n - width + 1 .. n])``, ``values[k < 0] = values[0]``.
+def _release(held, release_coef, level):  # pragma: no cover - numba
+    """In place, ``e[n] = min(held[n], 1 - release_coef * (1 - e[n - 1]))`` from ``e[-1] = level``.
 
-    Re-summed exactly every ``width`` frames so rounding cannot accumulate.
+    A one-pole recovery towards unity gain, never above ``held``. Returns the
+    last value, the ``level`` to pass with the next block.
     """
-    frames = values.shape[0]
-    first = values[0]
-    total = 0.0
-    for n in range(frames):
-        if n % width == 0:
+    for n in range(held.shape[0]):
+        level = min(held[n], 1.0 - release_coef * (1.0 - level))
+        held[n] = level
+    return level
+
+
+@njit(cache=True)
+def _moving_average(values, width, start, total, out):  # pragma: no cover - numba
+    """``out[i] = mean(values[i + 1 .. i + width])``: the mean of the ``width`` frames ending at frame ``start + i``.
+
+    ``values`` holds the ``width`` frames before frame ``start`` (before the
+    signal's first frame: copies of it), then the new ones. The running sum
+    ``total`` (the previous call's return value) is re-summed exactly at every
+    frame index divisible by ``width``, so rounding cannot accumulate and any
+    split into blocks gives the same values. Returns the running sum.
+    """
+    for i in range(out.shape[0]):
+        if (start + i) % width == 0:
             total = 0.0
-            for k in range(n - width + 1, n + 1):
-                total += values[k] if k >= 0 else first
+            for k in range(i + 1, i + width + 1):
+                total += values[k]
         else:
-            oldest = n - width
-            total += values[n] - (values[oldest] if oldest >= 0 else first)
-        out[n] = total / width
+            total += values[i + width] - values[i]
+        out[i] = total / width
+    return total

@@ -2,12 +2,15 @@
 
 The detector is the meter's own (BS.1770-5 Annex 2: the samples and their 4x
 interpolation), linked over channels so the stereo image never moves. From
-the gain each frame needs, a smooth envelope is built (see
-:func:`._kernels._limiter_envelope`): it starts falling ``lookahead_ms``
-before a peak along an S-shaped ramp, holds ``hold_ms`` after it (longer than
-half a 25 Hz period, so the gain does not follow bass waveforms) and recovers
-with a one-pole release of ``release_ms``. The envelope is non-causal over the
-whole array, so the output is time-aligned with the input (no latency).
+the gain each frame needs, a smooth envelope is built (see the kernels
+``_sliding_minimum``, ``_release`` and ``_moving_average``): it starts falling
+``lookahead_ms`` before a peak along an S-shaped ramp, holds ``hold_ms`` after
+it (longer than half a 25 Hz period, so the gain does not follow bass
+waveforms) and recovers with a one-pole release of ``release_ms``. The
+envelope looks ahead, so the output is time-aligned with the input (no
+latency). It runs block by block with its state carried over
+(:class:`_LimiterStream`), so a file of any length is limited in bounded
+memory, with the same output as one call on the whole signal.
 
 The envelope never exceeds the gain a sample or an interpolated point needs,
 but an interpolated value of the *product* ``gain * x`` can differ slightly
@@ -26,7 +29,7 @@ import numpy as np
 
 from .._arrays import as_samples, check_finite, check_sample_rate
 from ..errors import AudiokitError, ParameterError
-from ._kernels import _limiter_envelope, _limiter_required_gain
+from ._kernels import _limiter_required_gain, _moving_average, _release, _sliding_minimum
 from .truepeak import ANNEX2_TAPS, TruePeakMeter, _phase_taps
 
 __all__ = ["LIMITED_DB", "LimiterReport", "limit_true_peak"]
@@ -107,52 +110,149 @@ def _check_ceiling(true_peak_dbtp) -> float:
     return float(true_peak_dbtp)
 
 
+class _RequiredGain:
+    """The gain each frame needs (float64), from sample blocks; a frame is done once 6 frames after it are in.
+
+    Keeps the 11 frames of FIR history and the 6 undone frames between calls,
+    and feeds :func:`._kernels._limiter_required_gain` the same neighbours it
+    sees in one call on the whole signal (zeros before the start and, once
+    ``final``, after the end), so any split gives the same values.
+    """
+
+    def __init__(self, sample_rate: int, num_channels: int, threshold: float) -> None:
+        factor = TruePeakMeter(sample_rate, num_channels).factor
+        self._taps, self._interpolate = _phase_taps(factor), factor > 1
+        self._history = ANNEX2_TAPS.shape[1] - 1
+        self._threshold = threshold
+        self._bound_gain = float(np.abs(ANNEX2_TAPS).sum(axis=1).max()) * (1.0 + 1e-5)
+        self._buffer = np.zeros((num_channels, self._history), np.float32)
+
+    def push(self, block: np.ndarray, final: bool) -> np.ndarray:
+        parts = [self._buffer, block] + ([np.zeros((block.shape[0], _TAIL), np.float32)] if final else [])
+        buffer = np.ascontiguousarray(np.concatenate(parts, axis=1))
+        frames = max(0, buffer.shape[1] - self._history - _TAIL)
+        required = np.empty(frames)
+        if frames:
+            _limiter_required_gain(buffer, self._taps, self._interpolate, self._threshold, self._bound_gain, required)
+        self._buffer = buffer[:, buffer.shape[1] - self._history - _TAIL:]
+        return required
+
+
+class _GainEnvelope:
+    """The limiter's smooth gain (float64) from required gains pushed in blocks.
+
+    Runs :func:`._kernels._sliding_minimum`, :func:`._kernels._release` and
+    two :func:`._kernels._moving_average` with their state carried between
+    blocks; a frame's gain is out once ``lookahead - 1`` required gains after
+    it are in (all of them when ``final``), equal to the one-block value.
+    """
+
+    def __init__(self, settings: _Settings) -> None:
+        self._settings = settings
+        self._required = np.zeros(0)  # frames self._base .. of the signal, from done - hold on
+        self._base = 0
+        self._done = 0  # frames whose gain is out
+        self._level = 1.0
+        self._averages = [[settings.box1, None, 0.0], [settings.box2, None, 0.0]]  # width, history, running sum
+
+    def push(self, required: np.ndarray, final: bool) -> np.ndarray:
+        settings = self._settings
+        self._required = np.concatenate([self._required, required])
+        known = self._base + self._required.size
+        stop = known if final else max(self._done, known - settings.lookahead + 1)
+        values = np.empty(stop - self._done)
+        if not values.size:
+            return values
+        _sliding_minimum(self._required, self._base, self._done, settings.hold, settings.lookahead, values)
+        self._level = _release(values, settings.release_coef, self._level)
+        for average in self._averages:
+            width, history, total = average
+            history = np.full(width, values[0]) if history is None else history  # before frame 0: frame 0
+            extended = np.concatenate([history, values])
+            values = np.empty(values.size)
+            average[2] = _moving_average(extended, width, self._done, total, values)
+            average[1] = extended[-width:]
+        self._done = stop
+        keep = max(stop - settings.hold, 0)
+        self._required = self._required[keep - self._base:]
+        self._base = keep
+        return values
+
+
+class _LimiterStream:
+    """The limiter at one detector ``threshold``, block by block, time-aligned (no latency in the output).
+
+    ``process`` returns the output frames that are done (a block's last
+    ``lookahead + 5`` frames wait for the next block, or for ``final``); the
+    concatenated output equals one call on the whole signal.
+    """
+
+    def __init__(self, sample_rate: int, num_channels: int, threshold: float, settings: _Settings) -> None:
+        self._required = _RequiredGain(sample_rate, num_channels, threshold)
+        self._envelope = _GainEnvelope(settings)
+        self._pending = np.zeros((num_channels, 0), np.float32)
+        self.frames = 0
+        self.limited_frames = 0
+        self.max_reduction_db = 0.0
+
+    def process(self, block: np.ndarray, *, final: bool = False) -> np.ndarray:
+        gain = self._envelope.push(self._required.push(block, final), final)
+        pending = np.concatenate([self._pending, block], axis=1)
+        out, self._pending = pending[:, :gain.size] * gain.astype(np.float32), pending[:, gain.size:]
+        with np.errstate(divide="ignore"):
+            reduction_db = -20.0 * np.log10(gain)
+        if reduction_db.size:
+            self.max_reduction_db = max(self.max_reduction_db, float(reduction_db.max()))
+        self.limited_frames += int(np.count_nonzero(reduction_db > LIMITED_DB))
+        self.frames += gain.size
+        return out
+
+    def report(self, ceiling_dbtp: float, output_true_peak_dbtp: float) -> LimiterReport:
+        return LimiterReport(
+            ceiling_dbtp=ceiling_dbtp,
+            max_reduction_db=self.max_reduction_db,
+            limited_fraction=self.limited_frames / self.frames if self.frames else 0.0,
+            output_true_peak_dbtp=output_true_peak_dbtp,
+        )
+
+
 def _gain_envelope(samples: np.ndarray, sample_rate: int, threshold: float, settings: _Settings) -> np.ndarray:
     """Per-frame linked gain (float64, shape (frames,)) keeping every peak under ``threshold``."""
-    factor = TruePeakMeter(sample_rate, samples.shape[0]).factor
-    history = ANNEX2_TAPS.shape[1] - 1
-    padded = np.zeros((samples.shape[0], history + samples.shape[1] + _TAIL), np.float32)
-    padded[:, history:history + samples.shape[1]] = samples
-    bound_gain = float(np.abs(ANNEX2_TAPS).sum(axis=1).max()) * (1.0 + 1e-5)
-    required = np.empty(samples.shape[1])
-    _limiter_required_gain(padded, _phase_taps(factor), factor > 1, threshold, bound_gain, required)
-    gain = np.empty(samples.shape[1])
-    _limiter_envelope(required, settings.hold, settings.lookahead, settings.box1, settings.box2,
-                      settings.release_coef, gain)
-    return gain
+    required = _RequiredGain(sample_rate, samples.shape[0], threshold).push(samples, True)
+    return _GainEnvelope(settings).push(required, True)
 
 
-def _output_true_peak(samples: np.ndarray, sample_rate: int) -> float:
-    meter = TruePeakMeter(sample_rate, samples.shape[0])
-    meter._process_validated(samples)
-    return float(np.max(meter.true_peak_dbtp))
+def hold_ceiling(ceiling_dbtp: float, attempt):
+    """Run the limiter until its output's true peak holds ``ceiling_dbtp``; returns ``attempt``'s value.
+
+    ``attempt(threshold)`` limits the programme with that detector threshold
+    and returns ``(output true peak in dBTP, value)``. The first threshold sits
+    ``_MARGIN_DB`` under the ceiling; each overshoot lowers it by the overshoot
+    (the product ``gain * x`` can interpolate slightly over ``gain`` times the
+    interpolated ``x``). One attempt is the norm.
+    """
+    threshold = 10.0 ** (ceiling_dbtp / 20.0) * 10.0 ** (-_MARGIN_DB / 20.0)
+    for _ in range(_MAX_PASSES):
+        peak_dbtp, value = attempt(threshold)
+        if peak_dbtp <= ceiling_dbtp:
+            return value
+        threshold *= 10.0 ** ((ceiling_dbtp - peak_dbtp - _MARGIN_DB) / 20.0)
+    raise AudiokitError(f"the limiter could not hold {ceiling_dbtp} dBTP in {_MAX_PASSES} passes "
+                        f"(output {peak_dbtp:.3f})")
 
 
 def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float,
            settings: _Settings) -> tuple[np.ndarray, LimiterReport]:
     """The limiter on validated float32 ``(channels, frames)`` input."""
-    ceiling = 10.0 ** (ceiling_dbtp / 20.0)
-    threshold = ceiling * 10.0 ** (-_MARGIN_DB / 20.0)
-    for _ in range(_MAX_PASSES):
-        gain = _gain_envelope(samples, sample_rate, threshold, settings)
-        out = samples * gain.astype(np.float32)
-        peak_dbtp = _output_true_peak(out, sample_rate)
-        if peak_dbtp <= ceiling_dbtp:
-            break
-        threshold *= 10.0 ** ((ceiling_dbtp - peak_dbtp - _MARGIN_DB) / 20.0)
-    else:
-        raise AudiokitError(  # each pass lowers the threshold by the overshoot; one pass is the norm
-            f"the limiter could not hold {ceiling_dbtp} dBTP in {_MAX_PASSES} passes (output {peak_dbtp:.3f})"
-        )
-    with np.errstate(divide="ignore"):
-        reduction_db = -20.0 * np.log10(gain) if gain.size else np.zeros(0)
-    report = LimiterReport(
-        ceiling_dbtp=ceiling_dbtp,
-        max_reduction_db=max(0.0, float(reduction_db.max())) if reduction_db.size else 0.0,
-        limited_fraction=float(np.mean(reduction_db > LIMITED_DB)) if reduction_db.size else 0.0,
-        output_true_peak_dbtp=peak_dbtp,
-    )
-    return out, report
+    def attempt(threshold: float):
+        stream = _LimiterStream(sample_rate, samples.shape[0], threshold, settings)
+        out = stream.process(samples, final=True)
+        meter = TruePeakMeter(sample_rate, samples.shape[0])
+        meter._process_validated(out)
+        peak_dbtp = float(np.max(meter.true_peak_dbtp))
+        return peak_dbtp, (out, stream.report(ceiling_dbtp, peak_dbtp))
+
+    return hold_ceiling(ceiling_dbtp, attempt)
 
 
 def limit_true_peak(samples, sample_rate: int, *, true_peak_dbtp: float = -1.0, lookahead_ms: float = LOOKAHEAD_MS,

@@ -212,29 +212,32 @@ def _limit_tracks(tracks, rates, gain_db, ceiling_dbtp):
     return outputs, reports
 
 
-def _normalize_tracks(tracks, rates, target: _Target, input_album: AlbumReport, channel_layout):
-    """Shared core: returns (outputs, gain_db, max reduction dB, limited fraction)."""
-    integrated = input_album.integrated_lufs
-    iterate = False
-    if math.isinf(integrated):
+def initial_gain(target: _Target, integrated_lufs: float, true_peak_dbtp: float) -> tuple[float, bool]:
+    """(the first gain in dB, whether limit mode iterates it) for a programme's input measurements."""
+    if math.isinf(integrated_lufs):
         warnings.warn("the input's integrated loudness is undefined (silent or shorter than 400 ms); "
-                      "no gain applied", LoudnessWarning, stacklevel=3)
-        gain = 0.0
-    elif target.mode == "headroom":
-        gain = _headroom_gain_db(integrated, input_album.true_peak_dbtp, target.target_lufs,
-                                 target.true_peak_dbtp, target.attenuate_only)
-    else:
-        gain = target.target_lufs - integrated
-        iterate = not (target.attenuate_only and gain > 0.0)
-        gain = gain if iterate else 0.0
-    highest = gain + MAX_EXTRA_GAIN_DB
+                      "no gain applied", LoudnessWarning, stacklevel=4)
+        return 0.0, False
     if target.mode == "headroom":
-        return [_apply_gain(samples, gain) for samples in tracks], gain, 0.0, 0.0
-    outputs, reports = _limit_tracks(tracks, rates, gain, target.true_peak_dbtp)
+        return _headroom_gain_db(integrated_lufs, true_peak_dbtp, target.target_lufs, target.true_peak_dbtp,
+                                 target.attenuate_only), False
+    gain = target.target_lufs - integrated_lufs
+    iterate = not (target.attenuate_only and gain > 0.0)
+    return (gain if iterate else 0.0), iterate
+
+
+def iterate_gain(gain: float, iterate: bool, target: _Target, run) -> float:
+    """Limit mode: the gain whose limited output is within TOLERANCE_LU of the target (secant steps).
+
+    ``run(gain)`` limits the programme at ``gain`` dB and returns the output's
+    integrated loudness; the last call is at the returned gain, so its output
+    is the result. Without ``iterate``, ``run`` is called once.
+    """
+    highest = gain + MAX_EXTRA_GAIN_DB
+    loudness = run(gain)
     previous = None
     steps = 0
     while iterate:
-        loudness = _joint_integrated(outputs, rates, channel_layout)
         error = target.target_lufs - loudness
         if abs(error) <= TOLERANCE_LU:
             break
@@ -244,7 +247,7 @@ def _normalize_tracks(tracks, rates, target: _Target, input_album: AlbumReport, 
                 f"(the programme cannot be made that loud under {target.true_peak_dbtp} dBTP without "
                 f"more than {MAX_EXTRA_GAIN_DB} dB of extra gain into the limiter)",
                 NormalizationWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             break
         slope = 1.0
@@ -252,12 +255,28 @@ def _normalize_tracks(tracks, rates, target: _Target, input_album: AlbumReport, 
             slope = min(_MAX_SLOPE, max(_MIN_SLOPE, (loudness - previous[1]) / (gain - previous[0])))
         previous = (gain, loudness)
         gain = min(highest, gain + max(-_MAX_STEP_DB, min(_MAX_STEP_DB, error / slope)))
-        outputs, reports = _limit_tracks(tracks, rates, gain, target.true_peak_dbtp)
+        loudness = run(gain)
         steps += 1
+    return gain
+
+
+def _normalize_tracks(tracks, rates, target: _Target, input_album: AlbumReport, channel_layout):
+    """Shared core: returns (outputs, gain_db, max reduction dB, limited fraction)."""
+    gain, iterate = initial_gain(target, input_album.integrated_lufs, input_album.true_peak_dbtp)
+    if target.mode == "headroom":
+        return [_apply_gain(samples, gain) for samples in tracks], gain, 0.0, 0.0
+    limited = {}
+
+    def run(gain_db: float) -> float:
+        limited["outputs"], limited["reports"] = _limit_tracks(tracks, rates, gain_db, target.true_peak_dbtp)
+        return _joint_integrated(limited["outputs"], rates, channel_layout)
+
+    gain = iterate_gain(gain, iterate, target, run)
+    outputs, reports = limited["outputs"], limited["reports"]
     frames = sum(samples.shape[1] for samples in tracks)
-    limited = sum(report.limited_fraction * samples.shape[1] for report, samples in zip(reports, tracks))
+    limited_frames = sum(report.limited_fraction * samples.shape[1] for report, samples in zip(reports, tracks))
     return (outputs, gain, max(report.max_reduction_db for report in reports),
-            limited / frames if frames else 0.0)
+            limited_frames / frames if frames else 0.0)
 
 
 def normalize(samples, sample_rate: int, *, preset: str | None = None, target_lufs: float | None = None,

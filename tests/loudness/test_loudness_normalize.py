@@ -223,7 +223,7 @@ def test_limiter_kernels_compile_on_first_call_only():
     code = (
         "import audiokit.loudness\n"
         "from audiokit.loudness import _kernels\n"
-        "names = ['_limiter_required_gain', '_limiter_envelope', '_moving_average']\n"
+        "names = ['_limiter_required_gain', '_sliding_minimum', '_release', '_moving_average']\n"
         "assert all(not getattr(_kernels, n).signatures for n in names)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
