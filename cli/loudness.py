@@ -124,7 +124,8 @@ def normalize(input_path: str, output_path: str, preset: str | None, target_lufs
 
     Give either --preset or --target-lufs. OUT keeps IN's sample rate, bit
     depth, codec (where OUT's extension allows it) and tags; ReplayGain/R128
-    tags, stale after the change of level, are dropped. OUT is written
+    tags, stale after the change of level, are dropped. IN is processed block
+    by block (memory stays small for hours of audio). OUT is written
     atomically and then measured again as decoded ("written" in the JSON):
     a lossy codec can move the true peak a little over the ceiling.
     """
@@ -132,21 +133,18 @@ def normalize(input_path: str, output_path: str, preset: str | None, target_lufs
         raise click.UsageError("give exactly one of --preset NAME or --target-lufs X")
     import audiokit
     from audiokit.errors import ParameterError
-    from audiokit.loudness import PRESETS
-    from audiokit.loudness import normalize as normalize_samples
+    from audiokit.loudness import PRESETS, normalize_file
 
     if preset is not None and preset not in PRESETS:
         raise click.BadParameter(f"{preset!r}; expected one of {', '.join(PRESETS)}", param_hint="--preset")
     info = audiokit.probe(input_path)
-    audio = audiokit.read(input_path)
-    try:
-        out, report = normalize_samples(audio.samples, audio.sample_rate, preset=preset, target_lufs=target_lufs,
-                                        true_peak_dbtp=true_peak_dbtp, mode=mode, channel_layout=_layout(info))
+    tags = {key: value for key, value in info.tags.items() if not key.lower().startswith(_STALE_TAG_PREFIXES)}
+    try:  # block by block: a 3-hour episode never sits in memory whole
+        report = normalize_file(input_path, output_path, preset=preset, target_lufs=target_lufs,
+                                true_peak_dbtp=true_peak_dbtp, mode=mode, channel_layout=_layout(info), tags=tags,
+                                **_write_options(info, output_path))
     except ParameterError as error:
         raise click.UsageError(str(error)) from None
-    tags = {key: value for key, value in info.tags.items() if not key.lower().startswith(_STALE_TAG_PREFIXES)}
-    audiokit.write(output_path, audiokit.Audio(out, audio.sample_rate), tags=tags,
-                   **_write_options(info, output_path))
     written = _measure_file(output_path).to_dict()
     if as_json:
         click.echo(json.dumps({"input_file": input_path, "output_file": output_path, **report.to_dict(),

@@ -134,7 +134,7 @@ class _RequiredGain:
         required = np.empty(frames)
         if frames:
             _limiter_required_gain(buffer, self._taps, self._interpolate, self._threshold, self._bound_gain, required)
-        self._buffer = buffer[:, buffer.shape[1] - self._history - _TAIL:]
+        self._buffer = buffer[:, max(0, buffer.shape[1] - self._history - _TAIL):]
         return required
 
 
@@ -207,13 +207,14 @@ class _LimiterStream:
         self.frames += gain.size
         return out
 
+    @property
+    def limited_fraction(self) -> float:
+        """Fraction of the frames out so far whose gain was reduced by more than LIMITED_DB."""
+        return self.limited_frames / self.frames if self.frames else 0.0
+
     def report(self, ceiling_dbtp: float, output_true_peak_dbtp: float) -> LimiterReport:
-        return LimiterReport(
-            ceiling_dbtp=ceiling_dbtp,
-            max_reduction_db=self.max_reduction_db,
-            limited_fraction=self.limited_frames / self.frames if self.frames else 0.0,
-            output_true_peak_dbtp=output_true_peak_dbtp,
-        )
+        return LimiterReport(ceiling_dbtp=ceiling_dbtp, max_reduction_db=self.max_reduction_db,
+                             limited_fraction=self.limited_fraction, output_true_peak_dbtp=output_true_peak_dbtp)
 
 
 def _gain_envelope(samples: np.ndarray, sample_rate: int, threshold: float, settings: _Settings) -> np.ndarray:
