@@ -3,12 +3,18 @@ dead air, DC offset, phase (mono-compatibility) problems and sudden loudness jum
 
 The delivery spec is a loudness preset (:data:`audiokit.loudness.PRESETS`,
 e.g. ``podcast``: -16 LUFS +-1 LU, true peak under -1 dBTP).
+
+The checks stream: one pass over the source in blocks feeds the loudness
+meter, the clipped-run tracker and 50 ms frame sums, so a file of any length
+is checked in bounded memory; only when its true peak is over the ceiling
+does a second pass localize the overs.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -34,6 +40,8 @@ MOMENTARY_HOPS = 40
 MAX_LOSS_DB = 60.0
 #: Problems closer than this are reported as one region, s.
 MERGE_S = 0.25
+#: Frames of the source checked at a time.
+BLOCK_FRAMES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -77,17 +85,61 @@ class CheckOptions:
         return asdict(self)
 
 
+def _mask_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, stop) index pairs of the runs of True in a boolean ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def _merge_runs(runs: list[tuple[int, int]], *, hop_s: float, merge_s: float = MERGE_S,
+                min_s: float = 0.0) -> list[tuple[int, int]]:
+    """Sorted, disjoint runs with gaps of at most ``merge_s`` joined, then those shorter than ``min_s`` dropped."""
+    merged: list[list[int]] = []
+    for first, stop in runs:
+        if merged and (first - merged[-1][1]) * hop_s <= merge_s:
+            merged[-1][1] = stop
+        else:
+            merged.append([first, stop])
+    return [(a, b) for a, b in merged if (b - a) * hop_s >= min_s]
+
+
 def _regions(mask: np.ndarray, *, hop_s: float, merge_s: float = MERGE_S, min_s: float = 0.0) -> list[tuple[int, int]]:
     """(first, stop) index runs of True in ``mask``, runs closer than ``merge_s`` joined, shorter than ``min_s`` dropped."""
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    runs: list[list[int]] = []
-    for first, stop in zip(edges[::2], edges[1::2]):
-        if runs and (first - runs[-1][1]) * hop_s <= merge_s:
-            runs[-1][1] = stop
-        else:
-            runs.append([first, stop])
-    return [(a, b) for a, b in runs if (b - a) * hop_s >= min_s]
+    return _merge_runs(_mask_runs(mask), hop_s=hop_s, merge_s=merge_s, min_s=min_s)
+
+
+class _Runs:
+    """Runs of True in a boolean stream fed block by block, with the largest ``value`` inside each run."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[int, int, float]] = []  # (first, stop, max value)
+        self._position = 0
+        self._open: tuple[int, float] | None = None  # a run reaching the last block's end: (first, max)
+
+    def add(self, mask: np.ndarray, values: np.ndarray | None = None) -> None:
+        if not mask.size:
+            return
+        found = [(first + self._position, stop + self._position,
+                  float(values[first:stop].max()) if values is not None else 0.0)
+                 for first, stop in _mask_runs(mask)]
+        if self._open is not None:
+            first, peak = self._open
+            self._open = None
+            if found and found[0][0] == self._position:  # the open run goes on into this block
+                found[0] = (first, found[0][1], max(peak, found[0][2]))
+            else:
+                self.runs.append((first, self._position, peak))
+        self._position += mask.size
+        if found and found[-1][1] == self._position:  # it reaches the block's end: it may go on
+            first, _, peak = found.pop()
+            self._open = (first, peak)
+        self.runs.extend(found)
+
+    def finish(self) -> list[tuple[int, int, float]]:
+        if self._open is not None:
+            self.runs.append((self._open[0], self._position, self._open[1]))
+            self._open = None
+        return self.runs
 
 
 def _flag(category: str, severity: str, start_s: float, end_s: float, evidence: str, *, value: float,
@@ -97,18 +149,55 @@ def _flag(category: str, severity: str, start_s: float, end_s: float, evidence: 
                 value=round(float(value), 3), limit=round(float(limit), 3))
 
 
-def _clipping(samples: np.ndarray, sample_rate: int, options: CheckOptions) -> list[Flag]:
-    clipped = np.abs(samples) >= options.clip_level
-    hits = np.zeros(samples.shape[1], bool)
-    for row in clipped:
-        padded = np.concatenate(([0], row.astype(np.int8), [0]))
-        edges = np.flatnonzero(np.diff(padded))
-        for first, stop in zip(edges[::2], edges[1::2]):
-            if stop - first >= options.min_clip_samples:
-                hits[first:stop] = True
+class _FirstPass:
+    """What one pass over the source gathers for every check but the localization of true-peak overs."""
+
+    def __init__(self, sample_rate: int, num_channels: int, options: CheckOptions) -> None:
+        self.sample_rate, self.num_channels = sample_rate, num_channels
+        self.hop = max(1, sample_rate * FRAME_MS // 1000)
+        self.meter = loudness.LoudnessMeter(sample_rate, num_channels)
+        self.clip_level = options.clip_level
+        self.clipped = [_Runs() for _ in range(num_channels)]
+        self.sums = np.zeros(num_channels)
+        self.num_frames = 0
+        self._rest = np.zeros((num_channels, 0), np.float32)  # samples of an unfinished 50 ms frame
+        # per 50 ms frame: mean square over channels; for stereo also sum l^2, r^2, l*r and (l + r)^2
+        self._frame_sums: dict[str, list[np.ndarray]] = {name: [] for name in ("power", "ll", "rr", "lr", "mono")}
+
+    def add(self, block: np.ndarray) -> None:
+        self.meter.process(block)  # validates every sample once
+        for runs, row in zip(self.clipped, np.abs(block) >= self.clip_level):
+            runs.add(row)
+        self.sums += block.sum(axis=1, dtype=np.float64)
+        self.num_frames += block.shape[1]
+        pending = np.concatenate([self._rest, block], axis=1)
+        count = pending.shape[1] // self.hop
+        self._rest = pending[:, count * self.hop:]
+        framed = pending[:, :count * self.hop].reshape(self.num_channels, count, self.hop).astype(np.float64)
+        self._frame_sums["power"].append((framed ** 2).mean(axis=(0, 2)))
+        if self.num_channels == 2:
+            left, right = framed
+            for name, values in (("ll", left ** 2), ("rr", right ** 2), ("lr", left * right),
+                                 ("mono", (left + right) ** 2)):
+                self._frame_sums[name].append(values.sum(axis=1))
+
+    def frame_sums(self, name: str) -> np.ndarray:
+        return np.concatenate(self._frame_sums[name]) if self._frame_sums[name] else np.zeros(0)
+
+
+def _clipping(first_pass: _FirstPass, options: CheckOptions) -> list[Flag]:
+    sample_rate = first_pass.sample_rate
+    long_enough = sorted((a, b) for runs in first_pass.clipped for a, b, _ in runs.finish()
+                         if b - a >= options.min_clip_samples)
+    hits: list[list[int]] = []  # the union over channels
+    for first, stop in long_enough:
+        if hits and first <= hits[-1][1]:
+            hits[-1][1] = max(hits[-1][1], stop)
+        else:
+            hits.append([first, stop])
     flags = []
-    for first, stop in _regions(hits, hop_s=1.0 / sample_rate):
-        count = int(hits[first:stop].sum())
+    for first, stop in _merge_runs([(a, b) for a, b in hits], hop_s=1.0 / sample_rate):
+        count = sum(b - a for a, b in hits if first <= a < stop)
         flags.append(_flag("clipping", "high" if count >= sample_rate // 100 else "medium",
                            first / sample_rate, stop / sample_rate,
                            f"{count} samples at full scale in runs of >= {options.min_clip_samples}",
@@ -116,25 +205,34 @@ def _clipping(samples: np.ndarray, sample_rate: int, options: CheckOptions) -> l
     return flags
 
 
-def _true_peak_overs(samples: np.ndarray, sample_rate: int, report, ceiling_dbtp: float) -> list[Flag]:
+def _true_peak_overs(blocks: Callable[[], Iterator[np.ndarray]], sample_rate: int, num_frames: int, report,
+                     ceiling_dbtp: float) -> list[Flag]:
+    """Where the true peak goes over the ceiling: a second pass, oversampling 10 s chunks (64 frames of context)."""
     from scipy.signal import resample_poly
 
     if not report.true_peak_dbtp > ceiling_dbtp:
         return []
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
     chunk, pad = int(TRUE_PEAK_CHUNK_S * sample_rate), 64
-    peaks = np.zeros(samples.shape[1], np.float32)
-    for start in range(0, samples.shape[1], chunk):
-        lo, hi = max(0, start - pad), min(samples.shape[1], start + chunk + pad)
-        up = np.abs(resample_poly(samples[:, lo:hi], OVERSAMPLE, 1, axis=1)).max(axis=0)
-        frame_peaks = up[: (hi - lo) * OVERSAMPLE].reshape(hi - lo, OVERSAMPLE).max(axis=1)
-        keep = slice(start - lo, start - lo + min(chunk, samples.shape[1] - start))
-        peaks[start:start + keep.stop - keep.start] = frame_peaks[keep]
-    over = np.maximum(peaks, np.abs(samples).max(axis=0)) > ceiling
-    regions = _regions(over, hop_s=1.0 / sample_rate) or [(0, samples.shape[1])]
+    overs = _Runs()
+    buffered, buffer_start, next_chunk = None, 0, 0
+    for block in blocks():
+        buffered = block if buffered is None else np.concatenate([buffered, block], axis=1)
+        while next_chunk < num_frames and buffer_start + buffered.shape[1] >= min(num_frames, next_chunk + chunk + pad):
+            lo, hi = max(0, next_chunk - pad), min(num_frames, next_chunk + chunk + pad)
+            up = np.abs(resample_poly(buffered[:, lo - buffer_start:hi - buffer_start], OVERSAMPLE, 1, axis=1)).max(axis=0)
+            frame_peaks = up[: (hi - lo) * OVERSAMPLE].reshape(hi - lo, OVERSAMPLE).max(axis=1)
+            count = min(chunk, num_frames - next_chunk)
+            peaks = frame_peaks[next_chunk - lo:next_chunk - lo + count].astype(np.float32)
+            samples = np.abs(buffered[:, next_chunk - buffer_start:next_chunk - buffer_start + count]).max(axis=0)
+            overs.add(np.maximum(peaks, samples) > ceiling, peaks)
+            next_chunk += chunk
+            drop = max(0, next_chunk - pad) - buffer_start
+            buffered, buffer_start = buffered[:, drop:], buffer_start + drop
+    runs = overs.finish()
     flags = []
-    for first, stop in regions:
-        local = float(np.max(peaks[first:stop], initial=0.0))
+    for first, stop in _merge_runs([(a, b) for a, b, _ in runs], hop_s=1.0 / sample_rate) or [(0, num_frames)]:
+        local = max((peak for a, _, peak in runs if first <= a < stop), default=0.0)
         local_dbtp = 20 * math.log10(local) if local > ceiling else report.true_peak_dbtp
         flags.append(_flag("true_peak", "high" if local_dbtp > 0.0 else "medium", first / sample_rate,
                            stop / sample_rate, f"true peak {local_dbtp:+.2f} dBTP over the {ceiling_dbtp:+.1f} dBTP ceiling",
@@ -157,19 +255,10 @@ def _loudness_off_spec(report, duration_s: float, options: CheckOptions) -> list
                   value=measured, limit=preset.target_lufs)]
 
 
-def _frame_levels(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
-    """Per-frame RMS over all channels, dBFS, shape (frames,), and the frame length in samples."""
-    hop = max(1, sample_rate * FRAME_MS // 1000)
-    count = samples.shape[1] // hop
-    framed = samples[:, : count * hop].reshape(samples.shape[0], count, hop)
-    power = (framed.astype(np.float64) ** 2).mean(axis=(0, 2))
+def _dead_air(first_pass: _FirstPass, options: CheckOptions) -> list[Flag]:
     with np.errstate(divide="ignore"):
-        return 10 * np.log10(power), hop
-
-
-def _dead_air(samples: np.ndarray, sample_rate: int, options: CheckOptions) -> list[Flag]:
-    levels, hop = _frame_levels(samples, sample_rate)
-    hop_s = hop / sample_rate
+        levels = 10 * np.log10(first_pass.frame_sums("power"))  # RMS over all channels, dBFS
+    hop_s = first_pass.hop / first_pass.sample_rate
     flags = []
     for first, stop in _regions(levels < options.silence_dbfs, hop_s=hop_s, merge_s=0.0, min_s=options.dead_air_s):
         length = (stop - first) * hop_s
@@ -179,10 +268,11 @@ def _dead_air(samples: np.ndarray, sample_rate: int, options: CheckOptions) -> l
     return flags
 
 
-def _dc_offset(samples: np.ndarray, duration_s: float, options: CheckOptions) -> list[Flag]:
+def _dc_offset(first_pass: _FirstPass, duration_s: float, options: CheckOptions) -> list[Flag]:
     limit = 10.0 ** (options.dc_offset_dbfs / 20.0)
     flags = []
-    for channel, mean in enumerate(samples.mean(axis=1, dtype=np.float64)):
+    for channel, total in enumerate(first_pass.sums):
+        mean = total / max(first_pass.num_frames, 1)
         if abs(mean) > limit:
             dbfs = 20 * math.log10(abs(mean))
             flags.append(_flag("dc_offset", "medium", 0.0, duration_s,
@@ -191,20 +281,19 @@ def _dc_offset(samples: np.ndarray, duration_s: float, options: CheckOptions) ->
     return flags
 
 
-def _phase(samples: np.ndarray, sample_rate: int, options: CheckOptions) -> list[Flag]:
-    if samples.shape[0] != 2:
+def _phase(first_pass: _FirstPass, options: CheckOptions) -> list[Flag]:
+    if first_pass.num_channels != 2:
         return []
-    hop = max(1, sample_rate * FRAME_MS // 1000)
-    count = samples.shape[1] // hop
-    left, right = (samples[:, : count * hop].reshape(2, count, hop).astype(np.float64))
-    power_l, power_r = (left ** 2).sum(axis=1), (right ** 2).sum(axis=1)
+    hop = first_pass.hop
+    power_l, power_r, cross = (first_pass.frame_sums(name) for name in ("ll", "rr", "lr"))
     with np.errstate(invalid="ignore", divide="ignore"):
-        correlation = (left * right).sum(axis=1) / np.sqrt(power_l * power_r)
+        correlation = cross / np.sqrt(power_l * power_r)
         level = 10 * np.log10((power_l + power_r) / (2 * hop))
     sounding = level > options.silence_dbfs
     bad = (correlation < options.min_correlation) & sounding
     # silent frames are neutral: a problem continues across the pauses of speech
-    hop_s = hop / sample_rate
+    hop_s = hop / first_pass.sample_rate
+    mono_power = first_pass.frame_sums("mono")
     flags = []
     for first, stop in _regions(bad | ~sounding, hop_s=hop_s):
         inside = np.flatnonzero(bad[first:stop])
@@ -214,7 +303,7 @@ def _phase(samples: np.ndarray, sample_rate: int, options: CheckOptions) -> list
         if (stop - first) * hop_s < options.min_phase_s:
             continue
         stereo = (power_l[first:stop] + power_r[first:stop]).sum()
-        mono = ((left[first:stop] + right[first:stop]) ** 2).sum() / 2
+        mono = mono_power[first:stop].sum() / 2
         loss_db = min(10 * math.log10(stereo / max(mono, 1e-30)), MAX_LOSS_DB)
         mean_corr = float(np.mean(correlation[first:stop][bad[first:stop]]))
         flags.append(_flag("phase", "high" if mean_corr < -0.7 else "medium", first * hop_s, stop * hop_s,
@@ -223,8 +312,7 @@ def _phase(samples: np.ndarray, sample_rate: int, options: CheckOptions) -> list
     return flags
 
 
-def _loudness_jumps(samples: np.ndarray, sample_rate: int, options: CheckOptions) -> list[Flag]:
-    series = loudness.momentary(samples, sample_rate, hop_ms=10)
+def _loudness_jumps(series, options: CheckOptions) -> list[Flag]:
     lufs = series.lufs
     window = int(round(options.jump_window_s / 0.01))
     if lufs.shape[0] < 2:
@@ -248,13 +336,32 @@ def _loudness_jumps(samples: np.ndarray, sample_rate: int, options: CheckOptions
     return flags
 
 
-def check_audio(audio: Audio, *, options: CheckOptions = CheckOptions()) -> tuple[list[Flag], dict]:
-    """Run every audio check on ``audio``.
+def _source_blocks(source) -> tuple[Callable[[], Iterator[np.ndarray]], int, int]:
+    """(a function returning a fresh iterator of the source's blocks, sample rate, channels)."""
+    if isinstance(source, Audio):
+        samples = source.samples
+        return (lambda: (samples[:, start:start + BLOCK_FRAMES] for start in range(0, samples.shape[1], BLOCK_FRAMES)),
+                source.sample_rate, source.num_channels)
+    if not isinstance(source, (str, os.PathLike)):
+        raise ParameterError(f"source is a {type(source).__name__}; expected a path or an audiokit.Audio")
+    import audiokit
+
+    def blocks() -> Iterator[np.ndarray]:
+        with audiokit.open(source) as reader:
+            yield from reader.blocks(BLOCK_FRAMES)
+
+    with audiokit.open(source) as reader:
+        return blocks, reader.sample_rate, reader.num_channels
+
+
+def check_audio(source, *, options: CheckOptions = CheckOptions()) -> tuple[list[Flag], dict]:
+    """Run every audio check on ``source``, block by block.
 
     Parameters
     ----------
-    audio : Audio
-        Samples ``(channels, frames)`` float32 and their sample rate.
+    source : Audio, str or os.PathLike
+        Samples ``(channels, frames)`` float32 and their sample rate, or a
+        file :func:`audiokit.open` reads (streamed: memory stays bounded).
     options : CheckOptions
         Thresholds and the delivery spec.
 
@@ -277,13 +384,16 @@ def check_audio(audio: Audio, *, options: CheckOptions = CheckOptions()) -> tupl
     """
     if not isinstance(options, CheckOptions):
         raise ParameterError(f"options is a {type(options).__name__}; expected a CheckOptions")
-    samples, rate = audio.samples, audio.sample_rate
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", loudness.LoudnessWarning)
-        report = loudness.measure(samples, rate)
-    preset = loudness.get_preset(options.spec)
-    flags = (_clipping(samples, rate, options) + _true_peak_overs(samples, rate, report, preset.true_peak_dbtp)
-             + _loudness_off_spec(report, audio.duration_s, options) + _dead_air(samples, rate, options)
-             + _dc_offset(samples, audio.duration_s, options) + _phase(samples, rate, options)
-             + _loudness_jumps(samples, rate, options))
+    blocks, sample_rate, num_channels = _source_blocks(source)
+    first_pass = _FirstPass(sample_rate, num_channels, options)
+    for block in blocks():
+        first_pass.add(block)
+    report = first_pass.meter.report(warn=False)
+    duration_s = first_pass.num_frames / sample_rate
+    ceiling_dbtp = loudness.get_preset(options.spec).true_peak_dbtp
+    flags = (_clipping(first_pass, options)
+             + _true_peak_overs(blocks, sample_rate, first_pass.num_frames, report, ceiling_dbtp)
+             + _loudness_off_spec(report, duration_s, options) + _dead_air(first_pass, options)
+             + _dc_offset(first_pass, duration_s, options) + _phase(first_pass, options)
+             + _loudness_jumps(first_pass.meter.momentary(hop_ms=10), options))
     return sorted(flags, key=lambda f: (f.start_s, f.category)), report.to_dict()

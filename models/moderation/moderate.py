@@ -105,59 +105,67 @@ def moderate(
         raise ParameterError("nothing to moderate: pass an audio source, a transcript, or both")
     if bleep is not None and source is None:
         raise ParameterError("bleeping needs the audio: pass source as well as the transcript")
-    audio, name = _load(source)
+    name = _source_name(source)
     segments, language, origin = [], "en", ""
     if transcript is not None:
         segments, language = read_transcript(transcript)
         origin = os.fspath(transcript)
-    elif transcribe and audio is not None:
+    elif transcribe and source is not None:
         from ..whisper import VadOptions, transcribe as run_transcribe
 
         options = {"vad_options": VadOptions(max_chunk_s=MAX_CHUNK_S), **(transcribe_options or {})}
-        found, info = run_transcribe(audio, model=model, backend=backend, word_timestamps=True, **options)
+        found, info = run_transcribe(source, model=model, backend=backend, word_timestamps=True, **options)
         segments, language = list(found), info.language
         origin = f"whisper:{info.model}/{info.backend}"
     words = load_lexicon(lexicon if lexicon is not None else language)
     flags = flag_transcript(segments, lexicon=words, categories=wanted) if segments else []
     report = None
-    if audio_checks and audio is not None:
-        audio_flags, report = check_audio(audio, options=check_options)
+    if audio_checks and source is not None:
+        audio_flags, report = check_audio(source, options=check_options)
         flags += audio_flags
     flags.sort(key=lambda f: (f.start_s, f.end_s, f.source))
     bleeped = None
     if bleep is not None:
-        bleeped = _bleep(source, audio, segments, flags, language, Path(bleep), bleep_mode)
+        bleeped = _bleep(source, segments, flags, language, Path(bleep), bleep_mode)
     return ModerationResult(
-        source=name, duration_s=round(audio.duration_s, 3) if audio is not None else _end(segments),
+        source=name, duration_s=_duration_s(source) if source is not None else _end(segments),
         flags=tuple(flags), label=explicit_label(flags, policy=policy),
         spec=check_options.spec if report is not None else "", loudness=report,
         lexicon=f"{words.language}@{words.version}", transcript=origin, bleep=bleeped,
     )
 
 
-def _load(source) -> tuple[Audio | None, str]:
-    if source is None:
-        return None, ""
-    if isinstance(source, Audio):
-        return source, ""
+def _source_name(source) -> str:
+    """The source's path ("" for audio in memory or none); a file is streamed, never read whole here."""
+    if source is None or isinstance(source, Audio):
+        return ""
     if not isinstance(source, (str, os.PathLike)):
         raise ParameterError(f"source is a {type(source).__name__}; expected a path or an audiokit.Audio")
+    return os.fspath(source)
+
+
+def _duration_s(source) -> float:
+    if isinstance(source, Audio):
+        return round(source.duration_s, 3)
     import audiokit
 
-    return audiokit.read(source), os.fspath(source)
+    info = audiokit.probe(source)
+    return round(info.num_frames / info.sample_rate, 3)
 
 
 def _end(segments) -> float:
     return round(max((s.end_s for s in segments), default=0.0), 3)
 
 
-def _bleep(source, audio: Audio, segments, flags, language: str, output: Path, mode: str) -> BleepReport:
+def _bleep(source, segments, flags, language: str, output: Path, mode: str) -> BleepReport:
+    """Write the bleeped copy (this reads the whole source into memory) and the masked transcript."""
+    import audiokit
+
+    audio = source if isinstance(source, Audio) else audiokit.read(source)
     chosen = [f for f in flags if f.source == "transcript"]
     spans = snap_spans(audio.samples, audio.sample_rate, [(f.start_s, f.end_s) for f in chosen])
     bleeped, replaced = bleep_audio(audio, spans, mode=mode)
     if isinstance(source, Audio):
-        import audiokit
-
         audiokit.write(output, bleeped)
     else:
         write_like(source, output, bleeped)

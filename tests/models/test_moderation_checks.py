@@ -157,3 +157,62 @@ def test_bad_options():
         CheckOptions(clip_level=1.5)
     with pytest.raises(ParameterError, match="expected a CheckOptions"):
         check_audio(Audio(np.zeros((1, 4800), np.float32), SAMPLE_RATE), options={"spec": "podcast"})
+
+
+@pytest.fixture(scope="module")
+def faulty(clean) -> np.ndarray:
+    """The clean signal with a fault of every kind planted in it."""
+    samples = clean.copy()
+    samples[:, 2 * SAMPLE_RATE:2 * SAMPLE_RATE + 300] = 1.0  # clipping and a true-peak over
+    samples[:, 4 * SAMPLE_RATE:8 * SAMPLE_RATE] = 0.0  # dead air
+    samples[1, 9 * SAMPLE_RATE:11 * SAMPLE_RATE] *= -1  # phase
+    samples[:, 12 * SAMPLE_RATE:] *= 4.0  # a jump
+    samples[0, :4 * SAMPLE_RATE] += 0.02  # DC, outside the dead air
+    samples[0, 8 * SAMPLE_RATE:] += 0.02
+    return np.clip(samples, -1.0, 1.0)
+
+
+def test_a_file_is_checked_as_its_samples_are(faulty, tmp_path):
+    import audiokit
+
+    path = audiokit.write(tmp_path / "faulty.wav", Audio(faulty, SAMPLE_RATE), codec="pcm_f32le")
+    from_file, from_samples = check_audio(path), check_audio(Audio(faulty, SAMPLE_RATE))
+    assert from_file == from_samples
+    assert {flag.category for flag in from_file[0]} == {
+        "clipping", "true_peak", "dead_air", "phase", "loudness_jump", "dc_offset", "loudness"}
+
+
+@pytest.mark.parametrize("block_frames", [77, 4801])
+def test_any_block_size_gives_the_same_flags(faulty, monkeypatch, block_frames):
+    from audiokit.models.moderation import checks
+
+    expected = check_audio(Audio(faulty, SAMPLE_RATE))
+    monkeypatch.setattr(checks, "BLOCK_FRAMES", block_frames)
+    assert check_audio(Audio(faulty, SAMPLE_RATE)) == expected
+
+
+def test_a_long_file_is_checked_in_bounded_memory(clean, tmp_path):
+    """Peak allocation does not grow with the duration: 2 and 6 minutes of stereo with a true-peak over
+    (so both passes run). About 53 MB either way, most of it one 10 s chunk oversampled 4x in float64."""
+    import tracemalloc
+
+    from audiokit.io.writer import AudioWriter
+
+    check_audio(Audio(clean, SAMPLE_RATE))  # Numba loads the meter's kernels once
+    peaks = []
+    for minutes in (2, 6):
+        path = tmp_path / f"{minutes}min.wav"
+        with AudioWriter(path, SAMPLE_RATE, 2, bit_depth=16) as writer:
+            for _ in range(minutes * 4 - 1):  # 15 s each
+                writer.write(clean)
+            writer.write(np.clip(clean * np.float32(4.0), -1.0, 1.0))
+        tracemalloc.start()
+        try:
+            flags, _ = check_audio(path)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert "true_peak" in {flag.category for flag in flags}
+    six_minutes_decoded = 6 * 60 * SAMPLE_RATE * 2 * 4
+    assert peaks[1] < 1.2 * peaks[0], f"peak {peaks[0] / 1e6:.1f} MB for 2 min, {peaks[1] / 1e6:.1f} MB for 6 min"
+    assert peaks[1] < six_minutes_decoded / 2
