@@ -145,8 +145,7 @@ def test_all_stages_on_real_speech_and_the_bundled_example(tmp_path):
     assert speech["transcript"]["text"].lower().replace(".", "").split() == ["front", "center"]
     transcript_dir = Path(summary.results[0].manifest_path).parent
     assert (transcript_dir / speech["transcript"]["paths"]["srt"]).read_text().startswith("1\n")
-    assert music["stages"]["transcript"] == {"status": "skipped", "seconds": 0.0,
-                                             "reason": music["stages"]["transcript"]["reason"]}
+    assert music["stages"]["transcript"]["status"] == "skipped"
     assert "not speech-dominant" in music["stages"]["transcript"]["reason"]
     assert 99 <= music["analysis"]["tempo"]["bpm"] <= 101  # the example is at 100 BPM
     assert speech["explicit"] is False and music["explicit"] is None  # "front center" is clean; music has no transcript
