@@ -31,3 +31,29 @@ def music(sample_rate: int, *, channels: int = 2, duration_s: float = DURATION_S
     gains = 1.0 - 0.1 * np.arange(channels)[:, None]
     fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.01)
     return ((0.08 * tilted * envelope + 0.25 * tones * gains) * fade).astype(np.float32)
+
+
+def dense(sample_rate: int, *, duration_s: float = 6.0, seed: int = 0) -> np.ndarray:
+    """Decaying harmonic notes over a pink noise bed, stereo: dense broadband content.
+
+    Codecs fill noise bands by energy, not waveform, so frame-by-frame log-mel
+    differences on this are large even where the encode is fine; the QA's
+    0.25 s mel segments and its limits were set on material like it
+    (benchmarks/qa_calibration.py).
+    """
+    generator = np.random.default_rng(seed)
+    frames = round(duration_s * sample_rate)
+    t = np.arange(frames) / sample_rate
+    out = np.zeros((2, frames))
+    for note in range(int(duration_s * 4)):
+        start = note * sample_rate // 4
+        length = min(frames - start, sample_rate // 2)
+        f0 = 110.0 * 2 ** (generator.integers(0, 36) / 12)
+        envelope = np.exp(-3.0 * np.arange(length) / sample_rate) * generator.uniform(0.2, 1.0)
+        for harmonic in range(1, 6):
+            tone = np.sin(2 * np.pi * f0 * harmonic * t[start:start + length] + generator.uniform(0, 6.3))
+            out[:, start:start + length] += envelope * tone / harmonic * generator.uniform(0.5, 1.0, (2, 1))
+    spectrum = np.fft.rfft(generator.standard_normal((2, frames)), axis=1)
+    pink = np.fft.irfft(spectrum / np.sqrt(np.maximum(np.fft.rfftfreq(frames, 1 / sample_rate), 20.0)), frames, axis=1)
+    out += 0.3 * pink / pink.std()
+    return (0.25 * out / np.abs(out).max()).astype(np.float32)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from _ladder_signals import music
+from _ladder_signals import dense, music
 
 import audiokit
 from audiokit.errors import FormatError, ParameterError
@@ -145,6 +145,36 @@ def test_failed_qa_raises_with_numbers_and_leaves_nothing(tmp_path, monkeypatch)
         build_ladder(audio, tmp_path / "out", rungs=[{"name": "a", "codec": "aac", "bitrate_bps": 128000}])
     assert caught.value.result.renditions[0].mel_distance > 0
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("preset", ["spotify-like", "hls-aac", "podcast"])
+def test_dense_broadband_music_passes_qa(tmp_path, preset):
+    """Notes over a pink noise bed. Before the QA compared 0.25 s segments and was calibrated on such
+    material, this failed the podcast ladder (mp3-64-mono: 2.12 dB over a 2.0 dB limit)."""
+    result = build_ladder(audiokit.Audio(dense(48000), 48000), tmp_path / "out", preset=preset)
+    assert all(rendition.qa is not None and not rendition.qa.failures for rendition in result.renditions)
+
+
+def test_qa_still_fails_a_damaged_rendition(tmp_path):
+    """The mel check at its real limit: a rendition with its top octaves 12 dB down fails; the intact one passes."""
+    from scipy.signal import butter, sosfilt
+
+    from audiokit.transcode.gain import measure_loudness
+    from audiokit.transcode.rungs import Rung, resolve_rung
+
+    master = dense(48000)
+    resolved = resolve_rung(Rung("aac-256", "aac", bitrate_bps=256_000), source_rate=48000, source_channels=2,
+                            source_bit_depth=None)
+    result = build_ladder(audiokit.Audio(master, 48000), tmp_path / "out", rungs=[resolved.rung.to_dict()])
+    decoded = audiokit.read(tmp_path / "out" / result.renditions[0].path).samples
+    integrated_lufs, true_peak_dbtp = measure_loudness(master, 48000)
+    reference = qa.Reference.of(master, 48000, integrated_lufs=integrated_lufs, true_peak_dbtp=true_peak_dbtp)
+    bitrate = result.renditions[0].measured_bitrate_bps
+    assert not qa.check_rendition(decoded, reference, resolved, measured_bitrate_bps=bitrate).failures
+    highs = sosfilt(butter(4, 4000, "highpass", fs=48000, output="sos"), decoded, axis=1)
+    damaged = (decoded - highs * (1 - 10 ** (-12 / 20))).astype(np.float32)
+    failures = qa.check_rendition(damaged, reference, resolved, measured_bitrate_bps=bitrate).failures
+    assert any("mel distance" in failure for failure in failures), failures
 
 
 def test_qa_off_leaves_measurements_empty(tmp_path):

@@ -1,0 +1,156 @@
+"""Measure the ladder QA's mel distance per codec and bitrate on a varied corpus.
+
+The limits in :data:`audiokit.transcode.qa.MEL_DISTANCE_LIMITS_DB` are the
+worst case measured here times a margin. The corpus is what an ingest worker
+meets: the bundled example at 44.1, 48 and 96 kHz and as 5.1, a tonal-plus-
+noise programme at a normal and a very quiet level, white and pink noise
+(noise-like content is where codecs' noise filling and band-energy coding
+differ most from the master), and real speech (alsa-utils' Front_Center.wav).
+Every rung type of the presets and the table rows is encoded from every
+source with QA on and the mel limits lifted; the other QA checks still run,
+and their failures are reported.
+
+Run ``python benchmarks/qa_calibration.py``; writes
+benchmarks/results/qa_calibration.json and prints the table of
+docs/transcode.md.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from _harness import versions, write_json
+
+import audiokit
+from audiokit import loudness
+from audiokit.io.resample import resample
+from audiokit.transcode import LadderQAError, build_ladder, qa
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "example.flac"
+SPEECH = Path("/usr/share/sounds/alsa/Front_Center.wav")
+SECONDS = 8.0
+#: (codec, kbit/s, channels): every bitrate-per-channel row of the limits table, mono and stereo.
+RUNG_TYPES = [
+    ("opus", 24, 2), ("opus", 32, 1), ("opus", 64, 2), ("opus", 48, 1), ("opus", 96, 2), ("opus", 160, 2),
+    ("opus", 320, 2),
+    ("aac", 32, 1), ("aac", 64, 2), ("aac", 96, 2), ("aac", 64, 1), ("aac", 128, 2), ("aac", 160, 2),
+    ("aac", 192, 2), ("aac", 256, 2),
+    ("mp3", 32, 1), ("mp3", 64, 1), ("mp3", 128, 2), ("mp3", 192, 2), ("mp3", 320, 2),
+]
+
+
+def _at_lufs(samples: np.ndarray, sample_rate: int, lufs: float) -> np.ndarray:
+    gain_db = lufs - loudness.measure(samples, sample_rate).integrated_lufs
+    return (samples * 10 ** (gain_db / 20)).astype(np.float32)
+
+
+def _tonal_plus_noise(sample_rate: int, seed: int) -> np.ndarray:
+    """Harmonic notes over a pink-tilted noise bed, stereo: dense, broadband content."""
+    rng = np.random.default_rng(seed)
+    frames = round(SECONDS * sample_rate)
+    t = np.arange(frames) / sample_rate
+    out = np.zeros((2, frames))
+    for note in range(int(SECONDS * 4)):
+        start, length = note * sample_rate // 4, min(frames - note * sample_rate // 4, sample_rate // 2)
+        f0 = 110.0 * 2 ** (rng.integers(0, 36) / 12)
+        envelope = np.exp(-3.0 * np.arange(length) / sample_rate) * rng.uniform(0.2, 1.0)
+        for harmonic in range(1, 6):
+            if f0 * harmonic < 0.45 * sample_rate:
+                tone = np.sin(2 * np.pi * f0 * harmonic * t[start:start + length] + rng.uniform(0, 6.3))
+                out[:, start:start + length] += envelope * tone / harmonic * rng.uniform(0.5, 1.0, (2, 1))
+    return (out + _pink(rng, frames, sample_rate) * 0.05).astype(np.float32)
+
+
+def _pink(rng: np.random.Generator, frames: int, sample_rate: int) -> np.ndarray:
+    spectrum = np.fft.rfft(rng.standard_normal((2, frames)), axis=1)
+    freqs = np.maximum(np.fft.rfftfreq(frames, 1 / sample_rate), 20.0)
+    pink = np.fft.irfft(spectrum / np.sqrt(freqs), frames, axis=1)
+    return pink / pink.std()
+
+
+def corpus() -> dict[str, audiokit.Audio]:
+    example = audiokit.read(EXAMPLE)
+    excerpt = example.samples[:, :round(SECONDS * example.sample_rate)]
+    left, right = excerpt
+    rng = np.random.default_rng(7)
+    sources = {
+        "example 44.1k": audiokit.Audio(excerpt, 44100),
+        "example 48k": audiokit.Audio(resample(excerpt, 44100, 48000), 48000),
+        "example 96k": audiokit.Audio(resample(excerpt, 44100, 96000), 96000),
+        # at -6 dB, so that its BS.775 stereo downmix (L + 0.71 C + 0.71 Ls) stays under full scale
+        "example 5.1": audiokit.Audio(0.5 * np.stack([left, right, (left + right) / 2, 0.1 * (left + right),
+                                                      0.7 * left, 0.7 * right]).astype(np.float32), 44100),
+        "tonal+noise -14 LUFS": audiokit.Audio(_at_lufs(_tonal_plus_noise(48000, 1), 48000, -14.0), 48000),
+        "tonal+noise -33 LUFS": audiokit.Audio(_at_lufs(_tonal_plus_noise(44100, 2), 44100, -33.0), 44100),
+        "white noise -20 dBFS": audiokit.Audio((0.1 * rng.standard_normal((2, round(SECONDS * 48000))))
+                                               .astype(np.float32), 48000),
+        "pink noise -14 LUFS": audiokit.Audio(_at_lufs(_pink(rng, round(SECONDS * 44100), 44100)
+                                                       .astype(np.float32), 44100, -14.0), 44100),
+    }
+    if SPEECH.exists():
+        sources["speech (alsa Front_Center)"] = audiokit.read(SPEECH)
+    return sources
+
+
+def measure(sources: dict[str, audiokit.Audio]) -> list[dict]:
+    lifted = {codec: ((0, math.inf),) for codec in qa.MEL_DISTANCE_LIMITS_DB}
+    saved = dict(qa.MEL_DISTANCE_LIMITS_DB)
+    qa.MEL_DISTANCE_LIMITS_DB.update(lifted)
+    rows = []
+    try:
+        for name, audio in sources.items():
+            rungs = [{"name": f"{codec}-{kbps}-{channels}ch", "codec": codec, "bitrate_bps": kbps * 1000,
+                      "num_channels": channels} for codec, kbps, channels in RUNG_TYPES]
+            with tempfile.TemporaryDirectory() as folder:
+                try:
+                    result, failures = build_ladder(audio, Path(folder) / "out", rungs=rungs), ()
+                except LadderQAError as error:  # checks other than the mel distance
+                    result, failures = error.result, tuple(str(error).split("; "))
+            for rendition in result.renditions:
+                rows.append({"source": name, "rung": rendition.name, "codec": rendition.codec,
+                             "bitrate_per_channel_bps": rendition.bitrate_bps // rendition.num_channels,
+                             "mel_distance_db": rendition.mel_distance,
+                             "other_failures": [f for f in failures if rendition.name + ":" in f]})
+            print(f"{name}: {len(result.renditions)} renditions, {len(failures)} other QA failures", flush=True)
+    finally:
+        qa.MEL_DISTANCE_LIMITS_DB.clear()
+        qa.MEL_DISTANCE_LIMITS_DB.update(saved)
+    return rows
+
+
+def worst_by_limit_row(rows: list[dict]) -> list[dict]:
+    """The worst measured distance for each (codec, row of the limits table), with the current limit."""
+    table = []
+    for codec, limits in qa.MEL_DISTANCE_LIMITS_DB.items():
+        for index, (minimum, limit) in enumerate(limits):
+            above = limits[index - 1][0] if index else math.inf
+            inside = [row for row in rows if row["codec"] == codec and minimum <= row["bitrate_per_channel_bps"] < above]
+            if inside:
+                worst = max(inside, key=lambda row: row["mel_distance_db"])
+                table.append({"codec": codec, "min_bitrate_per_channel_bps": minimum, "limit_db": limit,
+                              "worst_db": worst["mel_distance_db"], "worst_source": worst["source"],
+                              "worst_rung": worst["rung"], "margin": limit / worst["mel_distance_db"]})
+    return table
+
+
+def main() -> None:
+    rows = measure(corpus())
+    table = worst_by_limit_row(rows)
+    path = write_json("qa_calibration", {"versions": versions("av"), "seconds_per_source": SECONDS,
+                                         "mel_segment_s": qa.MEL_SEGMENT_S, "rows": rows, "worst": table})
+    print(path)
+    print(f"{'codec':5} {'kbit/s/ch':>9} {'worst dB':>9} {'limit':>6} {'margin':>6}  worst source / rung")
+    for row in table:
+        print(f"{row['codec']:5} {row['min_bitrate_per_channel_bps'] // 1000:>9} {row['worst_db']:9.3f} "
+              f"{row['limit_db']:6.2f} {row['margin']:6.2f}  {row['worst_source']} / {row['worst_rung']}")
+    other = sorted({failure for row in rows for failure in row["other_failures"]})
+    print(f"other QA failures: {len(other)}")
+    for failure in other:
+        print("  " + failure)
+
+
+if __name__ == "__main__":
+    main()
