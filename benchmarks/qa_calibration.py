@@ -18,6 +18,7 @@ docs/transcode.md.
 from __future__ import annotations
 
 import math
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,7 +30,11 @@ from audiokit import loudness
 from audiokit.io.resample import resample
 from audiokit.transcode import LadderQAError, build_ladder, qa
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "example.flac"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the test suite's signal generators
+from _signals import notes  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "example.flac"
 SPEECH = Path("/usr/share/sounds/alsa/Front_Center.wav")
 SECONDS = 8.0
 #: (codec, kbit/s, channels): every bitrate-per-channel row of the limits table, mono and stereo.
@@ -51,17 +56,7 @@ def _tonal_plus_noise(sample_rate: int, seed: int) -> np.ndarray:
     """Harmonic notes over a pink-tilted noise bed, stereo: dense, broadband content."""
     rng = np.random.default_rng(seed)
     frames = round(SECONDS * sample_rate)
-    t = np.arange(frames) / sample_rate
-    out = np.zeros((2, frames))
-    for note in range(int(SECONDS * 4)):
-        start, length = note * sample_rate // 4, min(frames - note * sample_rate // 4, sample_rate // 2)
-        f0 = 110.0 * 2 ** (rng.integers(0, 36) / 12)
-        envelope = np.exp(-3.0 * np.arange(length) / sample_rate) * rng.uniform(0.2, 1.0)
-        for harmonic in range(1, 6):
-            if f0 * harmonic < 0.45 * sample_rate:
-                tone = np.sin(2 * np.pi * f0 * harmonic * t[start:start + length] + rng.uniform(0, 6.3))
-                out[:, start:start + length] += envelope * tone / harmonic * rng.uniform(0.5, 1.0, (2, 1))
-    return (out + _pink(rng, frames, sample_rate) * 0.05).astype(np.float32)
+    return (notes(sample_rate, SECONDS, rng) + _pink(rng, frames, sample_rate) * 0.05).astype(np.float32)
 
 
 def _pink(rng: np.random.Generator, frames: int, sample_rate: int) -> np.ndarray:

@@ -59,3 +59,20 @@ def clicks(sample_rate: int, *, duration_s: float = 1.0, every_s: float = 0.1) -
     out = np.zeros((1, round(duration_s * sample_rate)), np.float32)
     out[0, :: max(1, round(every_s * sample_rate))] = 1.0
     return out
+
+
+def notes(sample_rate: int, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+    """Stereo harmonic notes, four a second, each decaying over 0.5 s; float64 ``(2, frames)``, drawn from ``rng``."""
+    frames = round(duration_s * sample_rate)
+    t = np.arange(frames) / sample_rate
+    out = np.zeros((2, frames))
+    for note in range(int(duration_s * 4)):
+        start = note * sample_rate // 4
+        length = min(frames - start, sample_rate // 2)
+        f0 = 110.0 * 2 ** (rng.integers(0, 36) / 12)
+        envelope = np.exp(-3.0 * np.arange(length) / sample_rate) * rng.uniform(0.2, 1.0)
+        for harmonic in range(1, 6):
+            if f0 * harmonic < 0.45 * sample_rate:
+                tone = np.sin(2 * np.pi * f0 * harmonic * t[start:start + length] + rng.uniform(0, 6.3))
+                out[:, start:start + length] += envelope * tone / harmonic * rng.uniform(0.5, 1.0, (2, 1))
+    return out

@@ -16,7 +16,7 @@ import fractions
 
 import numpy as np
 import pytest
-from _signals import noise
+from _signals import noise, notes
 
 from audiokit.loudness import measure
 
@@ -32,17 +32,7 @@ def music_like(sample_rate: int, duration_s: float = 10.0, seed: int = 0) -> np.
     """Stereo: harmonic tones with note envelopes plus pink-ish noise, ~12 dB of dynamics."""
     rng = np.random.default_rng(seed)
     frames = round(duration_s * sample_rate)
-    t = np.arange(frames) / sample_rate
-    out = np.zeros((2, frames))
-    for note in range(int(duration_s * 4)):
-        start = note * sample_rate // 4
-        length = min(frames - start, sample_rate // 2)
-        f0 = 110.0 * 2 ** (rng.integers(0, 36) / 12)
-        envelope = np.exp(-3.0 * np.arange(length) / sample_rate) * rng.uniform(0.2, 1.0)
-        for harmonic in range(1, 6):
-            if f0 * harmonic < 0.45 * sample_rate:
-                tone_ = np.sin(2 * np.pi * f0 * harmonic * t[start:start + length] + rng.uniform(0, 6.3))
-                out[:, start:start + length] += envelope * tone_ / harmonic * rng.uniform(0.5, 1.0, (2, 1))
+    out = notes(sample_rate, duration_s, rng)
     white = rng.standard_normal((2, frames))
     pinkish = np.cumsum(white, axis=1)
     pinkish -= np.convolve(pinkish[0], np.ones(64) / 64, "same")[np.newaxis]

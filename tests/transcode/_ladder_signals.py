@@ -10,6 +10,7 @@ harmonic tones, so waveform codecs stay aligned and loudness is meaningful.
 from __future__ import annotations
 
 import numpy as np
+from _signals import notes
 
 #: Non-round on purpose.
 DURATION_S = 3.345678
@@ -43,16 +44,7 @@ def dense(sample_rate: int, *, duration_s: float = 6.0, seed: int = 0) -> np.nda
     """
     generator = np.random.default_rng(seed)
     frames = round(duration_s * sample_rate)
-    t = np.arange(frames) / sample_rate
-    out = np.zeros((2, frames))
-    for note in range(int(duration_s * 4)):
-        start = note * sample_rate // 4
-        length = min(frames - start, sample_rate // 2)
-        f0 = 110.0 * 2 ** (generator.integers(0, 36) / 12)
-        envelope = np.exp(-3.0 * np.arange(length) / sample_rate) * generator.uniform(0.2, 1.0)
-        for harmonic in range(1, 6):
-            tone = np.sin(2 * np.pi * f0 * harmonic * t[start:start + length] + generator.uniform(0, 6.3))
-            out[:, start:start + length] += envelope * tone / harmonic * generator.uniform(0.5, 1.0, (2, 1))
+    out = notes(sample_rate, duration_s, generator)
     spectrum = np.fft.rfft(generator.standard_normal((2, frames)), axis=1)
     pink = np.fft.irfft(spectrum / np.sqrt(np.maximum(np.fft.rfftfreq(frames, 1 / sample_rate), 20.0)), frames, axis=1)
     out += 0.3 * pink / pink.std()
