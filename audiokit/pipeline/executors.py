@@ -179,39 +179,35 @@ class _ModelPool:
 
     def __init__(self, ray, stages: tuple[Stage, ...], *, cpus: float, gpus: float, num_cpus: float,
                  gpus_per_model: float, size: int | None, max_restarts: int) -> None:
-        if gpus_per_model > 0 and gpus_per_model > gpus:
-            raise ParameterError(f"gpus_per_model is {gpus_per_model} but the Ray cluster has {gpus:g} GPUs; "
-                                 "use 0 to run the models on CPUs")
         if size is None:
-            size = int(gpus / gpus_per_model) if gpus_per_model > 0 else max(1, int(cpus / num_cpus) // 2)
+            size = int(gpus // gpus_per_model) if gpus_per_model > 0 else max(1, int(cpus / num_cpus) // 2)
+        if gpus_per_model > 0 and (size < 1 or size * gpus_per_model > gpus):
+            raise ParameterError(f"the Ray cluster has {gpus:g} GPUs, too few for {max(size, 1)} model actors of "
+                                 f"{gpus_per_model:g} GPUs; use fewer model actors, or 0 GPUs to run the models on CPUs")
         if size * num_cpus + num_cpus > cpus:
             raise ParameterError(
                 f"{size} model actors of {num_cpus:g} CPUs would leave no room for a {num_cpus:g}-CPU track task "
                 f"on this {cpus:g}-CPU Ray cluster, and the batch would wait forever; use fewer model actors "
                 "or a smaller CPU request (--ray-cpus 0.5)")
-        if gpus_per_model > 0 and size * gpus_per_model > gpus:
-            raise ParameterError(f"{size} model actors of {gpus_per_model:g} GPUs need more than the cluster's "
-                                 f"{gpus:g} GPUs; use fewer model actors")
         actor = ray.remote(_ModelWorker).options(num_cpus=num_cpus, num_gpus=gpus_per_model,
                                                  max_restarts=max_restarts, max_task_retries=max_restarts)
         self._ray = ray
         self._actors = [actor.remote(stages) for _ in range(size)]
-        self._load = [0] * size
         self._actor_of: dict = {}  # pending finish ref -> actor index
 
     def submit(self, partial_ref):
         """Send a started track (an ObjectRef: its audio goes actor-side without visiting the driver)."""
-        index = min(range(len(self._actors)), key=self._load.__getitem__)
+        pending = [0] * len(self._actors)
+        for index in self._actor_of.values():
+            pending[index] += 1
+        index = pending.index(min(pending))
         ref = self._actors[index].finish.remote(partial_ref)
-        self._load[index] += 1
         self._actor_of[ref] = index
         return ref
 
     def finished(self, ref) -> None:
         """Note that ``ref`` completed (a no-op for refs that are not finish calls)."""
-        index = self._actor_of.pop(ref, None)
-        if index is not None:
-            self._load[index] -= 1
+        self._actor_of.pop(ref, None)
 
     def stop(self) -> None:
         for actor in self._actors:

@@ -12,6 +12,7 @@ does a second pass localize the overs.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -108,6 +109,13 @@ def _regions(mask: np.ndarray, *, hop_s: float, merge_s: float = MERGE_S, min_s:
     return _merge_runs(_mask_runs(mask), hop_s=hop_s, merge_s=merge_s, min_s=min_s)
 
 
+def _runs_in(regions: list[tuple[int, int]], runs: list) -> Iterator[tuple[int, int, list]]:
+    """Each region with the sorted ``runs`` (tuples starting with their first index) that start inside it."""
+    starts = [run[0] for run in runs]
+    for first, stop in regions:
+        yield first, stop, runs[bisect.bisect_left(starts, first):bisect.bisect_left(starts, stop)]
+
+
 class _Runs:
     """Runs of True in a boolean stream fed block by block, with the largest ``value`` inside each run."""
 
@@ -196,8 +204,8 @@ def _clipping(first_pass: _FirstPass, options: CheckOptions) -> list[Flag]:
         else:
             hits.append([first, stop])
     flags = []
-    for first, stop in _merge_runs([(a, b) for a, b in hits], hop_s=1.0 / sample_rate):
-        count = sum(b - a for a, b in hits if first <= a < stop)
+    for first, stop, inside in _runs_in(_merge_runs([(a, b) for a, b in hits], hop_s=1.0 / sample_rate), hits):
+        count = sum(b - a for a, b in inside)
         flags.append(_flag("clipping", "high" if count >= sample_rate // 100 else "medium",
                            first / sample_rate, stop / sample_rate,
                            f"{count} samples at full scale in runs of >= {options.min_clip_samples}",
@@ -231,8 +239,9 @@ def _true_peak_overs(blocks: Callable[[], Iterator[np.ndarray]], sample_rate: in
             buffered, buffer_start = buffered[:, drop:], buffer_start + drop
     runs = overs.finish()
     flags = []
-    for first, stop in _merge_runs([(a, b) for a, b, _ in runs], hop_s=1.0 / sample_rate) or [(0, num_frames)]:
-        local = max((peak for a, _, peak in runs if first <= a < stop), default=0.0)
+    regions = _merge_runs([(a, b) for a, b, _ in runs], hop_s=1.0 / sample_rate) or [(0, num_frames)]
+    for first, stop, inside in _runs_in(regions, runs):
+        local = max((peak for _, _, peak in inside), default=0.0)
         local_dbtp = 20 * math.log10(local) if local > ceiling else report.true_peak_dbtp
         flags.append(_flag("true_peak", "high" if local_dbtp > 0.0 else "medium", first / sample_rate,
                            stop / sample_rate, f"true peak {local_dbtp:+.2f} dBTP over the {ceiling_dbtp:+.1f} dBTP ceiling",
