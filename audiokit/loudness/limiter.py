@@ -223,7 +223,7 @@ def _gain_envelope(samples: np.ndarray, sample_rate: int, threshold: float, sett
     return _GainEnvelope(settings).push(required, True)
 
 
-def hold_ceiling(ceiling_dbtp: float, attempt):
+def _hold_ceiling(ceiling_dbtp: float, attempt):
     """Run the limiter until its output's true peak holds ``ceiling_dbtp``; returns ``attempt``'s value.
 
     ``attempt(threshold)`` limits the programme with that detector threshold
@@ -253,7 +253,7 @@ def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float,
         peak_dbtp = float(np.max(meter.true_peak_dbtp))
         return peak_dbtp, (out, stream.report(ceiling_dbtp, peak_dbtp))
 
-    return hold_ceiling(ceiling_dbtp, attempt)
+    return _hold_ceiling(ceiling_dbtp, attempt)
 
 
 def limit_true_peak(samples, sample_rate: int, *, true_peak_dbtp: float = -1.0, lookahead_ms: float = LOOKAHEAD_MS,

@@ -212,7 +212,7 @@ def _limit_tracks(tracks, rates, gain_db, ceiling_dbtp):
     return outputs, reports
 
 
-def initial_gain(target: _Target, integrated_lufs: float, true_peak_dbtp: float) -> tuple[float, bool]:
+def _initial_gain(target: _Target, integrated_lufs: float, true_peak_dbtp: float) -> tuple[float, bool]:
     """(the first gain in dB, whether limit mode iterates it) for a programme's input measurements."""
     if math.isinf(integrated_lufs):
         warnings.warn("the input's integrated loudness is undefined (silent or shorter than 400 ms); "
@@ -226,7 +226,7 @@ def initial_gain(target: _Target, integrated_lufs: float, true_peak_dbtp: float)
     return (gain if iterate else 0.0), iterate
 
 
-def iterate_gain(gain: float, iterate: bool, target: _Target, run) -> float:
+def _iterate_gain(gain: float, iterate: bool, target: _Target, run) -> float:
     """Limit mode: the gain whose limited output is within TOLERANCE_LU of the target (secant steps).
 
     ``run(gain)`` limits the programme at ``gain`` dB and returns the output's
@@ -262,7 +262,7 @@ def iterate_gain(gain: float, iterate: bool, target: _Target, run) -> float:
 
 def _normalize_tracks(tracks, rates, target: _Target, input_album: AlbumReport, channel_layout):
     """Shared core: returns (outputs, gain_db, max reduction dB, limited fraction)."""
-    gain, iterate = initial_gain(target, input_album.integrated_lufs, input_album.true_peak_dbtp)
+    gain, iterate = _initial_gain(target, input_album.integrated_lufs, input_album.true_peak_dbtp)
     if target.mode == "headroom":
         return [_apply_gain(samples, gain) for samples in tracks], gain, 0.0, 0.0
     limited = {}
@@ -271,7 +271,7 @@ def _normalize_tracks(tracks, rates, target: _Target, input_album: AlbumReport, 
         limited["outputs"], limited["reports"] = _limit_tracks(tracks, rates, gain_db, target.true_peak_dbtp)
         return _joint_integrated(limited["outputs"], rates, channel_layout)
 
-    gain = iterate_gain(gain, iterate, target, run)
+    gain = _iterate_gain(gain, iterate, target, run)
     outputs, reports = limited["outputs"], limited["reports"]
     frames = sum(samples.shape[1] for samples in tracks)
     limited_frames = sum(report.limited_fraction * samples.shape[1] for report, samples in zip(reports, tracks))

@@ -2,7 +2,7 @@
 
 The programme is never held whole: each pass decodes it block by block. One
 pass measures the input; in ``limit`` mode each gain step of
-:func:`.normalize.iterate_gain` is one more pass through the streaming
+:func:`.normalize._iterate_gain` is one more pass through the streaming
 limiter (usually two to four; a rare true-peak overshoot adds one); a last
 pass writes the output atomically and measures it. The output is the one
 :func:`.normalize.normalize` gives on the whole decoded signal, sample for
@@ -16,9 +16,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import ParameterError
-from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _LimiterStream, _settings, hold_ceiling
+from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _hold_ceiling, _LimiterStream, _settings
 from .meter import RELATIVE_GATE_LU, LoudnessMeter, _gated_loudness
-from .normalize import NormalizationReport, _apply_gain, _resolve, initial_gain, iterate_gain
+from .normalize import NormalizationReport, _apply_gain, _initial_gain, _iterate_gain, _resolve
 from .truepeak import TruePeakMeter
 
 __all__ = ["BLOCK_FRAMES", "normalize_file"]
@@ -88,7 +88,7 @@ def normalize_file(input_path, output_path, *, preset: str | None = None, target
     source = meter()
     each_block(lambda block, final: source.process(block))  # validates every sample once
     before = source.report(warn=False)
-    gain, iterate = initial_gain(target, before.integrated_lufs, before.true_peak_dbtp)
+    gain, iterate = _initial_gain(target, before.integrated_lufs, before.true_peak_dbtp)
     settings = _settings(sample_rate, LOOKAHEAD_MS, HOLD_MS, RELEASE_MS)
     threshold = None  # the limiter's detector threshold, once limit mode has found the gain
 
@@ -111,10 +111,10 @@ def normalize_file(input_path, output_path, *, preset: str | None = None, target
                 limited(gain_db, detector_threshold, measure)
                 return float(np.max(peaks.true_peak_dbtp)), (detector_threshold, loudness)
 
-            threshold, loudness = hold_ceiling(target.true_peak_dbtp, attempt)
+            threshold, loudness = _hold_ceiling(target.true_peak_dbtp, attempt)
             return _gated_loudness(loudness._gating_blocks(), RELATIVE_GATE_LU)[0]
 
-        gain = iterate_gain(gain, iterate, target, run)
+        gain = _iterate_gain(gain, iterate, target, run)
 
     output = meter()
     with AudioWriter(output_path, sample_rate, num_channels, codec=codec, bit_depth=bit_depth,
