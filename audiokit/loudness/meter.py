@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._arrays import as_samples, check_finite, check_sample_rate
+from ..channels import ChannelLayout, bs1770_weights
 from ..errors import ParameterError
 from ._kernels import _accumulate_hops, _kweight_energy, _window_sums
 from .kweighting import kweighting_sos
@@ -69,39 +70,6 @@ LRA_HIGH_PERCENTILE = 0.95
 #: Frames per internal block of the one-shot functions (bounds temporary memory).
 _BLOCK_FRAMES = 1 << 16
 
-#: Channel names of the ffmpeg layouts up to 7.1 (ffmpeg's spelling).
-_LAYOUTS = {
-    "mono": ("FC",),
-    "stereo": ("FL", "FR"),
-    "2.1": ("FL", "FR", "LFE"),
-    "3.0": ("FL", "FR", "FC"),
-    "3.0(back)": ("FL", "FR", "BC"),
-    "4.0": ("FL", "FR", "FC", "BC"),
-    "quad": ("FL", "FR", "BL", "BR"),
-    "quad(side)": ("FL", "FR", "SL", "SR"),
-    "3.1": ("FL", "FR", "FC", "LFE"),
-    "5.0": ("FL", "FR", "FC", "BL", "BR"),
-    "5.0(side)": ("FL", "FR", "FC", "SL", "SR"),
-    "4.1": ("FL", "FR", "FC", "LFE", "BC"),
-    "5.1": ("FL", "FR", "FC", "LFE", "BL", "BR"),
-    "5.1(side)": ("FL", "FR", "FC", "LFE", "SL", "SR"),
-    "6.0": ("FL", "FR", "FC", "BC", "SL", "SR"),
-    "6.0(front)": ("FL", "FR", "FLC", "FRC", "SL", "SR"),
-    "hexagonal": ("FL", "FR", "FC", "BL", "BR", "BC"),
-    "6.1": ("FL", "FR", "FC", "LFE", "BC", "SL", "SR"),
-    "6.1(back)": ("FL", "FR", "FC", "LFE", "BL", "BR", "BC"),
-    "6.1(front)": ("FL", "FR", "LFE", "FLC", "FRC", "SL", "SR"),
-    "7.0": ("FL", "FR", "FC", "BL", "BR", "SL", "SR"),
-    "7.0(front)": ("FL", "FR", "FC", "FLC", "FRC", "SL", "SR"),
-    "7.1": ("FL", "FR", "FC", "LFE", "BL", "BR", "SL", "SR"),
-    "7.1(wide)": ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC"),
-    "7.1(wide-side)": ("FL", "FR", "FC", "LFE", "FLC", "FRC", "SL", "SR"),
-}
-#: The layout assumed for each channel count when none is given.
-_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-#: BS.1770-5 Table 3 weights: surrounds +1.5 dB (1.41), LFE excluded, others 1.0.
-_SURROUND_WEIGHT = 1.41
-_SURROUNDS = frozenset({"SL", "SR", "BL", "BR", "BC"})
 
 
 class LoudnessWarning(UserWarning):
@@ -184,46 +152,25 @@ class AlbumReport:
         }
 
 
-def channel_weights(num_channels: int, channel_layout=None) -> np.ndarray:
-    """BS.1770-5 channel weights for a layout.
+def channel_weights(num_channels: int, channel_layout: ChannelLayout | None = None) -> np.ndarray:
+    """BS.1770-5 channel weights for a layout (see :func:`audiokit.channels.bs1770_weights`).
 
     Parameters
     ----------
     num_channels : int
     channel_layout : str or sequence of str, optional
         An ffmpeg layout name ("stereo", "5.1", "5.1(side)", "7.1", ...) as
-        :func:`audiokit.probe` reports it, or the channel names in order
-        ("FL", "FR", "FC", "LFE", "SL", ...). Default: mono, stereo, 3.0,
-        quad, 5.0, 5.1, 6.1 or 7.1 by channel count.
+        :func:`audiokit.probe` reports it, or the channel names in order in
+        ffmpeg's or BS.1770's spelling ("FL", "FR", "FC", "LFE", "SL", ... or
+        "L", "R", "C", "LFE", "Ls", "Rs"). Default: the layout for the channel
+        count in :data:`audiokit.channels.DEFAULT_LAYOUTS`.
 
     Returns
     -------
     np.ndarray [shape=(num_channels,), dtype=float64]
         1.0 for front channels, 1.41 for side and back surrounds, 0 for LFE.
     """
-    if channel_layout is None:
-        if num_channels not in _DEFAULT_LAYOUTS:
-            raise ParameterError(
-                f"a signal with {num_channels} channels has no default layout; pass "
-                "channel_layout (an ffmpeg layout name or a list of channel names)"
-            )
-        channel_layout = _DEFAULT_LAYOUTS[num_channels]
-    if isinstance(channel_layout, str):
-        if channel_layout not in _LAYOUTS:
-            raise ParameterError(
-                f"channel_layout is {channel_layout!r}; expected one of {', '.join(_LAYOUTS)} "
-                "or a list of channel names"
-            )
-        names = _LAYOUTS[channel_layout]
-    else:
-        names = tuple(str(name).upper() for name in channel_layout)
-    if len(names) != num_channels:
-        raise ParameterError(
-            f"channel_layout {channel_layout!r} has {len(names)} channels; the signal has {num_channels}"
-        )
-    return np.array(
-        [0.0 if name.startswith("LFE") else _SURROUND_WEIGHT if name in _SURROUNDS else 1.0 for name in names]
-    )
+    return bs1770_weights(num_channels, channel_layout)
 
 
 def _gated_loudness(block_energy: np.ndarray, relative_gate_lu: float) -> tuple[float, np.ndarray]:

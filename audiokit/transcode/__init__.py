@@ -9,7 +9,7 @@ opus-24.opus
 """
 
 from .cover import CoverArt, read_cover_art
-from .downmix import downmix
+from ..channels import downmix
 from .gain import gain_tags, measure_loudness
 from .ladder import LADDER_MANIFEST, LadderQAError, LadderResult, Rendition, build_ladder
 from .normalize import normalize_master
