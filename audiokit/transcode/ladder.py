@@ -28,7 +28,7 @@ from .._files import file_sha256, replace_dir
 from ..audio import Audio
 from ..errors import AudiokitError, ParameterError
 from .cover import CoverArt, read_cover_art
-from .downmix import downmix
+from ..channels import downmix
 from .encode import canonical_tags, encode_rendition
 from .gain import gain_tags, measure_loudness
 from .normalize import normalize_master
