@@ -218,45 +218,48 @@ def accumulate(spectra, fdl_re, fdl_im, head, filt_re, filt_im, slot, changed, a
 
 
 @njit(cache=True)
-def filter_spectra(set_re, set_im, indices, weights, first, taps, phasor_re, phasor_im, rows,
-                   buffers, out_re, out_im):
-    """Filter spectra of sources: interpolated aligned IR times a per-ear residual delay.
+def filter_spectra(set_re, set_im, pre_re, pre_im, indices, weights, first, taps, pre_first, pre_taps,
+                   phasor_re, phasor_im, rows, buffers, out_re, out_im):
+    """Filter spectra of sources: interpolated aligned IR delayed per ear, plus the prefix.
 
-    ``H_s,e[k] = D_s,e * sum_i w_i A_i,e[k]``: the barycentric mix of measured
-    partition spectra (linear, so equal to the spectrum of the mixed aligned IR)
-    times ``D[f] = sum_j taps_j exp(-2 pi i (first + j) f / M)``, the frequency
-    response of the cubic Lagrange delay by the ear's residual delay. The FFT size
-    ``M`` leaves room for the longest residual, so the product is the exact
-    overlap-save filter of ``shift(aligned partition, residual)``.
+    ``H_s,e[k] = D_s,e sum_i w_i A_i,e[k] + P_s sum_i w_i Q_i,e[k]``: the barycentric
+    mix of measured partition spectra (linear, so equal to the spectrum of the mixed
+    aligned IR) times ``D[f] = sum_j taps_j exp(-2 pi i (first + j) f / M)``, the
+    frequency response of the cubic Lagrange delay by the ear's residual delay;
+    plus the mixed pre-onset prefix spectra ``Q`` times the Lagrange response ``P``
+    of the prefix's residual delay (the propagation delay the common delay leaves).
+    With one-hot weights and whole-sample delays this is the measured IR itself.
+    The FFT size ``M`` leaves room for the longest residual, so the product is the
+    exact overlap-save filter of the shifted partitions.
 
     Parameters
     ----------
     set_re, set_im : float32 (m, 2, K, F), partition spectra of every measurement
+    pre_re, pre_im : float32 (m, 2, Kp, F), partition spectra of the prefixes (Kp <= K, may be 0)
     indices : int64 (C, 3); weights : float64 (C, 3)
     first : int64 (C, 2); taps : float64 (C, 2, 4), Lagrange delays of each ear
+    pre_first : int64 (C,); pre_taps : float64 (C, 4), Lagrange delay of the prefix
     phasor_re, phasor_im : float32 (J, F), ``exp(-2 pi i j f / M)`` for ``j < J``
     rows : int64 (C,), the source row each result goes to
     buffers : int64 (C,), the filter buffer it goes to
     out_re, out_im : float32 (S, 2, 2, K, F), [source, buffer, ear, partition, bin], written in place
     """
     parts, bins = set_re.shape[2], set_re.shape[3]
+    pre_parts = pre_re.shape[2]
     d_re = np.empty(bins, np.float32)
     d_im = np.empty(bins, np.float32)
+    p_re = np.empty(bins, np.float32)
+    p_im = np.empty(bins, np.float32)
     for c in range(rows.shape[0]):
         s = rows[c]
         i0, i1, i2 = indices[c, 0], indices[c, 1], indices[c, 2]
         w0 = np.float32(weights[c, 0])
         w1 = np.float32(weights[c, 1])
         w2 = np.float32(weights[c, 2])
+        if pre_parts:
+            _delay_response(pre_first[c], pre_taps[c], phasor_re, phasor_im, p_re, p_im)
         for ear in range(2):
-            j = first[c, ear]
-            t0, t1 = np.float32(taps[c, ear, 0]), np.float32(taps[c, ear, 1])
-            t2, t3 = np.float32(taps[c, ear, 2]), np.float32(taps[c, ear, 3])
-            p0r, p1r, p2r, p3r = phasor_re[j], phasor_re[j + 1], phasor_re[j + 2], phasor_re[j + 3]
-            p0i, p1i, p2i, p3i = phasor_im[j], phasor_im[j + 1], phasor_im[j + 2], phasor_im[j + 3]
-            for f in range(bins):
-                d_re[f] = t0 * p0r[f] + t1 * p1r[f] + t2 * p2r[f] + t3 * p3r[f]
-                d_im[f] = t0 * p0i[f] + t1 * p1i[f] + t2 * p2i[f] + t3 * p3i[f]
+            _delay_response(first[c, ear], taps[c, ear], phasor_re, phasor_im, d_re, d_im)
             for k in range(parts):
                 a0r, a1r, a2r = set_re[i0, ear, k], set_re[i1, ear, k], set_re[i2, ear, k]
                 a0i, a1i, a2i = set_im[i0, ear, k], set_im[i1, ear, k], set_im[i2, ear, k]
@@ -267,6 +270,28 @@ def filter_spectra(set_re, set_im, indices, weights, first, taps, phasor_re, pha
                     ai = w0 * a0i[f] + w1 * a1i[f] + w2 * a2i[f]
                     hr[f] = ar * d_re[f] - ai * d_im[f]
                     hi[f] = ar * d_im[f] + ai * d_re[f]
+            for k in range(pre_parts):
+                q0r, q1r, q2r = pre_re[i0, ear, k], pre_re[i1, ear, k], pre_re[i2, ear, k]
+                q0i, q1i, q2i = pre_im[i0, ear, k], pre_im[i1, ear, k], pre_im[i2, ear, k]
+                hr = out_re[s, buffers[c], ear, k]
+                hi = out_im[s, buffers[c], ear, k]
+                for f in range(bins):
+                    qr = w0 * q0r[f] + w1 * q1r[f] + w2 * q2r[f]
+                    qi = w0 * q0i[f] + w1 * q1i[f] + w2 * q2i[f]
+                    hr[f] += qr * p_re[f] - qi * p_im[f]
+                    hi[f] += qr * p_im[f] + qi * p_re[f]
+
+
+@njit(cache=True, inline="always")
+def _delay_response(j, taps, phasor_re, phasor_im, d_re, d_im):
+    """``D[f] = sum_k taps_k exp(-2 pi i (j + k) f / M)``: a cubic Lagrange delay's response."""
+    t0, t1 = np.float32(taps[0]), np.float32(taps[1])
+    t2, t3 = np.float32(taps[2]), np.float32(taps[3])
+    p0r, p1r, p2r, p3r = phasor_re[j], phasor_re[j + 1], phasor_re[j + 2], phasor_re[j + 3]
+    p0i, p1i, p2i, p3i = phasor_im[j], phasor_im[j + 1], phasor_im[j + 2], phasor_im[j + 3]
+    for f in range(d_re.shape[0]):
+        d_re[f] = t0 * p0r[f] + t1 * p1r[f] + t2 * p2r[f] + t3 * p3r[f]
+        d_im[f] = t0 * p0i[f] + t1 * p1i[f] + t2 * p2i[f] + t3 * p3i[f]
 
 
 @njit(cache=True)
@@ -395,14 +420,17 @@ def head_directions(position, rows, yaw_rad, pitch_rad, out):
 
 @njit(cache=True)
 def plan_delays(position, rows, indices, weights, set_delays, reference_m, near_m, samples_per_m,
-                immediate, max_first, ear_delays, common, first, taps, gain):
+                immediate, max_first, ear_delays, common, first, taps, pre_first, pre_taps, gain):
     """Per-ear delays, the common delay, the residual Lagrange delays and the gain of sources.
 
-    ``d_e = sum_i w_i delay_i,e + max(r - r_ref, 0) * samples_per_m``; the common
-    delay is ``floor(min_e d_e) - 1`` for a new source (whole samples, so a static
-    source is exact) and ``min_e d_e - 1`` while it moves, at least 0; each ear's
-    residual ``d_e - c`` gets cubic Lagrange taps (nodes placed as in
-    :func:`_lagrange_taps`, the first clipped to ``max_first``); gain ``g r_ref / max(r, r_near)``.
+    ``d_e = sum_i w_i delay_i,e + p`` with ``p = max(r - r_ref, 0) * samples_per_m``
+    the propagation delay. The common delay carries only propagation, so the
+    measured IR's pre-onset samples (the prefix, at time 0 of the IR) stay causal:
+    ``c = floor(p) - 1`` for a new source (whole samples, so a static source at a
+    measured direction is exactly its measured IR) and ``p - 1`` while it moves,
+    at least 0. Each ear's residual ``d_e - c`` and the prefix's ``p - c`` get cubic
+    Lagrange taps (nodes placed as in :func:`_lagrange_taps`, the first clipped to
+    ``max_first``); gain ``g r_ref / max(r, r_near)``.
 
     Parameters
     ----------
@@ -412,7 +440,8 @@ def plan_delays(position, rows, indices, weights, set_delays, reference_m, near_
     reference_m, near_m, samples_per_m : float (``samples_per_m`` 0 without propagation delay)
     immediate : bool; max_first : int
     ear_delays : float64 (S, 2); common : float64 (S,); gain : float64 (S,), rows written
-    first : int64 (C, 2); taps : float64 (C, 2, 4), overwritten
+    first : int64 (C, 2); taps : float64 (C, 2, 4); pre_first : int64 (C,);
+    pre_taps : float64 (C, 4), overwritten
     """
     for c in range(rows.shape[0]):
         s = rows[c]
@@ -422,20 +451,31 @@ def plan_delays(position, rows, indices, weights, set_delays, reference_m, near_
             ear_delays[s, ear] = (weights[c, 0] * set_delays[indices[c, 0], ear]
                                   + weights[c, 1] * set_delays[indices[c, 1], ear]
                                   + weights[c, 2] * set_delays[indices[c, 2], ear] + extra)
-        nearer = min(ear_delays[s, 0], ear_delays[s, 1])
-        shared = max(np.floor(nearer) - 1.0 if immediate else nearer - 1.0, 0.0)
+        shared = max(np.floor(extra) - 1.0 if immediate else extra - 1.0, 0.0)
         common[s] = shared
         for ear in range(2):
-            residual = ear_delays[s, ear] - shared
-            whole = np.int64(np.floor(residual))
-            j = min(whole - 1 if whole >= 1 else np.int64(0), max_first)
+            j, w0, w1, w2, w3 = _residual_taps(ear_delays[s, ear] - shared, max_first)
             first[c, ear] = j
-            w0, w1, w2, w3 = _lagrange_taps_at(residual, j)
             taps[c, ear, 0] = w0
             taps[c, ear, 1] = w1
             taps[c, ear, 2] = w2
             taps[c, ear, 3] = w3
+        j, w0, w1, w2, w3 = _residual_taps(extra - shared, max_first)
+        pre_first[c] = j
+        pre_taps[c, 0] = w0
+        pre_taps[c, 1] = w1
+        pre_taps[c, 2] = w2
+        pre_taps[c, 3] = w3
         gain[s] = position[s, 3] * reference_m / max(distance, near_m)
+
+
+@njit(cache=True, inline="always")
+def _residual_taps(residual, max_first):
+    """First node and cubic Lagrange taps of a residual delay (first node clipped to ``max_first``)."""
+    whole = np.int64(np.floor(residual))
+    j = min(whole - 1 if whole >= 1 else np.int64(0), max_first)
+    w0, w1, w2, w3 = _lagrange_taps_at(residual, j)
+    return j, w0, w1, w2, w3
 
 
 @njit(cache=True, inline="always")

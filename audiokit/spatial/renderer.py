@@ -136,7 +136,7 @@ class BinauralRenderer:
     #: per-source state arrays, one row per live source (rows beyond ``_count`` are spare capacity)
     _PER_SOURCE = ("_ring", "_frames", "_fdl_re", "_fdl_im", "_filt_re", "_filt_im", "_slot",
                    "_common_now", "_common_next", "_gain_now", "_gain_next", "_changed", "_dirty",
-                   "_position", "_triangle", "_ear_delays")
+                   "_position", "_triangle", "_ear_delays", "_support")
 
     def __init__(self, hrtf: HRTF, sample_rate: int, *, block_size: int = 512,
                  options: RendererOptions | None = None) -> None:
@@ -154,20 +154,30 @@ class BinauralRenderer:
 
         b = self.block_size
         delays = self.hrtf.delays_samples
-        # Residual delays d_e - c stay below ceil(max ITD) + 2 samples, so the first
-        # Lagrange tap is at most max_first and the last at max_first + 3.
-        self._max_first = int(math.ceil(np.abs(delays[:, 1] - delays[:, 0]).max())) + 1
+        # The common delay carries only propagation, so residual delays d_e - c stay
+        # below max d_e + 2 samples: the first Lagrange tap is at most max_first and
+        # the last at max_first + 3.
+        self._max_first = int(math.ceil(delays.max())) + 1
         # Overlap-save keeps the last B of M outputs; they are exact while a
         # partition filter (B taps, delayed by up to max_first + 3) is <= M - B + 1 long.
         self._fft_size = _fft_size(2 * b + self._max_first + 2)
         m = self._fft_size
         self._bins = m // 2 + 1
-        self._parts = max(1, math.ceil(self.hrtf.aligned_taps / b))
-        # partition spectra of the measured aligned IRs, computed for a direction when first used
+        # the pre-onset prefix is rendered where a set has one (measured IRs); an
+        # all-zero prefix (the spherical head) costs nothing
+        self._prefix_taps = self.hrtf.prefix.shape[2] if self.hrtf.prefix.any() else 0
+        pre_parts = math.ceil(self._prefix_taps / b)
+        self._parts = max(1, math.ceil(self.hrtf.aligned_taps / b), pre_parts)
+        # partition spectra of the measured aligned IRs and prefixes, computed for a direction when first used
         shape = (self.hrtf.num_directions, 2, self._parts, self._bins)
         self._set_re = np.zeros(shape, np.float32)
         self._set_im = np.zeros(shape, np.float32)
+        self._pre_re = np.zeros((self.hrtf.num_directions, 2, pre_parts, self._bins), np.float32)
+        self._pre_im = np.zeros_like(self._pre_re)
         self._set_ready = np.zeros(self.hrtf.num_directions, np.bool_)
+        # nonzero length of each measured aligned IR and prefix (sizes the tail exactly)
+        self._aligned_len = _nonzero_length(self.hrtf.aligned)
+        self._prefix_len = _nonzero_length(self.hrtf.prefix)
         angle = (-2 * np.pi / m) * (np.arange(self._max_first + 4)[:, np.newaxis]
                                     * np.arange(self._bins) % m)
         self._phasor_re = np.cos(angle).astype(np.float32)
@@ -214,6 +224,7 @@ class BinauralRenderer:
             "_position": ((4,), np.float64),                    # azimuth, elevation, distance, gain
             "_triangle": ((), np.int64),                        # containing triangle (walk start)
             "_ear_delays": ((2,), np.float64),                  # d_e, samples
+            "_support": ((), np.int64),                         # length of the newest filter, samples
         }
         for name, (shape, dtype) in layout.items():
             array = np.zeros((capacity, *shape), dtype)
@@ -237,6 +248,15 @@ class BinauralRenderer:
         spectra = fft.rfft(padded, axis=-1)
         self._set_re[missing] = spectra.real
         self._set_im[missing] = spectra.imag
+        pre_parts = self._pre_re.shape[2]
+        if pre_parts:
+            flat = np.zeros((len(missing), 2, pre_parts * b))
+            flat[..., :self._prefix_taps] = self.hrtf.prefix[missing]
+            padded = np.zeros((len(missing), 2, pre_parts, self._fft_size))
+            padded[..., :b] = flat.reshape(len(missing), 2, pre_parts, b)
+            spectra = fft.rfft(padded, axis=-1)
+            self._pre_re[missing] = spectra.real
+            self._pre_im[missing] = spectra.imag
         self._set_ready[missing] = True
 
     def _retarget(self, rows: np.ndarray, *, immediate: bool) -> None:
@@ -271,17 +291,38 @@ class BinauralRenderer:
         samples_per_m = self.sample_rate / options.speed_of_sound_m_s if options.propagation_delay else 0.0
         first = np.empty((len(rows), 2), np.int64)
         taps = np.empty((len(rows), 2, 4))
+        pre_first = np.empty(len(rows), np.int64)
+        pre_taps = np.empty((len(rows), 4))
         plan_delays(self._position, rows, indices, weights, self.hrtf.delays_samples,
                     options.reference_distance_m, options.near_distance_m, samples_per_m, immediate,
-                    self._max_first, self._ear_delays, self._common_next, first, taps, self._gain_next)
+                    self._max_first, self._ear_delays, self._common_next, first, taps, pre_first,
+                    pre_taps, self._gain_next)
         buffers = self._slot[rows] if immediate else 1 - self._slot[rows]
-        filter_spectra(self._set_re, self._set_im, indices, weights, first, taps,
-                       self._phasor_re, self._phasor_im, rows, buffers, self._filt_re, self._filt_im)
+        filter_spectra(self._set_re, self._set_im, self._pre_re, self._pre_im, indices, weights, first,
+                       taps, pre_first, pre_taps, self._phasor_re, self._phasor_im, rows, buffers,
+                       self._filt_re, self._filt_im)
+        self._support[rows] = self._filter_length(indices, weights, first, taps, pre_first, pre_taps,
+                                                  self._common_next[rows])
         if immediate:
             self._common_now[rows] = self._common_next[rows]
             self._gain_now[rows] = self._gain_next[rows]
         else:
             self._changed[rows] = True
+
+    def _filter_length(self, indices, weights, first, taps, pre_first, pre_taps, common) -> np.ndarray:
+        """Samples from the first to the last nonzero tap of each source's whole filter
+        (common delay, interpolated IR, residual delays, prefix): a full convolution is
+        ``frames + length - 1`` long."""
+        used = (weights > 0)[..., np.newaxis]
+        aligned = np.where(used, self._aligned_len[indices], 0).max(axis=1)          # (C, 2)
+        prefix = np.where(used, self._prefix_len[indices], 0).max(axis=1).max(axis=1)  # (C,)
+        last = 3 - np.argmax(taps[..., ::-1] != 0, axis=-1)                            # (C, 2)
+        pre_last = 3 - np.argmax(pre_taps[..., ::-1] != 0, axis=-1)
+        ears = np.where(aligned > 0, aligned + first + last, 0).max(axis=1)
+        front = np.where(prefix > 0, prefix + pre_first + pre_last, 0)
+        whole = np.floor(common)
+        lead = whole + np.where(common > whole, 2, 0)     # a fractional common delay's last Lagrange node
+        return (np.maximum(ears, front) + lead).astype(np.int64)
 
     def _check_position(self, azimuth_deg, elevation_deg, distance_m) -> None:
         for name, value in (("azimuth_deg", azimuth_deg), ("elevation_deg", elevation_deg),
@@ -316,9 +357,9 @@ class BinauralRenderer:
 
     @property
     def tail_frames(self) -> int:
-        """Frames of output that follow the last input (filter length plus longest delay)."""
-        delays = self._ear_delays[:self._count].max() if self._count else 0.0
-        return int(self.hrtf.aligned_taps + math.ceil(delays) + 4)
+        """Frames of output that follow the last input: the longest source filter less one,
+        so input plus tail is the length of a full linear convolution (``np.convolve``)."""
+        return int(max(self._support[:self._count].max(initial=1) - 1, 0))
 
     def add_source(self, *, azimuth_deg: float, elevation_deg: float, distance_m: float = 1.0,
                    gain: float = 1.0) -> int:
@@ -527,7 +568,8 @@ class BinauralRenderer:
         the filter spectra of the measurements used so far."""
         per_source = sum(getattr(self, name).nbytes for name in self._PER_SOURCE)
         used = int(self._set_ready.sum())
-        return int(per_source + used * 2 * self._set_re[0].nbytes + self._phasor_re.nbytes * 2)
+        return int(per_source + used * 2 * (self._set_re[0].nbytes + self._pre_re[0].nbytes)
+                   + self._phasor_re.nbytes * 2)
 
     def to_dict(self) -> dict:
         """Configuration and state summary (JSON-able)."""
@@ -595,6 +637,12 @@ def render_bed(samples, sample_rate: int, hrtf: HRTF, *, layout: str, block_size
     for c in lfe:
         out[:, :samples.shape[1]] += LFE_GAIN * samples[c]
     return out
+
+
+def _nonzero_length(irs: np.ndarray) -> np.ndarray:
+    """One past the last nonzero sample of each IR, shape ``irs.shape[:-1]`` (0 if all zero)."""
+    nonzero = irs != 0
+    return np.where(nonzero.any(axis=-1), irs.shape[-1] - np.argmax(nonzero[..., ::-1], axis=-1), 0)
 
 
 def _run(renderer: BinauralRenderer, samples: np.ndarray) -> np.ndarray:

@@ -90,3 +90,28 @@ def relative_error_db(actual: np.ndarray, reference: np.ndarray) -> float:
     """10 log10 of error energy over reference energy."""
     error = max(float(np.sum((np.asarray(actual, float) - reference) ** 2)), 1e-300)
     return float(10 * np.log10(error / np.sum(np.asarray(reference, float) ** 2)))
+
+
+@functools.lru_cache(maxsize=1)
+def _kemar_file() -> tuple[np.ndarray, np.ndarray, int]:
+    with h5py.File(KEMAR_PATH, "r") as f:
+        irs = np.asarray(f["Data.IR"], np.float64)
+        positions = np.asarray(f["SourcePosition"], np.float64)
+        rate = int(np.asarray(f["Data.SamplingRate"]).ravel()[0])
+        delay = np.asarray(f["Data.Delay"], np.float64)
+    assert not delay.any(), "the reference below assumes Data.Delay = 0, as in MIT KEMAR"
+    return irs, positions, rate
+
+
+def kemar_file() -> tuple[np.ndarray, np.ndarray, int]:
+    """KEMAR's ``Data.IR`` (m, 2, taps), ``SourcePosition`` (m, 3) and rate, read
+    with h5py alone (independent of audiokit's SOFA reader), or skip."""
+    if not KEMAR_PATH.is_file():
+        pytest.skip(f"{KEMAR_PATH} is missing: install the Debian package libmysofa1")
+    return _kemar_file()
+
+
+def convolve_measured(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
+    """Float64 full linear convolution of a mono signal with an IR pair, shape (2, n + taps - 1)."""
+    return np.stack([np.convolve(np.asarray(x, np.float64), np.asarray(ir[ear], np.float64))
+                     for ear in range(2)])
