@@ -304,10 +304,16 @@ def downmix(samples: np.ndarray, num_channels: int, *, layout: ChannelLayout | N
 def to_mono(samples: np.ndarray, *, layout: ChannelLayout | None = None) -> np.ndarray:
     """The ``(1, frames)`` mono downmix of ``samples`` (see :func:`downmix`).
 
+    A signal of more than 8 channels with no ``layout`` has no BS.775 matrix;
+    its mono is the plain mean of its channels.
+
     Examples
     --------
     >>> import numpy as np
     >>> to_mono(np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)).tolist()
     [[0.5, 0.5]]
     """
+    samples = as_samples(samples)
+    if layout is None and samples.shape[0] not in DEFAULT_LAYOUTS:
+        return np.ascontiguousarray(samples.mean(axis=0, keepdims=True, dtype=np.float32))
     return downmix(samples, 1, layout=layout)

@@ -96,6 +96,11 @@ def test_mono_is_the_mean_of_the_stereo_downmix(rng):
     np.testing.assert_array_equal(to_mono(stereo[:1]), stereo[:1])
 
 
+def test_mono_of_a_count_without_a_layout_is_the_plain_mean(rng):
+    twelve = rng.standard_normal((12, 100)).astype(np.float32)
+    np.testing.assert_allclose(to_mono(twelve), twelve.mean(axis=0, keepdims=True), atol=1e-6)
+
+
 def test_no_upmixing():
     with pytest.raises(ParameterError, match="no upmixing"):
         downmix(np.zeros((1, 10), np.float32), 2)
