@@ -11,12 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, ParameterError
+from .._files import check_input_file, display_path
+from ..errors import FormatError
+from ._sanity import check_mp4_tables, check_stream_params
 
-# Containers libsndfile reads exactly and faster than a PyAV decode.
-SOUNDFILE_FORMATS = {"WAV", "WAVEX", "RF64", "W64", "FLAC", "AIFF", "CAF", "AU"}
-# First four bytes of RIFF/RF64 WAV, Sony Wave64, AIFF, FLAC, CAF and Sun AU.
-SOUNDFILE_MAGIC = {b"RIFF", b"RF64", b"riff", b"FORM", b"fLaC", b"caff", b".snd"}
+# Containers whose PCM libsndfile reads exactly and faster than a PyAV decode.
+# FLAC is not among them: libsndfile trusts STREAMINFO's rate and length, which
+# may lie (a wrong rate plays at the wrong speed, a short length drops audio);
+# ffmpeg's decoder follows the frames themselves.
+SOUNDFILE_FORMATS = {"WAV", "WAVEX", "RF64", "W64", "AIFF", "CAF", "AU"}
+# First four bytes of RIFF/RF64 WAV, Sony Wave64, AIFF, CAF and Sun AU.
+SOUNDFILE_MAGIC = {b"RIFF", b"RF64", b"riff", b"FORM", b"caff", b".snd"}
 # soundfile subtype -> bit depth of integer PCM (lossless sources).
 SOUNDFILE_BIT_DEPTH = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
                        "FLOAT": 32, "DOUBLE": 64}
@@ -25,26 +30,21 @@ _INT_FULL_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 2.0*
 
 
 def check_readable(path) -> Path:
-    """Return ``path`` as a Path, or raise FormatError saying why it cannot be read."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise ParameterError(f"path is a {type(path).__name__}; expected a file path (str or os.PathLike)")
-    path = Path(os.fspath(path))
-    if not path.exists():
-        raise FormatError(f"{path}: no such file")
-    if path.is_dir():
-        raise FormatError(f"{path}: is a directory; expected an audio file")
-    if not os.access(path, os.R_OK):
-        raise FormatError(f"{path}: permission denied")
-    if path.stat().st_size == 0:
-        raise FormatError(f"{path}: file is empty (0 bytes)")
-    return path
+    """Return ``path`` as a Path, or raise FormatError saying why it cannot be read.
+
+    See :func:`audiokit._files.check_input_file`: a readable, non-empty regular file.
+    """
+    return check_input_file(path)
 
 
 def open_soundfile(path: Path):
-    """Open ``path`` with soundfile if libsndfile reads its container, else None.
+    """Open ``path`` with soundfile if it is integer or float PCM libsndfile reads, else None.
 
     Only files whose first bytes name a container in :data:`SOUNDFILE_MAGIC`
     are tried, so libsndfile never sniffs (and complains about) MP3 or Ogg.
+    Compressed subtypes inside WAV/AIFF (GSM 6.10, IMA ADPCM, A-law, ...)
+    go to PyAV, whose decode gives the true length. The header's rate and
+    channel count are checked against audiokit's limits.
     """
     import soundfile
 
@@ -52,12 +52,17 @@ def open_soundfile(path: Path):
         if handle.read(4) not in SOUNDFILE_MAGIC:
             return None
     try:
-        handle = soundfile.SoundFile(str(path))
+        handle = soundfile.SoundFile(os.fsencode(path))  # bytes: any file name, UTF-8 or not
     except (RuntimeError, soundfile.LibsndfileError, TypeError, ValueError):
         return None
-    if handle.format not in SOUNDFILE_FORMATS or handle.frames <= 0:
+    if handle.format not in SOUNDFILE_FORMATS or handle.subtype not in SOUNDFILE_BIT_DEPTH or handle.frames <= 0:
         handle.close()
         return None
+    try:
+        check_stream_params(path, handle.samplerate, handle.channels)
+    except FormatError:
+        handle.close()
+        raise
     return handle
 
 
@@ -68,18 +73,27 @@ def open_container(path: Path):
     """
     import av
 
+    shown = display_path(path)
+    check_mp4_tables(path)
     try:
         container = av.open(str(path), metadata_errors="replace")
     except av.FFmpegError as error:
-        raise FormatError(f"{path}: not a readable media file ({ffmpeg_reason(error)})") from None
+        raise FormatError(f"{shown}: not a readable media file ({ffmpeg_reason(error)})") from None
+    except (OSError, MemoryError) as error:
+        raise FormatError(f"{shown}: cannot be opened ({type(error).__name__}: {error})") from None
     if not container.streams.audio:
         kinds = sorted({stream.type for stream in container.streams}) or ["no streams"]
         container.close()
-        raise FormatError(f"{path}: has no audio stream (found: {', '.join(kinds)})")
+        raise FormatError(f"{shown}: has no audio stream (found: {', '.join(kinds)})")
     stream = container.streams.audio[0]
     if not stream.codec_context.sample_rate or not stream.codec_context.channels:
         container.close()
-        raise FormatError(f"{path}: audio stream has no sample rate or channel count (corrupt header?)")
+        raise FormatError(f"{shown}: audio stream has no sample rate or channel count (corrupt header?)")
+    try:
+        check_stream_params(path, stream.codec_context.sample_rate, stream.codec_context.channels)
+    except FormatError:
+        container.close()
+        raise
     return container, stream
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import struct
-from dataclasses import asdict, dataclass, field
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .._files import display_path
 from ..errors import FormatError
 from ._containers import (
     SOUNDFILE_BIT_DEPTH,
@@ -14,6 +17,7 @@ from ._containers import (
     open_container,
     open_soundfile,
 )
+from ._sanity import check_stream_params
 
 __all__ = ["MediaInfo", "probe"]
 
@@ -30,10 +34,15 @@ _DEFAULT_LAYOUT = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.
 _SKIP_SAMPLES = "skip_samples"
 # Keys ffmpeg's demuxers report that describe the container, not the content.
 _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "handler_name", "vendor_id", "language"}
-# Demuxers whose packet durations and skip-samples side data were checked to
-# give the decoded length exactly (tests/io). Others are counted by decoding.
-_EXACT_FROM_PACKETS = ("mp3", "ogg", "mov,mp4,m4a,3gp,3g2,mj2")
 _MP3_FRAME_SAMPLES = 1152  # MPEG-1 Layer III samples per frame
+# Where to look for the first MPEG audio frame after any ID3v2 tag, bytes.
+_MP3_HEADER_SEARCH_BYTES = 8192
+# An MP3's audio frames fill nearly all of the file; what is left is ID3v1/APE
+# tags and junk. Random bytes named .mp3 decode a few chance "frames" only.
+_MP3_MIN_PAYLOAD_SHARE = 0.5
+_MP3_TAG_ALLOWANCE = 1 << 20  # bytes of trailing tags/junk always allowed
+_CACHE_SIZE = 64  # probe results kept, most recently used
+_CACHE: OrderedDict[tuple, "MediaInfo"] = OrderedDict()
 # Decoder names that differ from the codec's name.
 _CODEC_NAMES = {"mp3float": "mp3", "mp2float": "mp2", "mp1float": "mp1"}
 
@@ -74,10 +83,18 @@ class MediaInfo:
 def probe(path) -> MediaInfo:
     """Read a file's format, stream parameters, exact length and tags.
 
-    The frame count is exact: WAV/FLAC/AIFF headers give it directly; for
-    compressed formats the packets are demuxed (not decoded) and the
-    encoder's priming and padding, signalled by the container (LAME header,
-    Opus pre-skip, MP4 edit list), are subtracted.
+    The frame count is what decoding gives, not what a header claims: PCM
+    WAV/AIFF/CAF headers give it directly (libsndfile bounds the data chunk by
+    the file's size); every other file is decoded once with ffmpeg and its
+    frames counted, so the count equals ffmpeg's full decode and what
+    :func:`~audiokit.io.read` returns. Headers are checked against the decode:
+    a FLAC STREAMINFO length, or an MP3 Xing/Info/VBRI frame count, that
+    exceeds what the stream holds means the file is truncated. The one trim
+    beyond ffmpeg's decode is an MP4 edit list's end (the AAC encoder's
+    padding), which ffmpeg signals but does not remove.
+
+    The result is cached per file (path, inode, size and modification time), so
+    :func:`~audiokit.io.open` after :func:`probe` does not decode twice.
 
     Parameters
     ----------
@@ -90,8 +107,10 @@ def probe(path) -> MediaInfo:
     Raises
     ------
     FormatError
-        If the file is missing, empty, a directory, not media, has no audio
-        stream, or is truncated or corrupt.
+        If the path is not a readable regular file (missing, empty, a directory,
+        a FIFO or device, a symbolic link loop), not media, has no audio
+        stream, declares an implausible rate, channel count or sample table,
+        or is truncated or corrupt. The message names the file.
 
     Examples
     --------
@@ -100,37 +119,61 @@ def probe(path) -> MediaInfo:
     ('flac', 44100, 2)
     """
     path = check_readable(path)
+    stat = path.stat()
+    key = (os.fspath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    cached = _CACHE.get(key)
+    if cached is None:
+        cached = _probe_uncached(path)
+        _CACHE[key] = cached
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return replace(cached, tags=dict(cached.tags))
+
+
+def _probe_uncached(path: Path) -> MediaInfo:
     handle = open_soundfile(path)
     if handle is not None:
         with handle:
             return _probe_soundfile(path, handle)
-    return _probe_pyav(path)
+    try:
+        return _probe_pyav(path)
+    except MemoryError:
+        raise FormatError(f"{display_path(path)}: decoding ran out of memory; the file is corrupt or hostile") from None
 
 
 def _probe_soundfile(path: Path, handle) -> MediaInfo:
     tags, has_cover_art = _container_tags(path)
     if tags is None:  # ffmpeg could not open it; libsndfile's fixed set of tags then
         tags = {key: value for key in _SOUNDFILE_TAGS if (value := getattr(handle, key))}
-    codec = "flac" if handle.format == "FLAC" else _SOUNDFILE_CODEC.get(handle.subtype, handle.subtype.lower())
-    if codec.startswith("pcm_") and codec not in ("pcm_u8", "pcm_s8"):
+    codec = _SOUNDFILE_CODEC.get(handle.subtype, handle.subtype.lower())
+    if codec not in ("pcm_u8", "pcm_s8"):
         codec += "be" if handle.format == "AIFF" else "le"
-    bitrate = None
-    if handle.frames:
-        bitrate = round(path.stat().st_size * 8 * handle.samplerate / handle.frames)
     return MediaInfo(
         path=str(path),
         container=_SOUNDFILE_CONTAINER.get(handle.format, handle.format.lower()),
         codec=codec,
         sample_rate=handle.samplerate,
         num_channels=handle.channels,
-        channel_layout=_DEFAULT_LAYOUT.get(handle.channels, f"{handle.channels} channels"),
+        channel_layout=_layout_name(None, handle.channels),
         num_frames=handle.frames,
         duration_s=handle.frames / handle.samplerate,
         bit_depth=SOUNDFILE_BIT_DEPTH.get(handle.subtype),
-        bitrate_bps=bitrate,
+        bitrate_bps=round(path.stat().st_size * 8 * handle.samplerate / handle.frames),
         tags=tags,
         has_cover_art=has_cover_art,
     )
+
+
+def _layout_name(name: str | None, num_channels: int) -> str:
+    """ffmpeg's layout name, or its default for the channel count when the container names none.
+
+    ffmpeg calls an unlabelled layout "N channels" (WMA, ALS, Speex, TAK,
+    Shorten and WAV without a channel mask); audiokit uses the layout ffmpeg
+    itself assumes for that count (``av_channel_layout_default``).
+    """
+    if name and not name.endswith(" channels"):
+        return name
+    return _DEFAULT_LAYOUT.get(num_channels, name or f"{num_channels} channels")
 
 
 def _container_tags(path: Path) -> tuple[dict | None, bool]:
@@ -144,7 +187,7 @@ def _container_tags(path: Path) -> tuple[dict | None, bool]:
         with av.open(str(path), metadata_errors="replace") as container:
             tags = _tags_of(container, container.streams.audio[0] if container.streams.audio else None)
             return tags, any(_is_attached_picture(s) for s in container.streams.video)
-    except av.FFmpegError:
+    except (av.FFmpegError, OSError):
         return None, False
 
 
@@ -153,75 +196,128 @@ def _tags_of(container, stream) -> dict:
     return {str(k).lower(): str(v) for k, v in items if str(k).lower() not in _TECHNICAL_TAGS}
 
 
-def _probe_pyav(path: Path) -> MediaInfo:
-    import av
+@dataclass
+class _Count:
+    """What one decode of a stream found."""
 
+    decoded: int = 0  # frames ffmpeg's decoder output
+    payload: int = 0  # bytes of audio packets
+    ticks: int = 0  # sum of packet durations, stream time base
+    start_skip: int = 0  # AV_PKT_DATA_SKIP_SAMPLES: priming the decoder already dropped
+    sample_rate: int = 0  # of the decoded frames
+    num_channels: int = 0  # of the decoded frames
+    layout: str = ""  # of the decoded frames
+
+
+def _probe_pyav(path: Path) -> MediaInfo:
     container, stream = open_container(path)
     with container:
-        context = stream.codec_context
-        try:
-            num_frames, payload_bytes = _count_frames(container, stream)
-        except av.FFmpegError as error:
-            raise FormatError(f"{path}: corrupt or truncated stream ({ffmpeg_reason(error)})") from None
-        if num_frames <= 0:
-            raise FormatError(f"{path}: audio stream holds no samples")
-        tags = _tags_of(container, stream)
-        sample_rate = context.sample_rate
+        count = _decode_count(path, container, stream)
+        num_frames = _exact_length(path, container, stream, count)
+        check_stream_params(path, count.sample_rate, count.num_channels)
         return MediaInfo(
             path=str(path),
             container=container.format.name,
-            codec=_CODEC_NAMES.get(context.name, context.name),
-            sample_rate=sample_rate,
-            num_channels=context.channels,
-            channel_layout=context.layout.name,
+            codec=_CODEC_NAMES.get(stream.codec_context.name, stream.codec_context.name),
+            sample_rate=count.sample_rate,
+            num_channels=count.num_channels,
+            channel_layout=_layout_name(count.layout, count.num_channels),
             num_frames=num_frames,
-            duration_s=num_frames / sample_rate,
+            duration_s=num_frames / count.sample_rate,
             bit_depth=_pyav_bit_depth(stream),
-            bitrate_bps=round(payload_bytes * 8 * sample_rate / num_frames),
-            tags=tags,
+            bitrate_bps=round(count.payload * 8 * count.sample_rate / num_frames),
+            tags=_tags_of(container, stream),
             has_cover_art=any(_is_attached_picture(s) for s in container.streams.video),
         )
 
 
-def _count_frames(container, stream) -> tuple[int, int]:
-    """Exact frames of ``stream`` and its payload bytes.
+def _decode_count(path: Path, container, stream) -> _Count:
+    """Decode ``stream`` to the end, counting frames; the rate and channels come from the frames."""
+    import av
 
-    For MP3, Ogg and MP4 the packets are only demuxed: each packet's duration
-    is summed, then the priming and padding that the demuxer signals as
-    ``AV_PKT_DATA_SKIP_SAMPLES`` side data (u32 skip-from-start, u32
-    skip-from-end, little-endian) are subtracted. The Ogg demuxer already
-    shortens the last packet to the final granule position, so only its start
-    skip (the Opus pre-skip) counts. Other containers (Matroska/WebM, ADTS)
-    carry timestamps too coarse to be exact, so their packets are decoded.
-    """
+    count = _Count()
+    shown = display_path(path)
+    try:
+        for packet in container.demux(stream):
+            if packet.size:
+                count.payload += packet.size
+                count.ticks += packet.duration or 0
+                if packet.has_sidedata(_SKIP_SAMPLES):
+                    count.start_skip += struct.unpack("<I", bytes(packet.get_sidedata(_SKIP_SAMPLES))[:4])[0]
+            for frame in packet.decode():
+                if not count.sample_rate:
+                    count.sample_rate, count.layout = frame.sample_rate, frame.layout.name
+                    count.num_channels = frame.layout.nb_channels
+                    check_stream_params(path, count.sample_rate, count.num_channels)
+                elif frame.sample_rate != count.sample_rate or frame.layout.nb_channels != count.num_channels:
+                    raise FormatError(
+                        f"{shown}: the stream changes from {count.sample_rate} Hz, {count.num_channels} ch to "
+                        f"{frame.sample_rate} Hz, {frame.layout.nb_channels} ch part-way; audiokit reads one "
+                        "rate and channel count per file. Re-encode it, or split it where the change happens"
+                    )
+                count.decoded += frame.samples
+    except av.FFmpegError as error:
+        raise FormatError(
+            f"{shown}: corrupt or truncated stream ({ffmpeg_reason(error)}); re-export or re-download it"
+        ) from None
+    if count.decoded <= 0:
+        raise FormatError(f"{shown}: audio stream holds no samples")
+    return count
+
+
+def _exact_length(path: Path, container, stream, count: _Count) -> int:
+    """The frames a reader yields: the decoded count, trimmed by an MP4 edit list, checked against headers."""
     demuxer = container.format.name
-    exact_from_packets = demuxer in _EXACT_FROM_PACKETS
+    shown = display_path(path)
     rate_per_tick = stream.time_base * stream.codec_context.sample_rate
-    trims_end = not demuxer.startswith("ogg")
-    ticks = skipped = payload = decoded = 0
-    for packet in container.demux(stream):
-        if not exact_from_packets:
-            decoded += sum(frame.samples for frame in packet.decode())
-        if not packet.size:
-            continue
-        payload += packet.size
-        ticks += packet.duration or 0
-        if packet.has_sidedata(_SKIP_SAMPLES):
-            start, end = struct.unpack("<II", bytes(packet.get_sidedata(_SKIP_SAMPLES))[:8])
-            skipped += start + (end if trims_end else 0)
-    if not exact_from_packets:
-        return decoded, payload
-    num_frames = round(ticks * rate_per_tick) - skipped
-    if demuxer == "mp3" and skipped and stream.duration:
-        # A LAME/Xing header (signalled by its skip samples) records the
-        # stream's length; fewer frames than that means the file was cut short.
-        declared = round(stream.duration * rate_per_tick)
-        if num_frames < declared - _MP3_FRAME_SAMPLES:
-            raise FormatError(
-                f"{container.name}: truncated MP3: the LAME/Xing header declares {declared} "
-                f"frames but the file holds {num_frames}"
-            )
-    return num_frames, payload
+    num_frames = count.decoded
+    if demuxer.startswith("mov") and count.start_skip:
+        # An edit list (ISO/IEC 14496-12 §8.6.6) hides the AAC priming, which the
+        # decoder drops, and the end padding, which it does not: the edit's
+        # length is the packets' durations less the priming.
+        num_frames = min(num_frames, round(count.ticks * rate_per_tick) - count.start_skip)
+    id3_bytes, length_header = _mp3_layout(path) if demuxer == "mp3" else (0, False)
+    declared, header = 0, ""
+    if demuxer == "flac" and stream.duration:
+        declared, header = round(stream.duration * rate_per_tick), "STREAMINFO"
+    elif demuxer == "mp3" and stream.duration and length_header:
+        declared, header = round(stream.duration * rate_per_tick), "Xing/Info/VBRI header"
+    # One MP3 frame of slack: the LAME delay and padding are counted in whole frames by some encoders.
+    slack = _MP3_FRAME_SAMPLES if demuxer == "mp3" else 0
+    if declared and num_frames < declared - slack:
+        raise FormatError(
+            f"{shown}: truncated {demuxer.upper()}: its {header} declares {declared} frames but the stream holds "
+            f"{num_frames}; re-export or re-download the file"
+        )
+    audio_bytes = path.stat().st_size - id3_bytes
+    if demuxer == "mp3" and count.payload < _MP3_MIN_PAYLOAD_SHARE * audio_bytes - _MP3_TAG_ALLOWANCE:
+        raise FormatError(
+            f"{shown}: not an MP3 file: only {count.payload} of its {audio_bytes} bytes after the ID3 tag "
+            "decode as MPEG audio frames; check the file's format and extension"
+        )
+    return num_frames
+
+
+def _mp3_layout(path: Path) -> tuple[int, bool]:
+    """Bytes of the leading ID3v2 tag, and whether a Xing, Info or VBRI frame records the length.
+
+    With such a frame ffmpeg reports the header's length as the stream's
+    duration; without one it estimates the duration from the bitrate, which
+    proves nothing.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(10)
+        start = 0
+        if head[:3] == b"ID3" and len(head) == 10:  # ID3v2 header: 4 syncsafe size bytes (ID3v2.4 §3.1)
+            start = 10 + sum((byte & 0x7F) << (7 * (3 - i)) for i, byte in enumerate(head[6:10]))
+        handle.seek(start)
+        data = handle.read(_MP3_HEADER_SEARCH_BYTES)
+    sync = next((i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0), None)
+    if sync is None:
+        return start, False
+    # Xing/Info sits after the side information (offset 4 + 9..32); VBRI at offset 36 (Fraunhofer).
+    frame = data[sync : sync + 200]
+    return start, b"Xing" in frame[:64] or b"Info" in frame[:64] or frame[36:40] == b"VBRI"
 
 
 def _pyav_bit_depth(stream) -> int | None:

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .._arrays import check_sample_rate
+from .._files import display_path
 from ..audio import Audio
+from ..channels import to_mono
 from ..errors import FormatError, ParameterError
 from ._containers import ffmpeg_reason, frame_to_float, open_container, open_soundfile
 from .probe import MediaInfo, probe
@@ -91,17 +93,24 @@ class AudioReader:
     def read(self, *, mono: bool = False) -> Audio:
         """Read everything that is left into one :class:`~audiokit.Audio`."""
         channels = 1 if mono else self.num_channels
-        samples = np.empty((channels, self.num_frames), np.float32)
+        try:  # num_frames was counted by decoding (probe), not read from a header
+            samples = np.empty((channels, self.num_frames), np.float32)
+        except MemoryError:
+            raise FormatError(
+                f"{display_path(self.path)}: {self.num_frames} frames of {channels} channels do not fit in "
+                "memory; stream it with audiokit.open(path).blocks() instead"
+            ) from None
         position = 0
         for block in self.blocks():
             if mono:
-                block = block.mean(axis=0, keepdims=True, dtype=np.float32)
+                block = to_mono(block)
+            block = block[:, : self.num_frames - position]
             samples[:, position : position + block.shape[1]] = block
             position += block.shape[1]
         if position != self.num_frames:
             raise FormatError(
-                f"{self.path}: decoded {position} frames but the file declares "
-                f"{self.num_frames}; it is truncated or corrupt"
+                f"{display_path(self.path)}: decoded {position} frames where probing decoded "
+                f"{self.num_frames}; the file changed while it was read. Read it again"
             )
         return Audio(samples, self.sample_rate)
 
@@ -191,15 +200,16 @@ def _soundfile_chunks(handle, info: MediaInfo) -> Iterator[np.ndarray]:
             for chunk in handle.blocks(blocksize=DEFAULT_BLOCK_FRAMES, dtype="float32", always_2d=True):
                 yield np.ascontiguousarray(chunk.T)
         except (RuntimeError, soundfile.LibsndfileError) as error:
-            raise FormatError(f"{info.path}: decoding failed ({error}); the file is corrupt or truncated") from None
+            raise FormatError(f"{display_path(info.path)}: decoding failed ({error}); the file is corrupt "
+                              "or truncated. Re-export or re-download it") from None
 
 
 def _pyav_chunks(path: Path, info: MediaInfo) -> Iterator[np.ndarray]:
     """Decode with PyAV, stopping at ``info.num_frames``.
 
-    ffmpeg never trims an AAC encoder's end padding on decode: the exact
-    length comes from the MP4 sample table (see :func:`probe`), and the
-    decoded tail beyond it is dropped here.
+    ``info.num_frames`` is ffmpeg's own decoded count (see :func:`probe`)
+    except for an MP4 edit list's end: ffmpeg does not trim an AAC encoder's
+    end padding on decode, so the decoded tail beyond the edit is dropped here.
     """
     import av
 
@@ -215,7 +225,8 @@ def _pyav_chunks(path: Path, info: MediaInfo) -> Iterator[np.ndarray]:
                     remaining -= chunk.shape[1]
                     yield chunk
         except av.FFmpegError as error:
-            raise FormatError(f"{path}: decoding failed ({ffmpeg_reason(error)}); the file is corrupt or truncated") from None
+            raise FormatError(f"{display_path(path)}: decoding failed ({ffmpeg_reason(error)}); the file is "
+                              "corrupt or truncated. Re-export or re-download it") from None
 
 
 def _resampled(chunks: Iterator[np.ndarray], in_rate: int, out_rate: int, channels: int) -> Iterator[np.ndarray]:
