@@ -11,6 +11,58 @@ import click
 
 __all__ = ["COMMANDS", "spatial", "hrtf"]
 
+#: --subtype choices: keep the input's sample type, or float32 / integer PCM of a bit depth
+SUBTYPES = ("same", "float", "pcm16", "pcm24", "pcm32")
+#: integer PCM bit depth each container holds (float only in WAV)
+_PCM_DEPTHS = {".wav": (16, 24, 32), ".aiff": (16, 24, 32), ".aif": (16, 24, 32), ".flac": (16, 24),
+               ".m4a": (16, 24), ".mp4": (16, 24)}
+
+
+def _input_subtype(path: str) -> str:
+    """The sample type of an input file: "float" (float PCM, or a lossy codec, which
+    decodes to float) or "pcmN" (integer PCM, FLAC, ALAC)."""
+    import audiokit
+
+    info = audiokit.probe(path)
+    if info.codec.startswith("pcm_f") or info.bit_depth is None:
+        return "float"
+    return f"pcm{max(16, min(32, info.bit_depth))}"
+
+
+def _write_options(subtype: str, source: str, output: str) -> dict:
+    """``audiokit.write`` keywords that store ``subtype`` in OUTPUT's container, or a usage error."""
+    from pathlib import Path
+
+    suffix = Path(output).suffix.lower()
+    depths = _PCM_DEPTHS.get(suffix)
+    wanted = subtype if subtype != "same" else source
+    if depths is None or (suffix in (".m4a", ".mp4") and subtype == "same"):
+        if subtype != "same":
+            raise click.BadParameter(f"{output} is a lossy format; --subtype applies to .wav, .aiff, .flac "
+                                     "and ALAC .m4a outputs", param_hint="--subtype")
+        return {}
+    if wanted == "float":
+        if suffix != ".wav":
+            raise click.BadParameter(f"{suffix} files cannot hold float samples ({'the input is float; ' if subtype == 'same' else ''}"
+                                     f"write a .wav, or pass --subtype pcm24)", param_hint="--subtype")
+        return {"codec": "pcm_f32le"}
+    depth = int(wanted[3:])
+    if depth not in depths:
+        raise click.BadParameter(f"{suffix} files hold {'/'.join(map(str, depths))}-bit integers, not {depth}-bit; "
+                                 f"pass --subtype pcm{max(depths)} or write a .wav", param_hint="--subtype")
+    return {"bit_depth": depth, **({"codec": "alac"} if suffix in (".m4a", ".mp4") else {})}
+
+
+def _subtype_option(default: str, help_text: str):
+    return click.option("--subtype", type=click.Choice(SUBTYPES), default=default, show_default=True,
+                        help=help_text)
+
+
+_TAIL_OPTION = click.option(
+    "--tail/--no-tail", default=True, show_default=True,
+    help="Keep the HRIR tail after the input's end (the output is as long as a full convolution: "
+         "input + taps - 1 for a measured HRIR), or cut the output to the input's length.")
+
 
 def _load_hrtf(path, sample_rate: int):
     from audiokit.spatial import HRTF
@@ -28,17 +80,20 @@ def spatial() -> None:
 @spatial.command("render")
 @click.argument("scene", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output audio file.")
+@_subtype_option("float", "Sample type of OUTPUT; 'same' is float (the renderer's).")
+@_TAIL_OPTION
 @click.option("--json/--no-json", "as_json", default=False, help="Print a JSON summary.")
-def render(scene: str, output: str, as_json: bool) -> None:
-    """Render a JSON SCENE to a binaural file."""
+def render(scene: str, output: str, subtype: str, tail: bool, as_json: bool) -> None:
+    """Render a JSON SCENE (docs/spatial-scene.schema.json) to a binaural file."""
     import audiokit
     from audiokit.spatial import load_scene, render_scene
 
+    options = _write_options(subtype, "float", output)
     loaded = load_scene(scene)
-    audio = render_scene(loaded)
-    audiokit.write(output, audio)
+    audio = render_scene(loaded, tail=tail)
+    audiokit.write(output, audio, **options)
     summary = {"output": output, "sample_rate": audio.sample_rate, "frames": audio.num_frames,
-               "sources": len(loaded.sources), "hrtf": loaded.hrtf}
+               "sources": len(loaded.sources), "hrtf": loaded.hrtf, "subtype": subtype, "tail": tail}
     click.echo(json.dumps(summary) if as_json else output)
 
 
@@ -51,18 +106,25 @@ def render(scene: str, output: str, as_json: bool) -> None:
 @click.option("--hrtf", "hrtf_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="SOFA file (default: the analytic spherical head).")
 @click.option("--block-size", type=int, default=512, show_default=True)
+@_subtype_option("same", "Sample type of OUT; 'same' keeps IN's (float in, float out).")
+@_TAIL_OPTION
 def binaural(input_path: str, output: str, azimuth: float, elevation: float, distance: float,
-             hrtf_path: str | None, block_size: int) -> None:
-    """Place the mono downmix of IN at one direction and write OUT."""
+             hrtf_path: str | None, block_size: int, subtype: str, tail: bool) -> None:
+    """Place the mono downmix of IN at one direction and write OUT.
+
+    At a measured direction of a SOFA set (and the default 1 m) OUT is IN convolved
+    with the measured HRIR pair, to float32 rounding.
+    """
     import audiokit
     from audiokit.spatial import render_static
 
+    options = _write_options(subtype, _input_subtype(input_path), output)
     audio = audiokit.read(input_path)
     mono = audio.samples.mean(axis=0, keepdims=True)
     hrtf = _load_hrtf(hrtf_path, audio.sample_rate)
     out = render_static(mono, audio.sample_rate, hrtf, azimuth_deg=azimuth % 360.0,
-                        elevation_deg=elevation, distance_m=distance, block_size=block_size)
-    audiokit.write(output, audiokit.Audio(out, audio.sample_rate))
+                        elevation_deg=elevation, distance_m=distance, block_size=block_size, tail=tail)
+    audiokit.write(output, audiokit.Audio(out, audio.sample_rate), **options)
     click.echo(output)
 
 

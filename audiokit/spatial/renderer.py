@@ -581,16 +581,30 @@ class BinauralRenderer:
 
 def render_static(samples, sample_rate: int, hrtf: HRTF, *, azimuth_deg: float,
                   elevation_deg: float, distance_m: float = 1.0, block_size: int = 512,
-                  options: RendererOptions | None = None) -> np.ndarray:
-    """Render a mono signal from one fixed direction, including the tail.
+                  options: RendererOptions | None = None, tail: bool = True) -> np.ndarray:
+    """Render a mono signal from one fixed direction.
+
+    At a measured direction (and the reference distance) the result is the full
+    linear convolution of ``samples`` with the measured HRIR pair, to float32 rounding.
 
     Parameters
     ----------
     samples : np.ndarray [shape=(1, frames) or (frames,)]
+    tail : bool
+        Keep the filter's tail (:attr:`BinauralRenderer.tail_frames`, e.g. 511 frames
+        for a 512-tap HRIR): the output is as long as a full convolution. False: the
+        output has the input's length.
 
     Returns
     -------
-    np.ndarray [shape=(2, frames + tail), dtype=float32]
+    np.ndarray [shape=(2, frames + tail) or (2, frames), dtype=float32]
+
+    Examples
+    --------
+    >>> hrtf = HRTF.spherical_head(48000)
+    >>> x = np.zeros(4800, np.float32)
+    >>> render_static(x, 48000, hrtf, azimuth_deg=30.0, elevation_deg=0.0, tail=False).shape
+    (2, 4800)
     """
     from .._arrays import as_samples, check_finite
 
@@ -600,11 +614,11 @@ def render_static(samples, sample_rate: int, hrtf: HRTF, *, azimuth_deg: float,
         raise ParameterError(f"samples has {samples.shape[0]} channels; expected mono (1, frames)")
     renderer = BinauralRenderer(hrtf, sample_rate, block_size=block_size, options=options)
     renderer.add_source(azimuth_deg=azimuth_deg, elevation_deg=elevation_deg, distance_m=distance_m)
-    return _run(renderer, samples)
+    return _run(renderer, samples, tail=tail)
 
 
 def render_bed(samples, sample_rate: int, hrtf: HRTF, *, layout: str, block_size: int = 512,
-               options: RendererOptions | None = None) -> np.ndarray:
+               options: RendererOptions | None = None, tail: bool = True) -> np.ndarray:
     """Render a channel bed (stereo, 5.1, 7.1) through virtual loudspeakers.
 
     Parameters
@@ -612,10 +626,12 @@ def render_bed(samples, sample_rate: int, hrtf: HRTF, *, layout: str, block_size
     samples : np.ndarray [shape=(channels, frames)]
         Channels in ITU order (L, R, C, LFE, Ls, Rs[, Lb, Rb]).
     layout : {"stereo", "5.1", "7.1"}
+    tail : bool
+        Keep the filters' tail (as :func:`render_static`); False: the input's length.
 
     Returns
     -------
-    np.ndarray [shape=(2, frames + tail), dtype=float32]
+    np.ndarray [shape=(2, frames + tail) or (2, frames), dtype=float32]
     """
     from .._arrays import as_samples, check_finite
 
@@ -632,7 +648,7 @@ def render_bed(samples, sample_rate: int, hrtf: HRTF, *, layout: str, block_size
     speakers = [c for c, az in enumerate(azimuths) if az is not None]
     for c in speakers:
         renderer.add_source(azimuth_deg=azimuths[c] % 360.0, elevation_deg=0.0)
-    out = _run(renderer, samples[speakers])
+    out = _run(renderer, samples[speakers], tail=tail)
     lfe = [c for c, az in enumerate(azimuths) if az is None]
     for c in lfe:
         out[:, :samples.shape[1]] += LFE_GAIN * samples[c]
@@ -645,12 +661,13 @@ def _nonzero_length(irs: np.ndarray) -> np.ndarray:
     return np.where(nonzero.any(axis=-1), irs.shape[-1] - np.argmax(nonzero[..., ::-1], axis=-1), 0)
 
 
-def _run(renderer: BinauralRenderer, samples: np.ndarray) -> np.ndarray:
+def _run(renderer: BinauralRenderer, samples: np.ndarray, *, tail: bool = True) -> np.ndarray:
     b = renderer.block_size
     frames = samples.shape[1]
     padded = np.zeros((samples.shape[0], math.ceil(frames / b) * b), np.float32)
     padded[:, :frames] = samples
     pieces = [renderer.process(padded[:, i:i + b]) for i in range(0, padded.shape[1], b)]
-    pieces.append(renderer.flush())
+    if tail:
+        pieces.append(renderer.flush())
     out = np.concatenate(pieces, axis=1)
-    return out[:, :frames + renderer.tail_frames]
+    return np.ascontiguousarray(out[:, :frames + (renderer.tail_frames if tail else 0)])

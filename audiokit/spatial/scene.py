@@ -1,7 +1,8 @@
 """JSON scenes: an HRTF, a listener and sources that may move.
 
-A scene file (every field validated; errors name the JSON path, e.g.
-``scene.sources[1].trajectory[0]``)::
+A scene file (JSON Schema: ``docs/spatial-scene.schema.json``; every field is
+validated and errors name the file and the JSON path, e.g.
+``scene.json: sources[1].trajectory[0][2] (elevation_deg): 95 is out of range; ...``)::
 
     {
       "hrtf": "spherical-head",            # or a SOFA path (relative to the scene file)
@@ -33,7 +34,7 @@ import numpy as np
 
 from ..errors import FormatError, ParameterError
 
-__all__ = ["SIGNALS", "Scene", "load_scene", "render_scene"]
+__all__ = ["SIGNALS", "MAX_DISTANCE_M", "Scene", "load_scene", "render_scene"]
 
 #: Built-in test signals a source may use instead of an audio file.
 SIGNALS = ("noise", "sine", "clicks")
@@ -64,34 +65,84 @@ class Scene:
                 "sources": [{**s, "keyframes": s["keyframes"].tolist()} for s in self.sources]}
 
 
-def _number(value, where: str, *, low=-math.inf, high=math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParameterError(f"{where}: {value!r} is not a finite number")
-    if not low <= value <= high:
-        raise ParameterError(f"{where}: {value} is outside {low}..{high}")
-    return float(value)
+#: Fields of each object, as docs/spatial-scene.schema.json lists them.
+_SCENE_FIELDS = ("hrtf", "sample_rate", "block_size", "duration_s", "listener", "sources")
+_LISTENER_FIELDS = ("yaw_deg", "pitch_deg", "orientation")
+_SOURCE_FIELDS = ("audio", "signal", "gain_db", "position", "trajectory")
+_SIGNAL_FIELDS = {"noise": ("seed", "amplitude"), "sine": ("frequency_hz", "amplitude"),
+                  "clicks": ("every_s", "amplitude")}
+_TRAJECTORY_COLUMNS = ("t_s", "azimuth_deg", "elevation_deg", "distance_m")
+_ORIENTATION_COLUMNS = ("t_s", "yaw_deg", "pitch_deg")
+#: Farthest source distance a scene may use (RendererOptions.max_distance_m's default), metres.
+MAX_DISTANCE_M = 20.0
 
 
-def _keyframes(rows, where: str, width: int) -> np.ndarray:
-    if not isinstance(rows, list) or not rows:
-        raise ParameterError(f"{where}: expected a non-empty list of keyframes")
-    out = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, list) or len(row) != width:
-            what = "[t_s, azimuth_deg, elevation_deg, distance_m]" if width == 4 else "[t_s, yaw_deg, pitch_deg]"
-            raise ParameterError(f"{where}[{i}]: {row!r}; expected {what}")
-        values = [_number(v, f"{where}[{i}][{j}]") for j, v in enumerate(row)]
-        if width == 4:
-            _number(values[2], f"{where}[{i}][2] (elevation_deg)", low=-90, high=90)
-            _number(values[3], f"{where}[{i}][3] (distance_m)", low=1e-6)
-        if out and values[0] <= out[-1][0]:
-            raise ParameterError(f"{where}[{i}][0]: keyframe times must increase")
-        out.append(values)
-    return np.array(out)
+class _Checker:
+    """Raises ParameterError naming the scene file (when there is one) and the JSON path."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, where: str, problem: str) -> None:
+        raise ParameterError(f"{self.origin}{where}: {problem}")
+
+    def fields(self, data, where: str, known) -> dict:
+        if not isinstance(data, dict):
+            self.fail(where or "scene", f"{_show(data)} is not a JSON object")
+        for key in data:
+            if key not in known:
+                self.fail(_join(where, key), f"unknown field; expected one of {', '.join(known)}")
+        return data
+
+    def number(self, value, where: str, *, low=-math.inf, high=math.inf, low_open=False) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(where, f"{_show(value)} is not a finite number")
+        if value < low or (low_open and value == low) or value > high:
+            low_text = f"> {low}" if low_open else f">= {low}"
+            self.fail(where, f"{value} is out of range; expected {low_text} and <= {high}")
+        return float(value)
+
+    def integer(self, value, where: str, low: int, high: int, unit: str = "") -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.fail(where, f"{_show(value)}; expected an integer {low}..{high}{unit}")
+        return int(value)
+
+    def keyframes(self, rows, where: str, columns: tuple) -> np.ndarray:
+        if not isinstance(rows, list) or not rows:
+            self.fail(where, f"{_show(rows)}; expected a non-empty list of [{', '.join(columns)}] keyframes")
+        out = []
+        for i, row in enumerate(rows):
+            out.append(self.row(row, f"{where}[{i}]", columns))
+            if len(out) > 1 and out[-1][0] <= out[-2][0]:
+                self.fail(f"{where}[{i}][0] (t_s)", f"{out[-1][0]} is not after {out[-2][0]}; keyframe times must increase")
+        return np.array(out)
+
+    def row(self, row, where: str, columns: tuple) -> list:
+        if not isinstance(row, list) or len(row) != len(columns):
+            self.fail(where, f"{_show(row)}; expected [{', '.join(columns)}]")
+        values = []
+        for j, (value, name) in enumerate(zip(row, columns)):
+            path = f"{where}[{j}] ({name})"
+            if name == "elevation_deg":
+                values.append(self.number(value, path, low=-90.0, high=90.0))
+            elif name == "distance_m":
+                values.append(self.number(value, path, low=0.0, high=MAX_DISTANCE_M, low_open=True))
+            else:
+                values.append(self.number(value, path))
+        return values
+
+
+def _show(value) -> str:
+    text = json.dumps(value) if isinstance(value, (dict, list, str, int, float, bool, type(None))) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
 
 
 def load_scene(path_or_dict, *, base_dir=None) -> Scene:
-    """Read and validate a scene.
+    """Read and validate a scene (format: docs/spatial-scene.schema.json).
 
     Parameters
     ----------
@@ -103,13 +154,15 @@ def load_scene(path_or_dict, *, base_dir=None) -> Scene:
     Raises
     ------
     ParameterError
-        Naming the JSON path of the first bad field.
+        Naming the file and the JSON path of the first bad field, e.g.
+        ``scene.json: sources[2].position[1] (elevation_deg): 95 is out of range; ...``.
     FormatError
         If the file is not valid JSON.
     """
     if isinstance(path_or_dict, dict):
         data = path_or_dict
         base = Path(base_dir or ".")
+        check = _Checker("scene: ")
     else:
         path = Path(path_or_dict)
         try:
@@ -117,75 +170,81 @@ def load_scene(path_or_dict, *, base_dir=None) -> Scene:
         except (OSError, json.JSONDecodeError) as error:
             raise FormatError(f"{path}: cannot read the scene as JSON ({error})") from None
         base = Path(base_dir) if base_dir is not None else path.parent
-    if not isinstance(data, dict):
-        raise ParameterError("scene: expected a JSON object")
-    known = {"hrtf", "sample_rate", "block_size", "duration_s", "listener", "sources"}
-    for key in data:
-        if key not in known:
-            raise ParameterError(f"scene.{key}: unknown field; expected one of {', '.join(sorted(known))}")
+        check = _Checker(f"{path}: ")
+    check.fields(data, "", _SCENE_FIELDS)
 
     hrtf = data.get("hrtf", "spherical-head")
     if not isinstance(hrtf, str) or not hrtf:
-        raise ParameterError(f"scene.hrtf: {hrtf!r}; expected 'spherical-head' or a SOFA path")
+        check.fail("hrtf", f"{_show(hrtf)}; expected \"spherical-head\" or a SOFA file path")
     if hrtf != "spherical-head":
         hrtf = str((base / hrtf) if not Path(hrtf).is_absolute() else Path(hrtf))
-    rate = data.get("sample_rate")
-    if isinstance(rate, bool) or not isinstance(rate, int) or not 8000 <= rate <= 384000:
-        raise ParameterError(f"scene.sample_rate: {rate!r}; expected an integer 8000..384000 Hz")
-    block = data.get("block_size", _DEFAULT_BLOCK)
-    if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= 65536:
-        raise ParameterError(f"scene.block_size: {block!r}; expected an integer 1..65536")
+    if "sample_rate" not in data:
+        check.fail("sample_rate", "missing; give the render rate in Hz, e.g. 48000")
+    rate = check.integer(data["sample_rate"], "sample_rate", 8000, 384000, " Hz")
+    block = check.integer(data.get("block_size", _DEFAULT_BLOCK), "block_size", 1, 65536)
     duration = data.get("duration_s")
     if duration is not None:
-        duration = _number(duration, "scene.duration_s", low=1e-6, high=24 * 3600)
+        duration = check.number(duration, "duration_s", low=0.0, high=24 * 3600.0, low_open=True)
 
-    listener = data.get("listener", {})
-    if not isinstance(listener, dict):
-        raise ParameterError("scene.listener: expected an object")
+    listener = check.fields(data.get("listener", {}), "listener", _LISTENER_FIELDS)
     if "orientation" in listener:
-        orientation = _keyframes(listener["orientation"], "scene.listener.orientation", 3)
+        for key in ("yaw_deg", "pitch_deg"):
+            if key in listener:
+                check.fail(f"listener.{key}", "give either orientation keyframes or a fixed yaw_deg/pitch_deg, not both")
+        orientation = check.keyframes(listener["orientation"], "listener.orientation", _ORIENTATION_COLUMNS)
     else:
-        orientation = np.array([[0.0, _number(listener.get("yaw_deg", 0.0), "scene.listener.yaw_deg"),
-                                 _number(listener.get("pitch_deg", 0.0), "scene.listener.pitch_deg")]])
+        orientation = np.array([[0.0, check.number(listener.get("yaw_deg", 0.0), "listener.yaw_deg"),
+                                 check.number(listener.get("pitch_deg", 0.0), "listener.pitch_deg")]])
 
-    rows = data.get("sources")
+    if "sources" not in data:
+        check.fail("sources", "missing; expected a non-empty list of sources")
+    rows = data["sources"]
     if not isinstance(rows, list) or not rows:
-        raise ParameterError("scene.sources: expected a non-empty list")
+        check.fail("sources", f"{_show(rows)}; expected a non-empty list of sources")
     sources = []
     for i, row in enumerate(rows):
-        where = f"scene.sources[{i}]"
-        if not isinstance(row, dict):
-            raise ParameterError(f"{where}: expected an object")
+        where = f"sources[{i}]"
+        check.fields(row, where, _SOURCE_FIELDS)
         if ("audio" in row) == ("signal" in row):
-            raise ParameterError(f"{where}: give exactly one of 'audio' or 'signal'")
-        source = {"gain_db": _number(row.get("gain_db", 0.0), f"{where}.gain_db", low=-200, high=60)}
+            check.fail(where, "give exactly one of 'audio' (a file) or 'signal' (a built-in signal)")
+        source = {"gain_db": check.number(row.get("gain_db", 0.0), f"{where}.gain_db", low=-200.0, high=60.0)}
         if "audio" in row:
-            if not isinstance(row["audio"], str):
-                raise ParameterError(f"{where}.audio: expected a file path")
+            if not isinstance(row["audio"], str) or not row["audio"]:
+                check.fail(f"{where}.audio", f"{_show(row['audio'])}; expected a file path")
             audio = Path(row["audio"])
             source["audio"] = str(audio if audio.is_absolute() else base / audio)
         else:
-            signal = row["signal"]
-            if not isinstance(signal, dict) or signal.get("type") not in SIGNALS:
-                raise ParameterError(f"{where}.signal.type: expected one of {', '.join(SIGNALS)}")
-            for key, value in signal.items():
-                if key != "type":
-                    _number(value, f"{where}.signal.{key}")
-            source["signal"] = dict(signal)
+            source["signal"] = _check_signal(check, row["signal"], f"{where}.signal")
         if ("position" in row) == ("trajectory" in row):
-            raise ParameterError(f"{where}: give exactly one of 'position' or 'trajectory'")
+            check.fail(where, "give exactly one of 'position' [azimuth_deg, elevation_deg, distance_m] "
+                              "or 'trajectory' keyframes")
         if "position" in row:
-            position = row["position"]
-            if not isinstance(position, list) or len(position) != 3:
-                raise ParameterError(f"{where}.position: expected [azimuth_deg, elevation_deg, distance_m]")
-            source["keyframes"] = _keyframes([[0.0, *position]], f"{where}.position", 4)
+            place = check.row(row["position"], f"{where}.position", _TRAJECTORY_COLUMNS[1:])
+            source["keyframes"] = np.array([[0.0, *place]])
         else:
-            source["keyframes"] = _keyframes(row["trajectory"], f"{where}.trajectory", 4)
+            source["keyframes"] = check.keyframes(row["trajectory"], f"{where}.trajectory", _TRAJECTORY_COLUMNS)
         sources.append(source)
     if duration is None and any("signal" in s for s in sources):
-        raise ParameterError("scene.duration_s: required when a source uses a built-in signal")
+        check.fail("duration_s", "missing; required when a source uses a built-in signal")
     return Scene(hrtf=hrtf, sample_rate=rate, block_size=block, duration_s=duration,
                  listener=orientation, sources=tuple(sources))
+
+
+def _check_signal(check: _Checker, signal, where: str) -> dict:
+    if not isinstance(signal, dict):
+        check.fail(where, f"{_show(signal)} is not a JSON object")
+    kind = signal.get("type")
+    if kind not in SIGNALS:
+        check.fail(f"{where}.type", f"{_show(kind)}; expected one of {', '.join(SIGNALS)}")
+    check.fields(signal, where, ("type", *_SIGNAL_FIELDS[kind]))
+    for key, value in signal.items():
+        if key == "seed":
+            check.integer(value, f"{where}.seed", 0, 2**63 - 1)
+        elif key == "amplitude":
+            check.number(value, f"{where}.amplitude", low=0.0)
+        elif key != "type":
+            check.number(value, f"{where}.{key}", low=0.0, low_open=True)
+    return dict(signal)
 
 
 def _signal(spec: dict, sample_rate: int, frames: int) -> np.ndarray:
@@ -213,13 +272,21 @@ def _load_audio(path: str, sample_rate: int) -> np.ndarray:
     return samples[0].astype(np.float32)
 
 
-def render_scene(scene: Scene):
+def render_scene(scene: Scene, *, tail: bool = True):
     """Render a scene to binaural audio.
+
+    Parameters
+    ----------
+    scene : Scene
+    tail : bool
+        Keep the HRIR tail after the last input frame (default); False: the output
+        has the input's length.
 
     Returns
     -------
     audiokit.Audio
-        Two channels (left, right) at ``scene.sample_rate``, the input length plus the tail.
+        Two channels (left, right) at ``scene.sample_rate``, the input length plus
+        the tail (:attr:`BinauralRenderer.tail_frames`) when ``tail``.
     """
     from ..audio import Audio
     from .hrtf import HRTF
@@ -260,6 +327,7 @@ def render_scene(scene: Scene):
                 az, el, dist = at(source["keyframes"], t_end)
                 renderer.move_source(source_id, azimuth_deg=az % 360.0, elevation_deg=el, distance_m=dist)
         pieces.append(renderer.process(padded[:, k * block:(k + 1) * block]))
-    pieces.append(renderer.flush())
-    out = np.concatenate(pieces, axis=1)[:, :frames + renderer.tail_frames]
+    if tail:
+        pieces.append(renderer.flush())
+    out = np.concatenate(pieces, axis=1)[:, :frames + (renderer.tail_frames if tail else 0)]
     return Audio(out, rate)

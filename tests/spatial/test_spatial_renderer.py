@@ -278,3 +278,14 @@ def test_nearest_method_renders_the_nearest_measurement():
     near = render_static(x, 44100, hrtf, azimuth_deg=31.0, elevation_deg=1.0, block_size=256, options=options)
     exact = render_static(x, 44100, hrtf, azimuth_deg=30.0, elevation_deg=0.0, block_size=256)
     np.testing.assert_allclose(near, exact, atol=1e-6)
+
+
+def test_tail_false_keeps_the_input_length():
+    hrtf = spherical(48000)
+    x = noise(48000, duration_s=0.0345678, seed=11)[0]
+    full = render_static(x, 48000, hrtf, azimuth_deg=120.0, elevation_deg=-20.0, block_size=128)
+    cut = render_static(x, 48000, hrtf, azimuth_deg=120.0, elevation_deg=-20.0, block_size=128, tail=False)
+    assert cut.shape == (2, len(x)) and full.shape[1] > len(x)
+    np.testing.assert_array_equal(cut, full[:, :len(x)])
+    bed = render_bed(np.stack([x, x]), 48000, hrtf, layout="stereo", tail=False)
+    assert bed.shape == (2, len(x))
