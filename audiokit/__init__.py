@@ -9,6 +9,9 @@ Examples
 >>> audio = audiokit.read("examples/example.flac")   # doctest: +SKIP
 >>> audio.num_channels, audio.sample_rate            # doctest: +SKIP
 (2, 44100)
+
+Every function that takes audio accepts a file path or an :class:`Audio`
+(:data:`AudioSource`); :func:`as_audio` is that one conversion.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ __all__ = [
     "MissingDependencyError",
     "ModelError",
     "ParameterError",
+    "AudioSource",
     "MediaInfo",
+    "as_audio",
     "open",
     "probe",
     "read",
@@ -43,12 +48,15 @@ __all__ = [
 # Names resolved on first access (PEP 562) so that `import audiokit` and
 # `audiokit --help` do not pay for PyAV, soundfile, scipy or numba.
 _LAZY_IO = {"open", "read", "write", "probe", "MediaInfo", "AudioReader"}
-_SUBPACKAGES = {"io", "loudness", "transcode", "spatial", "analysis", "synth", "pipeline", "models", "cli"}
+_LAZY_SOURCE = {"as_audio", "AudioSource"}
+_SUBPACKAGES = {"io", "channels", "loudness", "transcode", "spatial", "analysis", "synth", "pipeline", "models", "cli"}
 
 
 def __getattr__(name: str):
     if name in _LAZY_IO:
         value = getattr(importlib.import_module(".io", __name__), name)
+    elif name in _LAZY_SOURCE:
+        value = getattr(importlib.import_module(".io.source", __name__), name)
     elif name in _SUBPACKAGES:
         value = importlib.import_module(f".{name}", __name__)
     else:
@@ -58,4 +66,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY_IO)
+    return sorted(set(globals()) | _LAZY_IO | _LAZY_SOURCE)

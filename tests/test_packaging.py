@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, from PyPI (the test extra installs it)
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_ROOTS = {"audiokit": ROOT / "audiokit", "audiokit.cli": ROOT / "cli", "audiokit.models": ROOT / "models"}

@@ -23,7 +23,7 @@ from .reader import DEFAULT_BLOCK_FRAMES, AudioReader, _rebuffered, _resampled
 __all__ = ["AudioSource", "ArrayReader", "as_audio", "open_source"]
 
 #: What every entry point that takes audio accepts.
-AudioSource = Union[str, "os.PathLike[str]", Audio]
+AudioSource = Union[str, os.PathLike[str], Audio]
 
 
 class ArrayReader:
