@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._arrays import as_samples, check_sample_rate
+from ._arrays import as_samples, check_finite, check_sample_rate
 
 __all__ = ["Audio"]
 
@@ -19,6 +19,8 @@ class Audio:
     ----------
     samples : np.ndarray [shape=(channels, frames) or (frames,)]
         Float or integer PCM; stored as C-contiguous float32 ``(channels, frames)``.
+        Every sample must be finite: NaN or infinity raises ParameterError
+        (a WAV writer would store NaN as silence and a meter would return NaN).
     sample_rate : int
         Samples per second per channel (Hz).
 
@@ -37,6 +39,7 @@ class Audio:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples", as_samples(self.samples))
+        check_finite(self.samples)
         object.__setattr__(self, "sample_rate", check_sample_rate(self.sample_rate))
 
     @property

@@ -23,10 +23,12 @@ def info(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
 
 
 def _human(document: dict) -> str:
+    from audiokit._files import display_path
+
     minutes, seconds = divmod(document["duration_s"], 60)
     bitrate = document["bitrate_bps"]
     lines = [
-        document["path"],
+        display_path(document["path"]),
         f"  container   {document['container']}",
         f"  codec       {document['codec']}"
         + (f", {document['bit_depth']}-bit" if document["bit_depth"] else "")

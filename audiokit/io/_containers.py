@@ -78,17 +78,19 @@ def open_container(path: Path):
     try:
         container = av.open(str(path), metadata_errors="replace")
     except av.FFmpegError as error:
-        raise FormatError(f"{shown}: not a readable media file ({ffmpeg_reason(error)})") from None
+        raise FormatError(f"{shown}: not a readable media file ({ffmpeg_reason(error)}); check its "
+                          "format and extension") from None
     except (OSError, MemoryError) as error:
         raise FormatError(f"{shown}: cannot be opened ({type(error).__name__}: {error})") from None
     if not container.streams.audio:
         kinds = sorted({stream.type for stream in container.streams}) or ["no streams"]
         container.close()
-        raise FormatError(f"{shown}: has no audio stream (found: {', '.join(kinds)})")
+        raise FormatError(f"{shown}: has no audio stream (found: {', '.join(kinds)}); pass a file with audio")
     stream = container.streams.audio[0]
     if not stream.codec_context.sample_rate or not stream.codec_context.channels:
         container.close()
-        raise FormatError(f"{shown}: audio stream has no sample rate or channel count (corrupt header?)")
+        raise FormatError(f"{shown}: audio stream has no sample rate or channel count; the file is "
+                          "damaged or not audio. Check its format and extension")
     try:
         check_stream_params(path, stream.codec_context.sample_rate, stream.codec_context.channels)
     except FormatError:

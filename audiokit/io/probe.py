@@ -37,10 +37,6 @@ _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "handler
 _MP3_FRAME_SAMPLES = 1152  # MPEG-1 Layer III samples per frame
 # Where to look for the first MPEG audio frame after any ID3v2 tag, bytes.
 _MP3_HEADER_SEARCH_BYTES = 8192
-# An MP3's audio frames fill nearly all of the file; what is left is ID3v1/APE
-# tags and junk. Random bytes named .mp3 decode a few chance "frames" only.
-_MP3_MIN_PAYLOAD_SHARE = 0.5
-_MP3_TAG_ALLOWANCE = 1 << 20  # bytes of trailing tags/junk always allowed
 _CACHE_SIZE = 64  # probe results kept, most recently used
 _CACHE: OrderedDict[tuple, "MediaInfo"] = OrderedDict()
 # Decoder names that differ from the codec's name.
@@ -261,7 +257,7 @@ def _decode_count(path: Path, container, stream) -> _Count:
             f"{shown}: corrupt or truncated stream ({ffmpeg_reason(error)}); re-export or re-download it"
         ) from None
     if count.decoded <= 0:
-        raise FormatError(f"{shown}: audio stream holds no samples")
+        raise FormatError(f"{shown}: audio stream holds no samples; the file is empty of audio or damaged")
     return count
 
 
@@ -276,11 +272,10 @@ def _exact_length(path: Path, container, stream, count: _Count) -> int:
         # decoder drops, and the end padding, which it does not: the edit's
         # length is the packets' durations less the priming.
         num_frames = min(num_frames, round(count.ticks * rate_per_tick) - count.start_skip)
-    id3_bytes, length_header = _mp3_layout(path) if demuxer == "mp3" else (0, False)
     declared, header = 0, ""
     if demuxer == "flac" and stream.duration:
         declared, header = round(stream.duration * rate_per_tick), "STREAMINFO"
-    elif demuxer == "mp3" and stream.duration and length_header:
+    elif demuxer == "mp3" and stream.duration and _mp3_has_length_header(path):
         declared, header = round(stream.duration * rate_per_tick), "Xing/Info/VBRI header"
     # One MP3 frame of slack: the LAME delay and padding are counted in whole frames by some encoders.
     slack = _MP3_FRAME_SAMPLES if demuxer == "mp3" else 0
@@ -289,17 +284,11 @@ def _exact_length(path: Path, container, stream, count: _Count) -> int:
             f"{shown}: truncated {demuxer.upper()}: its {header} declares {declared} frames but the stream holds "
             f"{num_frames}; re-export or re-download the file"
         )
-    audio_bytes = path.stat().st_size - id3_bytes
-    if demuxer == "mp3" and count.payload < _MP3_MIN_PAYLOAD_SHARE * audio_bytes - _MP3_TAG_ALLOWANCE:
-        raise FormatError(
-            f"{shown}: not an MP3 file: only {count.payload} of its {audio_bytes} bytes after the ID3 tag "
-            "decode as MPEG audio frames; check the file's format and extension"
-        )
     return num_frames
 
 
-def _mp3_layout(path: Path) -> tuple[int, bool]:
-    """Bytes of the leading ID3v2 tag, and whether a Xing, Info or VBRI frame records the length.
+def _mp3_has_length_header(path: Path) -> bool:
+    """Whether the first MPEG audio frame (after any ID3v2 tag) is a Xing, Info or VBRI frame.
 
     With such a frame ffmpeg reports the header's length as the stream's
     duration; without one it estimates the duration from the bitrate, which
@@ -314,10 +303,10 @@ def _mp3_layout(path: Path) -> tuple[int, bool]:
         data = handle.read(_MP3_HEADER_SEARCH_BYTES)
     sync = next((i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0), None)
     if sync is None:
-        return start, False
+        return False
     # Xing/Info sits after the side information (offset 4 + 9..32); VBRI at offset 36 (Fraunhofer).
     frame = data[sync : sync + 200]
-    return start, b"Xing" in frame[:64] or b"Info" in frame[:64] or frame[36:40] == b"VBRI"
+    return b"Xing" in frame[:64] or b"Info" in frame[:64] or frame[36:40] == b"VBRI"
 
 
 def _pyav_bit_depth(stream) -> int | None:

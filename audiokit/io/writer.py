@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._arrays import as_samples, check_sample_rate
+from .._arrays import as_samples, check_finite, check_sample_rate
 from ..audio import Audio
 from ..errors import FormatError, ParameterError
 from ._containers import ffmpeg_reason
@@ -87,6 +87,8 @@ class AudioWriter:
     tags : dict, optional
         Metadata (title, artist, ...). What each container keeps is its own
         (Vorbis comments keep any key; WAV and MP4 keep the standard ones).
+        Keys must be printable ASCII without '=' (Vorbis I §5.2.3); values
+        are text without NUL.
 
     Examples
     --------
@@ -119,7 +121,7 @@ class AudioWriter:
             self._resampler = Resampler(self.sample_rate, self.encoded_rate, self.num_channels)
         self._frames_received = 0  # frames passed to write(), at sample_rate
         self._frames_written = 0  # frames sent to the encoder, at encoded_rate
-        self._open(container_format.muxer, bitrate_bps, tags or {})
+        self._open(container_format.muxer, bitrate_bps, _check_tags(self.path, tags))
 
     def _open(self, muxer: str, bitrate_bps: int | None, tags: dict) -> None:
         import av
@@ -142,7 +144,7 @@ class AudioWriter:
             self._sample_format = _pick_sample_format(formats, self._bit_depth)
             stream.format = self._sample_format
             for key, value in tags.items():
-                self._container.metadata[str(key)] = str(value)
+                self._container.metadata[key] = value
         except av.FFmpegError as error:
             self._discard()
             raise FormatError(f"{self.path}: cannot start encoding ({ffmpeg_reason(error)})") from None
@@ -151,6 +153,7 @@ class AudioWriter:
     def write(self, block) -> None:
         """Encode one ``(channels, frames)`` block (float in [-1, 1] or integer PCM)."""
         block = as_samples(block, name="block")
+        check_finite(block, name="block")
         if block.shape[0] != self.num_channels:
             raise ParameterError(
                 f"block has {block.shape[0]} channels; this writer was opened with {self.num_channels}"
@@ -263,6 +266,32 @@ def write(path, audio: Audio, *, codec: str | None = None, bitrate_bps: int | No
                      bitrate_bps=bitrate_bps, bit_depth=bit_depth, tags=tags) as writer:
         writer.write(audio.samples)
     return writer.path
+
+
+def _check_tags(path: Path, tags) -> dict[str, str]:
+    """Tags as ``{key: value}`` strings, or ParameterError for a key no container can store intact.
+
+    Vorbis comments (Vorbis I spec §5.2.3) allow field names of printable ASCII
+    0x20-0x7D except '='; ID3, RIFF INFO and MP4 keys are narrower still, so
+    audiokit holds every container to that rule: a '=' or a newline in a key
+    would be written and read back as a different tag.
+    """
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise ParameterError(f"{path}: tags is a {type(tags).__name__}; expected a dict of str to str")
+    checked = {}
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key or any(not 0x20 <= ord(ch) <= 0x7D or ch == "=" for ch in key):
+            raise ParameterError(
+                f"{path}: tag key {key!r} cannot be stored intact; use a non-empty key of printable ASCII "
+                "(space to '}') without '=', e.g. 'title' or 'replaygain_track_gain'"
+            )
+        value = str(value)
+        if "\x00" in value:
+            raise ParameterError(f"{path}: tag {key!r} has a NUL character in its value; remove it")
+        checked[key] = value
+    return checked
 
 
 def _container_format(path: Path) -> _Format:

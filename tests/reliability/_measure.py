@@ -1,0 +1,82 @@
+"""Run one audiokit operation on one file in a fresh process; report its outcome, seconds and peak memory.
+
+Used by the reliability tests (which check the outcome and the memory bound)
+and by ``python tests/reliability/_measure.py`` which prints the table in
+docs/reliability.md. Peak memory is the child's ``ru_maxrss`` (resource.getrusage),
+so it includes the interpreter, numpy and PyAV (about 80-100 MiB).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+_CHILD = r"""
+import json, resource, sys, time
+path, operation = sys.argv[1], sys.argv[2]
+import audiokit
+from audiokit.errors import AudiokitError
+start = time.perf_counter()
+try:
+    if operation == "probe":
+        info = audiokit.probe(path)
+        outcome = f"ok: {info.num_frames} frames at {info.sample_rate} Hz, {info.channel_layout}"
+    elif operation == "read":
+        audio = audiokit.read(path)
+        outcome = f"ok: {audio.num_frames} frames at {audio.sample_rate} Hz"
+    elif operation == "blocks":
+        with audiokit.open(path) as reader:
+            frames = sum(block.shape[1] for block in reader.blocks(65536))
+        outcome = f"ok: {frames} frames"
+    else:
+        raise SystemExit(f"unknown operation {operation}")
+    kind = "ok"
+except AudiokitError as error:
+    kind, outcome = type(error).__name__, str(error)
+except BaseException as error:  # what the test must never see
+    kind, outcome = "unclean " + type(error).__name__, str(error)
+seconds = time.perf_counter() - start
+peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"kind": kind, "outcome": outcome, "seconds": seconds, "peak_mib": peak_mib}))
+"""
+
+
+def measure(path: Path, operation: str, *, timeout_s: float = 120.0) -> dict:
+    """``{"kind", "outcome", "seconds", "peak_mib"}`` of ``operation`` (probe, read, blocks) on ``path``."""
+    result = subprocess.run([sys.executable, "-c", _CHILD, str(path), operation], capture_output=True,
+                            text=True, timeout=timeout_s)
+    if result.returncode != 0 or not result.stdout.strip():
+        return {"kind": f"crashed (exit {result.returncode})", "outcome": result.stderr[-500:],
+                "seconds": float("nan"), "peak_mib": float("nan")}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _table() -> None:
+    """Print docs/reliability.md's table: every corpus case, probe and read, measured in a subprocess."""
+    import tempfile
+
+    sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
+    import _corpus
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        print("| case | file size | operation | reference (ffmpeg full decode) | result | seconds | peak MiB |")
+        print("|---|---|---|---|---|---|---|")
+        for name, maker in _corpus.CASES.items():
+            path = maker(folder)
+            try:
+                frames, rate = _corpus.ffmpeg_decode_count(path) if name not in _corpus.NO_REFERENCE else (0, 0)
+                reference = f"{frames} frames at {rate} Hz" if frames else "-"
+            except Exception as error:  # the reference decoder's own failure is part of the row
+                reference = f"ffmpeg fails ({type(error).__name__})"
+            for operation in ("probe", "read"):
+                row = measure(path, operation)
+                outcome = row["outcome"].replace(str(folder) + "/", "").replace("|", "/")
+                print(f"| {name} | {path.stat().st_size:,} B | {operation} | {reference} | "
+                      f"{row['kind']}: {outcome} | {row['seconds']:.2f} | {row['peak_mib']:.0f} |")
+
+
+if __name__ == "__main__":
+    _table()

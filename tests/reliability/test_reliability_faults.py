@@ -1,0 +1,117 @@
+"""Inputs that used to hang or abort a batch, and values that used to pass silently."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import _corpus
+import audiokit
+from _measure import measure
+from audiokit._files import check_input_file, display_path
+from audiokit.errors import FormatError, ParameterError
+
+
+@pytest.fixture
+def special_paths(tmp_path):
+    """Paths that are not regular files: a FIFO, a symlink loop, a dangling link, a device, a folder."""
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    (tmp_path / "loop-a.wav").symlink_to(tmp_path / "loop-b.wav")
+    (tmp_path / "loop-b.wav").symlink_to(tmp_path / "loop-a.wav")
+    (tmp_path / "dangling.wav").symlink_to(tmp_path / "gone.wav")
+    return {
+        "FIFO": (fifo, "is a FIFO"),
+        "symlink loop": (tmp_path / "loop-a.wav", "symbolic link loop"),
+        "dangling symlink": (tmp_path / "dangling.wav", "symbolic link to a missing file"),
+        "character device": ("/dev/null", "is a character device"),
+        "directory": (tmp_path, "is a directory"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "symlink loop", "dangling symlink", "character device", "directory"])
+def test_special_paths_are_refused_before_opening(special_paths, kind):
+    path, message = special_paths[kind]
+    for entry in (check_input_file, audiokit.probe, audiokit.read, audiokit.open):
+        with pytest.raises(FormatError, match=message):
+            entry(path)
+
+
+def test_a_fifo_does_not_hang_read(special_paths):
+    """Nobody writes to the FIFO: opening it for reading would block forever."""
+    row = measure(special_paths["FIFO"][0], "read", timeout_s=60)
+    assert row["kind"] == "FormatError" and "FIFO" in row["outcome"]
+
+
+def test_cli_info_on_special_paths_is_one_error_line_each(special_paths):
+    files = [str(path) for path, _ in special_paths.values()]
+    result = subprocess.run([sys.executable, "-m", "audiokit.cli.main", "info", *files],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(": ")[2] for line in lines] == files
+    assert "internal error" not in result.stderr
+
+
+def test_a_non_utf8_file_name_reads_and_prints(tmp_path):
+    source = _corpus.gsm_wav(tmp_path)
+    raw = os.fsencode(tmp_path) + b"/caf\xe9-\xff.wav"  # Latin-1 bytes, not UTF-8
+    os.rename(source, raw)
+    path = os.fsdecode(raw)
+    assert audiokit.read(path).num_frames == audiokit.probe(path).num_frames == 11_520
+    shown = display_path(path)
+    assert shown.endswith(r"caf\xe9-\xff.wav")
+    result = subprocess.run([sys.executable, "-m", "audiokit.cli.main", "info", raw], capture_output=True,
+                            timeout=120, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+    assert result.returncode == 0, result.stderr
+    assert shown.encode() in result.stdout
+
+
+def test_check_input_file_accepts_a_regular_file_and_refuses_bytes_and_empty(tmp_path):
+    path = _corpus.gsm_wav(tmp_path)
+    assert check_input_file(str(path)) == path
+    with pytest.raises(ParameterError, match="expected a file path"):
+        check_input_file(42)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with pytest.raises(FormatError, match="empty"):
+        check_input_file(tmp_path / "empty.wav")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_audio_refuses_non_finite_samples(bad):
+    samples = np.zeros((2, 1000), np.float32)
+    samples[1, 321] = bad
+    with pytest.raises(ParameterError, match=r"samples\[1, 321\] is .*every sample must be finite"):
+        audiokit.Audio(samples, 48000)
+
+
+def test_writer_refuses_non_finite_blocks_and_leaves_nothing(tmp_path):
+    from audiokit.io.writer import AudioWriter
+
+    block = np.zeros((1, 512), np.float32)
+    block[0, 7] = np.nan
+    with pytest.raises(ParameterError, match="finite"):
+        with AudioWriter(tmp_path / "nan.wav", 48000, 1) as writer:
+            writer.write(block)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("key", ["bad\nkey", "a=b", "", "tab\there", "caf\u00e9", "~tilde"])
+def test_writer_refuses_tag_keys_that_cannot_be_stored_intact(tmp_path, key):
+    audio = audiokit.Audio(_corpus.music(48000, 0.5), 48000)
+    with pytest.raises(ParameterError, match="tag key"):
+        audiokit.write(tmp_path / "t.ogg", audio, tags={key: "value"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unusual_but_legal_tag_keys_and_multiline_values_round_trip(tmp_path):
+    audio = audiokit.Audio(_corpus.music(48000, 0.5), 48000)
+    tags = {"REPLAYGAIN_TRACK_GAIN": "-6.00 dB", "my key (v2)": "one\ntwo = three"}
+    path = audiokit.write(tmp_path / "t.ogg", audio, tags=tags)
+    read_back = audiokit.probe(path).tags
+    assert read_back["replaygain_track_gain"] == "-6.00 dB"
+    assert read_back["my key (v2)"] == "one\ntwo = three"
