@@ -246,7 +246,7 @@ def stereo_matrix(num_channels: int, layout: ChannelLayout | None = None) -> np.
 
     Examples
     --------
-    >>> stereo_matrix(6)[0].round(4).tolist()
+    >>> [round(float(v), 4) for v in stereo_matrix(6)[0]]
     [1.0, 0.0, 0.7071, 0.0, 0.7071, 0.0]
     """
     names = channel_names(num_channels, layout)
@@ -284,7 +284,7 @@ def downmix(samples: np.ndarray, num_channels: int, *, layout: ChannelLayout | N
     --------
     >>> import numpy as np
     >>> five_one = np.zeros((6, 4), np.float32); five_one[2] = 1.0   # centre only
-    >>> downmix(five_one, 2)[:, 0].round(4).tolist()
+    >>> [round(float(v), 4) for v in downmix(five_one, 2)[:, 0]]
     [0.7071, 0.7071]
     """
     samples = as_samples(samples)

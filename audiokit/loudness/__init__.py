@@ -15,7 +15,7 @@ Examples
 
 from __future__ import annotations
 
-from .gain_tags import r128_tags, replaygain_tags
+from .gain_tags import codec_gain_tags, r128_tags, replaygain_tags
 from .kweighting import kweighting_response_db, kweighting_sos
 from .limiter import LimiterReport, limit_true_peak
 from .meter import (
@@ -40,6 +40,7 @@ __all__ = [
     "Preset",
     "get_preset",
     "preset_gains",
+    "codec_gain_tags",
     "r128_tags",
     "replaygain_tags",
     "AlbumReport",

@@ -1,8 +1,10 @@
 """Playback gain tags: ReplayGain 2.0 and Opus R128 (RFC 7845 §5.2.1).
 
-Both are computed from a :class:`~.meter.LoudnessReport` (track) and an
-:class:`~.meter.AlbumReport` (album) for the transcode ladder to write; this
-module writes no file.
+The one home of the gain-tag formulas. Tags are computed from anything with
+``integrated_lufs`` and ``true_peak_dbtp`` (a :class:`~.meter.LoudnessReport`
+for a track, an :class:`~.meter.AlbumReport` for an album); the transcode
+ladder tags its renditions with :func:`codec_gain_tags`. This module writes no
+file.
 
 - ReplayGain 2.0: gain = -18 LUFS - integrated loudness, "%.2f dB"; peak is
   the linear true peak (never below the sample peak), "%.6f".
@@ -13,10 +15,11 @@ module writes no file.
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 from ..errors import ParameterError
 
-__all__ = ["REPLAYGAIN_REFERENCE_LUFS", "R128_REFERENCE_LUFS", "replaygain_tags", "r128_tags"]
+__all__ = ["REPLAYGAIN_REFERENCE_LUFS", "R128_REFERENCE_LUFS", "Levels", "codec_gain_tags", "replaygain_tags", "r128_tags"]
 
 #: ReplayGain 2.0 reference level.
 REPLAYGAIN_REFERENCE_LUFS = -18.0
@@ -27,7 +30,16 @@ _Q78_SCALE = 256
 _INT16_MIN, _INT16_MAX = -32768, 32767
 
 
-def _integrated(report, role: str) -> float:
+class Levels(Protocol):
+    """What a gain tag is computed from: a loudness report, or any object with these two."""
+
+    #: BS.1770 integrated loudness, LUFS (-inf when undefined)
+    integrated_lufs: float
+    #: largest true peak, dBTP
+    true_peak_dbtp: float
+
+
+def _integrated(report: Levels, role: str) -> float:
     value = report.integrated_lufs
     if math.isinf(value):
         raise ParameterError(
@@ -36,7 +48,7 @@ def _integrated(report, role: str) -> float:
     return value
 
 
-def replaygain_tags(track, album=None) -> dict[str, str]:
+def replaygain_tags(track: Levels, album: Levels | None = None) -> dict[str, str]:
     """ReplayGain 2.0 tags.
 
     Parameters
@@ -65,7 +77,7 @@ def _q78(gain_db: float) -> str:
     return str(max(_INT16_MIN, min(_INT16_MAX, round(gain_db * _Q78_SCALE))))
 
 
-def r128_tags(track, album=None) -> dict[str, str]:
+def r128_tags(track: Levels, album: Levels | None = None) -> dict[str, str]:
     """Opus ``R128_TRACK_GAIN`` / ``R128_ALBUM_GAIN`` (Q7.8 relative to -23 LUFS).
 
     Parameters
@@ -82,3 +94,37 @@ def r128_tags(track, album=None) -> dict[str, str]:
     if album is not None:
         tags["R128_ALBUM_GAIN"] = _q78(R128_REFERENCE_LUFS - _integrated(album, "album"))
     return tags
+
+
+def codec_gain_tags(track: Levels, *, codec: str, album: Levels | None = None) -> dict[str, str]:
+    """The gain tags a file of ``codec`` carries: R128 for Opus, ReplayGain 2.0 otherwise.
+
+    RFC 7845 §5.2.1 forbids REPLAYGAIN_* tags in Opus files; every other codec
+    audiokit writes (FLAC, MP3, AAC/ALAC in MP4) takes the ReplayGain 2.0 pair.
+
+    Parameters
+    ----------
+    track : Levels
+    codec : str
+        "opus", "flac", "mp3", "aac", "alac", ...
+    album : Levels, optional
+
+    Returns
+    -------
+    dict[str, str]
+
+    Raises
+    ------
+    ParameterError
+        If a loudness is undefined (silence, or under 400 ms).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> levels = SimpleNamespace(integrated_lufs=-14.0, true_peak_dbtp=-1.0)
+    >>> codec_gain_tags(levels, codec="opus")
+    {'R128_TRACK_GAIN': '-2304'}
+    >>> codec_gain_tags(levels, codec="flac")
+    {'REPLAYGAIN_TRACK_GAIN': '-4.00 dB', 'REPLAYGAIN_TRACK_PEAK': '0.891251'}
+    """
+    return r128_tags(track, album) if codec == "opus" else replaygain_tags(track, album)
