@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .errors import FormatError, ParameterError
 
-__all__ = ["check_input_file", "display_path", "file_sha256", "replace_dir", "write_atomically"]
+__all__ = ["check_input_file", "display_path", "file_sha256", "replace_dir", "resolve_input", "write_atomically"]
 
 _HASH_CHUNK_BYTES = 1 << 20
 
@@ -52,7 +52,12 @@ def replace_dir(staging: Path, final: Path) -> None:
 
 
 def file_sha256(path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB chunks (memory stays bounded)."""
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks (memory stays bounded).
+
+    The path is checked first (:func:`check_input_file`): hashing a FIFO would
+    block forever, so it, a device or a symbolic link loop raises FormatError.
+    """
+    check_input_file(path)
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_HASH_CHUNK_BYTES):
@@ -68,6 +73,18 @@ def display_path(path) -> str:
     """
     raw = os.fsencode(path)
     return raw.decode("utf-8", "backslashreplace")
+
+
+def resolve_input(path) -> Path:
+    """``Path(path).resolve()``, or the absolute path where resolving fails (a symbolic link loop).
+
+    Listing inputs must not fail a batch; :func:`check_input_file` then fails
+    that one input with a message.
+    """
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop, 3.13 OSError
+        return Path(os.path.abspath(path))
 
 
 def check_input_file(path) -> Path:

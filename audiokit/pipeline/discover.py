@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
+from .._files import resolve_input
 from ..errors import ParameterError
 
 __all__ = ["AUDIO_EXTENSIONS", "discover_inputs"]
@@ -51,6 +52,6 @@ def discover_inputs(inputs: list[str], *, exclude: Path | None = None) -> list[P
         found.extend(matches)
     if exclude is not None:
         excluded = exclude.resolve()
-        found = [p for p in found if excluded not in p.resolve().parents]
-    unique = list(dict.fromkeys(p.resolve() for p in found))
+        found = [p for p in found if excluded not in resolve_input(p).parents]
+    unique = list(dict.fromkeys(resolve_input(p) for p in found))
     return unique

@@ -115,3 +115,18 @@ def test_unusual_but_legal_tag_keys_and_multiline_values_round_trip(tmp_path):
     read_back = audiokit.probe(path).tags
     assert read_back["replaygain_track_gain"] == "-6.00 dB"
     assert read_back["my key (v2)"] == "one\ntwo = three"
+
+
+def test_hashing_a_fifo_fails_at_once_and_listing_a_symlink_loop_does_not_raise(special_paths):
+    """Ingest hashes each input before probing it; discovery resolves every input path."""
+    from audiokit._files import resolve_input
+
+    code = ("import sys; from audiokit._files import file_sha256\n"
+            "try:\n    file_sha256(sys.argv[1])\nexcept Exception as error:\n    print(type(error).__name__, error)")
+    result = subprocess.run([sys.executable, "-c", code, str(special_paths["FIFO"][0])], capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.startswith("FormatError") and "FIFO" in result.stdout
+    loop = special_paths["symlink loop"][0]
+    assert resolve_input(loop) == loop
+    with pytest.raises(FormatError, match="symbolic link loop"):
+        check_input_file(resolve_input(loop))
