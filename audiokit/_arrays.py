@@ -13,11 +13,14 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["MAX_CHANNELS", "as_samples", "from_interleaved", "check_finite", "check_sample_rate"]
+__all__ = ["BLOCK_FRAMES", "MAX_CHANNELS", "as_samples", "from_interleaved", "check_finite", "check_sample_rate"]
 
 #: More rows than this means the array is almost certainly (frames, channels).
 #: 64 covers every layout up to 22.2 and third-order ambisonics (16) with room.
 MAX_CHANNELS = 64
+#: Frames per block when a long signal is streamed or processed in pieces: it
+#: bounds temporary memory (1 MiB per channel of float32) whatever the duration.
+BLOCK_FRAMES = 1 << 16
 
 _INT_SCALE = {
     np.dtype(np.int8): 2.0**7,

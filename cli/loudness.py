@@ -15,8 +15,6 @@ from .main_helpers import report_files
 
 __all__ = ["COMMANDS", "loudness", "normalize"]
 
-#: Frames per block when streaming a file through the meter (memory stays bounded).
-BLOCK_FRAMES = 65536
 #: Tags that describe the input's loudness or its encoder; stale in OUT, so not copied.
 _STALE_TAG_PREFIXES = ("replaygain_", "r128_", "encoder")
 #: Decoder codec names -> the writer codec that re-creates them, where the extension allows it.
@@ -32,24 +30,6 @@ _ROWS = (
     ("momentary_max_lufs", "momentary max", "LUFS"),
     ("short_term_max_lufs", "short-term max", "LUFS"),
 )
-
-
-def _layout(info) -> str | None:
-    """The file's channel layout for the meter; None (default by count) when unnamed."""
-    name = info.channel_layout
-    return None if not name or name.endswith("channels") else name
-
-
-def _measure_file(path: str):
-    """Stream ``path`` through a LoudnessMeter; returns its LoudnessReport."""
-    import audiokit
-    from audiokit.loudness import LoudnessMeter
-
-    with audiokit.open(path) as reader:
-        meter = LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=_layout(reader.info))
-        for block in reader.blocks(BLOCK_FRAMES):
-            meter.process(block)
-    return meter.report(warn=False)
 
 
 def _warn_undefined(path: str, document: dict) -> None:
@@ -77,8 +57,10 @@ def loudness(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
     Values are BS.1770-5 / EBU R128; undefined ones (silence, too short) are
     -inf, JSON null. Each file is streamed, so memory does not grow with length.
     """
+    from audiokit.loudness import measure_file
+
     def measure(path: str) -> dict:
-        document = {"file": path, **_measure_file(path).to_dict()}
+        document = {"file": path, **measure_file(path).to_dict()}
         _warn_undefined(path, document)
         return document
 
@@ -133,7 +115,8 @@ def normalize(input_path: str, output_path: str, preset: str | None, target_lufs
         raise click.UsageError("give exactly one of --preset NAME or --target-lufs X")
     import audiokit
     from audiokit.errors import ParameterError
-    from audiokit.loudness import PRESETS, normalize_file
+    from audiokit.loudness import PRESETS, measure_file, normalize_file
+    from audiokit.loudness.normalize_file import file_layout
 
     if preset is not None and preset not in PRESETS:
         raise click.BadParameter(f"{preset!r}; expected one of {', '.join(PRESETS)}", param_hint="--preset")
@@ -141,11 +124,11 @@ def normalize(input_path: str, output_path: str, preset: str | None, target_lufs
     tags = {key: value for key, value in info.tags.items() if not key.lower().startswith(_STALE_TAG_PREFIXES)}
     try:  # block by block: a 3-hour episode never sits in memory whole
         report = normalize_file(input_path, output_path, preset=preset, target_lufs=target_lufs,
-                                true_peak_dbtp=true_peak_dbtp, mode=mode, channel_layout=_layout(info), tags=tags,
+                                true_peak_dbtp=true_peak_dbtp, mode=mode, channel_layout=file_layout(info), tags=tags,
                                 **_write_options(info, output_path))
     except ParameterError as error:
         raise click.UsageError(str(error)) from None
-    written = _measure_file(output_path).to_dict()
+    written = measure_file(output_path).to_dict()
     if as_json:
         click.echo(json.dumps({"input_file": input_path, "output_file": output_path, **report.to_dict(),
                                "written": written}, indent=2))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._arrays import check_sample_rate
+from .._arrays import BLOCK_FRAMES, check_sample_rate
 from .._files import display_path
 from ..audio import Audio
 from ..channels import to_mono
@@ -24,7 +24,7 @@ from .probe import MediaInfo, probe
 __all__ = ["AudioReader", "open", "read"]
 
 #: Default block length for :meth:`AudioReader.blocks`, frames.
-DEFAULT_BLOCK_FRAMES = 65536
+DEFAULT_BLOCK_FRAMES = BLOCK_FRAMES
 
 
 class AudioReader:

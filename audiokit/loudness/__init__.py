@@ -31,7 +31,7 @@ from .meter import (
     short_term,
 )
 from .normalize import NormalizationReport, NormalizationWarning, normalize, normalize_album, preset_gains
-from .normalize_file import normalize_file
+from .normalize_file import measure_file, normalize_file
 from .presets import PRESETS, Preset, get_preset
 from .truepeak import TruePeakMeter, oversampling_factor, true_peak
 
@@ -61,6 +61,7 @@ __all__ = [
     "momentary",
     "normalize",
     "normalize_album",
+    "measure_file",
     "normalize_file",
     "oversampling_factor",
     "short_term",

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._arrays import as_samples, check_finite, check_sample_rate
+from .._arrays import BLOCK_FRAMES, as_samples, check_finite, check_sample_rate
 from ..channels import ChannelLayout, bs1770_weights
 from ..errors import ParameterError
 from ._kernels import _accumulate_hops, _kweight_energy, _window_sums
@@ -67,8 +67,6 @@ LRA_RELATIVE_GATE_LU = -20.0
 #: Percentiles of the loudness range (Tech 3342).
 LRA_LOW_PERCENTILE = 0.10
 LRA_HIGH_PERCENTILE = 0.95
-#: Frames per internal block of the one-shot functions (bounds temporary memory).
-_BLOCK_FRAMES = 1 << 16
 
 
 
@@ -375,8 +373,8 @@ def _checked(samples, sample_rate: int) -> tuple[np.ndarray, int]:
 
 
 def _run(meter: LoudnessMeter, samples: np.ndarray, *, with_peaks: bool) -> LoudnessMeter:
-    for start in range(0, samples.shape[1], _BLOCK_FRAMES):
-        meter._process_validated(samples[:, start:start + _BLOCK_FRAMES], with_peaks=with_peaks)
+    for start in range(0, samples.shape[1], BLOCK_FRAMES):
+        meter._process_validated(samples[:, start:start + BLOCK_FRAMES], with_peaks=with_peaks)
     return meter
 
 

@@ -15,16 +15,53 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._arrays import BLOCK_FRAMES
 from ..errors import ParameterError
 from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _hold_ceiling, _LimiterStream, _settings
-from .meter import RELATIVE_GATE_LU, LoudnessMeter, _gated_loudness
+from ..channels import LAYOUTS
+from .meter import RELATIVE_GATE_LU, LoudnessMeter, LoudnessReport, _gated_loudness
 from .normalize import NormalizationReport, _apply_gain, _initial_gain, _iterate_gain, _resolve
 from .truepeak import TruePeakMeter
 
-__all__ = ["BLOCK_FRAMES", "normalize_file"]
+__all__ = ["measure_file", "normalize_file"]
 
-#: Frames decoded per block (1.4 s at 48 kHz): memory is a few blocks, whatever the duration.
-BLOCK_FRAMES = 1 << 16
+
+def file_layout(info) -> str | None:
+    """The channel layout of a probed file for the meter; None (the default for its count) when unnamed."""
+    return info.channel_layout if info.channel_layout in LAYOUTS else None
+
+
+def measure_file(path, *, channel_layout=None, block_frames: int = BLOCK_FRAMES) -> LoudnessReport:
+    """BS.1770 / EBU R128 measurements of a file, streamed block by block.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file :func:`audiokit.open` reads.
+    channel_layout : str or sequence of str, optional
+        Default: the layout the file names (:mod:`audiokit.channels`).
+    block_frames : int
+        Frames decoded per block; memory does not grow with the duration.
+
+    Returns
+    -------
+    LoudnessReport
+        Undefined values (silence, too short) are -inf; no warning is issued.
+
+    Examples
+    --------
+    >>> from audiokit.loudness import measure_file
+    >>> round(measure_file("examples/example.flac").integrated_lufs, 1)  # doctest: +SKIP
+    -16.3
+    """
+    from ..io.reader import open as open_audio
+
+    with open_audio(path) as reader:
+        layout = channel_layout if channel_layout is not None else file_layout(reader.info)
+        meter = LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=layout)
+        for block in reader.blocks(block_frames):
+            meter.process(block)
+    return meter.report(warn=False)
 
 
 def normalize_file(input_path, output_path, *, preset: str | None = None, target_lufs: float | None = None,
