@@ -274,27 +274,40 @@ def farthest_point_order(directions_deg: np.ndarray) -> np.ndarray:
 
 
 def itd_ild_lsd(estimates: np.ndarray, references: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Per-direction ITD error (µs), ILD error (dB) and LSD (dB), shape (q, 3).
+    """Per-direction ITD error (µs), ILD error (dB) and broadband LSD (dB), shape (q, 3),
+    as :func:`audiokit.spatial.metrics.compare_hrirs` defines them."""
+    from audiokit.spatial.metrics import compare_hrirs
 
-    Same definitions as the KEMAR leave-one-out test (tests/spatial/test_spatial_hrtf.py):
-    ITD from each ear's onset (first sample within -20 dB of its peak), ILD from broadband
-    energy, LSD the RMS over the 257 bins of a 512-point rFFT of the dB magnitude ratio,
-    averaged over the ears.
+    errors = compare_hrirs(estimates, references, sample_rate)
+    return np.column_stack([errors.itd_us, errors.ild_db, errors.lsd_db])
+
+
+def accuracy_tables(hrtf, *, eval_stride: int = 1, methods=("barycentric", "nearest")) -> dict:
+    """Renderer accuracy against the measured HRIRs (audiokit.spatial.metrics).
+
+    ``grid``: every ``eval_stride``-th measured direction rendered from the full set
+    (exact by design; this measures what is left: float32 rounding). ``leave_one_out``:
+    every ``eval_stride``-th measured direction above ``DENSITY_MIN_ELEVATION_DEG``
+    removed from the set, rendered from the other m - 1 and compared with its measurement,
+    per interpolation method. Summaries: mean/p95/max of ITD, ILD and broadband LSD error,
+    mean/p95 LSD per octave band.
     """
-    def itd(x):
-        magnitude = np.abs(x)
-        onset = np.argmax(magnitude >= 0.1 * magnitude.max(axis=-1, keepdims=True), axis=-1)
-        return (onset[:, 1] - onset[:, 0]) / sample_rate
+    from audiokit.spatial.metrics import compare_hrirs, leave_one_out, render_hrirs
 
-    def ild(x):
-        energy = np.sum(x.astype(np.float64) ** 2, axis=-1)
-        return 10 * np.log10(energy[:, 0] / energy[:, 1])
-
-    e = np.abs(np.fft.rfft(estimates.astype(np.float64), 512, axis=-1)) + 1e-9
-    r = np.abs(np.fft.rfft(references.astype(np.float64), 512, axis=-1)) + 1e-9
-    lsd = np.mean(np.sqrt(np.mean((20 * np.log10(e / r)) ** 2, axis=-1)), axis=-1)
-    return np.column_stack([np.abs(itd(estimates) - itd(references)) * 1e6,
-                            np.abs(ild(estimates) - ild(references)), lsd])
+    started = time.perf_counter()
+    measured = hrtf.measured_irs()
+    grid = np.arange(0, hrtf.num_directions, eval_stride)
+    rendered = render_hrirs(hrtf, hrtf.directions_deg[grid])
+    tables = {"grid": compare_hrirs(rendered, measured[grid], hrtf.sample_rate).summary(), "leave_one_out": {}}
+    held = np.flatnonzero(hrtf.directions_deg[:, 1] > DENSITY_MIN_ELEVATION_DEG)[::eval_stride]
+    for method in methods:
+        tables["leave_one_out"][method] = leave_one_out(hrtf, held, method=method).summary()
+        row = tables["leave_one_out"][method]
+        print(f"leave-one-out {method}: ITD {row['itd_us']['mean']:.1f} µs ILD {row['ild_db']['mean']:.2f} dB "
+              f"LSD {row['lsd_db']['mean']:.2f} dB ({row['directions']} directions)", file=sys.stderr)
+    tables["eval_stride"] = eval_stride
+    tables["seconds"] = time.perf_counter() - started
+    return tables
 
 
 def error_vs_density(hrtf, densities=(710, 355, 178, 89, 45), *, eval_stride: int = 1,
@@ -369,6 +382,31 @@ def realtime_capacity(rows: list) -> list:
         table.append({"hrtf": key[0], "scene": key[1], "block_size": key[2],
                       "max_sources_p99_realtime": max(fitting) if fitting else 0})
     return table
+
+
+def run_accuracy(*, quick: bool, out_dir: Path) -> Path:
+    """Accuracy only (no timing): static exactness, the metric tables, error vs density;
+    writes ``bench_spatial_accuracy.json``."""
+    config = QUICK if quick else FULL
+    started = time.perf_counter()
+    from audiokit._files import file_sha256
+    from audiokit.spatial import HRTF
+
+    hrtf = HRTF.from_sofa(KEMAR)
+    document = {"manifest": {"versions": versions("scipy"), "quick": quick, "kemar_sha256": file_sha256(KEMAR),
+                             "hrtf": "kemar@44.1k", "block_size": 512},
+                "static_accuracy_db": static_accuracy_db(hrtf, 44100),
+                "accuracy": accuracy_tables(hrtf, eval_stride=config["density_eval_stride"]),
+                "error_vs_density": {"hrtf": "kemar@44.1k", "lap_thresholds": LAP_THRESHOLDS,
+                                     "subsets": "nested farthest-point, from (0°, 0°)",
+                                     "min_elevation_deg_exclusive": DENSITY_MIN_ELEVATION_DEG,
+                                     "eval_stride": config["density_eval_stride"],
+                                     "rows": error_vs_density(hrtf, config["densities"],
+                                                              eval_stride=config["density_eval_stride"])}}
+    document["manifest"]["wall_s"] = time.perf_counter() - started
+    path = write_json("bench_spatial_accuracy", document, out_dir)
+    _plot_density(document["error_vs_density"]["rows"], out_dir)
+    return path
 
 
 def run(*, quick: bool, out_dir: Path) -> Path:
@@ -497,9 +535,11 @@ def _plot_density(rows: list, out_dir: Path) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Small grid, about a minute.")
+    parser.add_argument("--accuracy-only", action="store_true",
+                        help="Only the accuracy tables (bench_spatial_accuracy.json), no timing.")
     parser.add_argument("-o", "--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
-    print(run(quick=args.quick, out_dir=args.out))
+    print((run_accuracy if args.accuracy_only else run)(quick=args.quick, out_dir=args.out))
 
 
 if __name__ == "__main__":

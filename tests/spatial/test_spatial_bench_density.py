@@ -47,7 +47,9 @@ def test_metrics_are_zero_for_identical_irs_and_see_an_itd_shift(bench):
     shifted[:, 1, 2:] = irs[:, 1, :-2]
     shifted[:, 0] = irs[:, 0]
     errors = bench.itd_ild_lsd(shifted, irs, 48000)
-    assert np.allclose(errors[:, 0], 2 / 48000 * 1e6)
+    # cross-correlation ITD (audiokit.spatial.metrics): 2 samples, to 0.02 µs (the shift
+    # drops the IRs' last 2 samples, which moves the parabolic peak by a hair)
+    assert np.allclose(errors[:, 0], 2 / 48000 * 1e6, rtol=0, atol=0.02)
 
 
 def test_error_vs_density_rows(bench):
