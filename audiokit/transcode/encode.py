@@ -26,7 +26,8 @@ from .cover import PICTURE_COMMENT_KEY, CoverArt, embed_cover_art, picture_comme
 from .mp4tags import NATIVE_KEYS, add_ilst_atoms, cover_atom, freeform_atom
 from .rungs import ResolvedRung
 
-__all__ = ["LAME_SCALE", "PICTURE_TAG_KEYS", "STALE_TAG_PREFIXES", "canonical_tags", "encode_rendition", "lame_scale", "rendition_tags"]
+__all__ = ["LAME_SCALE", "PICTURE_TAG_KEYS", "STALE_TAG_PREFIXES", "add_metadata_after_muxing", "canonical_tags",
+           "encode_rendition", "lame_scale", "muxer_metadata", "rendition_tags"]
 
 #: Source tags that describe the source's encoding or loudness, not the content;
 #: they are dropped (gain tags are recomputed for every rendition).
@@ -129,18 +130,34 @@ def encode_rendition(samples: np.ndarray, resolved: ResolvedRung, path: Path, *,
     pathlib.Path
     """
     codec = resolved.rung.codec
-    metadata, freeform = rendition_tags(tags, codec)
-    if cover is not None and codec == "opus":
-        metadata.update(picture_comment(cover))
+    metadata, freeform = muxer_metadata(tags, codec, cover)
     if codec == "mp3":
         samples = samples * np.float32(1.0 / lame_scale(resolved.bitrate_bps))
     with AudioWriter(path, resolved.sample_rate, resolved.num_channels, codec=resolved.rung.codec,
                      bitrate_bps=resolved.bitrate_bps, bit_depth=resolved.bit_depth,
                      tags=metadata) as writer:
         writer.write(samples)
-    if resolved.spec.container == "mp4":  # freeform tags and cover in one rewrite
+    add_metadata_after_muxing(path, codec, freeform, cover)
+    return path
+
+
+def muxer_metadata(tags: dict[str, str], codec: str,
+                   cover: CoverArt | None) -> tuple[dict[str, str], dict[str, str]]:
+    """(metadata for ffmpeg's muxer, MP4 freeform atoms) for a file of ``codec`` with ``tags`` and ``cover``.
+
+    Opus carries its picture as a Vorbis comment through the muxer; every other
+    codec gets it from :func:`add_metadata_after_muxing`.
+    """
+    metadata, freeform = rendition_tags(tags, codec)
+    if cover is not None and codec == "opus":
+        metadata.update(picture_comment(cover))
+    return metadata, freeform
+
+
+def add_metadata_after_muxing(path: Path, codec: str, freeform: dict[str, str], cover: CoverArt | None) -> None:
+    """Add what ffmpeg's muxer cannot write to a finished file: MP4 freeform atoms, and the cover picture."""
+    if codec in ("aac", "alac"):  # MP4: freeform tags and cover in one rewrite
         atoms = b"".join(freeform_atom(name, value) for name, value in freeform.items())
         add_ilst_atoms(path, atoms + (cover_atom(cover.data, cover.mime_type) if cover is not None else b""))
     elif cover is not None and codec != "opus":
         embed_cover_art(path, cover, codec=codec)
-    return path
