@@ -453,12 +453,13 @@ def run(*, quick: bool, out_dir: Path) -> Path:
                                      "min_elevation_deg_exclusive": DENSITY_MIN_ELEVATION_DEG,
                                      "eval_stride": config["density_eval_stride"], "rows": density}}
     path = write_json("bench_spatial", document, out_dir)
-    _plot(rows, distributions, out_dir)
+    _plot(rows, distributions, out_dir, anchors)
     _plot_density(density, out_dir)
     return path
 
 
-def _plot(rows: list, distributions: dict, out_dir: Path) -> None:
+def _plot(rows: list, distributions: dict, out_dir: Path, anchors: list = ()) -> None:
+    """Throughput vs N with the real-time line and the anchors; block times with their deadlines."""
     try:
         import matplotlib
     except ImportError:
@@ -467,16 +468,27 @@ def _plot(rows: list, distributions: dict, out_dir: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(11, 5))
     for key in sorted({(r["hrtf"], r["scene"], r["block_size"]) for r in rows}):
         points = sorted((r["sources"], r["source_seconds_per_s"]) for r in rows
                         if (r["hrtf"], r["scene"], r["block_size"]) == key)
         ax.plot(*zip(*points), marker="o", label=f"{key[0]} {key[1].split('-')[0]} B={key[2]}")
+    markers = {"ffmpeg": "X", "scipy": "P", "audiokit": "*"}
+    for contender in sorted({c for a in anchors for c in a["contenders"]}):
+        for hrtf in sorted({a["hrtf"] for a in anchors}):
+            points = sorted((a["sources"], a["contenders"][contender]["source_seconds_per_s"]) for a in anchors
+                            if a["hrtf"] == hrtf and contender in a["contenders"])
+            if points:
+                ax.plot(*zip(*points), linestyle="none", markersize=9, color="black",
+                        marker=markers.get(contender.split(".")[0].split("-")[0], "D"), fillstyle="none",
+                        label=f"anchor {contender} ({hrtf}, static, B={ANCHOR_BLOCK})")
+    counts = sorted({r["sources"] for r in rows})
+    ax.plot(counts, counts, color="red", linestyle="--", label="real time (N sources need N source-s/s)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("sources N")
     ax.set_ylabel("source-seconds per wall-second (1 thread)")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(out_dir / "bench_spatial_rtf.png", dpi=120)
     plt.close(fig)
@@ -485,6 +497,13 @@ def _plot(rows: list, distributions: dict, out_dir: Path) -> None:
     keys = sorted(key for key in distributions if key[2] == largest)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.boxplot([distributions[key] * 1e3 for key in keys], whis=(1, 99), showfliers=True)
+    for position, key in enumerate(keys, start=1):
+        period = next(r["period_ms"] for r in rows
+                      if (r["hrtf"], r["scene"], r["sources"], r["block_size"]) == key)
+        ax.hlines(period, position - 0.4, position + 0.4, color="red", linestyle="--",
+                  label="deadline: block period B / sample rate" if position == 1 else None)
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
     ax.set_xticks(range(1, len(keys) + 1),
                   [f"{k[0][:5]}\n{k[1].split('-')[0]}\nB={k[3]}" for k in keys], fontsize=6)
     ax.set_ylabel(f"block time, ms (N = {largest}; whiskers p1/p99)")
