@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -115,26 +116,45 @@ def probe(path) -> MediaInfo:
     ('flac', 44100, 2)
     """
     path = check_readable(path)
-    stat = path.stat()
-    key = (os.fspath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-    cached = _CACHE.get(key)
+    cached = cached_probe(path)
     if cached is None:
-        cached = _probe_uncached(path)
-        _CACHE[key] = cached
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        handle = open_soundfile(path)
+        if handle is not None:
+            with handle:
+                cached = _remember(path, _probe_soundfile(path, handle))
+        else:
+            cached = probe_decoding(path)
     return replace(cached, tags=dict(cached.tags))
 
 
-def _probe_uncached(path: Path) -> MediaInfo:
-    handle = open_soundfile(path)
-    if handle is not None:
-        with handle:
-            return _probe_soundfile(path, handle)
+def cached_probe(path: Path) -> MediaInfo | None:
+    """The remembered :func:`probe` of ``path`` if the file is unchanged since, else None."""
+    cached = _CACHE.get(_cache_key(path))
+    return None if cached is None else replace(cached, tags=dict(cached.tags))
+
+
+def probe_decoding(path: Path, consume: Callable | None = None) -> MediaInfo:
+    """Probe a file PyAV decodes, passing each decoded ``av.AudioFrame`` to ``consume``.
+
+    :func:`~audiokit.io.read` uses it to decode once: the frames it keeps are
+    the frames probing counts. The result is remembered as :func:`probe`'s.
+    """
     try:
-        return _probe_pyav(path)
+        return _remember(path, _probe_pyav(path, consume))
     except MemoryError:
         raise FormatError(f"{display_path(path)}: decoding ran out of memory; the file is corrupt or hostile") from None
+
+
+def _cache_key(path: Path) -> tuple:
+    stat = path.stat()
+    return (os.fspath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _remember(path: Path, info: MediaInfo) -> MediaInfo:
+    _CACHE[_cache_key(path)] = info
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return info
 
 
 def _probe_soundfile(path: Path, handle) -> MediaInfo:
@@ -205,10 +225,10 @@ class _Count:
     layout: str = ""  # of the decoded frames
 
 
-def _probe_pyav(path: Path) -> MediaInfo:
+def _probe_pyav(path: Path, consume: Callable | None = None) -> MediaInfo:
     container, stream = open_container(path)
     with container:
-        count = _decode_count(path, container, stream)
+        count = _decode_count(path, container, stream, consume)
         num_frames = _exact_length(path, container, stream, count)
         check_stream_params(path, count.sample_rate, count.num_channels)
         return MediaInfo(
@@ -227,7 +247,7 @@ def _probe_pyav(path: Path) -> MediaInfo:
         )
 
 
-def _decode_count(path: Path, container, stream) -> _Count:
+def _decode_count(path: Path, container, stream, consume: Callable | None = None) -> _Count:
     """Decode ``stream`` to the end, counting frames; the rate and channels come from the frames."""
     import av
 
@@ -252,6 +272,8 @@ def _decode_count(path: Path, container, stream) -> _Count:
                         "rate and channel count per file. Re-encode it, or split it where the change happens"
                     )
                 count.decoded += frame.samples
+                if consume is not None:
+                    consume(frame)
     except av.FFmpegError as error:
         raise FormatError(
             f"{shown}: corrupt or truncated stream ({ffmpeg_reason(error)}); re-export or re-download it"

@@ -8,6 +8,7 @@ file's length.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from .._files import display_path
 from ..audio import Audio
 from ..channels import to_mono
 from ..errors import FormatError, ParameterError
-from ._containers import ffmpeg_reason, frame_to_float, open_container, open_soundfile
-from .probe import MediaInfo, probe
+from ._containers import check_readable, ffmpeg_reason, frame_to_float, open_container, open_soundfile
+from .probe import MediaInfo, cached_probe, probe, probe_decoding
 
 __all__ = ["AudioReader", "open", "read"]
 
@@ -186,10 +187,33 @@ def read(path, *, sample_rate: int | None = None, mono: bool = False) -> Audio:
     --------
     >>> audio = read("examples/example.flac", sample_rate=48000)  # doctest: +SKIP
     """
+    if sample_rate is None:
+        path = check_readable(path)
+        if cached_probe(path) is None:
+            handle = open_soundfile(path)
+            if handle is None:  # a file PyAV decodes, not probed yet: decode once
+                return _read_decoding_once(path, mono)
+            handle.close()
     with open(path) as reader:
         if sample_rate is not None:
             reader = reader.resampled_to(sample_rate)
         return reader.read(mono=mono)
+
+
+def _read_decoding_once(path: Path, mono: bool) -> Audio:
+    """Probe and read in one decode: keep the frames probing counts, then trim to its length."""
+    chunks: deque[np.ndarray] = deque()
+    info = probe_decoding(path, lambda frame: chunks.append(frame_to_float(frame)))
+    channels = 1 if mono else info.num_channels
+    samples = np.empty((channels, info.num_frames), np.float32)
+    position = 0
+    while chunks and position < info.num_frames:
+        chunk = chunks.popleft()[:, : info.num_frames - position]  # popped: memory stays one copy
+        if mono:
+            chunk = chunk.mean(axis=0, keepdims=True, dtype=np.float32)
+        samples[:, position : position + chunk.shape[1]] = chunk
+        position += chunk.shape[1]
+    return Audio(samples, info.sample_rate)
 
 
 def _soundfile_chunks(handle, info: MediaInfo) -> Iterator[np.ndarray]:

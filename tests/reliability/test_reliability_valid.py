@@ -30,8 +30,10 @@ def _ffmpeg_samples(path) -> np.ndarray:
 def test_every_path_agrees_with_ffmpegs_full_decode(corpus, case):
     path = corpus[case]
     frames, rate = _corpus.ffmpeg_decode_count(path)
+    audio = audiokit.read(path)  # first: read decodes once and probes on the way
+    mono = audiokit.read(path, mono=True)  # second: probed already, decodes through the reader
     info = audiokit.probe(path)
-    audio = audiokit.read(path)
+    np.testing.assert_allclose(mono.samples[0], audio.samples.mean(axis=0), atol=1e-6)
     with audiokit.open(path) as reader:
         streamed = sum(block.shape[1] for block in reader.blocks(10_007))
         assert reader.num_frames == frames
