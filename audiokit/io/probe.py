@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from collections import OrderedDict
@@ -39,6 +40,7 @@ _MP3_FRAME_SAMPLES = 1152  # MPEG-1 Layer III samples per frame
 # Where to look for the first MPEG audio frame after any ID3v2 tag, bytes.
 _MP3_HEADER_SEARCH_BYTES = 8192
 _CACHE_SIZE = 64  # probe results kept, most recently used
+_CACHE_DIGEST_BYTES = 65536  # bytes hashed at each end of a file for its cache key
 _CACHE: OrderedDict[tuple, "MediaInfo"] = OrderedDict()
 # Decoder names that differ from the codec's name.
 _CODEC_NAMES = {"mp3float": "mp3", "mp2float": "mp2", "mp1float": "mp1"}
@@ -129,8 +131,12 @@ def probe(path) -> MediaInfo:
 
 def cached_probe(path: Path) -> MediaInfo | None:
     """The remembered :func:`probe` of ``path`` if the file is unchanged since, else None."""
-    cached = _CACHE.get(_cache_key(path))
-    return None if cached is None else replace(cached, tags=dict(cached.tags))
+    key = _cache_key(path)
+    cached = _CACHE.get(key)
+    if cached is None:
+        return None
+    _CACHE.move_to_end(key)
+    return replace(cached, tags=dict(cached.tags))
 
 
 def probe_decoding(path: Path, consume: Callable | None = None) -> MediaInfo:
@@ -146,8 +152,20 @@ def probe_decoding(path: Path, consume: Callable | None = None) -> MediaInfo:
 
 
 def _cache_key(path: Path) -> tuple:
+    """Identity of a file's current content: inode, size, times, and a digest of its ends.
+
+    Modification times tick coarsely (a few ms on ext4), so a file rewritten
+    in place at the same size within one tick would otherwise look unchanged.
+    """
     stat = path.stat()
-    return (os.fspath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    digest = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as handle:
+        digest.update(handle.read(_CACHE_DIGEST_BYTES))
+        if stat.st_size > 2 * _CACHE_DIGEST_BYTES:
+            handle.seek(-_CACHE_DIGEST_BYTES, os.SEEK_END)
+            digest.update(handle.read(_CACHE_DIGEST_BYTES))
+    return (os.fspath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+            digest.digest())
 
 
 def _remember(path: Path, info: MediaInfo) -> MediaInfo:

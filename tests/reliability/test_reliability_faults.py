@@ -130,3 +130,18 @@ def test_hashing_a_fifo_fails_at_once_and_listing_a_symlink_loop_does_not_raise(
     assert resolve_input(loop) == loop
     with pytest.raises(FormatError, match="symbolic link loop"):
         check_input_file(resolve_input(loop))
+
+
+def test_a_file_rewritten_in_place_at_the_same_size_is_probed_again(tmp_path):
+    """probe remembers results per file; the same bytes count at another rate and layout must show."""
+    import soundfile
+
+    path = tmp_path / "rewritten.wav"
+    soundfile.write(path, _corpus.music(44100, 1.0, channels=1)[0], 44100, subtype="PCM_16")
+    assert (audiokit.probe(path).sample_rate, audiokit.probe(path).num_channels) == (44100, 1)
+    size = path.stat().st_size
+    soundfile.write(path, _corpus.music(22050, 1.0).T, 22050, subtype="PCM_16")
+    assert path.stat().st_size == size
+    info = audiokit.probe(path)
+    assert (info.sample_rate, info.num_channels, info.num_frames) == (22050, 2, 22050)
+    assert audiokit.read(path).samples.shape == (2, 22050)
