@@ -118,8 +118,8 @@ class AudioReader:
     def _decoded_chunks(self) -> Iterator[np.ndarray]:
         handle = open_soundfile(self.path)
         if handle is not None:
-            return _soundfile_chunks(handle, self.info)
-        return _pyav_chunks(self.path, self.info)
+            return _finite(_soundfile_chunks(handle, self.info), self.path)
+        return _finite(_pyav_chunks(self.path, self.info), self.path)
 
     def close(self) -> None:
         """Release the file. Blocks already handed out stay valid."""
@@ -209,6 +209,7 @@ def _read_decoding_once(path: Path, mono: bool) -> Audio:
     position = 0
     while chunks and position < info.num_frames:
         chunk = chunks.popleft()[:, : info.num_frames - position]  # popped: memory stays one copy
+        _check_finite(chunk, path, position)
         if mono:
             chunk = chunk.mean(axis=0, keepdims=True, dtype=np.float32)
         samples[:, position : position + chunk.shape[1]] = chunk
@@ -251,6 +252,25 @@ def _pyav_chunks(path: Path, info: MediaInfo) -> Iterator[np.ndarray]:
         except av.FFmpegError as error:
             raise FormatError(f"{display_path(path)}: decoding failed ({ffmpeg_reason(error)}); the file is "
                               "corrupt or truncated. Re-export or re-download it") from None
+
+
+def _finite(chunks: Iterator[np.ndarray], path: Path) -> Iterator[np.ndarray]:
+    """Pass decoded chunks on, refusing NaN or infinite samples (float WAV/AIFF/CAF can hold them)."""
+    position = 0
+    for chunk in chunks:
+        _check_finite(chunk, path, position)
+        position += chunk.shape[1]
+        yield chunk
+
+
+def _check_finite(chunk: np.ndarray, path: Path, position: int) -> None:
+    if np.isfinite(chunk).all():
+        return
+    channel, frame = np.argwhere(~np.isfinite(chunk))[0]
+    raise FormatError(
+        f"{display_path(path)}: sample {position + frame} of channel {channel} is {chunk[channel, frame]}; "
+        "audio must be finite. The file's float data is damaged: re-export it"
+    )
 
 
 def _resampled(chunks: Iterator[np.ndarray], in_rate: int, out_rate: int, channels: int) -> Iterator[np.ndarray]:

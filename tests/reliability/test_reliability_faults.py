@@ -145,3 +145,17 @@ def test_a_file_rewritten_in_place_at_the_same_size_is_probed_again(tmp_path):
     info = audiokit.probe(path)
     assert (info.sample_rate, info.num_channels, info.num_frames) == (22050, 2, 22050)
     assert audiokit.read(path).samples.shape == (2, 22050)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("container", ["WAV", "AIFF"])
+def test_a_float_file_holding_non_finite_samples_is_a_format_error(tmp_path, bad, container):
+    import soundfile
+
+    samples = _corpus.music(48000, 0.5).T.copy()
+    samples[12_345, 1] = bad
+    path = tmp_path / f"float.{container.lower()}"
+    soundfile.write(path, samples, 48000, subtype="FLOAT", format=container)
+    for entry in (audiokit.read, lambda p: list(audiokit.open(p).blocks())):
+        with pytest.raises(FormatError, match=r"sample 12345 of channel 1 is (nan|inf); audio must be finite"):
+            entry(path)
