@@ -87,6 +87,10 @@ def open_container(path: Path):
         container.close()
         raise FormatError(f"{shown}: has no audio stream (found: {', '.join(kinds)}); pass a file with audio")
     stream = container.streams.audio[0]
+    if stream.codec_context is None:  # ffmpeg knows no decoder for this codec id
+        container.close()
+        raise FormatError(f"{shown}: its audio codec cannot be decoded (no decoder in ffmpeg for it); "
+                          "convert the file to FLAC, WAV or another common format first")
     if not stream.codec_context.sample_rate or not stream.codec_context.channels:
         container.close()
         raise FormatError(f"{shown}: audio stream has no sample rate or channel count; the file is "
