@@ -40,18 +40,43 @@ class _FreqMaxBranch(nn.Module):
     """conv -> ReLU -> BN -> max over all frequencies: one front-end branch.
 
     ``time_pad`` is the (before, after) zero padding of the time axis.
+
+    The forward pass computes the same numbers as ``bn(relu(conv(x))).amax(mel)``
+    with one reduction of the conv output instead of three passes over it:
+    ReLU and the inference BN are monotone per channel (increasing where the
+    BN scale ``gamma / sqrt(var + eps)`` is >= 0, decreasing where it is
+    negative), so the max over mel of ``bn(relu(y))`` is ``bn(relu(max y))``,
+    or ``bn(relu(min y))`` for a negative scale; ``min y = -max(-y)``, and
+    ``-y`` is the conv with that channel's weights and bias negated (exact in
+    floating point). The conv output, the largest tensor of the network, is
+    reduced once and never passes through ReLU or BN.
     """
 
     def __init__(self, filters: int, kernel: tuple[int, int], time_pad: tuple[int, int]):
         super().__init__()
-        self.time_pad = time_pad
-        self.conv = nn.Conv2d(1, filters, kernel)
-        self.bn = _bn2d(filters)
+        before, after = time_pad
+        # the conv pads ``after`` zeros on both sides and the first ``after - before`` outputs are
+        # dropped: the same numbers as padding (before, after), without copying the input
+        self.skip = after - before
+        self.conv = nn.Conv2d(1, filters, kernel, padding=(after, 0))
+        self.bn = _bn(filters)  # applied after the max over mel, on (batch, filters, time)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (batch, 1, time, mel) -> (batch, filters, time)
-        x = F.pad(x, (0, 0, *self.time_pad))
-        return self.bn(F.relu(self.conv(x))).amax(dim=3)
+        sign = torch.where(self.bn.weight < 0, -1.0, 1.0).to(x.dtype)
+        weight = self.conv.weight * sign[:, None, None, None]
+        bias = self.conv.bias * sign
+        kernel_mel = weight.shape[3]
+        if kernel_mel == 1:  # temporal branch: a plain conv, max over the contiguous mel axis
+            high = F.conv2d(x, weight, bias, padding=self.conv.padding)[:, :, self.skip :].amax(dim=3)
+        else:
+            # timbral branch: the mel taps become input channels, channels-last (oneDNN runs a
+            # many-channel (time, 1) conv faster than a one-channel (time, mel) one; measured ~25 %)
+            x = x[:, 0].unfold(2, kernel_mel, 1).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+            weight = weight[:, 0].permute(0, 2, 1).unsqueeze(3).contiguous(memory_format=torch.channels_last)
+            y = F.conv2d(x, weight, bias, padding=self.conv.padding)[:, :, self.skip :]
+            high = y.permute(0, 2, 3, 1).amax(dim=2).transpose(1, 2)  # channels-last: reduce a middle axis
+        return self.bn(F.relu(high * sign[None, :, None]))
 
 
 class Musicnn(nn.Module):
@@ -84,7 +109,7 @@ class Musicnn(nn.Module):
         )
         frontend_channels = 2 * timbral + 3 * temporal
         self.midend_convs = nn.ModuleList(
-            nn.Conv1d(channels, midend_filters, 7) for channels in (frontend_channels, midend_filters, midend_filters)
+            nn.Conv1d(channels, midend_filters, 7, padding=3) for channels in (frontend_channels, midend_filters, midend_filters)
         )
         self.midend_bns = nn.ModuleList(_bn(midend_filters) for _ in range(3))
         pooled = 2 * (frontend_channels + 3 * midend_filters)
@@ -109,7 +134,7 @@ class Musicnn(nn.Module):
         front = torch.cat([branch(x) for branch in (*self.timbral, *self.temporal)], dim=1)
         features, previous = [front], front
         for index, (conv, bn) in enumerate(zip(self.midend_convs, self.midend_bns)):
-            out = bn(F.relu(conv(F.pad(previous, (3, 3)))))
+            out = bn(F.relu(conv(previous)))
             previous = out if index == 0 else out + previous  # residual from the second layer on
             features.append(previous)
         dense = torch.cat(features, dim=1)  # (batch, 753, time)

@@ -2,9 +2,11 @@
 
 The file is decoded and resampled to 16 kHz block by block, folded to mono,
 turned into log-mel rows by the streaming :class:`.frontend.MelFrontEnd` and
-cut into 3 s patches, which run through the networks in batches under
-``torch.inference_mode()``: memory stays bounded for any length, and the
-front end runs once however many models are asked for.
+cut into 3 s patches, which run through the networks in batches of
+:data:`BATCH_PATCHES` under ``torch.inference_mode()``: memory stays bounded
+for any length, and the front end runs once however many models are asked for
+(``model="all"`` or a list of names). Torch's intra-op thread count is set
+once, on the first call (:func:`configure_threads`).
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from .._registry import require, torch_device
 from .frontend import PATCH_DURATION_S, PATCH_FRAMES, SAMPLE_RATE, MelFrontEnd, patches
 from .registry import MODELS, load_network
 
-__all__ = ["DEFAULT_MODEL", "ALL_MODELS", "TagResult", "tag"]
+__all__ = ["DEFAULT_MODEL", "ALL_MODELS", "BATCH_PATCHES", "TagResult", "configure_threads", "tag"]
 
 #: the model :func:`tag` uses when none is named
 DEFAULT_MODEL = "MTT_musicnn"
 #: the name that selects every model in :data:`.registry.MODELS`
 ALL_MODELS = "all"
-#: patches per forward pass (32 x 3 s); bounds memory, keeps the convolutions batched
-BATCH_PATCHES = 32
+#: patches per forward pass (16 x 3 s): bounds the largest activation, the first timbral
+#: convolution's output (16 x 204 x 187 x 59 float32 = 144 MB), and keeps the convolutions batched
+BATCH_PATCHES = 16
+#: environment variable that overrides the torch thread count :func:`configure_threads` picks
+THREADS_ENV = "AUDIOKIT_TORCH_THREADS"
 #: samples decoded per block (10 s at 16 kHz)
 _BLOCK_FRAMES = 10 * SAMPLE_RATE
 
@@ -60,6 +65,8 @@ class TagResult:
     patch_duration_s: float
     #: mean over patches of the layer before the output, shape (embedding_size,), for similarity search
     embedding: np.ndarray
+    #: standard deviation over patches of that layer, shape (embedding_size,); zeros for one patch
+    embedding_std: np.ndarray
 
     def to_dict(self) -> dict:
         return {
@@ -72,15 +79,64 @@ class TagResult:
                 "scores": self.timeline.tolist(),
             },
             "embedding": self.embedding.tolist(),
+            "embedding_std": self.embedding_std.tolist(),
         }
 
 
-def _model_names(model: str) -> list[str]:
-    if model == ALL_MODELS:
-        return list(MODELS)
-    if model not in MODELS:
-        raise ParameterError(f"model is {model!r}; expected one of {', '.join(MODELS)} or {ALL_MODELS!r}")
-    return [model]
+def _model_names(model) -> list[str]:
+    if isinstance(model, str):
+        if model == ALL_MODELS:
+            return list(MODELS)
+        names = [model]
+    elif isinstance(model, (list, tuple)) and model:
+        names = list(model)
+    else:
+        raise ParameterError(f"model is {model!r}; expected a model name, a list of names or {ALL_MODELS!r}")
+    for name in names:
+        if name not in MODELS:
+            raise ParameterError(f"model is {name!r}; expected one of {', '.join(MODELS)} or {ALL_MODELS!r}")
+    if len(set(names)) != len(names):
+        raise ParameterError(f"model lists {names!r}; name each model once")
+    return names
+
+
+_threads_set: int | None = None
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op thread count once per process; return it.
+
+    Parameters
+    ----------
+    threads : int, optional
+        The count. By default ``$AUDIOKIT_TORCH_THREADS`` or the number of CPUs
+        this process may run on (``os.sched_getaffinity``), which is what a
+        container or a Ray worker was given, not the machine's core count that
+        torch assumes. Later calls without ``threads`` keep the first choice.
+
+    Returns
+    -------
+    int
+        The thread count in force.
+    """
+    global _threads_set
+    torch = require("torch")
+    if threads is None and _threads_set is not None:
+        return _threads_set
+    if threads is None:
+        value = os.environ.get(THREADS_ENV, "")
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise ParameterError(f"${THREADS_ENV} is {value!r}; expected a positive integer")
+            threads = int(value)
+        else:
+            threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ParameterError(f"threads is {threads!r}; expected a positive integer")
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(int(threads))
+    _threads_set = int(threads)
+    return _threads_set
 
 
 def _mono_blocks(source):
@@ -102,7 +158,8 @@ def _mono_blocks(source):
             yield block.mean(axis=0, dtype=np.float32)
 
 
-def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5, device: str = "auto") -> TagResult | list[TagResult]:
+def tag(source, *, model: str | list[str] | tuple[str, ...] = DEFAULT_MODEL, top_k: int = 5,
+        device: str = "auto") -> TagResult | list[TagResult]:
     """Tag music with musicnn's pretrained models (ported to torch).
 
     Parameters
@@ -110,10 +167,11 @@ def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5, device: str = "au
     source : str, os.PathLike or Audio
         A file anything :func:`audiokit.open` reads, or a signal at any rate
         (channels are averaged, the signal is resampled to 16 kHz).
-    model : str
+    model : str or list of str
         "MTT_musicnn" (50 MagnaTagATune tags: instruments, genres, moods,
         vocals), "MSD_musicnn" (50 Million Song Dataset tags: genres, moods,
-        decades), "MTT_vgg", "MSD_vgg", or "all".
+        decades), "MTT_vgg", "MSD_vgg", "all", or a list of names: every
+        model named runs on the same front end in one pass.
     top_k : int
         How many (label, score) pairs :attr:`TagResult.tags` holds.
     device : {"auto", "cpu", "cuda"}
@@ -122,7 +180,8 @@ def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5, device: str = "au
     Returns
     -------
     TagResult, or list of TagResult
-        One result; a list in :data:`.registry.MODELS` order for "all".
+        One result; a list for "all" (in :data:`.registry.MODELS` order) or
+        for a list of names (in that order).
 
     Raises
     ------
@@ -145,6 +204,7 @@ def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5, device: str = "au
         raise ParameterError(f"top_k is {top_k!r}; expected a positive integer")
     torch = require("torch")
     device = torch_device(device)
+    configure_threads()
     networks = [load_network(name, device) for name in names]
     outputs = [([], []) for _ in names]  # per model: logits batches, embedding batches
 
@@ -182,5 +242,6 @@ def tag(source, *, model: str = DEFAULT_MODEL, top_k: int = 5, device: str = "au
             patch_starts_s=np.arange(timeline.shape[0]) * PATCH_DURATION_S,
             patch_duration_s=PATCH_DURATION_S,
             embedding=np.concatenate(embeddings).mean(axis=0),
+            embedding_std=np.concatenate(embeddings).std(axis=0),
         ))
-    return results if model == ALL_MODELS else results[0]
+    return results[0] if isinstance(model, str) and model != ALL_MODELS else results

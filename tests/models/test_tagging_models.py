@@ -168,6 +168,75 @@ def test_example_track_result_shapes_and_order():
     assert len(document["timeline"]["scores"]) == 6 and len(document["embedding"]) == 200
 
 
+def test_embedding_mean_and_std_describe_the_patch_embeddings():
+    signal = np.concatenate([drum_loop(duration_s=6.0), string_section(duration_s=6.0)])
+    result = tag(Audio(signal, SAMPLE_RATE))
+    assert result.embedding.shape == result.embedding_std.shape == (200,)
+    with torch.inference_mode():
+        rows = MelFrontEnd().process(signal)
+        _, per_patch = registry.load_network("MTT_musicnn")(torch.from_numpy(patches(rows)))
+    per_patch = per_patch.numpy()
+    assert per_patch.shape[0] == 4  # two drum patches, two string patches (the flush adds < 1 patch)
+    np.testing.assert_allclose(result.embedding, per_patch.mean(axis=0), atol=1e-4)
+    np.testing.assert_allclose(result.embedding_std, per_patch.std(axis=0), atol=1e-4)
+    assert result.embedding_std.max() > 0.1  # drums and strings differ
+    single = tag(Audio(drum_loop(duration_s=2.0), SAMPLE_RATE))
+    np.testing.assert_array_equal(single.embedding_std, np.zeros(200, np.float32))
+    assert len(result.to_dict()["embedding_std"]) == 200
+
+
+def test_a_list_of_models_shares_one_pass_and_matches_single_runs():
+    signal = Audio(golden_signal(), SAMPLE_RATE)
+    both = tag(signal, model=["MSD_musicnn", "MTT_musicnn"], top_k=3)
+    assert [result.model for result in both] == ["MSD_musicnn", "MTT_musicnn"]
+    for result in both:
+        alone = tag(signal, model=result.model, top_k=3)
+        np.testing.assert_array_equal(result.timeline, alone.timeline)
+        assert result.tags == alone.tags
+    with pytest.raises(ParameterError, match="name each model once"):
+        tag(signal, model=["MTT_musicnn", "MTT_musicnn"])
+    with pytest.raises(ParameterError, match="model is 'MTT'"):
+        tag(signal, model=["MTT_musicnn", "MTT"])
+
+
+def test_thread_count_is_set_once_and_validated(monkeypatch):
+    from audiokit.models.tagging import tagger
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(tagger, "_threads_set", None)
+    monkeypatch.setenv(tagger.THREADS_ENV, "1")
+    try:
+        assert tagger.configure_threads() == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv(tagger.THREADS_ENV, "3")
+        assert tagger.configure_threads() == 1  # chosen once; later calls keep it
+        monkeypatch.setattr(tagger, "_threads_set", None)
+        monkeypatch.setenv(tagger.THREADS_ENV, "many")
+        with pytest.raises(ParameterError, match="AUDIOKIT_TORCH_THREADS is 'many'"):
+            tagger.configure_threads()
+        with pytest.raises(ParameterError, match="threads is 0"):
+            tagger.configure_threads(0)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_fused_branches_equal_the_reference_layer_order():
+    """conv -> ReLU -> BN -> max over mel, written out, against the fused forward pass."""
+    from torch.nn import functional as F
+
+    network = registry.load_network("MSD_musicnn")
+    x = torch.from_numpy(golden_patches()).unsqueeze(1)
+    with torch.inference_mode():
+        x = network.input_bn(x)
+        for branch in (*network.timbral, *network.temporal):
+            pad = (branch.conv.padding[0] - branch.skip, branch.conv.padding[0])
+            y = F.conv2d(F.pad(x, (0, 0, *pad)), branch.conv.weight, branch.conv.bias)
+            bn = branch.bn
+            reference = ((F.relu(y) - bn.running_mean[:, None, None]) / torch.sqrt(bn.running_var[:, None, None] + bn.eps)
+                         * bn.weight[:, None, None] + bn.bias[:, None, None]).amax(dim=3)
+            assert (bn.weight < 0).any() and (bn.weight > 0).any()  # both cases of the min/max rule run
+            np.testing.assert_allclose(branch(x).numpy(), reference.numpy(), atol=1e-4, rtol=1e-5)
+
+
 def test_stereo_and_rate_are_handled_at_the_boundary():
     mono = drum_loop(duration_s=6.0)
     stereo_44k = np.stack([mono, mono])
