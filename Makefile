@@ -10,9 +10,12 @@ BIN := $(VENV)/bin
 TORCH_CPU_SPEC ?= torch==2.13.0
 # Debian packages whose data the tests use; tests that need them skip, naming
 # the package, when they are missing and cannot be installed.
-SYSTEM_PACKAGES := libmysofa1 alsa-utils espeak-ng
+SYSTEM_PACKAGES := libmysofa1 alsa-utils espeak-ng chromium
+# hls.js and dash.js for the real-player test (tests/transcode/test_players.py), pinned
+# in tests/players/package-lock.json and installed with `npm ci` (npm from Debian when missing).
+PLAYER_DEPS := tests/players/node_modules/.package-lock.json
 
-.PHONY: demo test install system-deps bench example clean
+.PHONY: demo test install system-deps player-deps bench example clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +42,21 @@ system-deps:
 		echo "note: $$missing not installed (needs root); the tests that need them will skip"; \
 	fi
 
-test: install system-deps
+player-deps: system-deps $(PLAYER_DEPS)
+
+$(PLAYER_DEPS): tests/players/package.json tests/players/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's npm for the player test"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null || true; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+		(cd tests/players && npm ci --no-audit --no-fund --loglevel=error) \
+			|| echo "warning: npm ci failed in tests/players; the real-player test will skip"; \
+	else \
+		echo "note: npm not installed; the real-player test will skip"; \
+	fi
+
+test: install system-deps player-deps
 	$(BIN)/python -m pytest -q
 
 demo: install
