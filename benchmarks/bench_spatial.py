@@ -49,9 +49,13 @@ KEMAR = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
 FULL = {"counts": (1, 4, 16, 64, 256, 1024), "blocks": (64, 128, 256, 512), "seconds": 2.0,
         "max_wall_s": 1.5, "anchor_counts": (4, 32), "anchor_seconds": 2.0, "repeats": 3,
         "densities": (710, 355, 178, 89, 45), "density_eval_stride": 1}
-QUICK = {"counts": (16, 256), "blocks": (128, 512), "seconds": 2.0,
+QUICK = {"counts": (16, 64, 256), "blocks": (128, 512), "seconds": 2.0,
          "max_wall_s": 1.5, "anchor_counts": (32,), "anchor_seconds": 2.0, "repeats": 5,
          "densities": (710, 355, 178, 89, 45), "density_eval_stride": 7}
+#: Ambisonic bus orders measured (accuracy tables; the timing grid uses BUS_TIMING)
+BUS_ORDERS = (1, 3, 5)
+#: (order, block size) cells of the bus timing grid, at every N of the config
+BUS_TIMING = ((1, 512), (3, 512), (5, 512))
 #: blocks rendered before timing (cycles every frame buffer once, loads the kernels)
 WARMUP_BLOCKS = 8
 #: ffmpeg channel names the headphone filter can map an HRIR pair to (LFE is not convolved)
@@ -81,12 +85,18 @@ def _directions(count: int, seed: int) -> np.ndarray:
 
 
 def run_renderer(hrtf, rate: int, count: int, block: int, seconds: float, *, moving: bool,
-                 max_wall_s: float) -> tuple[dict, np.ndarray]:
-    """Render ``count`` sources for ``seconds`` (or until ``max_wall_s``); timing statistics."""
+                 max_wall_s: float, bus_order: int | None = None) -> tuple[dict, np.ndarray]:
+    """Render ``count`` sources for ``seconds`` (or until ``max_wall_s``); timing statistics.
+
+    ``bus_order``: render through an :class:`AmbisonicRenderer` of that order (MagLS)
+    instead of the direct renderer; the setup time then includes the decoder design.
+    """
     from audiokit.spatial import BinauralRenderer
+    from audiokit.spatial.ambisonics import AmbisonicOptions, AmbisonicRenderer
 
     start = time.perf_counter()
-    renderer = BinauralRenderer(hrtf, rate, block_size=block)
+    renderer = (BinauralRenderer(hrtf, rate, block_size=block) if bus_order is None else
+                AmbisonicRenderer(hrtf, rate, block_size=block, options=AmbisonicOptions(order=bus_order)))
     directions = _directions(count, seed=count)
     ids = [renderer.add_source(azimuth_deg=a, elevation_deg=e) for a, e in directions]
     setup_s = time.perf_counter() - start
@@ -120,7 +130,8 @@ def run_renderer(hrtf, rate: int, count: int, block: int, seconds: float, *, mov
             "source_seconds_per_s": float(count * done * period / times.sum()),
             "source_seconds_per_s_at_p50": float(count * period / np.median(times)),
             "fits_realtime_p99": bool(p99 <= period), "period_ms": 1e3 * period,
-            "latency_ms": 1e3 * period, "state_bytes": renderer.state_bytes}, times
+            "latency_ms": 1e3 * period,
+            "state_bytes": getattr(renderer, "state_bytes", None)}, times
 
 
 def _audiokit_static(hrtf, rate: int, x: np.ndarray, directions: np.ndarray):
@@ -305,9 +316,38 @@ def accuracy_tables(hrtf, *, eval_stride: int = 1, methods=("barycentric", "near
         row = tables["leave_one_out"][method]
         print(f"leave-one-out {method}: ITD {row['itd_us']['mean']:.1f} µs ILD {row['ild_db']['mean']:.2f} dB "
               f"LSD {row['lsd_db']['mean']:.2f} dB ({row['directions']} directions)", file=sys.stderr)
+    tables["bus"] = bus_accuracy(hrtf, held)
     tables["eval_stride"] = eval_stride
     tables["seconds"] = time.perf_counter() - started
     return tables
+
+
+def bus_accuracy(hrtf, rows: np.ndarray, orders=BUS_ORDERS, decoders=("ls", "magls")) -> dict:
+    """The Ambisonic bus at measured directions ``rows`` against their measured HRIRs,
+    per order and decoder (decoders fitted to the whole set)."""
+    from audiokit.spatial.ambisonics import AmbisonicOptions, AmbisonicRenderer
+    from audiokit.spatial.metrics import compare_hrirs
+
+    measured = hrtf.measured_irs()[rows]
+    impulse = np.zeros((1, ANCHOR_BLOCK), np.float32)
+    impulse[0, 0] = 1.0
+    out = {}
+    for order in orders:
+        for decoder in decoders:
+            renderer = AmbisonicRenderer(hrtf, hrtf.sample_rate, block_size=ANCHOR_BLOCK,
+                                         options=AmbisonicOptions(order=order, decoder=decoder))
+            estimates = []
+            for row in rows:
+                source = renderer.add_source(azimuth_deg=hrtf.directions_deg[row, 0],
+                                             elevation_deg=hrtf.directions_deg[row, 1])
+                rendered = np.concatenate([renderer.process(impulse), renderer.flush()], axis=1)
+                estimates.append(rendered[:, :renderer.tail_frames + 1])
+                renderer.remove_source(source)
+            summary = compare_hrirs(np.stack(estimates), measured, hrtf.sample_rate).summary()
+            out[f"order{order}-{decoder}"] = summary
+            print(f"bus order {order} {decoder}: ITD {summary['itd_us']['mean']:.1f} µs "
+                  f"ILD {summary['ild_db']['mean']:.2f} dB LSD {summary['lsd_db']['mean']:.2f} dB", file=sys.stderr)
+    return out
 
 
 def error_vs_density(hrtf, densities=(710, 355, 178, 89, 45), *, eval_stride: int = 1,
@@ -376,10 +416,12 @@ def error_vs_density(hrtf, densities=(710, 355, 178, 89, 45), *, eval_stride: in
 def realtime_capacity(rows: list) -> list:
     """Largest measured N whose p99 block time fits the block period, per HRTF, scene and block size."""
     table = []
-    for key in sorted({(r["hrtf"], r["scene"], r["block_size"]) for r in rows}):
-        fitting = [r["sources"] for r in rows if (r["hrtf"], r["scene"], r["block_size"]) == key
-                   and r["fits_realtime_p99"]]
-        table.append({"hrtf": key[0], "scene": key[1], "block_size": key[2],
+    def key_of(r):
+        return r["hrtf"], r.get("renderer", "direct"), r["scene"], r["block_size"]
+
+    for key in sorted({key_of(r) for r in rows}):
+        fitting = [r["sources"] for r in rows if key_of(r) == key and r["fits_realtime_p99"]]
+        table.append({"hrtf": key[0], "renderer": key[1], "scene": key[2], "block_size": key[3],
                       "max_sources_p99_realtime": max(fitting) if fitting else 0})
     return table
 
@@ -434,14 +476,18 @@ def run(*, quick: bool, out_dir: Path) -> Path:
             anchors.append(run_anchors(name, hrtf, rate, count, config["anchor_seconds"], config["repeats"]))
             speeds = {k: round(v["source_seconds_per_s"]) for k, v in anchors[-1]["contenders"].items()}
             print(f"{name:20s} anchors N={count:4d}: {speeds} src-s/s", file=sys.stderr)
+        cells = [(None, block) for block in config["blocks"]] + list(BUS_TIMING)
         for count in config["counts"]:
-            for block in config["blocks"]:
+            for bus_order, block in cells:
                 for scene, moving in SCENES:
                     result, times = run_renderer(hrtf, rate, count, block, config["seconds"], moving=moving,
-                                                 max_wall_s=config["max_wall_s"])
-                    rows.append({"hrtf": name, "scene": scene, "sources": count, "block_size": block, **result})
-                    distributions[(name, scene, count, block)] = times
-                    print(f"{name:20s} {scene:34s} N={count:5d} B={block:4d} "
+                                                 max_wall_s=config["max_wall_s"], bus_order=bus_order)
+                    renderer = "direct" if bus_order is None else f"bus-order{bus_order}"
+                    rows.append({"hrtf": name, "renderer": renderer, "scene": scene, "sources": count,
+                                 "block_size": block, **result})
+                    if bus_order is None:
+                        distributions[(name, scene, count, block)] = times
+                    print(f"{name:20s} {renderer:12s} {scene:34s} N={count:5d} B={block:4d} "
                           f"{result['source_seconds_per_s']:9.0f} src-s/s  p99 {result['p99_ms']:.2f} ms "
                           f"(period {result['period_ms']:.2f})", file=sys.stderr)
     manifest["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -469,10 +515,14 @@ def _plot(rows: list, distributions: dict, out_dir: Path, anchors: list = ()) ->
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(11, 5))
-    for key in sorted({(r["hrtf"], r["scene"], r["block_size"]) for r in rows}):
-        points = sorted((r["sources"], r["source_seconds_per_s"]) for r in rows
-                        if (r["hrtf"], r["scene"], r["block_size"]) == key)
-        ax.plot(*zip(*points), marker="o", label=f"{key[0]} {key[1].split('-')[0]} B={key[2]}")
+    def key_of(r):
+        return r["hrtf"], r.get("renderer", "direct"), r["scene"], r["block_size"]
+
+    for key in sorted({key_of(r) for r in rows}):
+        points = sorted((r["sources"], r["source_seconds_per_s"]) for r in rows if key_of(r) == key)
+        ax.plot(*zip(*points), marker="o" if key[1] == "direct" else "s",
+                linestyle="-" if key[1] == "direct" else ":",
+                label=f"{key[0]} {key[1]} {key[2].split('-')[0]} B={key[3]}")
     markers = {"ffmpeg": "X", "scipy": "P", "audiokit": "*"}
     for contender in sorted({c for a in anchors for c in a["contenders"]}):
         for hrtf in sorted({a["hrtf"] for a in anchors}):
@@ -499,7 +549,8 @@ def _plot(rows: list, distributions: dict, out_dir: Path, anchors: list = ()) ->
     ax.boxplot([distributions[key] * 1e3 for key in keys], whis=(1, 99), showfliers=True)
     for position, key in enumerate(keys, start=1):
         period = next(r["period_ms"] for r in rows
-                      if (r["hrtf"], r["scene"], r["sources"], r["block_size"]) == key)
+                      if (r["hrtf"], r["scene"], r["sources"], r["block_size"]) == key
+                      and r.get("renderer", "direct") == "direct")
         ax.hlines(period, position - 0.4, position + 0.4, color="red", linestyle="--",
                   label="deadline: block period B / sample rate" if position == 1 else None)
     ax.set_yscale("log")
