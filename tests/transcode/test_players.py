@@ -168,17 +168,33 @@ def _cases(root: Path, ladders: dict) -> list[dict]:
             rate = group[0].sample_rate
             expected = {"expected_frames": output_length(audio.num_frames, audio.sample_rate, rate), "sample_rate": rate,
                         "levels": len(group), "codec": codec, "ladder": name}
-            for mode, manifest in (("hls", f"master-{codec}.m3u8" if several else "master.m3u8"),
-                                   ("dash", f"manifest-{codec}.mpd" if several else "manifest.mpd")):
+            master = f"master-{codec}.m3u8" if several else "master.m3u8"
+            for mode, manifest in (("hls", master), ("dash", f"manifest-{codec}.mpd" if several else "manifest.mpd")):
                 cases.append({"id": f"{name}/{manifest}", "mode": mode, "src": f"/{name}/{manifest}",
                               "switch": SWITCH[mode], **expected})
+            # Chromium's own HLS player ignores the edit list: it presents the priming as audio.
+            cases.append({"id": f"{name}/{master} (native)", "mode": "native", "src": f"/{name}/{master}",
+                          "switch": False, **expected, "levels": 1,
+                          "expected_frames": expected["expected_frames"] + group[0].priming_frames,
+                          "note": (f"edit list ignored: +{group[0].priming_frames} samples of priming"
+                                   if group[0].priming_frames else "no priming, no edit list")})
+        if several:  # one MPD, one AdaptationSet per codec: dash.js picks one set and plays it
+            by_level = {v.name: {"codec": v.codec, "sample_rate": v.sample_rate, "levels": len(by_codec[v.codec]),
+                                 "expected_frames": output_length(audio.num_frames, audio.sample_rate, v.sample_rate)}
+                        for v in variants}
+            cases.append({"id": f"{name}/manifest.mpd", "mode": "dash", "src": f"/{name}/manifest.mpd",
+                          "switch": SWITCH["dash"], "ladder": name, "by_level": by_level,
+                          **by_level[variants[0].name]})
         for rendition in result.renditions:
             frames = rendition.num_frames
+            note = ""
             if rendition.codec == "opus":
-                frames += _ogg_opus_pre_skip(root / name / rendition.path)
+                pre_skip = _ogg_opus_pre_skip(root / name / rendition.path)
+                frames += pre_skip
+                note = f"Ogg duration counts the pre-skip: +{pre_skip} samples"
             cases.append({"id": f"{name}/{rendition.path}", "mode": "native", "src": f"/{name}/{rendition.path}",
                           "switch": False, "codec": rendition.codec, "ladder": name, "levels": 1,
-                          "expected_frames": frames, "sample_rate": rendition.sample_rate})
+                          "expected_frames": frames, "sample_rate": rendition.sample_rate, "note": note})
     for case in cases:
         case.update(rate=PLAYBACK_RATE, timeout_ms=CASE_TIMEOUT_MS)
     return cases
@@ -212,11 +228,23 @@ def _play(root: Path, cases: list[dict]) -> tuple[list[dict], str]:
     return server.results, log_path.read_text(errors="replace")
 
 
+def _resolved(case: dict, result: dict | None) -> dict:
+    """``case`` with the codec, rate and length of the AdaptationSet the player chose, for a multi-codec MPD."""
+    if "by_level" not in case or not result or not result["fragments"]:
+        return case
+    chosen = {case["by_level"][f["level"]]["codec"] for f in result["fragments"]}
+    first = case["by_level"][result["fragments"][0]["level"]]
+    return {**case, **first, "codec": "+".join(sorted(chosen))}
+
+
 def _verdict(case: dict, result: dict | None) -> list[str]:
     """Every way ``result`` fails ``case``; empty when it passed."""
     if result is None:
         return ["no result (page did not finish)"]
+    case = _resolved(case, result)
     problems = []
+    if "+" in case["codec"]:
+        problems.append(f"played several AdaptationSets: {case['codec']}")
     if result["reason"] != "ended" or not result["ended"]:
         problems.append(f"did not play to the end: {result['reason']}")
     if result["errors"] or result["mediaError"]:
@@ -234,18 +262,20 @@ def _verdict(case: dict, result: dict | None) -> list[str]:
 
 
 def _table(cases: list[dict], results: dict) -> str:
-    lines = ["| case | player | codec | levels played | duration s | expected s | off by (samples) | result |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| case | player | codec | levels played | duration s | expected s | off by (samples) | result | note |",
+             "|---|---|---|---|---|---|---|---|---|"]
     player = {"hls": "hls.js", "dash": "dash.js", "native": "native <audio>"}
     for case in cases:
         result = results.get(case["id"])
         problems = _verdict(case, result)
+        case = _resolved(case, result)
         expected_s = case["expected_frames"] / case["sample_rate"]
         duration = result["duration"] if result and result["duration"] is not None else float("nan")
         levels = len({f["level"] for f in result["fragments"]}) if result and result["fragments"] else "-"
         off = (duration - expected_s) * case["sample_rate"]
         lines.append(f"| {case['id']} | {player[case['mode']]} | {case['codec']} | {levels} | {duration:.6f} | "
-                     f"{expected_s:.6f} | {off:+.2f} | {'pass' if not problems else '; '.join(problems)} |")
+                     f"{expected_s:.6f} | {off:+.2f} | {'pass' if not problems else '; '.join(problems)} | "
+                     f"{case.get('note', '')} |")
     return "\n".join(lines) + "\n"
 
 
