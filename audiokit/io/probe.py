@@ -41,7 +41,7 @@ _MP3_FRAME_SAMPLES = 1152  # MPEG-1 Layer III samples per frame
 _MP3_HEADER_SEARCH_BYTES = 8192
 _CACHE_SIZE = 64  # probe results kept, most recently used
 _CACHE_DIGEST_BYTES = 65536  # bytes hashed at each end of a file for its cache key
-_CACHE: OrderedDict[tuple, "MediaInfo"] = OrderedDict()
+_CACHE: OrderedDict[tuple, MediaInfo] = OrderedDict()
 # Decoder names that differ from the codec's name.
 _CODEC_NAMES = {"mp3float": "mp3", "mp2float": "mp2", "mp1float": "mp1"}
 

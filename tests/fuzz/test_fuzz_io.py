@@ -33,7 +33,7 @@ def _fuzz(corpus: Path, tmp_path: Path, *options: str) -> subprocess.CompletedPr
     return subprocess.run(
         [sys.executable, str(HARNESS), str(work), str(corpus), "-rss_limit_mb=2048", "-timeout=10",
          f"-artifact_prefix={tmp_path}/", *options],
-        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+        capture_output=True, check=False, text=True, timeout=900, cwd=tmp_path,
     )
 
 
