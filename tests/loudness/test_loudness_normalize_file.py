@@ -11,7 +11,7 @@ import soundfile
 from test_loudness_crosscheck import music_like
 
 import audiokit
-from audiokit.errors import ParameterError
+from audiokit.errors import FormatError, ParameterError
 from audiokit.io.writer import AudioWriter
 from audiokit.loudness import LoudnessWarning, normalize, normalize_file
 from audiokit.loudness.limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _LimiterStream, _settings
@@ -95,7 +95,8 @@ def test_non_finite_input_is_refused_and_nothing_is_written(tmp_path):
     samples[1, 30000] = np.nan
     # audiokit.Audio refuses NaN, so the damaged file is written with libsndfile directly.
     soundfile.write(tmp_path / "bad.wav", samples.T, 44100, subtype="FLOAT")
-    with pytest.raises(ParameterError, match="nan"):
+    # The reader refuses it, naming the file and the sample (audiokit.io).
+    with pytest.raises(FormatError, match="bad.wav: sample 30000 of channel 1 is nan"):
         normalize_file(tmp_path / "bad.wav", tmp_path / "out.wav", preset="podcast")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.wav"]
 
