@@ -264,7 +264,7 @@ def _verdict(case: dict, result: dict | None) -> list[str]:
 def _table(cases: list[dict], results: dict) -> str:
     lines = ["| case | player | codec | levels played | duration s | expected s | off by (samples) | result | note |",
              "|---|---|---|---|---|---|---|---|---|"]
-    player = {"hls": "hls.js", "dash": "dash.js", "native": "native <audio>"}
+    player = {"hls": "hls.js", "dash": "dash.js", "native": "Chromium native"}
     for case in cases:
         result = results.get(case["id"])
         problems = _verdict(case, result)
