@@ -73,6 +73,9 @@ class CheckOptions:
     jump_window_s: float = 3.0
     #: the preceding window must reach this for a rise to count (no jumps out of silence), LUFS
     jump_gate_lufs: float = -50.0
+    #: a rise after at least this long below jump_gate_lufs is an onset, not a jump: the preceding window
+    #: then starts where that silence ends, and must hold one full 400 ms momentary window of sound, s
+    jump_onset_silence_s: float = 0.5
 
     def __post_init__(self) -> None:
         loudness.get_preset(self.spec)
@@ -321,6 +324,17 @@ def _phase(first_pass: _FirstPass, options: CheckOptions) -> list[Flag]:
     return flags
 
 
+def _silence_ends(lufs: np.ndarray, gate_lufs: float, min_hops: int) -> np.ndarray:
+    """For each step, where the last silence before it ended: a run of >= ``min_hops`` momentary values under
+    the gate, or any run at the start (the file starts out of silence); 0 when none has."""
+    ends = np.zeros(lufs.shape[0], np.int64)
+    below = ~(lufs >= gate_lufs)
+    for first, stop in _mask_runs(below):
+        if (stop - first >= min_hops or first == 0) and stop < lufs.shape[0]:
+            ends[stop] = stop
+    return np.maximum.accumulate(ends)
+
+
 def _loudness_jumps(series, options: CheckOptions) -> list[Flag]:
     lufs = series.lufs
     window = int(round(options.jump_window_s / 0.01))
@@ -331,6 +345,23 @@ def _loudness_jumps(series, options: CheckOptions) -> list[Flag]:
     lag = MOMENTARY_HOPS
     padded = np.concatenate((np.full(window + lag, -np.inf), lufs))
     previous = sliding_window_view(padded, window).max(axis=1)[: lufs.shape[0]]
+    # A rise out of silence is an onset, not a jump. Audio under the gate for jump_onset_silence_s gives
+    # momentary (400 ms) values under it for that time less 400 ms (EBU Tech 3341 §2.2: momentary is a
+    # 400 ms sliding window). After such a stretch the preceding window starts where it ends, and a rise
+    # counts only once that window holds a full momentary window of sound.
+    min_hops = max(1, round((options.jump_onset_silence_s - 0.4) / 0.01) + 1)
+    ends = _silence_ends(lufs, options.jump_gate_lufs, min_hops)
+    index = np.arange(lufs.shape[0])
+    last = index - lag - 1  # the preceding window's last step
+    recent = ends > index - lag - window  # a silence ended inside the preceding window (or covers it)
+    if recent.any():
+        # loudest value since the last silence ended, up to each step
+        since = np.empty_like(lufs)
+        for start, stop in zip(*_segments(ends)):
+            since[start:stop] = np.maximum.accumulate(lufs[start:stop])
+        usable = last - ends + 1 >= MOMENTARY_HOPS
+        restricted = np.where(usable, since[np.clip(last, 0, None)], -np.inf)
+        previous = np.where(recent, restricted, previous)
     current = lufs
     with np.errstate(invalid="ignore"):
         rise = np.where(previous >= options.jump_gate_lufs, current - previous, -np.inf)
@@ -343,6 +374,13 @@ def _loudness_jumps(series, options: CheckOptions) -> list[Flag]:
                            f"momentary loudness rose {rise[index]:.1f} LU to {current[index]:.1f} LUFS over the "
                            f"loudest {options.jump_window_s:g} s before", value=float(rise[index]), limit=options.jump_lu))
     return flags
+
+
+def _segments(ends: np.ndarray) -> tuple[list[int], list[int]]:
+    """(starts, stops) of the runs of equal values in the nondecreasing ``ends``."""
+    change = np.flatnonzero(np.diff(ends)) + 1
+    starts = [0, *change.tolist()]
+    return starts, [*change.tolist(), ends.shape[0]]
 
 
 def _source_blocks(source) -> tuple[Callable[[], Iterator[np.ndarray]], int, int]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from audiokit.models.moderation import CheckOptions, check_audio
 
 from audiokit import Audio, loudness
 from audiokit.errors import ParameterError
-from audiokit.models.moderation import CheckOptions, check_audio
 
 SAMPLE_RATE = 48000
 DURATION_S = 15.0
@@ -216,3 +216,30 @@ def test_a_long_file_is_checked_in_bounded_memory(clean, tmp_path):
     six_minutes_decoded = 6 * 60 * SAMPLE_RATE * 2 * 4
     assert peaks[1] < 1.2 * peaks[0], f"peak {peaks[0] / 1e6:.1f} MB for 2 min, {peaks[1] / 1e6:.1f} MB for 6 min"
     assert peaks[1] < six_minutes_decoded / 2
+
+
+def _speechlike(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Noise bursts at -16 LUFS-ish syllable rate: 150 ms on, 100 ms off."""
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    gate = ((t % 0.25) < 0.15).astype(np.float64)
+    return (0.15 * gate * rng.standard_normal(t.shape[0]))
+
+
+@pytest.mark.parametrize("silence_s", [1.0, 0.6, 3.5])
+def test_a_rise_out_of_silence_is_not_a_jump(silence_s, rng):
+    """The first word after leading silence, or after a long pause, is an onset."""
+    quiet = 0.1 * _speechlike(2.0, rng)  # -20 dB: a jump of 20 LU into the loud part if there were no pause
+    parts = [np.zeros(round(silence_s * SAMPLE_RATE)), _speechlike(4.0, rng),
+             quiet, np.zeros(round(silence_s * SAMPLE_RATE)), _speechlike(4.0, rng)]
+    samples = np.tile(np.concatenate(parts), (2, 1)).astype(np.float32)
+    flags, _ = _check(samples)
+    assert not [f for f in flags if f.category == "loudness_jump"]
+
+
+def test_a_rise_after_a_short_pause_is_still_a_jump(rng):
+    quiet = 0.1 * _speechlike(3.0, rng)
+    parts = [_speechlike(1.0, rng) * 0.1, quiet, np.zeros(round(0.3 * SAMPLE_RATE)), _speechlike(3.0, rng)]
+    samples = np.tile(np.concatenate(parts), (2, 1)).astype(np.float32)
+    flags, _ = _check(samples)
+    (jump,) = _only(flags, "loudness_jump")
+    assert 4.3 <= jump.end_s <= 4.9 and jump.value == pytest.approx(20.0, abs=3.0)
