@@ -32,13 +32,16 @@ _POLICIES = ("music", "podcast", "kids")
                    "beside it (OUT's name with .json).")
 @click.option("--bleep-mode", type=click.Choice(_BLEEP_MODES), default="tone", show_default=True,
               help="1 kHz tone at the speech's level, silence, or the speech reversed.")
+@click.option("--pad-ms", type=click.FloatRange(0, 1000), default=40.0, show_default=True,
+              help="Quiet added to each end of a bleeped word; never reaches into a neighbouring word's sound.")
 @click.option("--categories", metavar="A,B", default=None,
               help="Comma-separated transcript categories to flag and bleep (default: all): "
                    "profanity, hate, sexual, violence, self-harm, drugs.")
 @click.option("--policy", type=click.Choice(_POLICIES), default="podcast", show_default=True,
               help="Explicit-label policy (docs/moderation.md).")
-@click.option("--spec", default="podcast", show_default=True,
-              help="Delivery spec of the audio checks: a loudness preset (podcast: -16 LUFS +-1, -1 dBTP).")
+@click.option("--spec", default=None,
+              help="Delivery spec of the audio checks: a loudness preset. Default: the policy's "
+                   "(music: spotify, -14 LUFS; podcast, kids: podcast, -16 LUFS +-1).")
 @click.option("--lexicon", default=None,
               help="Language code of a shipped lexicon or a lexicon .json file (default: the transcript's language).")
 @click.option("--audio-checks/--no-audio-checks", default=True, show_default=True,
@@ -47,20 +50,21 @@ _POLICIES = ("music", "podcast", "kids")
 @click.option("--backend", type=click.Choice(["faster", "openai"]), default="faster", show_default=True,
               help="Whisper backend when transcribing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the flags document as one JSON object.")
-def moderate(source, transcript, bleep_output, bleep_mode, categories, policy, spec, lexicon, audio_checks, model,
+def moderate(source, transcript, bleep_output, bleep_mode, pad_ms, categories, policy, spec, lexicon, audio_checks, model,
              backend, as_json) -> None:
     """Flag profanity, slurs and unsafe speech in IN, label it explicit or not, check its audio, and bleep it."""
-    from audiokit.errors import AudiokitError, ParameterError
     from audiokit.models.moderation import CheckOptions
     from audiokit.models.moderation import moderate as run_moderate
     from audiokit.models.moderation.transcript import check_categories
+
+    from audiokit.errors import AudiokitError, ParameterError
 
     try:
         chosen = check_categories(categories.split(",")) if categories is not None else None
     except ParameterError as error:
         raise click.BadParameter(str(error), param_hint="'--categories'") from None
     try:
-        options = CheckOptions(spec=spec)
+        options = CheckOptions(spec=spec) if spec is not None else None
     except ParameterError as error:
         raise click.BadParameter(str(error), param_hint="'--spec'") from None
     if transcript is None and os.path.isfile(source):
@@ -69,7 +73,7 @@ def moderate(source, transcript, bleep_output, bleep_mode, categories, policy, s
         result = run_moderate(
             source, transcript=transcript, lexicon=lexicon, categories=chosen, policy=policy,
             audio_checks=audio_checks, check_options=options, bleep=bleep_output, bleep_mode=bleep_mode,
-            model=model, backend=backend,
+            pad_ms=pad_ms, model=model, backend=backend,
         )
     except AudiokitError as error:
         click.echo(f"audiokit: error: {error}", err=True)

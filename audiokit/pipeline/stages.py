@@ -192,9 +192,13 @@ def _moderation(context: TrackContext) -> dict:
     from ..models import moderate
 
     transcript = context.results.get("transcript")
+    speech = context.results.get("speech") or {}
+    # the policy also picks the delivery spec the audio is checked against (music: spotify, speech: podcast)
     if transcript is not None:  # speech: podcast policy on the transcript just written
         result = moderate(context.audio, transcript=context.work_dir / transcript["paths"]["json"], policy="podcast")
-    else:  # music, or speech nobody transcribed: audio checks only, the music policy
+    elif speech.get("speech_dominant"):  # speech nobody transcribed: audio checks against the podcast spec
+        result = moderate(context.audio, transcribe=False, policy="podcast")
+    else:  # music: audio checks against the music spec, the music policy
         result = moderate(context.audio, transcribe=False, policy="music")
     document = result.to_dict()
     context.results["flags"] = document["flags"]

@@ -11,7 +11,7 @@ Examples
 (True, ['profanity', 'true_peak'])
 """
 
-from .bleep import BLEEP_MODES, bleep, snap_spans
+from .bleep import BLEEP_MODES, PAD_MS, bleep, refine_spans
 from .checks import CheckOptions, check_audio
 from .lexicon import CATEGORIES, SEVERITIES, Lexicon, load_lexicon
 from .moderate import masked_transcript_path, moderate
@@ -22,6 +22,7 @@ from .transcript import flag_transcript, masked_transcript, read_transcript
 __all__ = [
     "BLEEP_MODES",
     "CATEGORIES",
+    "PAD_MS",
     "POLICIES",
     "SEVERITIES",
     "BleepReport",
@@ -40,5 +41,5 @@ __all__ = [
     "masked_transcript_path",
     "moderate",
     "read_transcript",
-    "snap_spans",
+    "refine_spans",
 ]

@@ -7,16 +7,23 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from audiokit.audio import Audio
 from audiokit._files import write_atomically
+from audiokit.audio import Audio
 from audiokit.errors import ParameterError
 
-from .bleep import BLEEP_MODES, bleep as bleep_audio, snap_spans, write_like
+from .bleep import BLEEP_MODES, PAD_MS, refine_spans, write_like
+from .bleep import bleep as bleep_audio
 from .checks import CheckOptions, check_audio
 from .lexicon import load_lexicon
 from .policy import explicit_label, get_policy
 from .result import BleepReport, ModerationResult
-from .transcript import check_categories, flag_transcript, masked_transcript, read_transcript
+from .transcript import (
+    check_categories,
+    flag_transcript,
+    masked_transcript,
+    read_transcript,
+    word_times,
+)
 
 __all__ = ["MAX_CHUNK_S", "moderate", "masked_transcript_path"]
 
@@ -42,9 +49,10 @@ def moderate(
     categories: Iterable[str] | None = None,
     policy: str = "podcast",
     audio_checks: bool = True,
-    check_options: CheckOptions = CheckOptions(),
+    check_options: CheckOptions | None = None,
     bleep: str | os.PathLike | None = None,
     bleep_mode: str = "tone",
+    pad_ms: float = PAD_MS,
     model: str = "tiny.en",
     backend: str = DEFAULT_BACKEND,
     transcribe_options: dict | None = None,
@@ -69,12 +77,16 @@ def moderate(
         Explicit-label policy (:mod:`.policy`).
     audio_checks : bool
         Run the audio checks (:func:`.checks.check_audio`).
-    check_options : CheckOptions
-        Their thresholds and delivery spec (``spec="podcast"``: -16 LUFS +-1, -1 dBTP).
+    check_options : CheckOptions, optional
+        Their thresholds and delivery spec; default: the defaults with the
+        policy's spec (music: ``spotify``, -14 LUFS; podcast and kids:
+        ``podcast``, -16 LUFS +-1; both -1 dBTP).
     bleep : str or os.PathLike, optional
         Write a bleeped copy here (same format as ``source`` for the same
         extension) and the masked transcript beside it (:func:`masked_transcript_path`).
     bleep_mode : {"tone", "mute", "reverse"}
+    pad_ms : float
+        Quiet added to each end of a bleeped word (never into a neighbouring word's sound), ms.
     model, backend : str
         Whisper model and backend when transcribing (see :func:`audiokit.models.transcribe`).
     transcribe_options : dict, optional
@@ -97,10 +109,16 @@ def moderate(
     >>> result.label.explicit                                                  # doctest: +SKIP
     True
     """
-    get_policy(policy)
+    chosen_policy = get_policy(policy)
+    if check_options is None:
+        check_options = CheckOptions(spec=chosen_policy.spec)
+    elif not isinstance(check_options, CheckOptions):
+        raise ParameterError(f"check_options is a {type(check_options).__name__}; expected a CheckOptions")
     wanted = check_categories(categories)
     if bleep_mode not in BLEEP_MODES:
         raise ParameterError(f"bleep_mode is {bleep_mode!r}; expected one of {', '.join(BLEEP_MODES)}")
+    if not (isinstance(pad_ms, (int, float)) and 0 <= pad_ms <= 1000):
+        raise ParameterError(f"pad_ms is {pad_ms!r}; expected 0 to 1000 ms")
     if source is None and transcript is None:
         raise ParameterError("nothing to moderate: pass an audio source, a transcript, or both")
     if bleep is not None and source is None:
@@ -111,7 +129,8 @@ def moderate(
         segments, language = read_transcript(transcript)
         origin = os.fspath(transcript)
     elif transcribe and source is not None:
-        from ..whisper import VadOptions, transcribe as run_transcribe
+        from ..whisper import VadOptions
+        from ..whisper import transcribe as run_transcribe
 
         options = {"vad_options": VadOptions(max_chunk_s=MAX_CHUNK_S), **(transcribe_options or {})}
         found, info = run_transcribe(source, model=model, backend=backend, word_timestamps=True, **options)
@@ -126,7 +145,7 @@ def moderate(
     flags.sort(key=lambda f: (f.start_s, f.end_s, f.source))
     bleeped = None
     if bleep is not None:
-        bleeped = _bleep(source, segments, flags, language, Path(bleep), bleep_mode)
+        bleeped = _bleep(source, segments, flags, language, Path(bleep), bleep_mode, pad_ms)
     return ModerationResult(
         source=name, duration_s=_duration_s(source) if source is not None else _end(segments),
         flags=tuple(flags), label=explicit_label(flags, policy=policy),
@@ -157,13 +176,14 @@ def _end(segments) -> float:
     return round(max((s.end_s for s in segments), default=0.0), 3)
 
 
-def _bleep(source, segments, flags, language: str, output: Path, mode: str) -> BleepReport:
+def _bleep(source, segments, flags, language: str, output: Path, mode: str, pad_ms: float) -> BleepReport:
     """Write the bleeped copy (this reads the whole source into memory) and the masked transcript."""
     import audiokit
 
     audio = source if isinstance(source, Audio) else audiokit.read(source)
     chosen = [f for f in flags if f.source == "transcript"]
-    spans = snap_spans(audio.samples, audio.sample_rate, [(f.start_s, f.end_s) for f in chosen])
+    spans = refine_spans(audio.samples, audio.sample_rate, [(f.start_s, f.end_s) for f in chosen],
+                         words=word_times(segments), pad_ms=pad_ms)
     bleeped, replaced = bleep_audio(audio, spans, mode=mode)
     if isinstance(source, Audio):
         audiokit.write(output, bleeped)

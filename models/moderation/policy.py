@@ -17,6 +17,11 @@ substance abuse, threats; violence in a song's story alone is not enough);
 ``podcast`` follows the podcast directories' "explicit" tag (profanity or
 content unsuitable for children, so any medium flag); ``kids`` marks anything
 a lexicon flags, "damn" included.
+
+Each policy also names the delivery spec its content is checked against:
+music the streaming music spec (``spotify``: -14 LUFS, -1 dBTP, Spotify's
+published mastering guidance), podcasts and kids' content the podcast spec
+(``podcast``: -16 LUFS +-1, -1 dBTP, Apple Podcasts' guidance).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class Policy:
     min_confidence: float
     #: where the thresholds come from
     description: str
+    #: the delivery spec (a loudness preset) the audio checks use under this policy
+    spec: str = "podcast"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,7 +61,7 @@ POLICIES: dict[str, Policy] = {
     for policy in (
         Policy("music", {"profanity": "medium", "hate": "low", "sexual": "medium", "violence": "high",
                          "self-harm": "high", "drugs": "medium"}, 0.6,
-               "Parental Advisory practice: strong language, sex, drugs, threats"),
+               "Parental Advisory practice: strong language, sex, drugs, threats", spec="spotify"),
         Policy("podcast", {"profanity": "medium", "hate": "low", "sexual": "medium", "violence": "medium",
                            "self-harm": "medium", "drugs": "medium"}, 0.6,
                "podcast directories' explicit tag: profanity or content unsuitable for children"),

@@ -20,7 +20,7 @@ from ..whisper.result import Segment, Word
 from .lexicon import CATEGORIES, Lexicon
 from .result import Flag
 
-__all__ = ["read_transcript", "flag_transcript", "masked_transcript", "check_categories"]
+__all__ = ["read_transcript", "flag_transcript", "masked_transcript", "check_categories", "word_times"]
 
 #: Confidence factor of a flag whose word times were spread over its segment.
 ESTIMATED_TIMING_FACTOR = 0.8
@@ -108,6 +108,11 @@ def _timed_words(segments: Sequence[Segment]) -> list[tuple[Word, bool]]:
             end = segment.start_s + span * position / total
             timed.append((Word(round(start, 3), round(end, 3), " " + text, 1.0), True))
     return timed
+
+
+def word_times(segments: Sequence[Segment]) -> list[tuple[float, float]]:
+    """(start_s, end_s) of every word, in order (spread over their segment where it has no word times)."""
+    return [(word.start_s, word.end_s) for word, _ in _timed_words(segments)]
 
 
 def flag_transcript(segments: Sequence[Segment], *, lexicon: Lexicon,

@@ -8,13 +8,13 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
+from audiokit.cli.moderate import _BLEEP_MODES, _POLICIES, moderate
+from audiokit.models.moderation import BLEEP_MODES, POLICIES
+from audiokit.models.moderation import moderate as run_moderate
 from click.testing import CliRunner
 
 import audiokit
 from audiokit import Audio
-from audiokit.cli.moderate import _BLEEP_MODES, _POLICIES, moderate
-from audiokit.models.moderation import BLEEP_MODES, POLICIES
-from audiokit.models.moderation import moderate as run_moderate
 
 FRONT_CENTER = Path("/usr/share/sounds/alsa/Front_Center.wav")
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "flags.schema.json").read_text(encoding="utf-8"))
@@ -96,13 +96,14 @@ def test_bleep_writes_audio_and_masked_transcript(episode, tmp_path):
     source, transcript = episode
     out = tmp_path / "clean.wav"
     result = CliRunner().invoke(moderate, [str(source), "--transcript", str(transcript), "--bleep", str(out),
-                                           "--bleep-mode", "mute", "--categories", "profanity", "--json"])
+                                           "--bleep-mode", "mute", "--pad-ms", "30", "--categories", "profanity",
+                                           "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     jsonschema.validate(document, SCHEMA)
     assert document["bleep"]["output"] == str(out) and document["bleep"]["mode"] == "mute"
     ((first_s, stop_s),) = document["bleep"]["spans"]
-    assert first_s == pytest.approx(1.4, abs=0.006) and stop_s == pytest.approx(1.8, abs=0.006)
+    assert first_s == pytest.approx(1.37, abs=0.006) and stop_s == pytest.approx(1.83, abs=0.006)
     bleeped = audiokit.read(out)
     assert bleeped.sample_rate == SAMPLE_RATE and audiokit.probe(out).bit_depth == 16
     assert np.abs(bleeped.samples[0, int(1.41 * SAMPLE_RATE):int(1.79 * SAMPLE_RATE)]).max() == 0
@@ -142,6 +143,7 @@ def test_transcribes_and_bleeps_real_speech(front_center, tmp_path):
     (["--spec", "radio"], "radio"),
     (["--policy", "radio"], "radio"),
     (["--bleep-mode", "beep"], "beep"),
+    (["--pad-ms", "-5"], "pad-ms"),
 ])
 def test_usage_errors_exit_2(episode, arguments, message):
     source, transcript = episode

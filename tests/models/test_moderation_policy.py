@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from audiokit.errors import ParameterError
 from audiokit.models.moderation import (
-    POLICIES, Flag, explicit_label, flag_transcript, load_lexicon, masked_transcript, moderate, read_transcript,
+    POLICIES,
+    Flag,
+    explicit_label,
+    flag_transcript,
+    load_lexicon,
+    masked_transcript,
+    moderate,
+    read_transcript,
 )
 from audiokit.models.whisper.result import Segment, Word
+
+from audiokit.errors import ParameterError
 
 
 def _flag(category: str, severity: str, *, confidence: float = 1.0, source: str = "transcript") -> Flag:
@@ -137,3 +144,28 @@ def test_moderate_argument_errors(tmp_path):
         moderate(transcript=transcript, bleep=tmp_path / "out.wav")
     with pytest.raises(ParameterError, match="bleep_mode is 'beep'"):
         moderate(transcript=transcript, bleep_mode="beep")
+
+
+def test_each_policy_checks_against_its_delivery_spec(tmp_path):
+    """Music at -14 LUFS is on the music spec (spotify) and 2 LU over the podcast one; an explicit spec wins."""
+    import numpy as np
+    from audiokit.models.moderation import CheckOptions
+
+    import audiokit
+    from audiokit import Audio
+
+    rate = 48000
+    t = np.arange(8 * rate) / rate
+    music = np.stack([np.sin(2 * np.pi * 220 * t), np.sin(2 * np.pi * 330 * t)]).astype(np.float32)
+    gain_db = -14.0 - audiokit.loudness.measure(music, rate).integrated_lufs
+    music = (music * 10 ** (gain_db / 20)).astype(np.float32)
+    as_music = moderate(Audio(music, rate), transcribe=False, policy="music")
+    as_podcast = moderate(Audio(music, rate), transcribe=False, policy="podcast")
+    assert as_music.spec == "spotify" and not [f for f in as_music.flags if f.category == "loudness"]
+    assert POLICIES["music"].spec == "spotify" and POLICIES["podcast"].spec == POLICIES["kids"].spec == "podcast"
+    (loud,) = [f for f in as_podcast.flags if f.category == "loudness"]
+    assert as_podcast.spec == "podcast" and loud.value == pytest.approx(-14.0, abs=0.1) and loud.limit == -16.0
+    forced = moderate(Audio(music, rate), transcribe=False, policy="music", check_options=CheckOptions(spec="podcast"))
+    assert forced.spec == "podcast"
+    with pytest.raises(ParameterError, match="check_options is a dict"):
+        moderate(Audio(music, rate), transcribe=False, check_options={"spec": "podcast"})
