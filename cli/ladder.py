@@ -16,8 +16,8 @@ __all__ = ["COMMANDS", "ladder"]
 @click.option("--preset", default=None, help="spotify-like (default), hls-aac or podcast.")
 @click.option("--rungs", "rungs_file", type=click.Path(dir_okay=False, path_type=str),
               help="Custom rungs JSON file (instead of --preset).")
-@click.option("--hls/--no-hls", default=False, help="Package the AAC rungs for HLS (master.m3u8).")
-@click.option("--dash/--no-dash", default=False, help="Package the AAC rungs for DASH (manifest.mpd).")
+@click.option("--hls/--no-hls", default=False, help="Package the AAC, Opus and FLAC rungs for HLS (master.m3u8).")
+@click.option("--dash/--no-dash", default=False, help="Package the AAC, Opus and FLAC rungs for DASH (manifest.mpd).")
 @click.option("--normalize", default=None, help="Bake a normalized master first: a loudness preset (spotify, apple-music, podcast, ebu-r128, ...).")
 @click.option("--force/--no-force", default=False, help="Replace an existing output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
