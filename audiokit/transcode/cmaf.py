@@ -63,6 +63,12 @@ def iter_boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[
     ------
     FormatError
         If a box's size runs past ``end`` or is smaller than its header.
+
+    Examples
+    --------
+    >>> data = brand_box("ftyp", *HEADER_BRANDS) + bytes.fromhex("00000008") + b"free"
+    >>> [(kind, offset, size) for kind, offset, _, size in iter_boxes(data)]
+    [(b'ftyp', 0, 28), (b'free', 28, 8)]
     """
     end = len(data) if end is None else end
     offset = start
@@ -108,7 +114,14 @@ def find_box(data: bytes, path: str) -> tuple[int, int] | None:
 
 
 def brand_box(kind: str, major: str, compatible: tuple[str, ...]) -> bytes:
-    """An ``ftyp`` or ``styp`` box (same layout, ISO/IEC 14496-12 sections 4.3 and 8.16.2)."""
+    """An ``ftyp`` or ``styp`` box (same layout, ISO/IEC 14496-12 sections 4.3 and 8.16.2).
+
+    Examples
+    --------
+    >>> box = brand_box("styp", *SEGMENT_BRANDS)
+    >>> [(kind, size) for kind, _, _, size in iter_boxes(box)]
+    [(b'styp', 28)]
+    """
     payload = major.encode("ascii") + struct.pack(">I", 0) + b"".join(b.encode("ascii") for b in compatible)
     return struct.pack(">I4s", 8 + len(payload), kind.encode("ascii")) + payload
 
