@@ -54,8 +54,8 @@ QUICK = {"counts": (16, 64, 256), "blocks": (128, 512), "seconds": 2.0,
          "densities": (710, 355, 178, 89, 45), "density_eval_stride": 7}
 #: Ambisonic bus orders measured (accuracy tables; the timing grid uses BUS_TIMING)
 BUS_ORDERS = (1, 3, 5)
-#: (order, block size) cells of the bus timing grid, at every N of the config
-BUS_TIMING = ((1, 512), (3, 512), (5, 512))
+#: (order, block size, K direct or None) cells of the bus/hybrid timing grid, at every N of the config
+BUS_TIMING = ((1, 512, None), (3, 512, None), (5, 512, None), (3, 512, 8))
 #: blocks rendered before timing (cycles every frame buffer once, loads the kernels)
 WARMUP_BLOCKS = 8
 #: ffmpeg channel names the headphone filter can map an HRIR pair to (LFE is not convolved)
@@ -85,18 +85,25 @@ def _directions(count: int, seed: int) -> np.ndarray:
 
 
 def run_renderer(hrtf, rate: int, count: int, block: int, seconds: float, *, moving: bool,
-                 max_wall_s: float, bus_order: int | None = None) -> tuple[dict, np.ndarray]:
+                 max_wall_s: float, bus_order: int | None = None, hybrid_direct: int | None = None
+                 ) -> tuple[dict, np.ndarray]:
     """Render ``count`` sources for ``seconds`` (or until ``max_wall_s``); timing statistics.
 
     ``bus_order``: render through an :class:`AmbisonicRenderer` of that order (MagLS)
-    instead of the direct renderer; the setup time then includes the decoder design.
+    instead of the direct renderer (the setup time then includes the decoder design);
+    with ``hybrid_direct`` K, through a :class:`HybridRenderer` (the K loudest direct).
     """
     from audiokit.spatial import BinauralRenderer
-    from audiokit.spatial.ambisonics import AmbisonicOptions, AmbisonicRenderer
+    from audiokit.spatial.ambisonics import AmbisonicOptions, AmbisonicRenderer, HybridRenderer
 
     start = time.perf_counter()
-    renderer = (BinauralRenderer(hrtf, rate, block_size=block) if bus_order is None else
-                AmbisonicRenderer(hrtf, rate, block_size=block, options=AmbisonicOptions(order=bus_order)))
+    if bus_order is None:
+        renderer = BinauralRenderer(hrtf, rate, block_size=block)
+    elif hybrid_direct is None:
+        renderer = AmbisonicRenderer(hrtf, rate, block_size=block, options=AmbisonicOptions(order=bus_order))
+    else:
+        renderer = HybridRenderer(hrtf, rate, block_size=block, direct_sources=hybrid_direct,
+                                  options=AmbisonicOptions(order=bus_order))
     directions = _directions(count, seed=count)
     ids = [renderer.add_source(azimuth_deg=a, elevation_deg=e) for a, e in directions]
     setup_s = time.perf_counter() - start
@@ -476,13 +483,15 @@ def run(*, quick: bool, out_dir: Path) -> Path:
             anchors.append(run_anchors(name, hrtf, rate, count, config["anchor_seconds"], config["repeats"]))
             speeds = {k: round(v["source_seconds_per_s"]) for k, v in anchors[-1]["contenders"].items()}
             print(f"{name:20s} anchors N={count:4d}: {speeds} src-s/s", file=sys.stderr)
-        cells = [(None, block) for block in config["blocks"]] + list(BUS_TIMING)
+        cells = [(None, block, None) for block in config["blocks"]] + list(BUS_TIMING)
         for count in config["counts"]:
-            for bus_order, block in cells:
+            for bus_order, block, direct_k in cells:
                 for scene, moving in SCENES:
                     result, times = run_renderer(hrtf, rate, count, block, config["seconds"], moving=moving,
-                                                 max_wall_s=config["max_wall_s"], bus_order=bus_order)
-                    renderer = "direct" if bus_order is None else f"bus-order{bus_order}"
+                                                 max_wall_s=config["max_wall_s"], bus_order=bus_order,
+                                                 hybrid_direct=direct_k)
+                    renderer = ("direct" if bus_order is None else f"bus-order{bus_order}" if direct_k is None
+                                else f"hybrid-K{direct_k}-order{bus_order}")
                     rows.append({"hrtf": name, "renderer": renderer, "scene": scene, "sources": count,
                                  "block_size": block, **result})
                     if bus_order is None:

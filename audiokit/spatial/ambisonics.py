@@ -49,6 +49,8 @@ __all__ = [
     "binaural_decoder",
     "AmbisonicOptions",
     "AmbisonicRenderer",
+    "SELECTIONS",
+    "HybridRenderer",
 ]
 
 #: Normalisations of the real spherical harmonics.
@@ -548,3 +550,207 @@ class AmbisonicRenderer:
         return {"sample_rate": self.sample_rate, "block_size": self.block_size, "channels": self.channels,
                 "fft_size": self._fft_size, "partitions": self._parts, "num_sources": self.num_sources,
                 "options": self.options.to_dict(), "decoder": self.decoder.to_dict()}
+
+
+#: How :class:`HybridRenderer` picks the sources it renders direct.
+SELECTIONS = ("loudest", "nearest")
+
+
+class HybridRenderer:
+    """The K nearest or loudest sources rendered direct, the rest through an Ambisonic bus.
+
+    Every block, the ``direct_sources`` sources with the highest block energy at the ear
+    (``"loudest"``: input energy times the distance gain squared) or the smallest distance
+    (``"nearest"``) are rendered by a :class:`BinauralRenderer` (exact HRIRs), the others by an
+    :class:`AmbisonicRenderer`. A source that changes path is crossfaded over one block
+    (its input fades out of one path and into the other, raised cosine); a source leaving the
+    direct renderer stays there, fed silence, until its HRIR tail has played, and is then
+    removed. So the output is exactly the direct renderer fed ``w x`` plus the bus fed
+    ``(1 - w) x``, with ``w`` each source's direct weight.
+
+    Parameters
+    ----------
+    hrtf : HRTF
+    sample_rate : int
+    block_size : int
+    direct_sources : int
+        K, at least 0.
+    select : {"loudest", "nearest"}
+    options : AmbisonicOptions, optional
+        The bus.
+    direct_options : RendererOptions, optional
+        The direct renderer (its propagation delay is turned off, as the bus has none, so
+        that both paths stay aligned).
+    """
+
+    def __init__(self, hrtf: HRTF, sample_rate: int, *, block_size: int = 512, direct_sources: int = 8,
+                 select: str = "loudest", options: AmbisonicOptions | None = None,
+                 direct_options=None) -> None:
+        from dataclasses import replace
+
+        from .renderer import BinauralRenderer, RendererOptions
+
+        if isinstance(direct_sources, bool) or not isinstance(direct_sources, (int, np.integer)) \
+                or direct_sources < 0:
+            raise ParameterError(f"direct_sources is {direct_sources!r}; expected an integer >= 0")
+        if select not in SELECTIONS:
+            raise ParameterError(f"select is {select!r}; expected one of {', '.join(SELECTIONS)}")
+        self.bus = AmbisonicRenderer(hrtf, sample_rate, block_size=block_size, options=options)
+        direct_options = replace(direct_options or RendererOptions(), propagation_delay=False,
+                                 reference_distance_m=self.bus.options.reference_distance_m,
+                                 near_distance_m=self.bus.options.near_distance_m)
+        self.direct = BinauralRenderer(self.bus.hrtf, sample_rate, block_size=block_size, options=direct_options)
+        self.block_size = self.bus.block_size
+        self.sample_rate = self.bus.sample_rate
+        self.direct_sources = int(direct_sources)
+        self.select = select
+        self._fade = (0.5 - 0.5 * np.cos(np.pi * np.arange(1, self.block_size + 1) / self.block_size)).astype(np.float32)
+        self._ringing = math.ceil(self.direct.tail_frames / self.block_size) + 1
+        self._weight: dict[int, float] = {}          # source id -> direct weight at the end of the last block
+        self._slot: dict[int, int] = {}              # source id -> its id in the direct renderer
+        self._silent: dict[int, int] = {}           # direct id of a departed source -> blocks of tail left
+        self._position: dict[int, tuple[float, float, float, float]] = {}
+        # rows of the direct sources in the bus's and the direct renderer's input while no
+        # source changes path (None: recompute on the next block)
+        self._steady: tuple[frozenset, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def num_sources(self) -> int:
+        """Number of live sources."""
+        return self.bus.num_sources
+
+    @property
+    def source_ids(self) -> list[int]:
+        """Ids of the live sources, in the row order :meth:`process` expects."""
+        return self.bus.source_ids
+
+    @property
+    def direct_ids(self) -> list[int]:
+        """Sources rendered direct in the last block."""
+        return sorted(s for s, w in self._weight.items() if w == 1.0)
+
+    @property
+    def tail_frames(self) -> int:
+        """Frames of output after the last input."""
+        return max(self.bus.tail_frames, self.direct.tail_frames)
+
+    def add_source(self, *, azimuth_deg: float, elevation_deg: float, distance_m: float = 1.0,
+                   gain: float = 1.0) -> int:
+        """Add a point source; it joins a path at the next block."""
+        source = self.bus.add_source(azimuth_deg=azimuth_deg, elevation_deg=elevation_deg,
+                                     distance_m=distance_m, gain=gain)
+        self._weight[source] = -1.0                  # new: takes its path without a crossfade
+        self._steady = None
+        self._position[source] = (float(azimuth_deg), float(elevation_deg), float(distance_m), float(gain))
+        return source
+
+    def move_sources(self, source_ids, *, azimuth_deg, elevation_deg, distance_m=None) -> None:
+        """Give sources new positions, reached at the end of the next block."""
+        ids = list(source_ids)
+        self.bus.move_sources(ids, azimuth_deg=azimuth_deg, elevation_deg=elevation_deg, distance_m=distance_m)
+        rows = self.bus._rows(ids)
+        for source, row in zip(ids, rows):
+            az, el, dist = self.bus._positions[row, :3]
+            self._position[source] = (float(az), float(el), float(dist), self._position[source][3])
+            if source in self._slot:
+                self.direct.move_source(self._slot[source], azimuth_deg=float(az) % 360.0,
+                                        elevation_deg=float(el), distance_m=float(dist))
+
+    def remove_source(self, source_id: int) -> None:
+        """Remove a source between blocks (its unplayed tail is dropped)."""
+        self.bus.remove_source(source_id)
+        if source_id in self._slot:
+            self.direct.remove_source(self._slot.pop(source_id))
+        del self._weight[source_id]
+        del self._position[source_id]
+        self._steady = None
+
+    def set_listener(self, *, yaw_deg: float = 0.0, pitch_deg: float = 0.0) -> None:
+        """Turn the head (both paths)."""
+        self.bus.set_listener(yaw_deg=yaw_deg, pitch_deg=pitch_deg)
+        self.direct.set_listener(yaw_deg=yaw_deg, pitch_deg=pitch_deg)
+
+    def _chosen(self, blocks: np.ndarray) -> set[int]:
+        ids = self.bus.source_ids
+        k = min(self.direct_sources, len(ids))
+        if k == 0:
+            return set()
+        positions = self.bus._positions
+        options = self.bus.options
+        if self.select == "nearest":
+            score = -positions[:, 2]
+        else:
+            gain = positions[:, 3] * options.reference_distance_m / np.maximum(positions[:, 2], options.near_distance_m)
+            score = np.einsum("sb,sb->s", blocks, blocks, dtype=np.float64) * gain ** 2
+        order = np.argsort(-score, kind="stable")
+        return {ids[row] for row in order[:k]}
+
+    def process(self, blocks) -> np.ndarray:
+        """Render one block.
+
+        Parameters
+        ----------
+        blocks : np.ndarray [shape=(num_sources, block_size), dtype=float32]
+
+        Returns
+        -------
+        np.ndarray [shape=(2, block_size), dtype=float32]
+        """
+        blocks = np.asarray(blocks)
+        if blocks.shape != (self.num_sources, self.block_size) or blocks.dtype != np.float32:
+            raise ParameterError(f"blocks has shape {blocks.shape} and dtype {blocks.dtype}; expected float32 "
+                                 f"(num_sources, block_size) = {(self.num_sources, self.block_size)}")
+        chosen = self._chosen(blocks)
+        steady = self._steady
+        if steady is not None and steady[0] == chosen and not self._silent:
+            # nobody changes path: direct rows go to the direct renderer, the rest to the bus
+            bus_in = blocks.copy()
+            bus_in[steady[1]] = 0.0
+            direct_in = np.zeros((self.direct.num_sources, self.block_size), np.float32)
+            direct_in[steady[2]] = blocks[steady[1]]
+            return self.bus.process(bus_in) + self.direct.process(direct_in)
+        ones = np.ones(self.block_size, np.float32)
+        weights = {}                                 # source id -> direct weight over this block
+        for source in self.bus.source_ids:
+            before, after = self._weight[source], 1.0 if source in chosen else 0.0
+            if before < 0:                            # new source: no crossfade
+                before = after
+            weights[source] = (ones * after if before == after
+                               else self._fade if after else 1.0 - self._fade)
+            if after and source not in self._slot:
+                az, el, dist, gain = self._position[source]
+                self._slot[source] = self.direct.add_source(azimuth_deg=az % 360.0, elevation_deg=el,
+                                                            distance_m=dist, gain=gain)
+            self._weight[source] = after
+        rows = {source: row for row, source in enumerate(self.bus.source_ids)}
+        bus_in = np.empty_like(blocks)
+        for source, row in rows.items():
+            bus_in[row] = blocks[row] * (1.0 - weights[source])
+        direct_in = np.zeros((self.direct.num_sources, self.block_size), np.float32)
+        direct_rows = {direct: row for row, direct in enumerate(self.direct.source_ids)}
+        for source, direct in self._slot.items():
+            direct_in[direct_rows[direct]] = blocks[rows[source]] * weights[source]
+        out = self.bus.process(bus_in) + self.direct.process(direct_in)
+        # departed sources ring out in the direct renderer, then leave it
+        for source in [s for s in self._slot if self._weight[s] == 0.0]:
+            self._silent[self._slot.pop(source)] = self._ringing
+        for direct in list(self._silent):
+            self._silent[direct] -= 1
+            if self._silent[direct] <= 0:
+                del self._silent[direct]
+                self.direct.remove_source(direct)
+        if all(w in (0.0, 1.0) for w in self._weight.values()):
+            direct_rows = {direct: row for row, direct in enumerate(self.direct.source_ids)}
+            ordered = sorted(self._slot)
+            self._steady = (frozenset(ordered), np.array([rows[s] for s in ordered], np.int64),
+                            np.array([direct_rows[self._slot[s]] for s in ordered], np.int64))
+        else:
+            self._steady = None
+        return out
+
+    def flush(self) -> np.ndarray:
+        """Render the tail after the last input block (silent input), whole blocks."""
+        count = math.ceil(self.tail_frames / self.block_size)
+        silence = np.zeros((self.num_sources, self.block_size), np.float32)
+        return (np.concatenate([self.process(silence) for _ in range(count)], axis=1) if count
+                else np.zeros((2, 0), np.float32))

@@ -155,3 +155,65 @@ def test_errors_name_the_argument():
         renderer.process(np.zeros((1, 64), np.float32))
     with pytest.raises(ParameterError, match="not a live source"):
         renderer.move_sources([3], azimuth_deg=0.0, elevation_deg=0.0)
+
+
+def _blocks(renderer, x: np.ndarray, block: int) -> np.ndarray:
+    return np.concatenate([renderer.process(x[:, i:i + block]) for i in range(0, x.shape[1], block)], axis=1)
+
+
+def test_hybrid_with_every_source_direct_is_the_direct_renderer_and_with_none_the_bus():
+    from audiokit.spatial import BinauralRenderer, RendererOptions
+    from audiokit.spatial.ambisonics import HybridRenderer
+
+    hrtf = spherical(16000)
+    x = np.concatenate([noise(16000, duration_s=0.2, seed=50 + k)[:, :128 * 20] for k in range(3)])
+    places = [(10.0, 0.0, 1.0), (130.0, 20.0, 2.0), (250.0, -10.0, 0.5)]
+    hybrid = HybridRenderer(hrtf, 16000, block_size=128, direct_sources=3, options=AmbisonicOptions(order=2))
+    direct = BinauralRenderer(hrtf, 16000, block_size=128, options=RendererOptions(propagation_delay=False))
+    bus_only = HybridRenderer(hrtf, 16000, block_size=128, direct_sources=0, options=AmbisonicOptions(order=2))
+    bus = AmbisonicRenderer(hrtf, 16000, block_size=128, options=AmbisonicOptions(order=2))
+    for renderer in (hybrid, direct, bus_only, bus):
+        for az, el, dist in places:
+            renderer.add_source(azimuth_deg=az, elevation_deg=el, distance_m=dist)
+    np.testing.assert_array_equal(_blocks(bus_only, x, 128), _blocks(bus, x, 128))
+    assert relative_error_db(_blocks(hybrid, x, 128), _blocks(direct, x, 128)) < -100
+    assert hybrid.direct_ids == [0, 1, 2] and bus_only.direct_ids == []
+
+
+def test_hybrid_switches_the_loudest_source_with_a_crossfade():
+    """K = 1: the output is the direct renderer fed w x plus the bus fed (1 - w) x, with w
+    each source's direct weight (raised-cosine over the block where the loudest changes)."""
+    from audiokit.spatial import BinauralRenderer, RendererOptions
+    from audiokit.spatial.ambisonics import HybridRenderer
+
+    hrtf = spherical(16000)
+    block, blocks = 128, 24
+    x = np.concatenate([noise(16000, duration_s=0.2, seed=60 + k)[:, :block * blocks] for k in range(2)])
+    x[0, block * 10:] *= 0.05                     # source 0 is the louder for 10 blocks, then source 1
+    x[1, :block * 10] *= 0.05
+    hybrid = HybridRenderer(hrtf, 16000, block_size=block, direct_sources=1, select="loudest",
+                            options=AmbisonicOptions(order=2))
+    for az in (30.0, 300.0):
+        hybrid.add_source(azimuth_deg=az, elevation_deg=0.0)
+    chosen = []
+    pieces = []
+    for k in range(blocks):
+        pieces.append(hybrid.process(x[:, block * k:block * (k + 1)]))
+        chosen.append(hybrid.direct_ids)
+    out = np.concatenate(pieces, axis=1)
+    assert chosen[0] == [0] and chosen[9] == [0] and chosen[10] == [1] and chosen[-1] == [1]
+    fade = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, block + 1) / block)
+    w = np.zeros_like(x)
+    w[0, :block * 10] = 1.0
+    w[0, block * 10:block * 11] = 1.0 - fade
+    w[1, block * 10:block * 11] = fade
+    w[1, block * 11:] = 1.0
+    direct = BinauralRenderer(hrtf, 16000, block_size=block, options=RendererOptions(propagation_delay=False))
+    bus = AmbisonicRenderer(hrtf, 16000, block_size=block, options=AmbisonicOptions(order=2))
+    for renderer in (direct, bus):
+        for az in (30.0, 300.0):
+            renderer.add_source(azimuth_deg=az, elevation_deg=0.0)
+    expected = _blocks(direct, (x * w).astype(np.float32), block) + _blocks(bus, (x * (1 - w)).astype(np.float32), block)
+    assert relative_error_db(out, expected) < -100
+    # the departed source rang out in the direct renderer and then left it
+    assert hybrid.direct.num_sources == 1
