@@ -18,6 +18,8 @@ __all__ = ["SpectralSummary", "SilenceResult", "spectral_summary", "silence", "s
 
 #: rolloff: the frequency below which this fraction of the spectral magnitude lies
 ROLLOFF_FRACTION = 0.85
+#: frames per block of the summary's per-frame arithmetic (1025 x 256 float64 = 2 MB temporaries)
+_SUMMARY_BLOCK = 256
 
 
 @dataclass(frozen=True)
@@ -58,15 +60,21 @@ def silent_frames(frames: Frames, *, threshold_dbfs: float = -60.0) -> np.ndarra
 
 def summary_from_frames(frames: Frames, *, threshold_dbfs: float = -60.0) -> SpectralSummary:
     """:func:`spectral_summary` on frames already computed by :func:`._frames.frames_of`."""
-    magnitude = frames.magnitude[:, ~silent_frames(frames, threshold_dbfs=threshold_dbfs)]
-    if magnitude.shape[1] == 0:
+    columns = np.flatnonzero(~silent_frames(frames, threshold_dbfs=threshold_dbfs))
+    if columns.size == 0:
         return SpectralSummary(0.0, 0.0, 0.0, 0.0)
     frequencies = np.fft.rfftfreq(N_FFT, 1 / ANALYSIS_RATE)[:, np.newaxis]
-    total = np.maximum(magnitude.sum(axis=0), 1e-12)
-    centroid = (frequencies * magnitude).sum(axis=0) / total
-    bandwidth = np.sqrt((((frequencies - centroid) ** 2) * magnitude).sum(axis=0) / total)
-    cumulative = np.cumsum(magnitude, axis=0)
-    rolloff = frequencies[np.argmax(cumulative >= ROLLOFF_FRACTION * cumulative[-1], axis=0), 0]
+    centroid, bandwidth, rolloff = (np.empty(columns.size) for _ in range(3))
+    # column blocks keep the float64 temporaries in cache; every value is computed per frame,
+    # so the blocking changes no number
+    for start in range(0, columns.size, _SUMMARY_BLOCK):
+        block = slice(start, start + _SUMMARY_BLOCK)
+        magnitude = frames.magnitude[:, columns[block]]
+        total = np.maximum(magnitude.sum(axis=0), 1e-12)
+        centroid[block] = (frequencies * magnitude).sum(axis=0) / total
+        bandwidth[block] = np.sqrt((((frequencies - centroid[block]) ** 2) * magnitude).sum(axis=0) / total)
+        cumulative = np.cumsum(magnitude, axis=0)
+        rolloff[block] = frequencies[np.argmax(cumulative >= ROLLOFF_FRACTION * cumulative[-1], axis=0), 0]
     q1, median, q3 = np.percentile(centroid, [25, 50, 75])
     return SpectralSummary(centroid_hz=round(float(median), 2), bandwidth_hz=round(float(np.median(bandwidth)), 2),
                            rolloff_hz=round(float(np.median(rolloff)), 2), centroid_iqr_hz=round(float(q3 - q1), 2))
