@@ -51,7 +51,8 @@ DURATION_S = 9.345678
 #: (ladder, source rate): AAC at 44.1 kHz with Opus at 48 kHz and FLAC at 44.1 kHz; AAC at 48 kHz.
 LADDERS = (("spotify-like", 44100), ("hls-aac", 48000))
 PLAYBACK_RATE = 8
-#: Forced level switches: the next level after every segment, in both players ("once": after the first only).
+#: Forced level switches: the next level of the same codec after every segment, in both players
+#: ("once": after the first only); hls.js's own ABR keeps to one codec too.
 #: dash.js must be told outside its own event dispatch: switching inside its FRAGMENT_LOADING_COMPLETED
 #: handler made it end the MediaSource before the last append (a stall 40 ms before the end, at 1x too).
 SWITCH = {"hls": "every", "dash": "every"}
@@ -178,13 +179,14 @@ def _cases(root: Path, ladders: dict) -> list[dict]:
                           "expected_frames": expected["expected_frames"] + group[0].priming_frames,
                           "note": (f"edit list ignored: +{group[0].priming_frames} samples of priming"
                                    if group[0].priming_frames else "no priming, no edit list")})
-        if several:  # one MPD, one AdaptationSet per codec: dash.js picks one set and plays it
+        if several:  # every codec in one master / MPD: the player keeps to one codec and plays it exactly
             by_level = {v.name: {"codec": v.codec, "sample_rate": v.sample_rate, "levels": len(by_codec[v.codec]),
                                  "expected_frames": output_length(audio.num_frames, audio.sample_rate, v.sample_rate)}
                         for v in variants}
-            cases.append({"id": f"{name}/manifest.mpd", "mode": "dash", "src": f"/{name}/manifest.mpd",
-                          "switch": SWITCH["dash"], "ladder": name, "by_level": by_level,
-                          **by_level[variants[0].name]})
+            for mode, manifest in (("hls", "master.m3u8"), ("dash", "manifest.mpd")):
+                cases.append({"id": f"{name}/{manifest}", "mode": mode, "src": f"/{name}/{manifest}",
+                              "switch": SWITCH[mode], "ladder": name, "by_level": by_level,
+                              **by_level[variants[0].name]})
         for rendition in result.renditions:
             frames = rendition.num_frames
             note = ""
@@ -232,8 +234,8 @@ def _resolved(case: dict, result: dict | None) -> dict:
     """``case`` with the codec, rate and length of the AdaptationSet the player chose, for a multi-codec MPD."""
     if "by_level" not in case or not result or not result["fragments"]:
         return case
-    chosen = {case["by_level"][f["level"]]["codec"] for f in result["fragments"]}
-    first = case["by_level"][result["fragments"][0]["level"]]
+    chosen = {case["by_level"][f["name"]]["codec"] for f in result["fragments"]}
+    first = case["by_level"][result["fragments"][0]["name"]]
     return {**case, **first, "codec": "+".join(sorted(chosen))}
 
 
