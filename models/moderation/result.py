@@ -77,7 +77,7 @@ class BleepReport:
     transcript: str
     #: "tone", "mute" or "reverse"
     mode: str
-    #: the (start_s, end_s) spans replaced, after snapping to the speech's edges
+    #: the (start_s, end_s) spans replaced: the words' edges found on the audio, padded (pad_ms), overlaps joined
     spans: tuple[tuple[float, float], ...]
 
     def to_dict(self) -> dict:

@@ -32,7 +32,7 @@ TRIM_LEVEL, TRIM_MARGIN = 1e-3, 100
 EDGE_S = 0.5
 
 __all__ = ["SAMPLE_RATE", "TUNING", "HELD_OUT_A", "HELD_OUT_B", "HELD_OUT_C", "Piece", "Episode", "have_espeak", "speak", "build_episode",
-           "piece_energy", "tuning_episode", "held_out_episodes"]
+           "piece_energy", "tuning_episode", "held_out_episodes", "counts"]
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,8 @@ def build_episode(name: str, sentences: tuple, *, voice: str = "en-us", speed_wp
     Parameters
     ----------
     sentences : tuple of (prefix, planted, suffix, category)
-        Any of the three texts may be None; ``category`` is None for a clean sentence.
+        Any of the three texts may be None; ``category`` is None for a clean sentence and ``"trap"`` for a
+        clean sentence with an allow-listed word (Scunthorpe, cocktail, ...).
     piece_gap_s : (low, high)
         The silence after each piece is drawn uniformly from this range, s; a sentence's last piece gets
         ``sentence_gap_s`` more.
@@ -159,36 +160,37 @@ def piece_energy(signal: np.ndarray, piece: Piece, keep: np.ndarray | None = Non
 
 
 #: The tuning set: the sentences the bleep's and the evaluation's constants were chosen on
-#: (en-us, 150 wpm, 60 ms gaps, no bed). (prefix, planted, suffix, category); category None: clean or a trap.
+#: (en-us, 150 wpm, 60 ms gaps, no bed). (prefix, planted, suffix, category); category None: clean, "trap": clean
+#: with an allow-listed word.
 TUNING = (
     ("Welcome back to the show, everyone.", None, None, None),
     ("That was", "fucking", "stupid.", "profanity"),
     ("What the", "fuck", "is this?", "profanity"),
-    ("We visited Scunthorpe last spring.", None, None, None),
+    ("We visited Scunthorpe last spring.", None, None, "trap"),
     ("This", "shit", "is getting old.", "profanity"),
-    ("He ordered a cocktail at the bar.", None, None, None),
+    ("He ordered a cocktail at the bar.", None, None, "trap"),
     ("I will", "kill you", "tomorrow.", "violence"),
     ("She said he was a", "bitch.", None, "profanity"),
     ("They sold", "cocaine", "in the park.", "drugs"),
     ("The weather was lovely today.", None, None, None),
     ("He is such an", "asshole,", "honestly.", "profanity"),
-    ("Charles Dickens wrote many novels.", None, None, None),
+    ("Charles Dickens wrote many novels.", None, None, "trap"),
     ("Oh", "damn,", "that hurts.", "profanity"),
     ("Cut the", "bullshit", "please.", "profanity"),
-    ("The peacock spread its tail.", None, None, None),
+    ("The peacock spread its tail.", None, None, "trap"),
     ("You fat", "bastard.", None, "profanity"),
     ("He is a", "motherfucker.", None, "profanity"),
     ("They bought", "heroin", "downtown.", "drugs"),
-    ("The assassin escaped through the window.", None, None, None),
+    ("The assassin escaped through the window.", None, None, "trap"),
     ("He watches", "porn", "all day.", "sexual"),
     ("I want to", "kill myself", "sometimes.", "self-harm"),
-    ("We kill time playing cards.", None, None, None),
+    ("We kill time playing cards.", None, None, "trap"),
     ("I will", "shoot up the", "school.", "violence"),
     ("Our guest today is a chef from Paris.", None, None, None),
     ("Shut the", "fuck", "up.", "profanity"),
     ("What a piece of", "crap.", None, "profanity"),
     ("Go", "kill yourself.", None, "self-harm"),
-    ("Play that classic bass line again.", None, None, None),
+    ("Play that classic bass line again.", None, None, "trap"),
 )
 
 #: Held-out set, part A: another script, other words and traps, British voice at 175 wpm, gaps 50-150 ms.
@@ -196,19 +198,19 @@ HELD_OUT_A = (
     ("Thanks for tuning in to the late edition.", None, None, None),
     ("Stop being such a", "dick", "about it.", "profanity"),
     ("Well", "goddamn,", "look at that.", "profanity"),
-    ("We toured Sussex by train.", None, None, None),
+    ("We toured Sussex by train.", None, None, "trap"),
     ("He was totally", "pissed", "off.", "profanity"),
-    ("The cockroach hid under the sink.", None, None, None),
+    ("The cockroach hid under the sink.", None, None, "trap"),
     ("She called him a", "wanker", "again.", "profanity"),
     ("They smuggled", "fentanyl", "across the border.", "drugs"),
-    ("Our producer loves Hitchcock films.", None, None, None),
+    ("Our producer loves Hitchcock films.", None, None, "trap"),
     ("He grows", "marijuana", "in his garage.", "drugs"),
-    ("The embassy closed early.", None, None, None),
+    ("The embassy closed early.", None, None, "trap"),
     ("I am going to", "stab him", "tonight.", "violence"),
-    ("The recipe needs shiitake mushrooms.", None, None, None),
+    ("The recipe needs shiitake mushrooms.", None, None, "trap"),
     ("Sometimes I want to", "hurt myself.", None, "self-harm"),
-    ("We met a therapist in Essex.", None, None, None),
-    ("Drinking tea is a classic habit.", None, None, None),
+    ("We met a therapist in Essex.", None, None, "trap"),
+    ("Drinking tea is a classic habit.", None, None, "trap"),
 )
 
 #: Held-out set, part B: a third script, a female voice at 135 wpm over a music bed 18 dB under the speech.
@@ -216,14 +218,14 @@ HELD_OUT_B = (
     ("Hello and welcome to the morning show.", None, None, None),
     ("Get your", "ass", "over here.", "profanity"),
     ("They found a", "dildo", "in the drawer.", "sexual"),
-    ("The arsenal won on Sunday.", None, None, None),
+    ("The arsenal won on Sunday.", None, None, "trap"),
     ("They will", "blow up the building", "at noon.", "violence"),
-    ("Her new method works well.", None, None, None),
+    ("Her new method works well.", None, None, "trap"),
     ("He was arrested for", "rape.", None, "violence"),
     ("I want to", "end my life.", None, "self-harm"),
-    ("The heroine saves the city.", None, None, None),
+    ("The heroine saves the city.", None, None, "trap"),
     ("Shut up, you", "cunt.", None, "profanity"),
-    ("We walked through the passage.", None, None, None),
+    ("We walked through the passage.", None, None, "trap"),
     ("He is always", "horny", "at night.", "sexual"),
     ("Thanks for listening, see you next week.", None, None, None),
 )
@@ -233,19 +235,26 @@ HELD_OUT_B = (
 HELD_OUT_C = (
     ("Good evening and welcome to the panel.", None, None, None),
     ("He made a", "blowjob", "joke on air.", "sexual"),
-    ("The shuttlecock flew over the net.", None, None, None),
+    ("The shuttlecock flew over the net.", None, None, "trap"),
     ("Oh", "dammit,", "I forgot.", "profanity"),
     ("She wrote about the", "murder", "in her book.", "violence"),
-    ("We visited Middlesex last year.", None, None, None),
+    ("We visited Middlesex last year.", None, None, "trap"),
     ("He felt", "suicidal", "last winter.", "self-harm"),
     ("That guy is an", "arsehole.", None, "profanity"),
-    ("An assessment is due on Friday.", None, None, None),
+    ("An assessment is due on Friday.", None, None, "trap"),
     ("I will", "strangle her", "tonight.", "violence"),
     ("She called her a", "slut", "online.", "sexual"),
-    ("He reads Dickinson poems.", None, None, None),
+    ("He reads Dickinson poems.", None, None, "trap"),
     ("Sometimes I want to", "take my own life.", None, "self-harm"),
     ("That was the best day of the year.", None, None, None),
 )
+
+
+def counts(sentences: tuple) -> dict[str, int]:
+    """How many sentences a set has, and how many are planted, clean and traps (docs/moderation.md quotes these)."""
+    planted = sum(word is not None for _, word, _, _ in sentences)
+    traps = sum(category == "trap" for _, _, _, category in sentences)
+    return {"sentences": len(sentences), "planted": planted, "clean": len(sentences) - planted - traps, "traps": traps}
 
 
 def tuning_episode() -> Episode:

@@ -43,8 +43,6 @@ MAX_RESIDUAL_DB, MIN_NEIGHBOUR_KEPT = -30.0, 0.90
 #: the crossfade at each end of a bleep (bleep()'s fade_ms): samples in it count as kept, s
 FADE_S = 0.005
 
-pytestmark = pytest.mark.skipif(not have_espeak(), reason="needs the Debian package espeak-ng")
-
 
 def _moderated(episode: Episode, folder) -> dict:
     """Write, transcribe, moderate and tone-bleep one episode."""
@@ -60,11 +58,15 @@ def _moderated(episode: Episode, folder) -> dict:
 
 @pytest.fixture(scope="module")
 def tuning(tmp_path_factory) -> dict:
+    if not have_espeak():
+        pytest.skip("needs the Debian package espeak-ng")
     return _moderated(tuning_episode(), tmp_path_factory.mktemp("tuning"))
 
 
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory) -> list[dict]:
+    if not have_espeak():
+        pytest.skip("needs the Debian package espeak-ng")
     folder = tmp_path_factory.mktemp("held-out")
     return [_moderated(episode, folder) for episode in held_out_episodes()]
 
@@ -179,7 +181,7 @@ def _check_coverage(runs: list[dict]) -> None:
     for run in runs:
         rows = _coverage(run)
         print(f"\n{run['episode'].name} ({run['episode'].voice}, {run['episode'].speed_wpm} wpm): "
-              + ", ".join(f"{text} {db:.0f} dB / {kept:.2f}" for text, db, kept in rows))
+              + ", ".join(f"{text} {db:.0f} dB / {kept:.3f}" for text, db, kept in rows))
         misses += [row for row in rows if row[1] > MAX_RESIDUAL_DB or row[2] < MIN_NEIGHBOUR_KEPT]
     assert not misses
 
@@ -214,3 +216,18 @@ def test_transcript_alone_gives_the_same_flags(tuning):
     assert alone.loudness is None and alone.spec == ""
     assert [f.to_dict() for f in alone.flags] == [f.to_dict() for f in result.flags if f.source == "transcript"]
     assert alone.label == result.label
+
+
+def test_doc_counts_match_the_sets():
+    """docs/moderation.md's table of the evaluation sets quotes the sets' own counts."""
+    from pathlib import Path
+
+    from _spliced import HELD_OUT_A, HELD_OUT_B, HELD_OUT_C, TUNING, counts
+
+    doc = (Path(__file__).parents[2] / "docs" / "moderation.md").read_text(encoding="utf-8")
+    for name, sentences in (("tuning", TUNING), ("held-out A", HELD_OUT_A), ("held-out B", HELD_OUT_B),
+                            ("held-out C", HELD_OUT_C)):
+        expected = counts(sentences)
+        row = re.search(rf"^\| {name} \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|", doc, re.MULTILINE)
+        assert row, f"no row for {name} in docs/moderation.md"
+        assert [int(x) for x in row.groups()] == [expected[k] for k in ("sentences", "planted", "clean", "traps")]
