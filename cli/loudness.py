@@ -11,16 +11,10 @@ import math
 
 import click
 
-from .main_helpers import report_files
+from .main_helpers import exit_for_batch, report_files
 
 __all__ = ["COMMANDS", "loudness", "normalize"]
 
-#: Tags that describe the input's loudness or its encoder; stale in OUT, so not copied.
-_STALE_TAG_PREFIXES = ("replaygain_", "r128_", "encoder")
-#: Decoder codec names -> the writer codec that re-creates them, where the extension allows it.
-_SAME_CODEC = {"alac": "alac", "pcm_f32le": "pcm_f32le", "aac": "aac"}
-#: Bit depths each lossless writer codec accepts (audiokit.io.writer).
-_LOSSLESS_DEPTHS = {"pcm": (16, 24, 32), "flac": (16, 24), "alac": (16, 24)}
 #: Human-readable rows: (report field, label, unit).
 _ROWS = (
     ("integrated_lufs", "integrated", "LUFS"),
@@ -68,29 +62,87 @@ def loudness(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
                  as_json=as_json, as_jsonl=as_jsonl)
 
 
-def _write_options(info, out_path: str) -> dict:
-    """codec, bit_depth and bitrate_bps that keep the input's format where OUT's extension allows."""
+#: The extension a folder output gets for each --codec.
+_CODEC_EXTENSIONS = {"mp3": ".mp3", "opus": ".opus", "aac": ".m4a", "alac": ".m4a", "flac": ".flac",
+                     "pcm": ".wav", "pcm_f32le": ".wav"}
+
+
+def _destinations(paths: tuple[str, ...], output: str | None, codec: str | None) -> list[tuple[str, str]]:
+    """(input, output) pairs: ``IN OUT`` without -o; with -o, every path is an input."""
+    import os
     from pathlib import Path
 
     from audiokit.io.writer import FORMATS
 
-    suffix = Path(out_path).suffix.lower()
-    allowed = FORMATS[suffix].codecs if suffix in FORMATS else ()
-    codec = _SAME_CODEC.get(info.codec)
-    codec = codec if codec in allowed else (allowed[0] if allowed else None)
-    options = {"codec": codec}
-    if codec in _LOSSLESS_DEPTHS:
-        depths = _LOSSLESS_DEPTHS[codec]
-        depth = info.bit_depth or 16
-        options["bit_depth"] = depth if depth in depths else min(depths, key=lambda d: (abs(d - depth), -d))
-    elif codec is not None and codec != "pcm_f32le" and info.bit_depth is None and info.bitrate_bps:
-        options["bitrate_bps"] = int(min(640_000, max(6000, info.bitrate_bps)))
-    return options
+    if output is None:
+        if len(paths) != 2:
+            raise click.UsageError("give IN OUT, or inputs and -o/--output (a file, or a folder for several)")
+        return [(paths[0], paths[1])]
+    folder = len(paths) > 1 or os.path.isdir(output) or output.endswith(os.sep)
+    if not folder:
+        return [(paths[0], output)]
+    pairs = []
+    for path in paths:
+        suffix = _CODEC_EXTENSIONS.get(codec or "", Path(path).suffix.lower())
+        pairs.append((path, str(Path(output) / (Path(path).stem + (suffix if suffix in FORMATS else ".flac")))))
+    return pairs
+
+
+def _progress_bar(name: str, quiet: bool):
+    """A tqdm bar on a terminal (stderr), in seconds of audio processed; None when piped or quiet."""
+    import sys
+
+    if quiet or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc=name, unit="s", unit_scale=True, leave=False, file=sys.stderr,
+                bar_format="{desc}: {n:.0f} s of audio processed [{elapsed}, {rate_fmt}]")
+
+
+def _normalize_one(input_path: str, output_path: str, options: dict, quiet: bool) -> dict:
+    from audiokit.loudness import normalize_file
+
+    bar = _progress_bar(input_path, quiet)
+    try:
+        report = normalize_file(input_path, output_path, progress=None if bar is None else bar.update, **options)
+    finally:
+        if bar is not None:
+            bar.close()
+    return {"input_file": input_path, "output_file": output_path, **report.to_dict()}
+
+
+def _plan_one(input_path: str, output_path: str, target) -> dict:
+    """What --dry-run prints: the input's loudness and the gain a headroom pass would apply."""
+    from audiokit.loudness import measure_file
+    from audiokit.loudness.normalize import _initial_gain
+
+    report = measure_file(input_path)
+    gain_db, _ = _initial_gain(target, report.integrated_lufs, report.true_peak_dbtp)
+    return {"input_file": input_path, "output_file": output_path, "preset": target.preset,
+            "target_lufs": target.target_lufs, "true_peak_dbtp": target.true_peak_dbtp, "mode": target.mode,
+            "planned_gain_db": round(float(gain_db), 2), "input": report.to_dict()}
+
+
+def _human_result(document: dict) -> str:
+    if "planned_gain_db" in document:
+        integrated = document["input"]["integrated_lufs"]
+        return (f"{document['input_file']}: {'-inf' if integrated is None else f'{integrated:.2f}'} LUFS; "
+                f"would apply {document['planned_gain_db']:+.2f} dB"
+                f"{' before the limiter' if document['mode'] == 'limit' else ''} -> {document['output_file']}")
+    limited = (f", limiter up to {document['limiter_max_reduction_db']:.2f} dB on "
+               f"{100 * document['limited_fraction']:.1f}% of frames" if document["mode"] == "limit" else "")
+    delivered = document["delivered"]
+    integrated, peak = delivered["integrated_lufs"], delivered["true_peak_dbtp"]
+    return (f"{document['output_file']}: gain {document['gain_db']:+.2f} dB{limited}; "
+            f"{'-inf' if integrated is None else f'{integrated:.2f}'} LUFS, "
+            f"{'-inf' if peak is None else f'{peak:.2f}'} dBTP as decoded")
 
 
 @click.command()
-@click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False, path_type=str))
-@click.argument("output_path", metavar="OUT", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("paths", metavar="IN... [OUT]", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("-o", "--output", default=None, type=click.Path(path_type=str),
+              help="Output file, or folder (for several inputs, or an existing folder). Without it: IN OUT.")
 @click.option("--preset", default=None, help="A named target: spotify, spotify-loud, spotify-quiet, apple-music, "
               "youtube, podcast, ebu-r128, atsc-a85.")
 @click.option("--target-lufs", type=float, default=None, help="Integrated loudness to reach, LUFS.")
@@ -99,49 +151,93 @@ def _write_options(info, out_path: str) -> dict:
 @click.option("--mode", type=click.Choice(["headroom", "limit"]), default=None,
               help="headroom: pure gain under the ceiling; limit: gain + true-peak limiter "
                    "(default: the preset's, else headroom).")
-@click.option("--json", "as_json", is_flag=True, help="Print the normalization report as JSON.")
-def normalize(input_path: str, output_path: str, preset: str | None, target_lufs: float | None,
-              true_peak_dbtp: float | None, mode: str | None, as_json: bool) -> None:
-    """Normalize IN to a loudness target and write OUT.
+@click.option("--codec", default=None, type=click.Choice(sorted(_CODEC_EXTENSIONS)),
+              help="Output codec (default: the input's where the output's extension allows it).")
+@click.option("--bitrate", "bitrate_kbps", type=click.IntRange(6, 640), default=None,
+              help="Bitrate of a lossy output, kbit/s (default: the input's, else the codec's).")
+@click.option("--match-level/--no-match-level", default=True, show_default=True,
+              help="Decode a lossy output, measure it and re-encode until it is within 0.1 LU of the target.")
+@click.option("--force", is_flag=True, help="Replace outputs that exist.")
+@click.option("--dry-run", is_flag=True, help="Measure the inputs and print the planned gain; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (a list, one object per input).")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line, per input.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def normalize(paths: tuple[str, ...], output: str | None, preset: str | None, target_lufs: float | None,
+              true_peak_dbtp: float | None, mode: str | None, codec: str | None, bitrate_kbps: int | None,
+              match_level: bool, force: bool, dry_run: bool, as_json: bool, as_jsonl: bool, quiet: bool) -> None:
+    """Normalize audio files to a loudness target (BS.1770 / EBU R128) under a true-peak ceiling.
 
-    Give either --preset or --target-lufs. OUT keeps IN's sample rate, bit
-    depth, codec (where OUT's extension allows it) and tags; ReplayGain/R128
-    tags, stale after the change of level, are dropped. IN is processed block
-    by block (memory stays small for hours of audio). OUT is written
-    atomically and then measured again as decoded ("written" in the JSON):
-    a lossy codec can move the true peak a little over the ceiling.
+    Give either --preset or --target-lufs. Each output keeps its input's sample
+    rate, codec, bit depth or bitrate (where the output's extension allows
+    them), tags and cover art; ReplayGain/R128 tags, stale after the change
+    of level, are dropped. A lossy output is decoded and measured, and encoded
+    again with the difference as gain until it is within 0.1 LU of the level
+    it was meant to have. Inputs stream block by block, so memory stays small
+    for hours of audio; outputs are written atomically, and an existing one is
+    kept unless --force.
+
+    \b
+    Examples:
+      audiokit normalize episode.wav episode.mp3 --preset podcast
+      audiokit normalize *.flac -o normalized/ --preset spotify --codec opus --bitrate 160
+      audiokit normalize master.wav -o out.m4a --target-lufs -16 --mode limit --json
     """
+    import os
+
+    from audiokit.errors import AudiokitError, ParameterError
+    from audiokit.loudness import PRESETS
+    from audiokit.loudness.normalize import _resolve
+
     if (preset is None) == (target_lufs is None):
         raise click.UsageError("give exactly one of --preset NAME or --target-lufs X")
-    import audiokit
-    from audiokit.errors import ParameterError
-    from audiokit.loudness import PRESETS, measure_file, normalize_file
-    from audiokit.loudness.normalize_file import file_layout
-
     if preset is not None and preset not in PRESETS:
         raise click.BadParameter(f"{preset!r}; expected one of {', '.join(PRESETS)}", param_hint="--preset")
-    info = audiokit.probe(input_path)
-    tags = {key: value for key, value in info.tags.items() if not key.lower().startswith(_STALE_TAG_PREFIXES)}
-    try:  # block by block: a 3-hour episode never sits in memory whole
-        report = normalize_file(input_path, output_path, preset=preset, target_lufs=target_lufs,
-                                true_peak_dbtp=true_peak_dbtp, mode=mode, channel_layout=file_layout(info), tags=tags,
-                                **_write_options(info, output_path))
+    try:
+        target = _resolve(preset, target_lufs, true_peak_dbtp, mode)
     except ParameterError as error:
         raise click.UsageError(str(error)) from None
-    written = measure_file(output_path).to_dict()
+    pairs = _destinations(paths, output, codec)
+    if len({out for _, out in pairs}) != len(pairs):
+        raise click.UsageError("two inputs would write the same output; give them different names")
+    options = {"preset": preset, "target_lufs": target_lufs, "true_peak_dbtp": true_peak_dbtp, "mode": mode,
+               "match_level": match_level}
+    if codec is not None or bitrate_kbps is not None:
+        options.update(codec=codec, bitrate_bps=None if bitrate_kbps is None else 1000 * bitrate_kbps)
+    documents, failures = [], 0
+    for input_path, output_path in pairs:
+        try:
+            if dry_run:
+                document = _plan_one(input_path, output_path, target)
+            elif os.path.exists(output_path) and not force:
+                raise ParameterError(f"{output_path}: exists; pass --force to replace it")
+            else:
+                if os.path.dirname(output_path):
+                    os.makedirs(os.path.dirname(output_path), exist_ok=True)
+                document = _normalize_one(input_path, output_path, options, quiet or as_json or as_jsonl)
+        except AudiokitError as error:
+            failures += 1
+            click.echo(f"audiokit: error: {error}", err=True)
+            documents.append({"input_file": input_path, "output_file": output_path, "error": str(error)})
+            continue
+        documents.append(document)
+        if as_jsonl:
+            click.echo(json.dumps(document))
+        elif not as_json:
+            click.echo(_human_result(document))
+            _warn_off_target(document)
     if as_json:
-        click.echo(json.dumps({"input_file": input_path, "output_file": output_path, **report.to_dict(),
-                               "written": written}, indent=2))
+        click.echo(json.dumps(documents, indent=2))
+    exit_for_batch(failures, len(pairs))
+
+
+def _warn_off_target(document: dict) -> None:
+    delivered = document.get("delivered")
+    if not delivered or delivered["integrated_lufs"] is None:
         return
-    limited = (f", limiter up to {report.limiter_max_reduction_db:.2f} dB on "
-               f"{100 * report.limited_fraction:.1f}% of frames" if report.mode == "limit" else "")
-    integrated, peak = written["integrated_lufs"], written["true_peak_dbtp"]
-    click.echo(f"{output_path}: gain {report.gain_db:+.2f} dB{limited}; "
-               f"{'-inf' if integrated is None else f'{integrated:.2f}'} LUFS, "
-               f"{'-inf' if peak is None else f'{peak:.2f}'} dBTP")
-    if integrated is not None and not math.isclose(integrated, report.target_lufs, abs_tol=0.5):
-        click.echo(f"audiokit: warning: {output_path} reads {integrated:.2f} LUFS; the target was "
-                   f"{report.target_lufs} (not reachable under the ceiling in {report.mode} mode)", err=True)
+    if not math.isclose(delivered["integrated_lufs"], document["target_lufs"], abs_tol=0.5):
+        click.echo(f"audiokit: warning: {document['output_file']} reads {delivered['integrated_lufs']:.2f} LUFS; "
+                   f"the target was {document['target_lufs']} (not reachable under the ceiling in "
+                   f"{document['mode']} mode)", err=True)
 
 
 COMMANDS = [loudness, normalize]

@@ -31,7 +31,8 @@ from .meter import (
     short_term,
 )
 from .normalize import NormalizationReport, NormalizationWarning, normalize, normalize_album, preset_gains
-from .normalize_file import measure_file, normalize_file
+from .level_match import LevelMatch, encode_at_level
+from .normalize_file import measure_file, normalize_file, output_options
 from .presets import PRESETS, Preset, get_preset
 from .truepeak import TruePeakMeter, oversampling_factor, true_peak
 
@@ -61,7 +62,10 @@ __all__ = [
     "momentary",
     "normalize",
     "normalize_album",
+    "LevelMatch",
+    "encode_at_level",
     "measure_file",
+    "output_options",
     "normalize_file",
     "oversampling_factor",
     "short_term",

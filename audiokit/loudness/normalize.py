@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+from .level_match import LevelMatch
 from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _check_ceiling, _limit, _settings
 from .meter import (
     RELATIVE_GATE_LU,
@@ -86,14 +87,22 @@ class NormalizationReport:
     limited_fraction: float
     #: measurements of the input (AlbumReport for an album)
     input: LoudnessReport | AlbumReport
-    #: measurements of the output (AlbumReport for an album)
+    #: measurements of the output as handed to the encoder (AlbumReport for an album)
     output: LoudnessReport | AlbumReport
+    #: measurements of the written file as decoded (file-to-file normalization only)
+    delivered: LoudnessReport | None = None
+    #: what matching a lossy encode to its intended level did (file-to-file normalization only)
+    level_match: LevelMatch | None = None
+    #: the ceiling the limiter or headroom gain used, dBTP, when a lossy file peaked over
+    #: ``true_peak_dbtp`` as decoded and was made again under a lower one (else None)
+    encoder_ceiling_dbtp: float | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready dict; ``input`` and ``output`` are nested report dicts."""
+        """JSON-ready dict; ``input``, ``output`` and ``delivered`` are nested report dicts."""
         document = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        document["input"] = self.input.to_dict()
-        document["output"] = self.output.to_dict()
+        for name in ("input", "output", "delivered", "level_match"):
+            value = getattr(self, name)
+            document[name] = None if value is None else value.to_dict()
         return document
 
 

@@ -11,7 +11,10 @@ sample: the meter and the limiter carry their state between blocks.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -19,11 +22,81 @@ from .._arrays import BLOCK_FRAMES
 from ..errors import ParameterError
 from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _hold_ceiling, _LimiterStream, _settings
 from ..channels import LAYOUTS
+from .level_match import encode_at_level
 from .meter import RELATIVE_GATE_LU, LoudnessMeter, LoudnessReport, _gated_loudness
-from .normalize import NormalizationReport, _apply_gain, _initial_gain, _iterate_gain, _resolve
+from .normalize import NormalizationReport, _Target, _apply_gain, _initial_gain, _iterate_gain, _resolve
 from .truepeak import TruePeakMeter
 
-__all__ = ["measure_file", "normalize_file"]
+__all__ = ["CEILING_TOLERANCE_DB", "measure_file", "normalize_file", "output_options"]
+
+#: How far a decoded lossy file may peak over the ceiling before it is encoded again
+#: from a lower limiter ceiling, dB.
+CEILING_TOLERANCE_DB = 0.1
+#: Most extra normalizations under a lowered ceiling.
+CEILING_PASSES = 3
+
+
+#: Decoder codec names -> the writer codec that re-creates them, where the extension allows it.
+_SAME_CODEC = {"alac": "alac", "pcm_f32le": "pcm_f32le", "aac": "aac"}
+#: Bit depths each lossless writer codec accepts (audiokit.io.writer).
+_LOSSLESS_DEPTHS = {"pcm": (16, 24, 32), "flac": (16, 24), "alac": (16, 24)}
+#: Writer encoder names -> the codec names tags and cover art are laid out for (:mod:`audiokit.transcode.encode`).
+_SHORT_CODECS = {"libmp3lame": "mp3", "libopus": "opus"}
+#: Codecs whose files carry an embedded picture.
+_COVER_CODECS = ("flac", "mp3", "aac", "alac", "opus")
+
+
+def output_options(info, output_path) -> tuple[str | None, int | None, int | None]:
+    """(codec, bit_depth, bitrate_bps) that keep a probed input's format where the output's extension allows.
+
+    Parameters
+    ----------
+    info : MediaInfo
+        The input, as :func:`audiokit.probe` reads it.
+    output_path : str or os.PathLike
+
+    Returns
+    -------
+    codec : str or None
+        The input's codec if the output container takes it, else the
+        container's default; None for an extension audiokit does not write
+        (the writer then names the problem).
+    bit_depth : int or None
+        For lossless codecs: the input's depth, or the nearest the codec takes.
+    bitrate_bps : int or None
+        For lossy codecs from a lossy input: the input's bitrate (6-640 kbit/s).
+    """
+    from ..io.writer import FORMATS
+
+    suffix = Path(os.fspath(output_path)).suffix.lower()
+    allowed = FORMATS[suffix].codecs if suffix in FORMATS else ()
+    codec = _SAME_CODEC.get(info.codec)
+    codec = codec if codec in allowed else (allowed[0] if allowed else None)
+    bit_depth = bitrate_bps = None
+    if codec in _LOSSLESS_DEPTHS:
+        depths = _LOSSLESS_DEPTHS[codec]
+        depth = info.bit_depth or 16
+        bit_depth = depth if depth in depths else min(depths, key=lambda d: (abs(d - depth), -d))
+    elif codec is not None and codec != "pcm_f32le" and info.bit_depth is None and info.bitrate_bps:
+        bitrate_bps = int(min(640_000, max(6000, info.bitrate_bps)))
+    return codec, bit_depth, bitrate_bps
+
+
+def _short_codec(output_path, codec: str | None) -> str:
+    """The codec the output will have, named as the tag and cover-art writers name it."""
+    from ..io.writer import FORMATS, _CODEC_ALIASES
+
+    if codec is None:
+        suffix = Path(os.fspath(output_path)).suffix.lower()
+        codec = FORMATS[suffix].codecs[0] if suffix in FORMATS else ""
+    name = _CODEC_ALIASES.get(codec.lower(), codec.lower())
+    return _SHORT_CODECS.get(name, name)
+
+
+def _cover_of(path):
+    from ..transcode.cover import read_cover_art
+
+    return read_cover_art(path)
 
 
 def file_layout(info) -> str | None:
@@ -67,7 +140,9 @@ def measure_file(path, *, channel_layout=None, block_frames: int = BLOCK_FRAMES)
 def normalize_file(input_path, output_path, *, preset: str | None = None, target_lufs: float | None = None,
                    true_peak_dbtp: float | None = None, mode: str | None = None, channel_layout=None,
                    codec: str | None = None, bit_depth: int | None = None, bitrate_bps: int | None = None,
-                   tags: dict | None = None, block_frames: int = BLOCK_FRAMES) -> NormalizationReport:
+                   tags: dict[str, str] | None = None, cover_art: bool = True, match_level: bool = True,
+                   block_frames: int = BLOCK_FRAMES,
+                   progress: Callable[[float], None] | None = None) -> NormalizationReport:
     """Bring a file to a loudness target under a true-peak ceiling and write the result, block by block.
 
     Parameters
@@ -77,17 +152,33 @@ def normalize_file(input_path, output_path, *, preset: str | None = None, target
         container (see :func:`audiokit.write`). The output is written to a
         temporary name and renamed into place, so it may be the input itself.
     preset, target_lufs, true_peak_dbtp, mode, channel_layout
-        As for :func:`.normalize.normalize`.
-    codec, bit_depth, bitrate_bps, tags
-        As for :class:`audiokit.io.writer.AudioWriter`.
+        As for :func:`.normalize.normalize`; the layout defaults to the one
+        the input file names.
+    codec, bit_depth, bitrate_bps
+        As for :class:`audiokit.io.writer.AudioWriter`. Default: the input's
+        codec, bit depth and bitrate where the output's extension allows them
+        (:func:`output_options`).
+    tags : dict of str to str, optional
+        Tags to write. Default: the input's, less those made stale by the
+        change of level (ReplayGain, R128, encoder).
+    cover_art : bool
+        Carry the input's embedded picture over (FLAC, MP3, M4A, Ogg Opus).
+    match_level : bool
+        Decode the written file, measure it, and encode again with the
+        difference as gain while a lossy codec left it more than 0.1 LU from
+        the level it was given (:func:`.level_match.encode_at_level`).
     block_frames : int
-        Frames decoded per block.
+        Frames decoded per block; memory does not grow with the duration.
+    progress : callable(seconds), optional
+        Called after each decoded block with the seconds of audio it held.
+        A file goes through 2 passes in headroom mode and a few more in limit
+        mode (each encode is decoded again to measure it).
 
     Returns
     -------
     NormalizationReport
-        ``output`` is measured on the samples handed to the encoder (a lossy
-        codec can move the decoded true peak a little).
+        ``output`` is measured on the samples handed to the encoder;
+        ``delivered`` on the written file as decoded.
 
     Raises
     ------
@@ -99,73 +190,135 @@ def normalize_file(input_path, output_path, *, preset: str | None = None, target
     Examples
     --------
     >>> from audiokit.loudness import normalize_file
-    >>> report = normalize_file("episode.wav", "episode.flac", preset="podcast")  # doctest: +SKIP
-    >>> round(report.output.integrated_lufs, 1)                                    # doctest: +SKIP
+    >>> report = normalize_file("episode.wav", "episode.mp3", preset="podcast")  # doctest: +SKIP
+    >>> round(report.delivered.integrated_lufs, 1)                              # doctest: +SKIP
     -16.0
     """
     from ..io.reader import open as open_audio
     from ..io.writer import AudioWriter
+    from ..transcode.encode import add_metadata_after_muxing, canonical_tags, muxer_metadata
 
     target = _resolve(preset, target_lufs, true_peak_dbtp, mode)
     if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames < 1:
         raise ParameterError(f"block_frames is {block_frames!r}; expected a positive integer")
     with open_audio(input_path) as reader:
-        sample_rate, num_channels = reader.sample_rate, reader.num_channels
+        info, sample_rate, num_channels = reader.info, reader.sample_rate, reader.num_channels
+    layout = channel_layout if channel_layout is not None else file_layout(info)
+    if codec is None and bit_depth is None and bitrate_bps is None:
+        codec, bit_depth, bitrate_bps = output_options(info, output_path)
+    short_codec = _short_codec(output_path, codec)
+    cover = _cover_of(info.path) if cover_art and short_codec in _COVER_CODECS else None
+    metadata, freeform = muxer_metadata(canonical_tags(info.tags) if tags is None else dict(tags), short_codec, cover)
 
     def each_block(process: Callable[[np.ndarray, bool], None]) -> None:
         """Decode the input once, calling ``process(block, final)``; the last call has an empty block."""
         with open_audio(input_path) as reader:
             for block in reader.blocks(block_frames):
                 process(block, False)
+                if progress is not None:
+                    progress(block.shape[1] / sample_rate)
         process(np.zeros((num_channels, 0), np.float32), True)
 
     def meter() -> LoudnessMeter:
-        return LoudnessMeter(sample_rate, num_channels, channel_layout=channel_layout)
+        return LoudnessMeter(sample_rate, num_channels, channel_layout=layout)
 
     source = meter()
     each_block(lambda block, final: source.process(block))  # validates every sample once
     before = source.report(warn=False)
-    gain, iterate = _initial_gain(target, before.integrated_lufs, before.true_peak_dbtp)
     settings = _settings(sample_rate, LOOKAHEAD_MS, HOLD_MS, RELEASE_MS)
-    threshold = None  # the limiter's detector threshold, once limit mode has found the gain
+    destination = Path(os.fspath(output_path))
 
     def limited(gain_db: float, detector_threshold: float, sink: Callable[[np.ndarray], None]) -> _LimiterStream:
         limiter = _LimiterStream(sample_rate, num_channels, detector_threshold, settings)
         each_block(lambda block, final: sink(limiter.process(_apply_gain(block, gain_db), final=final)))
         return limiter
 
-    if target.mode == "limit":
-        def run(gain_db: float) -> float:
-            nonlocal threshold
+    def normalize_to(target: _Target, destination: Path) -> NormalizationReport:
+        """Find the gain (and limiter threshold) for ``target``, then encode to ``destination``, measure, match."""
+        gain, iterate = _initial_gain(target, before.integrated_lufs, before.true_peak_dbtp)
+        threshold = None  # the limiter's detector threshold, once limit mode has found the gain
 
-            def attempt(detector_threshold: float):
-                peaks, loudness = TruePeakMeter(sample_rate, num_channels), meter()
+        if target.mode == "limit":
+            def run(gain_db: float) -> float:
+                nonlocal threshold
 
-                def measure(out: np.ndarray) -> None:
-                    peaks._process_validated(out)
-                    loudness._process_validated(out, with_peaks=False)
+                def attempt(detector_threshold: float):
+                    peaks, loudness = TruePeakMeter(sample_rate, num_channels), meter()
 
-                limited(gain_db, detector_threshold, measure)
-                return float(np.max(peaks.true_peak_dbtp)), (detector_threshold, loudness)
+                    def measure(out: np.ndarray) -> None:
+                        peaks._process_validated(out)
+                        loudness._process_validated(out, with_peaks=False)
 
-            threshold, loudness = _hold_ceiling(target.true_peak_dbtp, attempt)
-            return _gated_loudness(loudness._gating_blocks(), RELATIVE_GATE_LU)[0]
+                    limited(gain_db, detector_threshold, measure)
+                    return float(np.max(peaks.true_peak_dbtp)), (detector_threshold, loudness)
 
-        gain = _iterate_gain(gain, iterate, target, run)
+                threshold, loudness = _hold_ceiling(target.true_peak_dbtp, attempt)
+                return _gated_loudness(loudness._gating_blocks(), RELATIVE_GATE_LU)[0]
 
-    output = meter()
-    with AudioWriter(output_path, sample_rate, num_channels, codec=codec, bit_depth=bit_depth,
-                     bitrate_bps=bitrate_bps, tags=tags) as writer:
-        def write(out: np.ndarray) -> None:
-            if out.shape[1]:
-                output._process_validated(out, with_peaks=True)
-                writer.write(out)
+            gain = _iterate_gain(gain, iterate, target, run)
 
-        if threshold is None:
-            each_block(lambda block, final: write(_apply_gain(block, gain)))
-            reduction, fraction = 0.0, 0.0
+        # What each encode handed over and what its file reads, by the extra gain it was made with.
+        handed: dict[float, tuple[LoudnessReport, float, float]] = {}
+        delivered: dict[float, LoudnessReport] = {}
+        latest_gain_db = 0.0
+
+        def encode(extra_gain_db: float, path: Path) -> float:
+            """Write the normalized programme (``extra_gain_db`` on top) to ``path``; its loudness as handed over."""
+            nonlocal latest_gain_db
+            latest_gain_db = extra_gain_db
+            output = meter()
+            with AudioWriter(path, sample_rate, num_channels, codec=codec, bit_depth=bit_depth,
+                             bitrate_bps=bitrate_bps, tags=metadata) as writer:
+                def write(out: np.ndarray) -> None:
+                    if out.shape[1]:
+                        output._process_validated(out, with_peaks=True)
+                        writer.write(out)
+
+                if threshold is None:
+                    each_block(lambda block, final: write(_apply_gain(block, gain + extra_gain_db)))
+                    reduction, fraction = 0.0, 0.0
+                else:
+                    limiter = limited(gain + extra_gain_db, threshold, write)
+                    reduction, fraction = limiter.max_reduction_db, limiter.limited_fraction
+            add_metadata_after_muxing(path, short_codec, freeform, cover)
+            handed[extra_gain_db] = (output.report(warn=False), reduction, fraction)
+            delivered[extra_gain_db] = measure_file(path, channel_layout=layout, block_frames=block_frames)
+            return handed[extra_gain_db][0].integrated_lufs
+
+        if match_level:
+            match = encode_at_level(destination, encode, lambda path: delivered[latest_gain_db].integrated_lufs)
+            kept = match.gain_db
         else:
-            limiter = limited(gain, threshold, write)
-            reduction, fraction = limiter.max_reduction_db, limiter.limited_fraction
-    return NormalizationReport(target.preset, target.target_lufs, target.true_peak_dbtp, target.mode, float(gain),
-                               reduction, fraction, before, output.report(warn=False))
+            match, kept = None, 0.0
+            encode(0.0, destination)
+        output, reduction, fraction = handed[0.0]  # the normalized programme as meant; level_match has the rest
+        return NormalizationReport(target.preset, target.target_lufs, target.true_peak_dbtp, target.mode, float(gain),
+                                   reduction, fraction, before, output, delivered=delivered[kept], level_match=match)
+
+    best = normalize_to(target, destination)
+    candidates: list[Path] = []
+    try:
+        latest = best
+        while match_level and len(candidates) < CEILING_PASSES and _overshoot_db(best, target) > CEILING_TOLERANCE_DB:
+            # The decoded lossy file peaks over the ceiling (a codec's output is not its input):
+            # limit under the ceiling by what the codec added and a margin, and encode again
+            # (AES TD1004 asks for such headroom in lossy delivery). The encoder is not
+            # monotonic in its input, so every attempt is kept until a better one is made.
+            added_db = latest.delivered.true_peak_dbtp - (latest.encoder_ceiling_dbtp or target.true_peak_dbtp)
+            ceiling = target.true_peak_dbtp - added_db - CEILING_TOLERANCE_DB
+            candidate = destination.with_name(f".{destination.stem}.ceiling{len(candidates)}{destination.suffix}")
+            candidates.append(candidate)
+            latest = dataclasses.replace(normalize_to(dataclasses.replace(target, true_peak_dbtp=ceiling), candidate),
+                                         true_peak_dbtp=target.true_peak_dbtp, encoder_ceiling_dbtp=ceiling)
+            if _overshoot_db(latest, target) < _overshoot_db(best, target):
+                os.replace(candidate, destination)
+                best = latest
+    finally:
+        for candidate in candidates:
+            candidate.unlink(missing_ok=True)
+    return best
+
+
+def _overshoot_db(report: NormalizationReport, target: _Target) -> float:
+    """How far the delivered file peaks over the requested ceiling, dB."""
+    return report.delivered.true_peak_dbtp - target.true_peak_dbtp
