@@ -397,7 +397,7 @@ class AmbisonicRenderer:
         self._gains_now = np.zeros((0, self.channels), np.float32)
         self._gains_next = np.zeros((0, self.channels), np.float32)
         self._moved = False
-        self._orientation = (0.0, 0.0, 0.0)
+        self._orientation: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self._rotation_now = np.eye(self.channels, dtype=np.float32)
         self._rotation_next = self._rotation_now
         self._turned = False
@@ -486,7 +486,7 @@ class AmbisonicRenderer:
             self._rotation_next = rotation_matrix(self.options.order, yaw_deg=yaw_deg, pitch_deg=pitch_deg,
                                                   roll_deg=roll_deg,
                                                   normalization=self.options.normalization).astype(np.float32)
-            self._orientation = tuple(float(v) for v in orientation)
+            self._orientation = (float(yaw_deg), float(pitch_deg), float(roll_deg))
             self._turned = True
 
     def process(self, blocks) -> np.ndarray:

@@ -189,7 +189,7 @@ class HRIRErrors:
 
     def summary(self) -> dict:
         """Mean, 95th percentile and maximum of each metric (bands: mean and p95 per band)."""
-        out = {"directions": int(len(self.itd_us))}
+        out: dict = {"directions": int(len(self.itd_us))}
         for name in ("itd_us", "ild_db", "lsd_db"):
             values = getattr(self, name)
             out[name] = {"mean": float(values.mean()), "p95": float(np.percentile(values, 95)),

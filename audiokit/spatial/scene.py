@@ -207,7 +207,7 @@ def load_scene(path_or_dict, *, base_dir=None) -> Scene:
         check.fields(row, where, _SOURCE_FIELDS)
         if ("audio" in row) == ("signal" in row):
             check.fail(where, "give exactly one of 'audio' (a file) or 'signal' (a built-in signal)")
-        source = {"gain_db": check.number(row.get("gain_db", 0.0), f"{where}.gain_db", low=-200.0, high=60.0)}
+        source: dict = {"gain_db": check.number(row.get("gain_db", 0.0), f"{where}.gain_db", low=-200.0, high=60.0)}
         if "audio" in row:
             if not isinstance(row["audio"], str) or not row["audio"]:
                 check.fail(f"{where}.audio", f"{_show(row['audio'])}; expected a file path")
