@@ -6,8 +6,12 @@ audiokit ``faster`` (int8), plain ``whisper.transcribe()`` (float32, on the
 converted weights), plain faster-whisper ``WhisperModel.transcribe`` (int8,
 its Silero VAD filter on) and its ``BatchedInferencePipeline`` (int8). Every
 contender decodes with the same beam size. The audio is long-form speech
-with known text (espeak-ng sentences separated by pauses, one long silence),
-so every speed figure comes with its word error rate (jiwer).
+with known text: by default the test suite's generated episode
+(tests/_episodes.py: five espeak-ng voices, pauses of 0.2-3 s, a music bed
+and reverb on some passages), or with ``--harvard`` espeak-ng Harvard
+sentences separated by pauses and one long silence. Every speed figure comes
+with its word error rate (jiwer) and, for episodes, the number of script
+sentences of which fewer than 80 % of the words were kept (passages lost).
 
 Run ``python benchmarks/bench_transcribe.py [--minutes 3] [--repeats 3]``;
 writes benchmarks/results/transcribe.json (and transcribe.png when
@@ -72,6 +76,17 @@ def make_speech(minutes: float, folder: Path) -> tuple[Path, str]:
     return path, " ".join(words)
 
 
+def make_episode(minutes: float, folder: Path) -> tuple[Path, list[str]]:
+    """The test suite's generated episode of ``minutes`` and its sentences."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from _episodes import episode
+
+    ep = episode(minutes)
+    return ep.write(folder / "episode.wav"), [sentence.text for sentence in ep.sentences]
+
+
 def normalize(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower()).split())
 
@@ -83,9 +98,7 @@ def contenders(path: Path, beam_size: int, threads: int) -> dict:
 
     weights = resolve_model("tiny.en")
     audio_16k = audiokit.read(path, sample_rate=16000, mono=True).samples[0]
-    openai_model = load_backend(
-        "openai", weights, device="cpu", compute_type="float32", beam_size=beam_size, num_threads=threads
-    ).model
+    openai_model = load_backend("openai", weights, device="cpu", compute_type="float32", num_threads=threads).model
     plain_faster = WhisperModel(str(weights.ctranslate2_dir), device="cpu", compute_type="int8", cpu_threads=threads)
     batched = BatchedInferencePipeline(plain_faster)
 
@@ -149,10 +162,16 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--harvard", action="store_true", help="Harvard sentences instead of the test episode")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    sentences = None
     with tempfile.TemporaryDirectory() as folder:
-        path, reference = make_speech(args.minutes, Path(folder))
+        if args.harvard:
+            path, reference = make_speech(args.minutes, Path(folder))
+        else:
+            path, sentences = make_episode(args.minutes, Path(folder))
+            reference = " ".join(sentences)
         duration_s = audiokit.probe(path).duration_s
         runs = contenders(path, args.beam_size, args.threads)
         texts = {name: run() for name, run in runs.items()}  # also loads and compiles everything once
@@ -161,10 +180,17 @@ def main() -> None:
     summary = summarize(times, audio_seconds=duration_s, subject=SUBJECT)
     for name in summary:
         summary[name]["wer"] = wer[name]
+        if sentences is not None:
+            from _episodes import sentence_coverage
+
+            coverage = sentence_coverage(sentences, texts[name])
+            summary[name]["sentences_under_80pct"] = sum(c < 0.8 for c in coverage)
+            summary[name]["sentences"] = len(sentences)
     document = {
         "versions": versions("torch", "openai-whisper", "faster-whisper", "ctranslate2", "silero-vad", "jiwer"),
         "input": {
-            "description": "espeak-ng Harvard sentences with 0.8 s pauses and one 20 s silence",
+            "description": ("espeak-ng Harvard sentences with 0.8 s pauses and one 20 s silence" if args.harvard
+                            else "tests/_episodes.py episode: 5 voices, 0.2-3 s pauses, music bed, reverb"),
             "duration_s": duration_s,
             "sample_rate": 22050,
         },
@@ -179,9 +205,10 @@ def main() -> None:
     out = write_json("transcribe", document)
     plot(summary, wer, RESULTS_DIR / "transcribe.png")
     print(f"wrote {out}")
-    print(f"{'contender':<36} {'median s':>9} {'x realtime':>10} {'WER %':>6}")
+    print(f"{'contender':<36} {'median s':>9} {'x realtime':>10} {'WER %':>6} {'<80%':>5}")
     for name, row in summary.items():
-        print(f"{name:<36} {row['median_s']:9.2f} {row['x_realtime']:10.1f} {100 * row['wer']:6.1f}")
+        print(f"{name:<36} {row['median_s']:9.2f} {row['x_realtime']:10.1f} {100 * row['wer']:6.1f} "
+              f"{row.get('sentences_under_80pct', '-'):>5}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Examples
 >>> write_transcript(list(segments), info, "episode.mp3", "out", formats=("srt", "vtt"))  # doctest: +SKIP
 """
 
+from .backends import DecodingOptions
 from .registry import DEFAULT_MODEL, REGISTRY, WhisperWeights, resolve_model
 from .result import Segment, TranscriptInfo, Word
 from .transcribe import transcribe
@@ -18,6 +19,7 @@ from .writers import WRITERS, get_writer, write_transcript
 
 __all__ = [
     "DEFAULT_MODEL",
+    "DecodingOptions",
     "REGISTRY",
     "Segment",
     "TranscriptInfo",

@@ -1,23 +1,39 @@
-"""The two Whisper runtimes behind :func:`~audiokit.models.whisper.transcribe`.
+"""The two Whisper runtimes behind :func:`~audiokit.models.whisper.transcribe`, and the long-form decoder.
 
 ``openai``: openai-whisper's PyTorch model on weights converted by
 :mod:`.convert` (float32 on CPU, dynamic int8 Linear layers on request,
 float16 on CUDA). ``faster``: faster-whisper's CTranslate2 model on the
 registry directory as is (int8 on CPU, float16 on CUDA).
 
-Both decode a batch of <= 30 s chunks in one encoder pass and one batched
-beam search at temperature 0, split each chunk's tokens at its timestamp
-tokens, drop chunks that Whisper itself calls silent (no-speech probability
-above 0.6 with average log-probability below -1, whisper's rule, or above
-0.9 alone), and align
-words to audio with the cross-attention heads named in the weights' config
-(dynamic time warping). The code after token generation is shared, so the
-two backends differ only in the numbers their kernels produce.
+Both decode a batch of <= 30 s windows in one encoder pass and one beam
+search, and share everything after token generation (whisper/transcribe.py's
+rules, applied per window):
+
+- temperature fallback: a window whose text compresses too well (gzip ratio
+  above 2.4: a repetition loop) or whose mean token log-probability is below
+  -1 is decoded again at the next temperature (0.2, 0.4, ... 1.0, best of 5
+  samples), unless Whisper calls it silent;
+- silence: no-speech probability above 0.6 with mean log-probability below
+  -1 (and, without VAD, above 0.9 alone);
+- seeking: a window's tokens split into segments at timestamp tokens; when
+  the window ends inside a segment, or the model stops while the VAD still
+  hears speech after its last segment, the text after the last closed
+  segment is not kept and the next window starts at that timestamp, so
+  speech at a chunk's edge is decoded again instead of dropped;
+- the text kept so far in a chunk is the prompt of its next window
+  (condition on previous text), after the optional initial prompt; the
+  prompt resets after a window decoded above temperature 0.5.
+
+Words are aligned to audio with the cross-attention heads named in the
+weights' config (dynamic time warping). The two backends differ only in the
+numbers their kernels produce.
 """
 
 from __future__ import annotations
 
+import zlib
 from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -29,18 +45,16 @@ from .registry import SAMPLE_RATE, WhisperWeights
 from .result import Segment, Word
 from .vad import Chunk
 
-__all__ = ["BACKENDS", "COMPUTE_TYPES", "load_backend"]
+__all__ = ["BACKENDS", "COMPUTE_TYPES", "DEFAULT_TEMPERATURES", "DecodingOptions", "load_backend"]
 
 #: Backend names, as ``transcribe(backend=...)`` takes them.
 BACKENDS = ("openai", "faster")
 #: Accepted ``compute_type`` values; "default" picks per backend and device.
 COMPUTE_TYPES = ("default", "float32", "float16", "int8")
-#: A chunk whose no-speech probability exceeds this ...
-NO_SPEECH_THRESHOLD = 0.6
-#: ... while its average token log-probability is below this, is silence (whisper/transcribe.py).
-LOGPROB_THRESHOLD = -1.0
-#: A chunk whose no-speech probability exceeds this is silence whatever its log-probability:
-#: without it tiny.en writes "you" over 5 s of digital silence (no-speech 0.95, log-prob -0.67).
+#: whisper's default temperature schedule (whisper/transcribe.py, faster-whisper's transcribe()).
+DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+#: Without VAD, a window whose no-speech probability exceeds this is silence whatever its
+#: log-probability: tiny.en writes "you" over 5 s of digital silence (no-speech 0.95, log-prob -0.67).
 CONFIDENT_NO_SPEECH_THRESHOLD = 0.9
 #: Seconds per timestamp token.
 TIME_PRECISION_S = 0.02
@@ -52,11 +66,58 @@ FRAMES_PER_SECOND = 100
 #: Samples and mel frames in Whisper's 30 s window.
 N_SAMPLES = 30 * SAMPLE_RATE
 N_FRAMES = 30 * FRAMES_PER_SECOND
+#: Latest first timestamp the decoder may emit, seconds (whisper's max_initial_timestamp).
+MAX_INITIAL_TIMESTAMP_S = 1.0
+#: A window is decoded again from its last closed segment only if that moves it at least this far, s.
+MIN_SEEK_S = 1.0
+#: Speech the VAD found after a window's last segment that makes it decode on, s.
+MIN_SPEECH_LEFT_S = 0.4
+#: Windows decoded per chunk at most (a 30 s chunk needs 2 or 3).
+MAX_WINDOWS_PER_CHUNK = 12
 
 
-def load_backend(
-    name: str, weights: WhisperWeights, *, device: str, compute_type: str, beam_size: int, num_threads: int
-) -> "_Backend":
+@dataclass(frozen=True)
+class DecodingOptions:
+    """How every window is decoded; names and defaults are whisper's ``transcribe()`` options."""
+
+    #: beams of the beam search at temperature 0; 1 decodes greedily
+    beam_size: int = 5
+    #: samples drawn at each temperature above 0; the most probable is kept
+    best_of: int = 5
+    #: temperatures tried in order until a window passes the two thresholds below
+    temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
+    #: a window whose text's gzip compression ratio exceeds this is a repetition loop (None: never)
+    compression_ratio_threshold: float | None = 2.4
+    #: a window whose mean token log-probability is below this is decoded again (None: never)
+    log_prob_threshold: float | None = -1.0
+    #: a window with no-speech probability above this and log-probability below
+    #: ``log_prob_threshold`` is silence (None: never)
+    no_speech_threshold: float | None = 0.6
+    #: prompt each window with the text kept so far in its chunk
+    condition_on_previous_text: bool = True
+    #: the prompt resets after a window decoded above this temperature
+    prompt_reset_on_temperature: float = 0.5
+    #: text prepended to every chunk's prompt: names, spellings, style
+    initial_prompt: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("beam_size", "best_of"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name} is {value!r}; expected a positive integer")
+        temperatures = self.temperatures
+        if (not isinstance(temperatures, tuple) or not temperatures
+                or any(not 0.0 <= float(t) <= 2.0 for t in temperatures)):
+            raise ParameterError(f"temperatures is {temperatures!r}; expected a non-empty tuple of values in 0..2, "
+                                 "e.g. (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)")
+        if self.initial_prompt is not None and not isinstance(self.initial_prompt, str):
+            raise ParameterError(f"initial_prompt is a {type(self.initial_prompt).__name__}; expected str or None")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_backend(name: str, weights: WhisperWeights, *, device: str, compute_type: str, num_threads: int) -> "_Backend":
     """A loaded backend, shared between calls with the same arguments.
 
     Parameters
@@ -65,8 +126,6 @@ def load_backend(
     weights : WhisperWeights
     device : {"auto", "cpu", "cuda"}
     compute_type : {"default", "float32", "float16", "int8"}
-    beam_size : int
-        Beams of the beam search; 1 is greedy decoding.
     num_threads : int
         CPU threads for the model; 0 keeps the runtime's default.
 
@@ -84,20 +143,43 @@ def load_backend(
         raise ParameterError(f"device is {device!r}; expected 'auto', 'cpu' or 'cuda'")
     if compute_type not in COMPUTE_TYPES:
         raise ParameterError(f"compute_type is {compute_type!r}; expected one of {', '.join(COMPUTE_TYPES)}")
-    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
-        raise ParameterError(f"beam_size is {beam_size!r}; expected a positive integer")
     if name == "faster" and weights.ctranslate2_dir is None:
         raise ParameterError(
             f"the faster backend needs a CTranslate2 model directory; {weights.name} is an "
             "openai-whisper checkpoint: use backend='openai'"
         )
     cls = _OpenAIBackend if name == "openai" else _FasterBackend
-    return _cached_backend(cls, weights, device, compute_type, beam_size, num_threads)
+    return _cached_backend(cls, weights, device, compute_type, num_threads)
 
 
 @lru_cache(maxsize=4)
-def _cached_backend(cls, weights, device, compute_type, beam_size, num_threads) -> "_Backend":
-    return cls(weights, device=device, compute_type=compute_type, beam_size=beam_size, num_threads=num_threads)
+def _cached_backend(cls, weights, device, compute_type, num_threads) -> "_Backend":
+    return cls(weights, device=device, compute_type=compute_type, num_threads=num_threads)
+
+
+@dataclass
+class _Generated:
+    """One decoding of one window."""
+
+    tokens: list
+    avg_logprob: float
+    no_speech_prob: float
+    temperature: float
+    compression_ratio: float
+
+
+@dataclass
+class WindowResult:
+    """What one window contributes to its chunk: kept segments and where the next window starts."""
+
+    #: segments in input time
+    segments: list
+    #: next window's start, samples from the chunk's start; None when the chunk is done
+    next_seek: int | None
+    #: tokens of the kept segments, timestamps included (the next window's prompt, when conditioning)
+    tokens: list
+    #: temperature the kept decoding used
+    temperature: float
 
 
 class _Backend(ABC):
@@ -129,60 +211,167 @@ class _Backend(ABC):
             raise ParameterError(f"language is {language!r}; expected an ISO 639-1 code Whisper knows, e.g. 'en', 'de'")
         return language
 
-    def decode(self, chunks: list[Chunk], *, language: str, word_timestamps: bool) -> list[Segment]:
-        """Transcribe a batch of chunks; segment times are seconds from the start of the input.
+    def tokenizer(self, language: str):
+        """The runtime's tokenizer for transcribing ``language``."""
+        return self._tokenizer(language)
+
+    def decode_windows(self, windows: list[Chunk], prompts: list[list[int]], *, tokenizer, options: DecodingOptions,
+                       word_timestamps: bool, vad: bool) -> list[WindowResult]:
+        """Decode a batch of windows (each the rest of a chunk, <= 30 s) with temperature fallback.
 
         Parameters
         ----------
-        chunks : list of Chunk
-            Each at most 30 s.
-        language : str
+        windows : list of Chunk
+            ``windows[i].start`` is in input samples; its ``regions`` are the VAD's speech in it.
+        prompts : list of list of int
+            Previous-text tokens per window (may be empty).
+        tokenizer
+            From :meth:`tokenizer`.
+        options : DecodingOptions
         word_timestamps : bool
+        vad : bool
+            Whether ``regions`` come from the VAD (else the 0.9 no-speech rule applies too).
 
         Returns
         -------
-        list of Segment
-            In time order; chunks judged silent contribute nothing.
+        list of WindowResult
+            One per window; ``next_seek`` counts samples from the window's start.
         """
-        tokenizer = self._tokenizer(language)
-        generated, encoded = self._generate(chunks, tokenizer, language)
-        per_chunk = []
-        for chunk, (tokens, avg_logprob, no_speech_prob) in zip(chunks, generated):
-            silent = no_speech_prob > CONFIDENT_NO_SPEECH_THRESHOLD or (
-                no_speech_prob > NO_SPEECH_THRESHOLD and avg_logprob < LOGPROB_THRESHOLD
-            )
-            segments = [] if silent else _split_at_timestamps(tokens, tokenizer, chunk.duration_s)
+        encoded = self._encode(windows)
+        results: list[_Generated | None] = [None] * len(windows)
+        attempts: list[list[_Generated]] = [[] for _ in windows]
+        todo = list(range(len(windows)))
+        for temperature in options.temperatures:
+            if not todo:
+                break
+            generated = self._generate(encoded, todo, [prompts[i] for i in todo], tokenizer, temperature, options)
+            still = []
+            for index, (tokens, avg_logprob, no_speech_prob) in zip(todo, generated):
+                text = tokenizer.decode([t for t in tokens if t < tokenizer.eot]).strip()
+                attempt = _Generated(list(tokens), float(avg_logprob), float(no_speech_prob), temperature,
+                                     _compression_ratio(text))
+                attempts[index].append(attempt)
+                if _needs_fallback(attempt, options):
+                    still.append(index)
+                else:
+                    results[index] = attempt
+            todo = still
+        for index in todo:  # every temperature failed: the most probable decoding under the ratio limit
+            limit = options.compression_ratio_threshold
+            passing = [a for a in attempts[index] if limit is None or a.compression_ratio <= limit]
+            best = max(passing or attempts[index], key=lambda a: a.avg_logprob)
+            results[index] = _Generated(best.tokens, best.avg_logprob, best.no_speech_prob,
+                                        attempts[index][-1].temperature, best.compression_ratio)
+        per_window, outcomes = [], []
+        for window, result in zip(windows, results):
+            segments, next_seek = _seek(window, result, tokenizer, options, vad)
             for segment in segments:
-                segment.update(avg_logprob=avg_logprob, no_speech_prob=no_speech_prob, seek=0, words=[])
-            per_chunk.append(segments)
-        if word_timestamps and any(per_chunk):
-            self._align(chunks, per_chunk, tokenizer, encoded)
-        result = []
-        for chunk, segments in zip(chunks, per_chunk):
-            for raw in segments:
-                segment = _to_segment(raw, chunk)
-                if segment.text:
-                    result.append(segment)
-        return result
+                segment.update(avg_logprob=result.avg_logprob, no_speech_prob=result.no_speech_prob, seek=0, words=[])
+            per_window.append(segments)
+            outcomes.append((next_seek, result.temperature))
+        if word_timestamps and any(per_window):
+            self._align(windows, per_window, tokenizer, encoded)
+        out = []
+        for window, segments, (next_seek, temperature), result in zip(windows, per_window, outcomes, results):
+            window_tokens = result.tokens
+            kept = [segment for segment in (_to_segment(raw, window) for raw in segments) if segment.text]
+            # the next prompt: the kept tokens with their timestamps, as whisper's all_tokens
+            tokens = list(window_tokens[:segments[-1]["token_end"]]) if segments else []
+            out.append(WindowResult(kept, next_seek, tokens, temperature))
+        return out
+
+    def encode_prompt(self, tokenizer, text: str | None) -> list[int]:
+        """Tokens of an initial prompt (leading space, as whisper encodes it)."""
+        return list(tokenizer.encode(" " + text.strip())) if text and text.strip() else []
 
     @abstractmethod
     def _tokenizer(self, language: str):
         """The runtime's tokenizer for transcribing ``language``."""
 
     @abstractmethod
-    def _generate(self, chunks: list[Chunk], tokenizer, language: str) -> tuple[list[tuple[list[int], float, float]], object]:
-        """(tokens, average log-probability, no-speech probability) per chunk, and the
-        encoder input or output that :meth:`_align` reuses."""
+    def _encode(self, windows: list[Chunk]):
+        """Encoder input and output of a batch of windows, reused by :meth:`_generate` and :meth:`_align`."""
 
     @abstractmethod
-    def _align(self, chunks: list[Chunk], per_chunk: list[list[dict]], tokenizer, encoded) -> None:
-        """Add ``"words"`` (dicts with word, start, end, probability; chunk-relative) to every segment."""
+    def _generate(self, encoded, indices: list[int], prompts: list[list[int]], tokenizer, temperature: float,
+                  options: DecodingOptions) -> list[tuple[list[int], float, float]]:
+        """(tokens, average log-probability, no-speech probability) for windows ``indices`` of a batch."""
+
+    @abstractmethod
+    def _align(self, windows: list[Chunk], per_window: list[list[dict]], tokenizer, encoded) -> None:
+        """Add ``"words"`` (dicts with word, start, end, probability; window-relative) to every segment."""
+
+
+def _compression_ratio(text: str) -> float:
+    """gzip compression ratio of ``text`` (whisper/utils.py compression_ratio)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def _is_silent(result: _Generated, options: DecodingOptions) -> bool:
+    """whisper/transcribe.py: high no-speech probability and a low log-probability."""
+    return (options.no_speech_threshold is not None and result.no_speech_prob > options.no_speech_threshold
+            and options.log_prob_threshold is not None and result.avg_logprob < options.log_prob_threshold)
+
+
+def _needs_fallback(result: _Generated, options: DecodingOptions) -> bool:
+    """whisper/transcribe.py decode_with_fallback: too repetitive or too improbable, unless silent."""
+    if _is_silent(result, options):
+        return False
+    if options.compression_ratio_threshold is not None and result.compression_ratio > options.compression_ratio_threshold:
+        return True
+    return options.log_prob_threshold is not None and result.avg_logprob < options.log_prob_threshold
+
+
+def _seek(window: Chunk, result: _Generated, tokenizer, options: DecodingOptions, vad: bool) -> tuple[list[dict], int | None]:
+    """The segments a window keeps and where its chunk's next window starts (samples from the window's start).
+
+    whisper/transcribe.py's seek rule, with the VAD's regions: a window that
+    ends inside a segment keeps its closed segments and the next window starts
+    at the last closed timestamp; a window whose model stopped while the VAD
+    hears more speech after its last segment does the same; a silent window
+    skips to the next speech region the VAD found.
+    """
+    length = window.samples.shape[0]
+    silent = _is_silent(result, options) or (not vad and result.no_speech_prob > CONFIDENT_NO_SPEECH_THRESHOLD)
+    segments, closed_end = ([], None) if silent else _split_at_timestamps(result.tokens, tokenizer, window.duration_s)
+    min_seek = round(MIN_SEEK_S * SAMPLE_RATE)
+    if not segments:
+        # nothing decoded here: go on at the next region of speech the VAD found, if any
+        resume = _next_region_start(window, min_seek)
+        return [], (max(resume - round(0.2 * SAMPLE_RATE), min_seek) if resume is not None else None)
+    if closed_end is None:
+        return segments, None
+    seek = round(closed_end * SAMPLE_RATE)
+    open_tail = len(segments) > 0 and segments[-1].get("open", False)
+    if seek < min_seek or seek >= length:
+        return segments, None
+    if open_tail:
+        return [s for s in segments if not s.get("open")], seek
+    if _speech_after(window, seek + round(0.3 * SAMPLE_RATE)) >= MIN_SPEECH_LEFT_S * SAMPLE_RATE:
+        return segments, seek
+    return segments, None
+
+
+def _speech_after(window: Chunk, sample: int) -> int:
+    """Samples of VAD speech in ``window`` after ``sample`` (all of the rest when it has no regions)."""
+    if not window.regions:
+        return max(window.samples.shape[0] - sample, 0)
+    return sum(max(0, end - max(start, sample)) for start, end in window.regions)
+
+
+def _next_region_start(window: Chunk, sample: int) -> int | None:
+    """Start of the first VAD region that begins at or after ``sample``; None when there is none."""
+    for start, _ in window.regions:
+        if start >= sample:
+            return start
+    return None
 
 
 class _OpenAIBackend(_Backend):
     name = "openai"
 
-    def __init__(self, weights: WhisperWeights, *, device, compute_type, beam_size, num_threads) -> None:
+    def __init__(self, weights: WhisperWeights, *, device, compute_type, num_threads) -> None:
         torch = require("torch")
         whisper = require("whisper")
         from whisper.model import ModelDimensions, Whisper
@@ -218,7 +407,6 @@ class _OpenAIBackend(_Backend):
             model = model.half()
         self.model = model.to(self.device)
         self.multilingual = model.is_multilingual
-        self.beam_size = beam_size
         self._whisper = whisper
         self._torch = torch
 
@@ -245,30 +433,37 @@ class _OpenAIBackend(_Backend):
         language = max(probs[0], key=probs[0].get)
         return language, float(probs[0][language])
 
-    def _generate(self, chunks, tokenizer, language):
-        options = self._whisper.DecodingOptions(
-            task="transcribe",
-            language=language,
-            temperature=0.0,
-            beam_size=self.beam_size if self.beam_size > 1 else None,
-            without_timestamps=False,
-            fp16=self.compute_type == "float16",
-        )
+    def _encode(self, windows):
         with self._torch.inference_mode():
-            # one encoder pass for the batch; DecodingTask skips encoding when given features
-            features = self.model.embed_audio(self._mels(chunks))
-            if self.beam_size == 1:
-                results = self.model.decode(features, options)
-            else:
-                # openai-whisper's beam search fails on batches (cross-attention cache shapes)
-                results = [self.model.decode(features[i : i + 1], options)[0] for i in range(len(chunks))]
-        return [(list(result.tokens), result.avg_logprob, result.no_speech_prob) for result in results], features
+            return self.model.embed_audio(self._mels(windows))
 
-    def _align(self, chunks, per_chunk, tokenizer, encoded):
+    def _generate(self, encoded, indices, prompts, tokenizer, temperature, options):
+        sampling = temperature > 0
+        out = []
+        with self._torch.inference_mode():
+            # one window at a time: openai-whisper's beam search fails on batches (cross-attention
+            # cache shapes), and each window has its own prompt
+            for index, prompt in zip(indices, prompts):
+                decoding = self._whisper.DecodingOptions(
+                    task="transcribe",
+                    language=tokenizer.language or "en",  # English-only tokenizers carry no language
+                    temperature=temperature,
+                    beam_size=None if sampling or options.beam_size == 1 else options.beam_size,
+                    best_of=options.best_of if sampling else None,
+                    prompt=list(prompt) or None,
+                    without_timestamps=False,
+                    max_initial_timestamp=MAX_INITIAL_TIMESTAMP_S,
+                    fp16=self.compute_type == "float16",
+                )
+                result = self.model.decode(encoded[index : index + 1], decoding)[0]
+                out.append((list(result.tokens), result.avg_logprob, result.no_speech_prob))
+        return out
+
+    def _align(self, windows, per_window, tokenizer, encoded):
         from whisper.timing import add_word_timestamps
 
         encoded_model = _EncodedModel(self.model)
-        for index, (chunk, segments) in enumerate(zip(chunks, per_chunk)):
+        for index, (chunk, segments) in enumerate(zip(windows, per_window)):
             if segments:
                 add_word_timestamps(
                     segments=segments,
@@ -321,7 +516,7 @@ def _quantize_dynamic(torch, whisper, model):
 class _FasterBackend(_Backend):
     name = "faster"
 
-    def __init__(self, weights: WhisperWeights, *, device, compute_type, beam_size, num_threads) -> None:
+    def __init__(self, weights: WhisperWeights, *, device, compute_type, num_threads) -> None:
         ctranslate2 = require("ctranslate2")
         faster_whisper = require("faster_whisper")
 
@@ -339,9 +534,7 @@ class _FasterBackend(_Backend):
             )
         except (RuntimeError, ValueError) as error:
             raise ModelError(f"{weights.ctranslate2_dir}: CTranslate2 cannot load it ({error})") from error
-        self.pipeline = faster_whisper.BatchedInferencePipeline(self.model)
         self.multilingual = self.model.model.is_multilingual
-        self.beam_size = beam_size
         self._faster_whisper = faster_whisper
 
     def _tokenizer(self, language: str):
@@ -360,80 +553,118 @@ class _FasterBackend(_Backend):
         token, probability = self.model.model.detect_language(encoder_output)[0][0]
         return token[2:-2], float(probability)
 
-    def _options(self, tokenizer):
-        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+    def _encode(self, windows):
+        features = self._features(windows)
+        return features, self.model.encode(features)
 
-        return TranscriptionOptions(
-            beam_size=self.beam_size,
-            best_of=1,
-            patience=1.0,
+    def _generate(self, encoded, indices, prompts, tokenizer, temperature, options):
+        # CTranslate2 needs <|startoftranscript|> at the same position in every row of a batch:
+        # windows without previous text go together, the others share the last n tokens of
+        # their previous text, n being the shortest of theirs
+        limit = self.model.max_length // 2 - 1
+        previous = [list(prompt)[-limit:] for prompt in prompts]
+        shortest = min((len(p) for p in previous if p), default=0)
+        groups: dict[bool, list[int]] = {}
+        for row, prompt in enumerate(previous):
+            groups.setdefault(bool(prompt), []).append(row)
+        out: list = [None] * len(indices)
+        for has_prompt, rows in groups.items():
+            batch_prompts = [previous[row][-shortest:] if has_prompt else [] for row in rows]
+            results = self._generate_rows(encoded, [indices[row] for row in rows], batch_prompts, tokenizer,
+                                          temperature, options)
+            for row, result in zip(rows, results):
+                out[row] = result
+        return out
+
+    def _encoder_rows(self, encoded, indices):
+        """The encoder output of some windows of a batch (sliced on CPU, encoded again on CUDA)."""
+        features, output = encoded
+        if list(indices) == list(range(features.shape[0])):
+            return output
+        if self.device == "cpu":
+            import ctranslate2
+
+            return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.asarray(output)[indices]))
+        return self.model.encode(features[indices])
+
+    def _generate_rows(self, encoded, indices, prompts, tokenizer, temperature, options):
+        output = self._encoder_rows(encoded, indices)
+        if temperature > 0:  # faster_whisper/transcribe.py generate_with_fallback
+            kwargs = {"beam_size": 1, "num_hypotheses": options.best_of, "sampling_topk": 0,
+                      "sampling_temperature": temperature}
+        else:
+            kwargs = {"beam_size": options.beam_size, "patience": 1.0}
+        results = self.model.model.generate(
+            output,
+            [self.model.get_prompt(tokenizer, prompt, without_timestamps=False) for prompt in prompts],
             length_penalty=1.0,
-            repetition_penalty=1.0,
-            no_repeat_ngram_size=0,
-            log_prob_threshold=LOGPROB_THRESHOLD,
-            no_speech_threshold=NO_SPEECH_THRESHOLD,
-            compression_ratio_threshold=None,
-            condition_on_previous_text=False,
-            prompt_reset_on_temperature=0.5,
-            temperatures=[0.0],
-            initial_prompt=None,
-            prefix=None,
+            max_length=self.model.max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
             suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
-            without_timestamps=False,
-            max_initial_timestamp=1.0,
-            word_timestamps=False,
-            prepend_punctuations=PREPEND_PUNCTUATIONS,
-            append_punctuations=APPEND_PUNCTUATIONS,
-            multilingual=False,
-            max_new_tokens=None,
-            clip_timestamps="0",
-            hallucination_silence_threshold=None,
-            hotwords=None,
+            suppress_tokens=self._suppressed(tokenizer),
+            max_initial_timestamp_index=round(MAX_INITIAL_TIMESTAMP_S / TIME_PRECISION_S),
+            **kwargs,
         )
+        out = []
+        for result in results:
+            tokens = result.sequences_ids[0]
+            # the score is the length-normalized sum of log-probabilities (length penalty 1)
+            avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+            out.append((list(tokens), float(avg_logprob), float(result.no_speech_prob)))
+        return out
 
-    def _generate(self, chunks, tokenizer, language):
-        features = self._features(chunks)
-        encoder_output, outputs = self.pipeline.generate_segment_batched(features, tokenizer, self._options(tokenizer))
-        generated = [(list(out["tokens"]), float(out["avg_logprob"]), float(out["no_speech_prob"])) for out in outputs]
-        return generated, encoder_output
+    def _suppressed(self, tokenizer):
+        from faster_whisper.transcribe import get_suppressed_tokens
 
-    def _align(self, chunks, per_chunk, tokenizer, encoded):
+        return get_suppressed_tokens(tokenizer, [-1])
+
+    def _align(self, windows, per_window, tokenizer, encoded):
         # faster-whisper's aligner wants one non-empty segment list per encoder row
-        padded = [segments or [{"tokens": [], "start": 0.0, "end": 0.0, "seek": 0}] for segments in per_chunk]
+        padded = [segments or [{"tokens": [], "start": 0.0, "end": 0.0, "seek": 0}] for segments in per_window]
         self.model.add_word_timestamps(
             padded,
             tokenizer,
-            encoded,
-            [round(chunk.duration_s * FRAMES_PER_SECOND) for chunk in chunks],
+            encoded[1],
+            [round(min(window.duration_s, 30.0) * FRAMES_PER_SECOND) for window in windows],
             PREPEND_PUNCTUATIONS,
             APPEND_PUNCTUATIONS,
             0.0,
         )
 
 
-def _split_at_timestamps(tokens: list[int], tokenizer, duration_s: float) -> list[dict]:
-    """Cut one window's tokens into segments at its timestamp tokens (chunk-relative seconds).
+def _split_at_timestamps(tokens: list[int], tokenizer, duration_s: float) -> tuple[list[dict], float | None]:
+    """Cut one window's tokens into segments at its timestamp tokens (window-relative seconds).
 
     Text between two timestamps is one segment; a timestamp with no text
     before it opens the next one; text with no closing timestamp runs to the
-    end of the chunk (the chunk is complete, there is no next window).
+    end of the window and is marked ``"open"``.
+
+    Returns
+    -------
+    segments : list of dict
+    closed_end : float or None
+        End of the last segment closed by a timestamp (None: none was).
     """
-    segments, text_tokens, start = [], [], 0.0
-    for token in tokens:
+    segments, text_tokens, start, closed_end, last = [], [], 0.0, None, 0
+    for index, token in enumerate(tokens):
         if token >= tokenizer.timestamp_begin:
             time_s = min((token - tokenizer.timestamp_begin) * TIME_PRECISION_S, duration_s)
             if text_tokens:
-                segments.append({"tokens": text_tokens, "start": start, "end": max(time_s, start)})
+                # "token_end": where the segment's tokens, timestamps included, end in ``tokens``
+                segments.append({"tokens": text_tokens, "start": start, "end": max(time_s, start),
+                                 "token_end": index + 1})
+                closed_end = max(time_s, start)
                 text_tokens = []
             start = time_s
         elif token < tokenizer.eot:
             text_tokens.append(token)
+            last = index + 1
     if text_tokens:
-        segments.append({"tokens": text_tokens, "start": start, "end": duration_s})
+        segments.append({"tokens": text_tokens, "start": start, "end": duration_s, "open": True, "token_end": last})
     for segment in segments:
         segment["text"] = tokenizer.decode(segment["tokens"])
-    return segments
+    return segments, closed_end
 
 
 def _to_segment(raw: dict, chunk: Chunk) -> Segment:

@@ -18,7 +18,7 @@ import numpy as np
 from audiokit.audio import Audio
 from audiokit.errors import ParameterError
 
-from .backends import load_backend
+from .backends import DEFAULT_TEMPERATURES, MAX_WINDOWS_PER_CHUNK, DecodingOptions, load_backend
 from .registry import DEFAULT_MODEL, SAMPLE_RATE, resolve_model
 from .result import Segment, TranscriptInfo
 from .vad import Chunk, VadOptions, speech_chunks
@@ -27,24 +27,33 @@ __all__ = ["transcribe"]
 
 #: Samples per decoded block at 16 kHz (16.384 s: one Silero VAD call of 512 frames).
 BLOCK_SAMPLES = 512 * 512
-#: Chunks decoded together by default.
-DEFAULT_BATCH_SIZE = 8
+#: Chunks decoded together by default. 1 decodes chunk after chunk, each window prompted with
+#: all the text before it (whisper's sequential long form): on the 10-minute test episode,
+#: WER 9.4 % against 11.7 % with 8 (which starts 7 of every 8 chunks without that context),
+#: in about the same time on 2 CPU cores. Larger batches pay off on a GPU.
+DEFAULT_BATCH_SIZE = 1
+#: Backend used when none is named: faster-whisper (CTranslate2), the quicker one on CPU.
+DEFAULT_BACKEND = "faster"
 
 
 def transcribe(
     source,
     *,
     model: str | os.PathLike = DEFAULT_MODEL,
-    backend: str = "openai",
+    backend: str = DEFAULT_BACKEND,
     language: str | None = None,
     word_timestamps: bool = True,
     vad: bool = True,
     device: str = "auto",
     compute_type: str = "default",
     beam_size: int = 5,
+    temperature: float | tuple[float, ...] = DEFAULT_TEMPERATURES,
+    initial_prompt: str | None = None,
+    condition_on_previous_text: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
     num_threads: int = 0,
     vad_options: VadOptions = VadOptions(),
+    decoding_options: DecodingOptions | None = None,
 ) -> tuple[Iterator[Segment], TranscriptInfo]:
     """Transcribe speech offline with Whisper.
 
@@ -56,8 +65,8 @@ def transcribe(
     model : str or os.PathLike
         Registry name (``"tiny.en"``, ``"base"``), a CTranslate2 model
         directory, or an openai-whisper ``.pt`` checkpoint (openai backend only).
-    backend : {"openai", "faster"}
-        openai-whisper (PyTorch) on converted weights, or faster-whisper (CTranslate2).
+    backend : {"faster", "openai"}
+        faster-whisper (CTranslate2, the default) or openai-whisper (PyTorch) on converted weights.
     language : str, optional
         ISO 639-1 code; None detects it on the first speech chunk
         (English-only models always use "en").
@@ -72,13 +81,25 @@ def transcribe(
         "default" is float16 on CUDA, float32 (openai) or int8 (faster) on CPU.
         "int8" with the openai backend quantizes Linear layers dynamically.
     beam_size : int
-        Beams of the beam search; 1 decodes greedily.
+        Beams of the beam search at temperature 0; 1 decodes greedily.
+    temperature : float or tuple of float
+        Temperatures tried in order for a window whose text is a repetition
+        loop (gzip ratio > 2.4) or improbable (mean log-probability < -1);
+        whisper's schedule by default. A single value disables the fallback.
+    initial_prompt : str, optional
+        Text the model reads before every chunk: names, spellings, punctuation style.
+    condition_on_previous_text : bool
+        Prompt each window with the text kept so far in its chunk.
     batch_size : int
         Chunks decoded together.
     num_threads : int
         CPU threads for the model; 0 keeps the runtime's default.
     vad_options : VadOptions
         Thresholds and durations of the speech detector and the chunker.
+    decoding_options : DecodingOptions, optional
+        Every decoding setting at once (thresholds included); when given, it
+        replaces ``beam_size``, ``temperature``, ``initial_prompt`` and
+        ``condition_on_previous_text``.
 
     Returns
     -------
@@ -114,11 +135,20 @@ def transcribe(
         raise ParameterError(f"num_threads is {num_threads!r}; expected an integer >= 0 (0: runtime default)")
     if not isinstance(vad_options, VadOptions):
         raise ParameterError(f"vad_options is a {type(vad_options).__name__}; expected a VadOptions")
+    if decoding_options is None:
+        try:
+            temperatures = (temperature,) if isinstance(temperature, (int, float)) else tuple(temperature)
+            temperatures = tuple(float(t) for t in temperatures)
+        except (TypeError, ValueError):
+            raise ParameterError(f"temperature is {temperature!r}; expected a number or a tuple of numbers") from None
+        decoding_options = DecodingOptions(beam_size=beam_size, temperatures=temperatures,
+                                           initial_prompt=initial_prompt,
+                                           condition_on_previous_text=bool(condition_on_previous_text))
+    elif not isinstance(decoding_options, DecodingOptions):
+        raise ParameterError(f"decoding_options is a {type(decoding_options).__name__}; expected a DecodingOptions")
     blocks, duration_s = _mono_blocks(source)
     weights = resolve_model(model)
-    runner = load_backend(
-        backend, weights, device=device, compute_type=compute_type, beam_size=beam_size, num_threads=num_threads
-    )
+    runner = load_backend(backend, weights, device=device, compute_type=compute_type, num_threads=num_threads)
     language = runner.check_language(language)
     chunks = speech_chunks(blocks, vad=bool(vad), options=vad_options)
     language_probability = 1.0
@@ -140,12 +170,82 @@ def transcribe(
         vad=bool(vad),
         weights_sha256=weights.spec.sha256,
     )
-    return _segments(runner, chunks, language, word_timestamps, batch_size), info
+    return _segments(runner, chunks, language, bool(word_timestamps), batch_size, decoding_options, bool(vad)), info
 
 
-def _segments(runner, chunks: Iterator[Chunk], language: str, word_timestamps: bool, batch_size: int) -> Iterator[Segment]:
-    while batch := list(itertools.islice(chunks, batch_size)):
-        yield from runner.decode(batch, language=language, word_timestamps=bool(word_timestamps))
+def _segments(runner, chunks: Iterator[Chunk], language: str, word_timestamps: bool, batch_size: int,
+              options: DecodingOptions, vad: bool) -> Iterator[Segment]:
+    """Decode chunks in batches, each window by window until it is done; segments in time order.
+
+    A batch holds up to ``batch_size`` unfinished chunks; a chunk that is
+    done makes room for the next one, and segments are handed out once every
+    earlier chunk is done. A window's prompt is the initial prompt followed by
+    the text kept before it: in its chunk, and in the chunk before it as far
+    as that was decoded when the chunk entered the batch.
+    """
+    tokenizer = runner.tokenizer(language)
+    initial = runner.encode_prompt(tokenizer, options.initial_prompt)
+    pending: list[_ChunkState] = []  # chunks in input order, finished ones waiting for earlier ones
+    chunks = iter(chunks)
+    exhausted = False
+    previous: _ChunkState | None = None
+    while True:
+        while not exhausted and sum(not state.done for state in pending) < batch_size:
+            chunk = next(chunks, None)
+            if chunk is None:
+                exhausted = True
+            else:
+                # a chunk starts with the text decoded so far before it (all of it when
+                # batch_size is 1, as whisper's sequential long form does)
+                prompt = previous.prompt if previous is not None else list(initial)
+                previous = _ChunkState(chunk, list(prompt))
+                pending.append(previous)
+        active = [state for state in pending if not state.done]
+        if active:
+            windows = [state.window() for state in active]
+            prompts = [state.prompt if options.condition_on_previous_text else initial for state in active]
+            results = runner.decode_windows(windows, prompts, tokenizer=tokenizer, options=options,
+                                            word_timestamps=word_timestamps, vad=vad)
+            for state, result in zip(active, results):
+                state.advance(result, initial, options)
+        while pending and pending[0].done:
+            yield from pending.pop(0).segments
+        if exhausted and not pending:
+            return
+
+
+class _ChunkState:
+    """A chunk being decoded window by window: where its next window starts, its prompt, its segments."""
+
+    def __init__(self, chunk: Chunk, prompt: list[int]) -> None:
+        self.chunk = chunk
+        self.seek = 0
+        self.prompt = prompt
+        self.segments: list[Segment] = []
+        self.windows = 0
+        self.done = False
+
+    def window(self) -> Chunk:
+        """The rest of the chunk from ``seek``, as a chunk of its own (regions shifted)."""
+        chunk, seek = self.chunk, self.seek
+        regions = tuple((max(a - seek, 0), b - seek) for a, b in chunk.regions if b > seek)
+        if chunk.regions and not regions:
+            regions = ((0, 0),)  # no speech left, but not "all of it"
+        return Chunk(chunk.start + seek, chunk.samples[seek:], regions)
+
+    def advance(self, result, initial: list[int], options: DecodingOptions) -> None:
+        """Take a decoded window: keep its segments and move on, or finish."""
+        self.segments += [s for s in result.segments if not self.segments or s.start_s >= self.segments[-1].start_s]
+        self.windows += 1
+        if result.temperature > options.prompt_reset_on_temperature:
+            self.prompt = list(initial)
+        else:
+            self.prompt = self.prompt + list(result.tokens)
+        if result.next_seek is None or self.windows >= MAX_WINDOWS_PER_CHUNK:
+            self.done = True
+        else:
+            self.seek += result.next_seek
+            self.done = self.seek >= self.chunk.samples.shape[0]
 
 
 def _mono_blocks(source) -> tuple[Iterable[np.ndarray], float]:

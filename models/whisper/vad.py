@@ -80,6 +80,18 @@ class Chunk:
     start: int
     #: the span's samples, shape (n,), float32, n <= max_chunk_s * 16000
     samples: np.ndarray
+    #: speech regions found by the detector, (start, end) samples from the chunk's start,
+    #: before padding; empty means "all of it" (a chunk made by hand)
+    regions: tuple[tuple[int, int], ...] = ()
+
+    def speech_after(self, sample: int) -> int | None:
+        """Where the first speech at or after ``sample`` (chunk-relative) starts, or None."""
+        if not self.regions:
+            return sample if sample < self.samples.shape[0] else None
+        for start, end in self.regions:
+            if end > sample:
+                return max(start, sample)
+        return None
 
     @property
     def start_s(self) -> float:
@@ -171,6 +183,7 @@ class SpeechChunker:
         self._split: tuple[int, int] | None = None  # last pause >= MIN_SPLIT_SILENCE_MS inside it
         self._last_end = 0  # padded end of the last closed region
         self._window: tuple[int, int] | None = None  # chunk being assembled [start, end)
+        self._regions: list[tuple[int, int]] = []  # unpadded speech regions inside the window
         self._buffer = np.zeros(0, np.float32)  # audio from sample _buffer_start on
         self._buffer_start = 0
         self._received = 0  # samples received so far
@@ -231,6 +244,7 @@ class SpeechChunker:
     def _close_region(self, start: int, end: int) -> list[Chunk]:
         if end - start < self._min_speech:
             return []
+        region = (start, end)
         start = max(start - self._pad, self._last_end, 0)
         end = min(end + self._pad, self._received)
         self._last_end = end
@@ -241,6 +255,7 @@ class SpeechChunker:
             self._window = (start, end)
         else:
             self._window = (self._window[0], end)
+        self._regions.append(region)
         return chunks
 
     def _release_stale(self) -> list[Chunk]:
@@ -254,9 +269,10 @@ class SpeechChunker:
 
     def _emit(self) -> Chunk:
         start, end = self._window
-        self._window = None
+        regions = tuple((max(a, start) - start, min(b, end) - start) for a, b in self._regions)
+        self._window, self._regions = None, []
         offset = start - self._buffer_start
-        return Chunk(start, self._buffer[offset : offset + end - start].copy())
+        return Chunk(start, self._buffer[offset : offset + end - start].copy(), regions)
 
     def _trim(self) -> None:
         """Drop audio that neither the window nor any region still to come can include."""

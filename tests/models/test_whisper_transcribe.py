@@ -128,7 +128,8 @@ def test_backends_agree(long_speech):
     path = long_speech[0]
     texts = {}
     for backend in ("openai", "faster"):
-        segments, info = transcribe(path, backend=backend, compute_type="float32", beam_size=1, num_threads=THREADS)
+        segments, info = transcribe(path, backend=backend, compute_type="float32", beam_size=1, temperature=0.0,
+                                    num_threads=THREADS)
         segments = list(segments)
         texts[backend] = [s.text for s in segments]
         _check_times(segments, info.duration_s)
@@ -223,6 +224,9 @@ def test_uninstalled_model_names_package_and_extra(monkeypatch):
         ({"device": "tpu"}, "device"),
         ({"compute_type": "int4"}, "compute_type"),
         ({"beam_size": 0}, "beam_size"),
+        ({"temperature": (0.0, 3.0)}, "temperatures"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"initial_prompt": 5}, "initial_prompt"),
         ({"batch_size": 0}, "batch_size"),
         ({"language": "de"}, "English-only"),
         ({"backend": "faster", "compute_type": "float16", "device": "cpu"}, "float16"),
@@ -248,3 +252,97 @@ def test_result_types_are_frozen_and_serializable(faster_long):
     assert info.to_dict()["compute_type"] == "int8"
     with pytest.raises(AttributeError):
         segments[0].text = "changed"
+
+
+# --- the long-form decoder's rules, on the real tokenizer -------------------------------------
+
+@pytest.fixture(scope="module")
+def runner():
+    from audiokit.models.whisper.backends import load_backend
+
+    return load_backend("faster", resolve_model("tiny.en"), device="cpu", compute_type="int8", num_threads=THREADS)
+
+
+def _tokens(tokenizer, *parts) -> list[int]:
+    """Timestamps (floats, seconds) and text (str) as one window's token sequence, ending with EOT."""
+    out = []
+    for part in parts:
+        if isinstance(part, float):
+            out.append(tokenizer.timestamp_begin + round(part / 0.02))
+        else:
+            out += tokenizer.encode(part)
+    return out + [tokenizer.eot]
+
+
+def _generated(tokens, avg_logprob=-0.3, no_speech_prob=0.01, ratio=1.2):
+    from audiokit.models.whisper.backends import _Generated
+
+    return _Generated(tokens, avg_logprob, no_speech_prob, 0.0, ratio)
+
+
+def test_seek_decodes_again_after_the_model_stops_early(runner):
+    """The model stops at 10 s while the VAD hears speech from 12 s: the next window starts at 10 s."""
+    from audiokit.models.whisper.backends import DecodingOptions, _seek
+    from audiokit.models.whisper.vad import Chunk
+
+    tokenizer = runner.tokenizer("en")
+    window = Chunk(16000 * 5, np.zeros(16000 * 25, np.float32), ((0, 16000 * 10), (16000 * 12, 16000 * 20)))
+    tokens = _tokens(tokenizer, 0.0, " First sentence.", 4.0, 4.0, " Second one.", 10.0)
+    segments, seek = _seek(window, _generated(tokens), tokenizer, DecodingOptions(), vad=True)
+    assert [s["text"] for s in segments] == [" First sentence.", " Second one."]
+    assert seek == 16000 * 10
+    # no speech after the last segment: the chunk is done
+    window = Chunk(0, np.zeros(16000 * 25, np.float32), ((0, 16000 * 10),))
+    assert _seek(window, _generated(tokens), tokenizer, DecodingOptions(), vad=True)[1] is None
+
+
+def test_seek_drops_an_unfinished_segment_and_decodes_it_again(runner):
+    from audiokit.models.whisper.backends import DecodingOptions, _seek
+    from audiokit.models.whisper.vad import Chunk
+
+    tokenizer = runner.tokenizer("en")
+    window = Chunk(0, np.zeros(16000 * 30, np.float32), ((0, 16000 * 30),))
+    tokens = _tokens(tokenizer, 0.0, " Closed.", 6.0, 6.0, " Cut off in the mid")
+    segments, seek = _seek(window, _generated(tokens), tokenizer, DecodingOptions(), vad=True)
+    assert [s["text"] for s in segments] == [" Closed."] and seek == 16000 * 6
+
+
+def test_silent_window_skips_to_the_next_speech(runner):
+    """whisper's silence rule drops the window's text; the chunk goes on at the VAD's next region."""
+    from audiokit.models.whisper.backends import DecodingOptions, _seek
+    from audiokit.models.whisper.vad import Chunk
+
+    tokenizer = runner.tokenizer("en")
+    window = Chunk(0, np.zeros(16000 * 30, np.float32), ((0, 16000 * 3), (16000 * 15, 16000 * 20)))
+    tokens = _tokens(tokenizer, 0.0, " you", 2.0)
+    silent = _generated(tokens, avg_logprob=-1.5, no_speech_prob=0.8)
+    segments, seek = _seek(window, silent, tokenizer, DecodingOptions(), vad=True)
+    assert segments == [] and seek == 16000 * 15 - 3200
+    # a confident "no speech" alone is silence only without VAD
+    confident = _generated(tokens, avg_logprob=-0.5, no_speech_prob=0.95)
+    assert _seek(window, confident, tokenizer, DecodingOptions(), vad=True)[0] != []
+    assert _seek(window, confident, tokenizer, DecodingOptions(), vad=False)[0] == []
+
+
+def test_temperature_fallback_rules():
+    from audiokit.models.whisper.backends import DecodingOptions, _compression_ratio, _needs_fallback
+
+    options = DecodingOptions()
+    loop = "the microphone the microphone " * 20
+    assert _compression_ratio(loop) > 2.4 > _compression_ratio("Welcome back to the show about sound.")
+    assert _needs_fallback(_generated([], ratio=_compression_ratio(loop)), options)
+    assert _needs_fallback(_generated([], avg_logprob=-1.3), options)
+    assert not _needs_fallback(_generated([], avg_logprob=-1.3, no_speech_prob=0.9), options)  # silence
+    assert not _needs_fallback(_generated([]), options)
+    assert not _needs_fallback(_generated([], avg_logprob=-1.3), DecodingOptions(log_prob_threshold=None))
+
+
+def test_initial_prompt_reaches_the_decoder(long_speech):
+    """A prompt is read before every chunk: its style carries into the text (whisper's --initial_prompt)."""
+    path = long_speech[0]
+    plain, _ = transcribe(path, num_threads=THREADS, word_timestamps=False)
+    shouted, _ = transcribe(path, num_threads=THREADS, word_timestamps=False,
+                            initial_prompt="THE SPEAKER IS SHOUTING. EVERY WORD IS IN CAPITALS.")
+    plain, shouted = " ".join(s.text for s in plain), " ".join(s.text for s in shouted)
+    assert plain != shouted
+    assert _words(plain) != "" and _words(shouted) != ""
