@@ -523,7 +523,7 @@ def _plot(rows: list, distributions: dict, out_dir: Path, anchors: list = ()) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(11, 5))
+    fig, ax = plt.subplots(figsize=(12, 7.5))
     def key_of(r):
         return r["hrtf"], r.get("renderer", "direct"), r["scene"], r["block_size"]
 
@@ -552,6 +552,8 @@ def _plot(rows: list, distributions: dict, out_dir: Path, anchors: list = ()) ->
     fig.savefig(out_dir / "bench_spatial_rtf.png", dpi=120)
     plt.close(fig)
 
+    if not distributions:                         # replotting from a JSON: no block times
+        return
     largest = max(key[2] for key in distributions)
     keys = sorted(key for key in distributions if key[2] == largest)
     fig, ax = plt.subplots(figsize=(7, 4.5))
