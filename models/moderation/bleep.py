@@ -38,8 +38,12 @@ EDGE_FRAME_S = 0.005
 SOUND_RANGE_DB = 40.0
 #: ... and at least this far over the floor there (silence, or a music bed), dB.
 SOUND_OVER_FLOOR_DB = 6.0
-#: The floor is this percentile of the frame levels around the word.
+#: The floor is this percentile of the frame levels around the word; the threshold it sets is at least
+#: FLOOR_MAX_DB under the loudest frame.
 FLOOR_PERCENTILE = 10.0
+FLOOR_MAX_DB = 10.0
+#: Frames under this mean power are never sound (digital silence, dither), dB re full scale.
+SILENCE_DB = -90.0
 #: Quiet stretches shorter than this do not split sound, s.
 MIN_PAUSE_S = 0.015
 #: Transcript words on each side of a flagged span that the alignment uses.
@@ -88,7 +92,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def _islands(level: np.ndarray, min_pause: int) -> list[tuple[int, int]]:
     """Runs of sound frames in ``level`` (dB), pauses shorter than ``min_pause`` frames bridged."""
     floor = np.percentile(level, FLOOR_PERCENTILE)
-    sound = level > max(level.max() - SOUND_RANGE_DB, floor + SOUND_OVER_FLOOR_DB)
+    # over the floor (a bed), but a window of nothing but sound (connected speech) has its floor at the speech
+    peak = level.max()
+    sound = level > max(peak - SOUND_RANGE_DB, min(floor + SOUND_OVER_FLOOR_DB, peak - FLOOR_MAX_DB), SILENCE_DB)
     islands: list[tuple[int, int]] = []
     for first, stop in _runs(sound):
         if islands and first - islands[-1][1] < min_pause:
@@ -263,8 +269,9 @@ def refine_spans(samples: np.ndarray, sample_rate: int, spans: Sequence[tuple[fl
             left, right = _absorb_weak(islands, level[lo:hi], left, right, frame_s)
             limit_before, word_start = islands[left][1], islands[left + 1][0]
             word_end, limit_after = islands[right][1], islands[right + 1][0]
-        if word_end <= word_start:  # the boundaries crossed: keep the transcript's span
-            refined.append((max(0.0, start_s - pad_s), min(duration_s, end_s + pad_s)))
+        if word_end <= word_start:  # the boundaries crossed: keep the transcript's span (padded only in silence)
+            quiet = len(islands) == 2
+            refined.append((max(0.0, start_s - pad_s * quiet), min(duration_s, end_s + pad_s * quiet)))
             continue
         # pad into quiet only: never past the end of the sound before or the start of the sound after
         new_start = max((lo + max(word_start - pad_s / frame_s, limit_before)) * frame_s, 0.0)

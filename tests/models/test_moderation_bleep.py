@@ -79,6 +79,14 @@ def test_a_word_final_release_goes_with_the_word():
     assert start_s == pytest.approx(0.55, abs=0.006) and end_s == pytest.approx(0.88, abs=0.006)
 
 
+def test_connected_speech_without_pauses_keeps_the_transcripts_times():
+    """No pause to put a boundary on: the transcript's times stand, unpadded (padding goes into quiet only)."""
+    samples = _signal([(0.0, 2.0, 0.3, "vowel")], 2.0)
+    words = [(0.1, 0.6), (0.6, 1.0), (1.0, 1.5)]
+    ((start_s, end_s),) = refine_spans(samples, SAMPLE_RATE, [words[1]], words=words)
+    assert start_s == pytest.approx(0.6, abs=0.006) and end_s == pytest.approx(1.0, abs=0.006)
+
+
 def test_silence_around_gives_the_padded_span():
     samples = np.zeros((1, 2 * SAMPLE_RATE), np.float32)
     ((start_s, end_s),) = refine_spans(samples, SAMPLE_RATE, [(0.6, 1.0)])
