@@ -3,15 +3,16 @@
 Whisper's word times are often 100-300 ms off (mostly late), so a flagged
 span is first refined on the audio (:func:`refine_spans`): the sound around
 it is cut into islands (runs of 5 ms frames within 40 dB of the loudest
-frame there and 10 dB over the local floor, which is a music bed's level
-under a bed), and the islands are aligned to the transcript's words around
-the span (two on each side) by dynamic programming, for the best offset of
-the transcript's times: every island goes to one word in order, sound
-outside its word's shifted times costs its duration, and a word boundary
-placed on a short pause (a stop closure is one) costs what it falls short
-of 100 ms. The flagged word is
-its islands, padded by ``pad_ms`` into quiet but never into a neighbour's
-sound (its core).
+frame there and 6 dB over the local floor, which is a music bed's level
+under a bed), and the transcript's word boundaries around the span (two
+words on each side) are matched in order to the pauses between islands by
+dynamic programming, for the best common offset of the transcript's times:
+a boundary costs its distance to its pause (outward from the flagged word
+at half rate) plus what the pause falls short of 100 ms (a stop closure
+inside a word is short), or a fixed cost on no pause (connected speech).
+Weak release bursts next to the word go with it. The flagged word is the
+sound between its two pauses, padded by ``pad_ms`` into them but never into
+a neighbour's sound (its core). docs/moderation.md has the numbers.
 
 The replacement is crossfaded in and out with short raised-cosine fades
 that start and end at zero crossings, so no click is added.
@@ -110,9 +111,10 @@ def _boundaries(islands: list[tuple[int, int]], expected: np.ndarray, weights: n
 
     ``expected`` holds the transcript's word boundaries in frames, in order. Boundaries take pauses in
     order, each a different one, or none (a boundary inside connected sound). Cost of a boundary on a
-    pause: the distance from the boundary, shifted by the offset tried, to the pause (0 inside it), plus
-    BOUNDARY_COST x what the pause falls short of BOUNDARY_PAUSE_S; on none: NO_PAUSE_COST_S. The offset
-    with the lowest total wins.
+    pause: the distance from the boundary, shifted by the offset tried, to the pause (0 inside it; x ``outward``
+    per direction), plus BOUNDARY_COST x what the pause falls short of BOUNDARY_PAUSE_S; on none:
+    NO_PAUSE_COST_S; each x its ``weights``. The offset with the lowest total, SHIFT_COST per second away
+    from TYPICAL_LATE_S added, wins.
     """
     gaps = [(islands[g][1], islands[g + 1][0]) for g in range(len(islands) - 1)]
     n, m = expected.shape[0], len(gaps)
@@ -129,10 +131,9 @@ def _boundaries(islands: list[tuple[int, int]], expected: np.ndarray, weights: n
         later = np.maximum(first[None, :] - target[:, None], 0) * frame_s  # the pause after the boundary
         earlier = np.maximum(target[:, None] - stop[None, :], 0) * frame_s
         on = (later * outward[:, 1:2] + earlier * outward[:, 0:1] + short[None, :]) * weights[:, None]
-        # cost[t, g]: boundaries 0..t placed, the last pause used at most g (g = -1: none used: column 0)
+        # cost[t, g]: the least cost of placing the first t boundaries on pauses 0..g-1 (or none)
         cost = np.zeros((n + 1, m + 1))
-        cost[0, :] = 0.0
-        choice = np.zeros((n + 1, m + 1), int)  # 0: boundary t-1 on no pause, 1: on pause g-1
+        choice = np.zeros((n + 1, m + 1), int)  # 0: boundary t-1 on no pause, 1: on pause g-1, 2: pause g-1 unused
         for t in range(1, n + 1):
             for g in range(m + 1):
                 none = cost[t - 1, g] + NO_PAUSE_COST_S * weights[t - 1]
