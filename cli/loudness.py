@@ -1,4 +1,4 @@
-"""``audiokit loudness FILE...`` and ``audiokit normalize IN OUT``.
+"""``audiokit loudness FILE...``, ``audiokit normalize IN... -o OUT`` and ``audiokit gain FILE...``.
 
 Only click is imported at module level; audiokit loads inside each command so
 that ``audiokit --help`` stays fast and compiles nothing.
@@ -13,7 +13,7 @@ import click
 
 from .main_helpers import exit_for_batch, report_files
 
-__all__ = ["COMMANDS", "loudness", "normalize"]
+__all__ = ["COMMANDS", "gain", "loudness", "normalize"]
 
 #: Human-readable rows: (report field, label, unit).
 _ROWS = (
@@ -240,4 +240,35 @@ def _warn_off_target(document: dict) -> None:
                    f"{document['mode']} mode)", err=True)
 
 
-COMMANDS = [loudness, normalize]
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.option("--album", is_flag=True, help="Also write album gain: FILES measured as one programme.")
+@click.option("--force", is_flag=True, help="Tag files that already carry gain tags (skipped otherwise).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (a list, one object per file).")
+def gain(files: tuple[str, ...], album: bool, force: bool, as_json: bool) -> None:
+    """Write ReplayGain 2.0 tags (R128 for Opus) into FILES, in place.
+
+    Like rsgain's easy mode: each file is measured (BS.1770-5), and its track
+    gain (-18 LUFS reference; -23 LUFS Q7.8 for Opus, RFC 7845) and true peak
+    are written as tags; the audio is not touched. Files already tagged are
+    skipped unless --force. Each file is rewritten as a copy renamed over it.
+
+    \b
+    Examples:
+      audiokit gain episode.mp3
+      audiokit gain album/*.flac --album
+    """
+    from audiokit.loudness import tag_files
+
+    results = tag_files(files, album=album, force=force)
+    if as_json:
+        click.echo(json.dumps([result.to_dict() for result in results], indent=2))
+        return
+    for result in results:
+        if result.action == "skipped":
+            click.echo(f"{result.path}: already tagged, skipped (--force to redo)")
+        else:
+            click.echo(f"{result.path}: " + ", ".join(f"{key}={value}" for key, value in result.tags.items()))
+
+
+COMMANDS = [loudness, normalize, gain]

@@ -32,8 +32,9 @@ from .meter import (
 )
 from .normalize import NormalizationReport, NormalizationWarning, normalize, normalize_album, preset_gains
 from .level_match import LevelMatch, encode_at_level
-from .normalize_file import measure_file, normalize_file, output_options
+from .normalize_file import measure_file, measure_files, normalize_file, output_options
 from .presets import PRESETS, Preset, get_preset
+from .tag_files import GainTagResult, read_gain_tags, tag_files, write_gain_tags
 from .truepeak import TruePeakMeter, oversampling_factor, true_peak
 
 __all__ = [
@@ -65,6 +66,11 @@ __all__ = [
     "LevelMatch",
     "encode_at_level",
     "measure_file",
+    "measure_files",
+    "GainTagResult",
+    "read_gain_tags",
+    "tag_files",
+    "write_gain_tags",
     "output_options",
     "normalize_file",
     "oversampling_factor",

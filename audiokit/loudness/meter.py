@@ -41,6 +41,7 @@ __all__ = [
     "LoudnessSeries",
     "LoudnessMeter",
     "AlbumReport",
+    "album_of",
     "channel_weights",
     "measure",
     "measure_album",
@@ -491,14 +492,19 @@ def measure_album(tracks: Sequence, *, channel_layout=None) -> AlbumReport:
         ``integrated_lufs`` gates the 400 ms blocks of all tracks together
         (each track's blocks are still its own: no block spans two tracks).
     """
-    blocks, reports = [], []
-    for samples, sample_rate in checked_tracks(tracks):
-        meter = _run(
-            LoudnessMeter(sample_rate, samples.shape[0], channel_layout=channel_layout), samples, with_peaks=True
-        )
-        blocks.append(meter._gating_blocks())
-        reports.append(meter.report(warn=False))
-    integrated, _ = _gated_loudness(np.concatenate(blocks), RELATIVE_GATE_LU)
+    meters = [_run(LoudnessMeter(sample_rate, samples.shape[0], channel_layout=channel_layout), samples,
+                   with_peaks=True) for samples, sample_rate in checked_tracks(tracks)]
+    return album_of(meters)
+
+
+def album_of(meters: Sequence[LoudnessMeter]) -> AlbumReport:
+    """The album report of tracks already measured, one :class:`LoudnessMeter` each (joint gating).
+
+    Streaming front ends (:func:`audiokit.loudness.measure_files`) feed one
+    meter per file and call this at the end; :func:`measure_album` is built on it.
+    """
+    reports = [meter.report(warn=False) for meter in meters]
+    integrated, _ = _gated_loudness(np.concatenate([meter._gating_blocks() for meter in meters]), RELATIVE_GATE_LU)
     album = AlbumReport(
         integrated_lufs=integrated,
         true_peak_dbtp=max(report.true_peak_dbtp for report in reports),

@@ -23,11 +23,11 @@ from ..errors import ParameterError
 from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _hold_ceiling, _LimiterStream, _settings
 from ..channels import LAYOUTS
 from .level_match import encode_at_level
-from .meter import RELATIVE_GATE_LU, LoudnessMeter, LoudnessReport, _gated_loudness
+from .meter import RELATIVE_GATE_LU, AlbumReport, LoudnessMeter, LoudnessReport, _gated_loudness, album_of
 from .normalize import NormalizationReport, _Target, _apply_gain, _initial_gain, _iterate_gain, _resolve
 from .truepeak import TruePeakMeter
 
-__all__ = ["CEILING_TOLERANCE_DB", "measure_file", "normalize_file", "output_options"]
+__all__ = ["CEILING_TOLERANCE_DB", "measure_file", "measure_files", "normalize_file", "output_options"]
 
 #: How far a decoded lossy file may peak over the ceiling before it is encoded again
 #: from a lower limiter ceiling, dB.
@@ -104,6 +104,35 @@ def file_layout(info) -> str | None:
     return info.channel_layout if info.channel_layout in LAYOUTS else None
 
 
+def _meter_file(path, channel_layout, block_frames: int) -> LoudnessMeter:
+    from ..io.reader import open as open_audio
+
+    with open_audio(path) as reader:
+        layout = channel_layout if channel_layout is not None else file_layout(reader.info)
+        meter = LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=layout)
+        for block in reader.blocks(block_frames):
+            meter.process(block)
+    return meter
+
+
+def measure_files(paths, *, channel_layout=None, block_frames: int = BLOCK_FRAMES) -> AlbumReport:
+    """Measure files one by one and as one programme (album loudness), streamed.
+
+    Parameters
+    ----------
+    paths : sequence of str or os.PathLike
+    channel_layout : str or sequence of str, optional
+        Default: the layout each file names.
+    block_frames : int
+
+    Returns
+    -------
+    AlbumReport
+        As :func:`measure_album` gives for the decoded files, in bounded memory.
+    """
+    return album_of([_meter_file(path, channel_layout, block_frames) for path in paths])
+
+
 def measure_file(path, *, channel_layout=None, block_frames: int = BLOCK_FRAMES) -> LoudnessReport:
     """BS.1770 / EBU R128 measurements of a file, streamed block by block.
 
@@ -127,14 +156,7 @@ def measure_file(path, *, channel_layout=None, block_frames: int = BLOCK_FRAMES)
     >>> round(measure_file("examples/example.flac").integrated_lufs, 1)  # doctest: +SKIP
     -16.3
     """
-    from ..io.reader import open as open_audio
-
-    with open_audio(path) as reader:
-        layout = channel_layout if channel_layout is not None else file_layout(reader.info)
-        meter = LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=layout)
-        for block in reader.blocks(block_frames):
-            meter.process(block)
-    return meter.report(warn=False)
+    return _meter_file(path, channel_layout, block_frames).report(warn=False)
 
 
 def normalize_file(input_path, output_path, *, preset: str | None = None, target_lufs: float | None = None,
