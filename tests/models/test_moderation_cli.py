@@ -74,6 +74,21 @@ def test_json_document_validates_against_the_schema(episode):
     assert document["label"] == {"policy": "music", "explicit": True, "reasons": ["en.profanity.shit"]}
     assert {f["source"] for f in document["flags"]} == {"transcript", "audio"}
     assert document["counts"]["profanity"] == 1 and document["bleep"] is None
+    assert document["spec"] == "spotify"  # the music policy's delivery spec
+
+
+@pytest.mark.parametrize("arguments, spec", [([], "podcast"), (["--policy", "kids"], "podcast"),
+                                             (["--policy", "music", "--spec", "ebu-r128"], "ebu-r128")])
+def test_spec_follows_the_policy_unless_given(episode, arguments, spec):
+    source, transcript = episode
+    result = CliRunner().invoke(moderate, [str(source), "--transcript", str(transcript), "--json", *arguments])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["spec"] == spec
+    target = audiokit.loudness.get_preset(spec).target_lufs
+    found = [f["limit"] for f in document["flags"] if f["category"] == "loudness"]
+    off_spec = abs(document["loudness"]["integrated_lufs"] - target) > 1.0
+    assert found == ([target] if off_spec else [])
 
 
 def test_schema_rejects_a_flag_without_evidence(episode):
