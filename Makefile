@@ -15,7 +15,7 @@ SYSTEM_PACKAGES := libmysofa1 alsa-utils espeak-ng chromium
 # in tests/players/package-lock.json and installed with `npm ci` (npm from Debian when missing).
 PLAYER_DEPS := tests/players/node_modules/.package-lock.json
 
-.PHONY: demo test install system-deps player-deps bench example clean
+.PHONY: demo test slow lint install system-deps player-deps bench example clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,18 @@ $(PLAYER_DEPS): tests/players/package.json tests/players/package-lock.json
 		echo "note: npm not installed; the real-player test will skip"; \
 	fi
 
+# The conventions' gates, then every test but the slow lane (STYLE.md section 11).
 test: install system-deps player-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# The slow lane: 30-minute episodes, 3-hour memory runs, long fuzzing (pytest -m slow).
+slow: install system-deps player-deps
+	$(BIN)/python -m pytest -q -m slow
+
+# ruff (pyflakes, bugbear, isort, numpy docstrings) and mypy on the package.
+lint: install
+	$(BIN)/ruff check audiokit cli models tests benchmarks examples
+	$(BIN)/mypy
 
 demo: install
 	$(BIN)/audiokit info examples/example.flac
