@@ -1,7 +1,8 @@
 """audiokit: audio processing and content intelligence for streaming platforms.
 
-``import audiokit`` is cheap: it loads numpy and the core types only. The I/O
-functions (which need PyAV and soundfile) and the subpackages load on first use.
+``import audiokit`` is cheap: it loads the error classes only, so that
+``audiokit --help`` starts in a blink. :class:`Audio` (numpy), the I/O functions
+(PyAV, soundfile) and the subpackages load on first use.
 
 Examples
 --------
@@ -19,7 +20,6 @@ from __future__ import annotations
 import importlib
 
 from ._version import __version__
-from .audio import Audio
 from .errors import (
     AudiokitError,
     FormatError,
@@ -47,13 +47,16 @@ __all__ = [
 
 # Names resolved on first access (PEP 562) so that `import audiokit` and
 # `audiokit --help` do not pay for PyAV, soundfile, scipy or numba.
+_LAZY_CORE = {"Audio": ".audio"}
 _LAZY_IO = {"open", "read", "write", "probe", "MediaInfo", "AudioReader"}
 _LAZY_SOURCE = {"as_audio", "AudioSource"}
 _SUBPACKAGES = {"io", "channels", "loudness", "transcode", "spatial", "analysis", "synth", "pipeline", "models", "cli"}
 
 
 def __getattr__(name: str):
-    if name in _LAZY_IO:
+    if name in _LAZY_CORE:
+        value = getattr(importlib.import_module(_LAZY_CORE[name], __name__), name)
+    elif name in _LAZY_IO:
         value = getattr(importlib.import_module(".io", __name__), name)
     elif name in _LAZY_SOURCE:
         value = getattr(importlib.import_module(".io.source", __name__), name)
@@ -66,4 +69,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY_IO | _LAZY_SOURCE)
+    return sorted(set(globals()) | set(_LAZY_CORE) | _LAZY_IO | _LAZY_SOURCE)
