@@ -118,12 +118,14 @@ def _boundaries(islands: list[tuple[int, int]], expected: np.ndarray, weights: n
     """
     gaps = [(islands[g][1], islands[g + 1][0]) for g in range(len(islands) - 1)]
     n, m = expected.shape[0], len(gaps)
+    best: list[int | None] = [None] * n
     if m == 0:
-        return [None] * n
+        return best
     first = np.array([a for a, _ in gaps], float)
     stop = np.array([b for _, b in gaps], float)
     short = BOUNDARY_COST * np.maximum(BOUNDARY_PAUSE_S - (stop - first) * frame_s, 0.0)
-    best_cost, best = np.inf, [None] * n
+    best_cost = np.inf
+    picked: list[int | None]
     lo, hi = (round(s / frame_s) for s in SHIFTS_S)
     for shift in range(lo, hi + 1, max(1, round(SHIFT_STEP_S / frame_s))):
         target = expected - shift  # shift > 0: the transcript's times ran late
@@ -150,7 +152,7 @@ def _boundaries(islands: list[tuple[int, int]], expected: np.ndarray, weights: n
                 if k == 0:
                     t -= 1
                 elif k == 1:
-                    picked[t - 1] = g - 1
+                    picked[t - 1] = int(g - 1)
                     t, g = t - 1, g - 1
                 else:
                     g -= 1
@@ -239,9 +241,8 @@ def refine_spans(samples: np.ndarray, sample_rate: int, spans: Sequence[tuple[fl
         islands = [(0, 0), *_islands(level[lo:hi], max(1, round(MIN_PAUSE_S / frame_s))), (hi - lo, hi - lo)]
         # the transcript's word boundaries: midway between a word's end and the next one's start; a flagged
         # span first or last in the transcript is bounded by its own start or end
-        edges = [0.5 * (x[1] + y[0]) for x, y in zip(local, local[1:])]
-        edges = ([] if before else [start_s]) + edges + ([] if after else [end_s])
-        edges = np.array(edges) / frame_s - lo
+        between = [0.5 * (x[1] + y[0]) for x, y in zip(local, local[1:])]
+        edges = np.array(([] if before else [start_s]) + between + ([] if after else [end_s])) / frame_s - lo
         own = (len(before) - 1, len(before)) if before else (0, 1)
         weights = np.full(edges.shape[0], CONTEXT_WEIGHT)
         weights[list(own)] = 1.0

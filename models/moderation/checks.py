@@ -351,9 +351,9 @@ def _loudness_jumps(series, options: CheckOptions) -> list[Flag]:
     # counts only once that window holds a full momentary window of sound.
     min_hops = max(1, round((options.jump_onset_silence_s - 0.4) / 0.01) + 1)
     ends = _silence_ends(lufs, options.jump_gate_lufs, min_hops)
-    index = np.arange(lufs.shape[0])
-    last = index - lag - 1  # the preceding window's last step
-    recent = ends > index - lag - window  # a silence ended inside the preceding window (or covers it)
+    steps = np.arange(lufs.shape[0])
+    last = steps - lag - 1  # the preceding window's last step
+    recent = ends > steps - lag - window  # a silence ended inside the preceding window (or covers it)
     if recent.any():
         # loudest value since the last silence ended, up to each step
         since = np.empty_like(lufs)

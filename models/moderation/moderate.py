@@ -11,6 +11,7 @@ from audiokit._files import write_atomically
 from audiokit.audio import Audio
 from audiokit.errors import ParameterError
 
+from ..whisper.result import Segment
 from .bleep import BLEEP_MODES, PAD_MS, refine_spans, write_like
 from .bleep import bleep as bleep_audio
 from .checks import CheckOptions, check_audio
@@ -124,7 +125,8 @@ def moderate(
     if bleep is not None and source is None:
         raise ParameterError("bleeping needs the audio: pass source as well as the transcript")
     name = _source_name(source)
-    segments, language, origin = [], "en", ""
+    segments: list[Segment] = []
+    language, origin = "en", ""
     if transcript is not None:
         segments, language = read_transcript(transcript)
         origin = os.fspath(transcript)

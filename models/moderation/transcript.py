@@ -187,7 +187,7 @@ def masked_transcript(segments: Sequence[Segment], flags: Sequence[Flag], *, lan
         middle = 0.5 * (word.start_s + word.end_s)
         return any(start <= middle <= end for start, end in spans)
 
-    out = []
+    out: list[dict] = []
     for segment in segments:
         words = [Word(w.start_s, w.end_s, _mask(w.text) if hidden(w) else w.text, w.probability)
                  for w in segment.words]
