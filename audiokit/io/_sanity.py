@@ -29,6 +29,7 @@ _MP4_TOP_LEVEL = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot",
 # §8.6.1.2 stts, §8.6.1.3 ctts, §8.6.2 stss, §8.7.4 stsc, §8.7.5 stco/co64, §8.6.6 elst v0).
 _MP4_ENTRY_BYTES = {b"stts": 8, b"ctts": 8, b"stss": 4, b"stsc": 12, b"stco": 4, b"co64": 8, b"elst": 12}
 _MAX_BOXES = 100_000  # more boxes than this in moov is not a real file
+_MAX_RIFF_CHUNKS = 1000  # chunks walked before the data chunk, at most
 
 
 def check_stream_params(path: Path, sample_rate: int, num_channels: int) -> None:
@@ -138,3 +139,35 @@ def _check_table(path: Path, handle, kind: bytes, payload: int, payload_bytes: i
                 f"{shown}: MP4 time-to-sample table lists {total} samples in a {file_size}-byte file; "
                 "the file is corrupt or hostile. Re-export it"
             )
+
+
+def check_wav_data_chunk(path: Path) -> None:
+    """Raise FormatError if a RIFF WAVE file's data chunk declares more bytes than the file holds.
+
+    libsndfile and ffmpeg both read such a file as far as it goes, silently;
+    a cut-short upload is damaged and is refused. A data size of 0 or
+    0xFFFFFFFF (written by streaming recorders that never went back to fill
+    it in) declares nothing and passes. One byte of slack covers the RIFF pad
+    byte (chunks are word-aligned, RIFF spec 1991 §"Chunks").
+    """
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        offset = 12
+        for _ in range(_MAX_RIFF_CHUNKS):
+            handle.seek(offset)
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return
+            kind, chunk_bytes = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if kind == b"data":
+                missing = offset + 8 + chunk_bytes - size
+                if chunk_bytes not in (0, 0xFFFFFFFF) and missing > 1:
+                    raise FormatError(
+                        f"{display_path(path)}: truncated WAV: its data chunk declares {chunk_bytes} bytes "
+                        f"but the file ends {missing} bytes short of that; re-export or re-download it"
+                    )
+                return
+            offset += 8 + chunk_bytes + (chunk_bytes & 1)

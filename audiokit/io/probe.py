@@ -19,7 +19,7 @@ from ._containers import (
     open_container,
     open_soundfile,
 )
-from ._sanity import check_stream_params
+from ._sanity import check_stream_params, check_wav_data_chunk
 
 __all__ = ["MediaInfo", "probe"]
 
@@ -176,6 +176,7 @@ def _remember(path: Path, info: MediaInfo) -> MediaInfo:
 
 
 def _probe_soundfile(path: Path, handle) -> MediaInfo:
+    check_wav_data_chunk(path)
     tags, has_cover_art = _container_tags(path)
     if tags is None:  # ffmpeg could not open it; libsndfile's fixed set of tags then
         tags = {key: value for key in _SOUNDFILE_TAGS if (value := getattr(handle, key))}
@@ -246,6 +247,8 @@ class _Count:
 def _probe_pyav(path: Path, consume: Callable | None = None) -> MediaInfo:
     container, stream = open_container(path)
     with container:
+        if container.format.name == "wav":  # compressed codecs in WAV (GSM, ADPCM, ...)
+            check_wav_data_chunk(path)
         count = _decode_count(path, container, stream, consume)
         num_frames = _exact_length(path, container, stream, count)
         check_stream_params(path, count.sample_rate, count.num_channels)

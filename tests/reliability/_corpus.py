@@ -215,6 +215,27 @@ def random_named_mp3(folder: Path, size_bytes: int = 4 << 20, seed: int = 3) -> 
     return path
 
 
+def wav_cut_short(folder: Path) -> Path:
+    """A 24-bit stereo WAV cut to half its bytes: the data chunk still declares the full length."""
+    path = folder / "cut-short.wav"
+    soundfile.write(path, music(44100, 2.0).T, 44100, subtype="PCM_24")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def wav_streaming_header(folder: Path) -> Path:
+    """A WAV whose RIFF and data sizes are 0xFFFFFFFF, as streaming recorders leave them (valid)."""
+    path = folder / "streaming.wav"
+    soundfile.write(path, music(44100, 2.0).T, 44100, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    data[4:8] = b"\xff\xff\xff\xff"
+    start = data.index(b"data")
+    data[start + 4:start + 8] = b"\xff\xff\xff\xff"
+    path.write_bytes(bytes(data))
+    return path
+
+
 # --- hostile headers ----------------------------------------------------------------------------
 
 
@@ -262,7 +283,9 @@ CASES = {
     "WAV at 6000 Hz": lambda folder: low_rate_wav(folder, 6000),
     "FLAC, STREAMINFO says 96 kHz (really 44.1)": flac_claiming_96k,
     "FLAC, STREAMINFO says 1,000 samples": flac_claiming_1000_samples,
+    "WAV with streaming (0xFFFFFFFF) sizes": wav_streaming_header,
     "FLAC cut to 40 %": flac_truncated,
+    "WAV cut to half its bytes": wav_cut_short,
     "MP3 cut to a third (Xing/LAME header)": mp3_truncated_xing,
     "MP3 with VBRI header claiming 222 s, holding 0.44 s": mp3_vbri_truncated,
     "4 MB of random bytes named .mp3": random_named_mp3,
@@ -274,6 +297,6 @@ CASES = {
 #: Cases ffmpeg itself should not be asked to decode (it allocates what the header claims).
 NO_REFERENCE = {"MP4 with an 85-million-entry sample table"}
 #: Valid files: audiokit must read them as ffmpeg's full decode does.
-VALID = list(CASES)[:9]
+VALID = list(CASES)[:10]
 #: Damaged or hostile files: audiokit must refuse them with a FormatError naming the file.
-INVALID = list(CASES)[9:]
+INVALID = list(CASES)[10:]

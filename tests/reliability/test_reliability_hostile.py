@@ -15,6 +15,7 @@ from audiokit.errors import FormatError
 # What each refusal must say (besides the file's name).
 EXPECTED = {
     "FLAC cut to 40 %": "corrupt or truncated",
+    "WAV cut to half its bytes": "truncated WAV: its data chunk declares 529200 bytes but the file ends 264622 bytes short",
     "MP3 cut to a third (Xing/LAME header)": "truncated MP3: its Xing/Info/VBRI header declares 264600 frames",
     "MP3 with VBRI header claiming 222 s, holding 0.44 s": "truncated MP3: its Xing/Info/VBRI header declares 9789696",
     "4 MB of random bytes named .mp3": "random-4MB.mp3",
