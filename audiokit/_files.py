@@ -65,7 +65,7 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def display_path(path) -> str:
+def display_path(path: str | os.PathLike[str]) -> str:
     """``path`` as printable text: bytes that are not UTF-8 appear as ``\\xNN`` escapes.
 
     File names on POSIX are bytes; Python keeps undecodable ones as lone
@@ -75,7 +75,7 @@ def display_path(path) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def resolve_input(path) -> Path:
+def resolve_input(path: str | os.PathLike[str]) -> Path:
     """``Path(path).resolve()``, or the absolute path where resolving fails (a symbolic link loop).
 
     Listing inputs must not fail a batch; :func:`check_input_file` then fails
@@ -87,7 +87,7 @@ def resolve_input(path) -> Path:
         return Path(os.path.abspath(path))
 
 
-def check_input_file(path) -> Path:
+def check_input_file(path: str | os.PathLike[str]) -> Path:
     """Return ``path`` as a Path if it names a readable, non-empty regular file.
 
     Call it before opening, hashing or decoding an input: a FIFO (which would
