@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -42,6 +43,7 @@ _MP3_HEADER_SEARCH_BYTES = 8192
 _CACHE_SIZE = 64  # probe results kept, most recently used
 _CACHE_DIGEST_BYTES = 65536  # bytes hashed at each end of a file for its cache key
 _CACHE: OrderedDict[tuple, MediaInfo] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 # Decoder names that differ from the codec's name.
 _CODEC_NAMES = {"mp3float": "mp3", "mp2float": "mp2", "mp1float": "mp1"}
 
@@ -132,10 +134,11 @@ def probe(path) -> MediaInfo:
 def cached_probe(path: Path) -> MediaInfo | None:
     """The remembered :func:`probe` of ``path`` if the file is unchanged since, else None."""
     key = _cache_key(path)
-    cached = _CACHE.get(key)
-    if cached is None:
-        return None
-    _CACHE.move_to_end(key)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is None:
+            return None
+        _CACHE.move_to_end(key)
     return replace(cached, tags=dict(cached.tags))
 
 
@@ -169,9 +172,11 @@ def _cache_key(path: Path) -> tuple:
 
 
 def _remember(path: Path, info: MediaInfo) -> MediaInfo:
-    _CACHE[_cache_key(path)] = info
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    key = _cache_key(path)
+    with _CACHE_LOCK:  # readers in several threads (ingest's encoders) may probe at once
+        _CACHE[key] = info
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return info
 
 
