@@ -13,11 +13,14 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["BLOCK_FRAMES", "MAX_CHANNELS", "as_samples", "from_interleaved", "check_finite", "check_sample_rate"]
+__all__ = ["BLOCK_FRAMES", "MAX_CHANNELS", "MAX_SAMPLE_RATE", "as_samples", "from_interleaved", "check_finite", "check_sample_rate"]
 
 #: More rows than this means the array is almost certainly (frames, channels).
 #: 64 covers every layout up to 22.2 and third-order ambisonics (16) with room.
 MAX_CHANNELS = 64
+#: Highest sample rate audiokit accepts, Hz: 768 kHz is the highest rate in use
+#: (DXD x2, PCM 768k DACs). Anything above is a corrupt header or a unit mistake.
+MAX_SAMPLE_RATE = 768_000
 #: Frames per block when a long signal is streamed or processed in pieces: it
 #: bounds temporary memory (1 MiB per channel of float32) whatever the duration.
 BLOCK_FRAMES = 1 << 16
@@ -139,7 +142,7 @@ def check_finite(samples: np.ndarray, *, name: str = "samples") -> None:
 
 
 def check_sample_rate(sample_rate, *, name: str = "sample_rate") -> int:
-    """Return ``sample_rate`` as an int, or raise if it is not a positive integer."""
+    """Return ``sample_rate`` as an int, or raise unless it is an integer in 1..:data:`MAX_SAMPLE_RATE` Hz."""
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
         if isinstance(sample_rate, (float, np.floating)) and float(sample_rate).is_integer():
             sample_rate = int(sample_rate)
@@ -149,4 +152,6 @@ def check_sample_rate(sample_rate, *, name: str = "sample_rate") -> int:
             )
     if sample_rate <= 0:
         raise ParameterError(f"{name} is {sample_rate}; expected a positive number of Hz")
+    if sample_rate > MAX_SAMPLE_RATE:
+        raise ParameterError(f"{name} is {sample_rate}; expected at most {MAX_SAMPLE_RATE} Hz (is it in Hz?)")
     return int(sample_rate)

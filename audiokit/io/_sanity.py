@@ -12,14 +12,12 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from .._arrays import MAX_CHANNELS
+from .._arrays import MAX_CHANNELS, MAX_SAMPLE_RATE
 from .._files import display_path
 from ..errors import FormatError
 
-#: Lowest and highest sample rate a file may declare, Hz. 768 kHz is the highest
-#: rate in use (DXD x2 / PCM 768k DACs); 1 Hz is the lowest an integer rate can be.
+#: Lowest sample rate a file may declare, Hz: the lowest an integer rate can be.
 MIN_SAMPLE_RATE = 1
-MAX_SAMPLE_RATE = 768_000
 
 # ISO/IEC 14496-12 (ISO base media file format): boxes that hold other boxes.
 _MP4_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"mvex", b"moof", b"traf"}

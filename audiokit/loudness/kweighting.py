@@ -33,6 +33,7 @@ __all__ = [
     "HIGHPASS_F0_HZ",
     "HIGHPASS_Q",
     "REFERENCE_RATE",
+    "MIN_SAMPLE_RATE",
     "MATCHED_BAND_FRACTION",
     "kweighting_sos",
     "kweighting_response_db",
@@ -50,7 +51,7 @@ HIGHPASS_Q = 0.5003270373238773
 #: The rate at which BS.1770 tabulates the coefficients.
 REFERENCE_RATE = 48000
 #: Lowest sample rate the K-weighting is designed for (telephone band).
-_MIN_RATE = 8000
+MIN_SAMPLE_RATE = 8000
 #: Top of the matched band, as a fraction of the lower sample rate (0.8 Nyquist).
 MATCHED_BAND_FRACTION = 0.4
 #: Reweighting rounds of the minimax refinement.
@@ -154,9 +155,9 @@ def kweighting_sos(sample_rate: int) -> np.ndarray:
     array([ 1.53512486, -2.69169619,  1.19839281])
     """
     sample_rate = check_sample_rate(sample_rate)
-    if sample_rate < _MIN_RATE:
+    if sample_rate < MIN_SAMPLE_RATE:
         raise ParameterError(
-            f"sample_rate is {sample_rate}; K-weighting needs at least {_MIN_RATE} Hz. "
+            f"sample_rate is {sample_rate}; K-weighting needs at least {MIN_SAMPLE_RATE} Hz. "
             "Resample the signal first"
         )
     return _sos(sample_rate)

@@ -103,10 +103,16 @@ def _settings(sample_rate: int, lookahead_ms: float, hold_ms: float, release_ms:
     )
 
 
+#: Lowest true-peak ceiling accepted, dBTP: below it a "ceiling" is a mistake
+#: (a sign or unit slip), not a delivery spec (the strictest in use is -2 dBTP).
+MIN_CEILING_DBTP = -60.0
+
+
 def _check_ceiling(true_peak_dbtp) -> float:
     if isinstance(true_peak_dbtp, bool) or not isinstance(true_peak_dbtp, (int, float)) \
-            or not math.isfinite(true_peak_dbtp) or true_peak_dbtp > 0.0:
-        raise ParameterError(f"true_peak_dbtp is {true_peak_dbtp!r}; expected a finite ceiling <= 0 dBTP")
+            or not math.isfinite(true_peak_dbtp) or not MIN_CEILING_DBTP <= true_peak_dbtp <= 0.0:
+        raise ParameterError(f"true_peak_dbtp is {true_peak_dbtp!r}; expected a ceiling in "
+                             f"[{MIN_CEILING_DBTP:g}, 0] dBTP")
     return float(true_peak_dbtp)
 
 

@@ -22,6 +22,7 @@ from .._arrays import BLOCK_FRAMES
 from ..errors import ParameterError
 from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _hold_ceiling, _LimiterStream, _settings
 from ..channels import LAYOUTS
+from .kweighting import MIN_SAMPLE_RATE
 from .level_match import encode_at_level
 from .meter import RELATIVE_GATE_LU, AlbumReport, LoudnessMeter, LoudnessReport, _gated_loudness, album_of
 from .normalize import NormalizationReport, _Target, _apply_gain, _initial_gain, _iterate_gain, _resolve
@@ -109,6 +110,8 @@ def _meter_file(path, channel_layout, block_frames: int) -> LoudnessMeter:
 
     with open_audio(path) as reader:
         layout = channel_layout if channel_layout is not None else file_layout(reader.info)
+        if reader.sample_rate < MIN_SAMPLE_RATE:  # e.g. 1 or 6 kHz files: band-limited, so upsampling is exact
+            reader = reader.resampled_to(MIN_SAMPLE_RATE)
         meter = LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=layout)
         for block in reader.blocks(block_frames):
             meter.process(block)
@@ -149,6 +152,9 @@ def measure_file(path, *, channel_layout=None, block_frames: int = BLOCK_FRAMES)
     -------
     LoudnessReport
         Undefined values (silence, too short) are -inf; no warning is issued.
+        A file below the K-weighting's lowest rate (8 kHz) is measured after
+        upsampling to it (its content lies below 4 kHz, where the resampler
+        passes it unchanged).
 
     Examples
     --------

@@ -119,3 +119,33 @@ def test_silence_passes_through_with_a_warning(tmp_path):
 def test_bad_block_frames_is_refused(loud_music, tmp_path):
     with pytest.raises(ParameterError, match="block_frames"):
         normalize_file(loud_music[0], tmp_path / "out.wav", preset="podcast", block_frames=0)
+
+
+@pytest.mark.parametrize("rate", [1000, 6000])
+def test_files_below_8_khz_are_measured_by_upsampling(tmp_path, rate):
+    t = np.arange(5 * rate) / rate
+    tone = (0.25 * np.sin(2 * np.pi * (rate / 8) * t)).astype(np.float32)[np.newaxis]
+    soundfile.write(tmp_path / "low.wav", tone.T, rate, subtype="FLOAT")
+    from audiokit.io.resample import resample
+    from audiokit.loudness import measure, measure_file
+
+    report = measure_file(tmp_path / "low.wav")
+    expected = measure(resample(tone, rate, 8000), 8000)
+    assert report.integrated_lufs == pytest.approx(expected.integrated_lufs, abs=1e-6)
+    assert np.isfinite(report.integrated_lufs)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"target_lufs": -16.0, "true_peak_dbtp": -200.0}, r"ceiling in \[-60, 0\]"),
+])
+def test_absurd_ceilings_are_refused(options, message):
+    with pytest.raises(ParameterError, match=message):
+        normalize(np.zeros((1, 48000), np.float32), 48000, **options)
+
+
+@pytest.mark.parametrize("rate", [2**63, 10**9])
+def test_absurd_sample_rates_are_refused(rate):
+    from audiokit.loudness import measure
+
+    with pytest.raises(ParameterError, match="at most 768000 Hz"):
+        measure(np.zeros((1, 48000), np.float32), rate)
