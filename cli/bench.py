@@ -17,8 +17,14 @@ def bench() -> None:
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the JSON results and plots.")
 def spatial(quick: bool, out_dir: str) -> None:
-    """Binaural renderer throughput, real-time capacity and accuracy vs ffmpeg's headphone
-    filter and scipy; prints the JSON path (plots beside it when matplotlib is installed)."""
+    """Binaural renderer throughput, real-time capacity and accuracy vs ffmpeg's headphone filter and scipy.
+
+    Prints the JSON path (plots beside it when matplotlib is installed).
+
+    \b
+    Examples:
+      audiokit bench spatial -o bench-results/ --quick
+    """
     import importlib.util
     from pathlib import Path
 

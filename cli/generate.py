@@ -38,6 +38,11 @@ def generate(output: str, seconds: float, bars: int | None, seed: int, temperatu
     """Sample a four-voice chorale-style piece and render it to OUTPUT.
 
     The same options give the same file.
+
+    \b
+    Examples:
+      audiokit generate -o chorale.wav --seconds 30 --seed 7
+      audiokit generate -o piece.flac --bars 8 --key "F#m" --timbre strings --midi piece.mid --json
     """
     from audiokit import write
     from audiokit.models.musicgen import compose, render, write_midi

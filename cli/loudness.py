@@ -50,6 +50,11 @@ def loudness(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
 
     Values are BS.1770-5 / EBU R128; undefined ones (silence, too short) are
     -inf, JSON null. Each file is streamed, so memory does not grow with length.
+
+    \b
+    Examples:
+      audiokit loudness track.flac
+      audiokit loudness uploads/*.mp3 --jsonl
     """
     from audiokit.loudness import measure_file
 

@@ -52,7 +52,14 @@ _POLICIES = ("music", "podcast", "kids")
 @click.option("--json", "as_json", is_flag=True, help="Print the flags document as one JSON object.")
 def moderate(source, transcript, bleep_output, bleep_mode, pad_ms, categories, policy, spec, lexicon, audio_checks, model,
              backend, as_json) -> None:
-    """Flag profanity, slurs and unsafe speech in IN, label it explicit or not, check its audio, and bleep it."""
+    """Flag profanity, slurs and unsafe speech in IN, label it explicit or not, check its audio, and bleep it.
+
+    \b
+    Examples:
+      audiokit moderate episode.mp3 --json
+      audiokit moderate episode.wav --bleep clean.wav --pad-ms 40 --policy podcast
+      audiokit moderate episode.wav --transcript episode.json --no-audio-checks
+    """
     from audiokit.models.moderation import CheckOptions
     from audiokit.models.moderation import moderate as run_moderate
     from audiokit.models.moderation.transcript import check_categories

@@ -19,8 +19,9 @@ __all__ = ["COMMANDS", "peaks"]
               help="Resolution of the peaks.")
 @click.option("--mono/--split-channels", default=False, show_default=True,
               help="One min/max pair per pixel from the mono downmix, or one per channel.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of what was written (with -o FILE).")
 def peaks(file: str, output: str, pixels_per_second: int | None, samples_per_pixel: int | None, bits: str,
-          mono: bool) -> None:
+          mono: bool, as_json: bool) -> None:
     """Write FILE's waveform peaks as JSON that peaks.js and audiowaveform read.
 
     Each pixel holds the smallest and the largest sample of its frames, per
@@ -45,8 +46,11 @@ def peaks(file: str, output: str, pixels_per_second: int | None, samples_per_pix
         click.echo(json.dumps(level.to_dict(), separators=(",", ":")))
     else:
         write_peaks(output, level)
-        click.echo(f"{output}: {level.length} pixels of {level.samples_per_pixel} frames, {level.channels} "
-                   f"channel(s), {level.bits}-bit", err=True)
+        summary = {"output": output, "length": level.length, "samples_per_pixel": level.samples_per_pixel,
+                   "channels": level.channels, "bits": level.bits, "sample_rate": level.sample_rate}
+        click.echo(json.dumps(summary, indent=2) if as_json else
+                   f"{output}: {level.length} pixels of {level.samples_per_pixel} frames, {level.channels} "
+                   f"channel(s), {level.bits}-bit")
 
 
 COMMANDS = [peaks]

@@ -84,7 +84,13 @@ def spatial() -> None:
 @_TAIL_OPTION
 @click.option("--json/--no-json", "as_json", default=False, help="Print a JSON summary.")
 def render(scene: str, output: str, subtype: str, tail: bool, as_json: bool) -> None:
-    """Render a JSON SCENE (docs/spatial-scene.schema.json) to a binaural file."""
+    """Render a JSON SCENE (docs/spatial-scene.schema.json) to a binaural file.
+
+    \b
+    Examples:
+      audiokit spatial render scene.json -o scene.wav
+      audiokit spatial render scene.json -o scene.flac --subtype pcm24 --no-tail --json
+    """
     import audiokit
     from audiokit.spatial import load_scene, render_scene
 
@@ -94,7 +100,7 @@ def render(scene: str, output: str, subtype: str, tail: bool, as_json: bool) -> 
     audiokit.write(output, audio, **options)
     summary = {"output": output, "sample_rate": audio.sample_rate, "frames": audio.num_frames,
                "sources": len(loaded.sources), "hrtf": loaded.hrtf, "subtype": subtype, "tail": tail}
-    click.echo(json.dumps(summary) if as_json else output)
+    click.echo(json.dumps(summary, indent=2) if as_json else output)
 
 
 @spatial.command("binaural")
@@ -108,24 +114,36 @@ def render(scene: str, output: str, subtype: str, tail: bool, as_json: bool) -> 
 @click.option("--block-size", type=int, default=512, show_default=True)
 @_subtype_option("same", "Sample type of OUT; 'same' keeps IN's (float in, float out).")
 @_TAIL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of what was written.")
 def binaural(input_path: str, output: str, azimuth: float, elevation: float, distance: float,
-             hrtf_path: str | None, block_size: int, subtype: str, tail: bool) -> None:
+             hrtf_path: str | None, block_size: int, subtype: str, tail: bool, as_json: bool) -> None:
     """Place the mono downmix of IN at one direction and write OUT.
 
     At a measured direction of a SOFA set (and the default 1 m) OUT is IN convolved
     with the measured HRIR pair, to float32 rounding.
+
+    \b
+    Examples:
+      audiokit spatial binaural voice.wav voice-left.wav --azimuth 90
+      audiokit spatial binaural voice.wav out.wav --azimuth 30 --hrtf /usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa
     """
     import audiokit
+    from audiokit.channels import to_mono
     from audiokit.spatial import render_static
 
     options = _write_options(subtype, _input_subtype(input_path), output)
     audio = audiokit.read(input_path)
-    mono = audio.samples.mean(axis=0, keepdims=True)
+    mono = to_mono(audio.samples)
     hrtf = _load_hrtf(hrtf_path, audio.sample_rate)
     out = render_static(mono, audio.sample_rate, hrtf, azimuth_deg=azimuth % 360.0,
                         elevation_deg=elevation, distance_m=distance, block_size=block_size, tail=tail)
     audiokit.write(output, audiokit.Audio(out, audio.sample_rate), **options)
-    click.echo(output)
+    if as_json:
+        click.echo(json.dumps({"output": output, "sample_rate": audio.sample_rate, "frames": out.shape[1],
+                               "azimuth_deg": azimuth, "elevation_deg": elevation, "distance_m": distance,
+                               "hrtf": hrtf_path or "spherical-head", "subtype": subtype, "tail": tail}, indent=2))
+    else:
+        click.echo(output)
 
 
 @click.group()
@@ -137,7 +155,12 @@ def hrtf() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json/--no-json", "as_json", default=False, help="Print one JSON document.")
 def info(path: str, as_json: bool) -> None:
-    """Describe a SOFA file: convention, directions, taps, rate, ITD range."""
+    """Describe a SOFA file: convention, directions, taps, rate, ITD range.
+
+    \b
+    Examples:
+      audiokit hrtf info /usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa --json
+    """
     from audiokit.spatial import HRTF, read_sofa
 
     summary = read_sofa(path).to_dict()
@@ -145,7 +168,7 @@ def info(path: str, as_json: bool) -> None:
     summary["max_itd_us"] = round(loaded.to_dict()["max_itd_us"], 1)
     summary["sha256"] = loaded.origin["sha256"]
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(json.dumps(summary, indent=2))
         return
     for key, value in summary.items():
         click.echo(f"{key}: {value}")
