@@ -41,6 +41,7 @@ __all__ = [
     "channel_names",
     "default_layout_name",
     "downmix",
+    "loudspeaker_azimuths",
     "stereo_matrix",
     "to_mono",
 ]
@@ -137,6 +138,13 @@ _TO_STEREO: dict[str, tuple[float, float]] = {
     "BC": (0.5, 0.5),
 }
 _KNOWN_NAMES = frozenset(_TO_STEREO)
+#: Nominal loudspeaker azimuth of each channel, degrees counter-clockwise from the
+#: front (ITU-R BS.2051-3 Table 1, "0+7+0": sides at 90, rears at 150). A layout
+#: with one surround pair only (5.1 names it BL/BR, 5.1(side) SL/SR) has BS.775's
+#: surround pair, placed at 110 degrees (BS.775-4 Fig. 1: 100-120).
+_AZIMUTHS_DEG = {"FL": 30.0, "FR": -30.0, "FC": 0.0, "FLC": 15.0, "FRC": -15.0, "SL": 90.0, "SR": -90.0,
+                 "BL": 150.0, "BR": -150.0, "BC": 180.0}
+_SURROUND_PAIR_DEG = 110.0
 
 
 def default_layout_name(num_channels: int) -> str:
@@ -251,6 +259,41 @@ def stereo_matrix(num_channels: int, layout: ChannelLayout | None = None) -> np.
     """
     names = channel_names(num_channels, layout)
     return np.array([_TO_STEREO[name] for name in names], np.float32).T
+
+
+def loudspeaker_azimuths(num_channels: int, layout: ChannelLayout | None = None) -> tuple[float | None, ...]:
+    """Where each channel's loudspeaker stands, for rendering a channel bed binaurally.
+
+    Parameters
+    ----------
+    num_channels : int
+    layout : str or sequence of str, optional
+        See :func:`channel_names`.
+
+    Returns
+    -------
+    tuple of float or None
+        Azimuth in degrees counter-clockwise from the front (90 = left); None
+        for a low-frequency channel, which has no direction.
+
+    Examples
+    --------
+    >>> loudspeaker_azimuths(6)
+    (30.0, -30.0, 0.0, None, 110.0, -110.0)
+    >>> loudspeaker_azimuths(8)
+    (30.0, -30.0, 0.0, None, 150.0, -150.0, 90.0, -90.0)
+    """
+    names = channel_names(num_channels, layout)
+    one_surround_pair = ("SL" in names) != ("BL" in names)
+    azimuths: list[float | None] = []
+    for name in names:
+        if name in _LOW_FREQUENCY:
+            azimuths.append(None)
+        elif name in ("SL", "SR", "BL", "BR") and one_surround_pair:
+            azimuths.append(_SURROUND_PAIR_DEG if name.endswith("L") else -_SURROUND_PAIR_DEG)
+        else:
+            azimuths.append(_AZIMUTHS_DEG[name])
+    return tuple(azimuths)
 
 
 def downmix(samples: np.ndarray, num_channels: int, *, layout: ChannelLayout | None = None) -> np.ndarray:

@@ -12,6 +12,7 @@ from audiokit.channels import (
     channel_names,
     default_layout_name,
     downmix,
+    loudspeaker_azimuths,
     stereo_matrix,
     to_mono,
 )
@@ -99,6 +100,15 @@ def test_mono_is_the_mean_of_the_stereo_downmix(rng):
 def test_mono_of_a_count_without_a_layout_is_the_plain_mean(rng):
     twelve = rng.standard_normal((12, 100)).astype(np.float32)
     np.testing.assert_allclose(to_mono(twelve), twelve.mean(axis=0, keepdims=True), atol=1e-6)
+
+
+def test_loudspeaker_positions_follow_the_channel_names():
+    # ffmpeg's 7.1 is FL FR FC LFE BL BR SL SR: the side pair is last (BS.2051 "0+7+0": sides at 90, rears at 150).
+    assert loudspeaker_azimuths(8, "7.1") == (30.0, -30.0, 0.0, None, 150.0, -150.0, 90.0, -90.0)
+    # 5.1's BL/BR are BS.775's surround pair; 5.1(side) names the same speakers SL/SR.
+    assert loudspeaker_azimuths(6, "5.1")[4:] == (110.0, -110.0)
+    assert loudspeaker_azimuths(6, "5.1(side)")[4:] == (110.0, -110.0)
+    assert loudspeaker_azimuths(4, "quad")[2:] == (110.0, -110.0)
 
 
 def test_no_upmixing():

@@ -15,7 +15,7 @@ Examples
 
 from .hrtf import HRTF, fractional_delay, lagrange_weights
 from .interpolation import rotate_to_head
-from .renderer import LOUDSPEAKER_LAYOUTS, BinauralRenderer, RendererOptions, render_bed, render_static
+from .renderer import BinauralRenderer, RendererOptions, render_bed, render_static
 from .scene import Scene, load_scene, render_scene
 from .sofa import SofaData, read_sofa
 
@@ -25,7 +25,6 @@ __all__ = [
     "RendererOptions",
     "render_static",
     "render_bed",
-    "LOUDSPEAKER_LAYOUTS",
     "Scene",
     "load_scene",
     "render_scene",

@@ -46,15 +46,10 @@ from .hrtf import HRTF
 from .interpolation import METHODS
 from .spherical_head import SPEED_OF_SOUND_M_S
 
-__all__ = ["RendererOptions", "BinauralRenderer", "render_static", "LOUDSPEAKER_LAYOUTS", "render_bed"]
+__all__ = ["RendererOptions", "BinauralRenderer", "render_static", "render_bed"]
 
 #: Virtual loudspeaker azimuths (degrees, SOFA convention) for channel beds,
 #: ITU-R BS.775 / BS.2051 order; the LFE (None) is mixed into both ears at LFE_GAIN, unfiltered.
-LOUDSPEAKER_LAYOUTS = {
-    "stereo": (30.0, -30.0),
-    "5.1": (30.0, -30.0, 0.0, None, 110.0, -110.0),
-    "7.1": (30.0, -30.0, 0.0, None, 90.0, -90.0, 150.0, -150.0),
-}
 #: LFE gain into each ear (linear, -3 dB) when rendering channel beds.
 LFE_GAIN = 10 ** (-3 / 20)
 #: Blocks of room after the frame in each source's frame buffer (see BinauralRenderer.process).
@@ -137,6 +132,25 @@ class BinauralRenderer:
     _PER_SOURCE = ("_ring", "_frames", "_fdl_re", "_fdl_im", "_filt_re", "_filt_im", "_slot",
                    "_common_now", "_common_next", "_gain_now", "_gain_next", "_changed", "_dirty",
                    "_position", "_triangle", "_ear_delays", "_support")
+
+    # Per-source state, one row per source, allocated by _reserve() (see its layout).
+    _ring: np.ndarray
+    _frames: np.ndarray
+    _fdl_re: np.ndarray
+    _fdl_im: np.ndarray
+    _filt_re: np.ndarray
+    _filt_im: np.ndarray
+    _slot: np.ndarray
+    _common_now: np.ndarray
+    _common_next: np.ndarray
+    _gain_now: np.ndarray
+    _gain_next: np.ndarray
+    _changed: np.ndarray
+    _dirty: np.ndarray
+    _position: np.ndarray
+    _triangle: np.ndarray
+    _ear_delays: np.ndarray
+    _support: np.ndarray
 
     def __init__(self, hrtf: HRTF, sample_rate: int, *, block_size: int = 512,
                  options: RendererOptions | None = None) -> None:
@@ -619,13 +633,17 @@ def render_static(samples, sample_rate: int, hrtf: HRTF, *, azimuth_deg: float,
 
 def render_bed(samples, sample_rate: int, hrtf: HRTF, *, layout: str, block_size: int = 512,
                options: RendererOptions | None = None, tail: bool = True) -> np.ndarray:
-    """Render a channel bed (stereo, 5.1, 7.1) through virtual loudspeakers.
+    """Render a channel bed (stereo, 5.1, 7.1, ...) through virtual loudspeakers.
 
     Parameters
     ----------
     samples : np.ndarray [shape=(channels, frames)]
-        Channels in ITU order (L, R, C, LFE, Ls, Rs[, Lb, Rb]).
-    layout : {"stereo", "5.1", "7.1"}
+        Channels in the layout's order, ffmpeg's (5.1: FL FR FC LFE BL BR;
+        7.1: FL FR FC LFE BL BR SL SR), as a decoded file has them.
+    layout : str
+        An ffmpeg layout name (:data:`audiokit.channels.LAYOUTS`); each channel
+        plays from its nominal BS.2051 position
+        (:func:`audiokit.channels.loudspeaker_azimuths`), LFE is mixed to both ears.
     tail : bool
         Keep the filters' tail (as :func:`render_static`); False: the input's length.
 
@@ -635,20 +653,22 @@ def render_bed(samples, sample_rate: int, hrtf: HRTF, *, layout: str, block_size
     """
     from .._arrays import as_samples, check_finite
 
-    if layout not in LOUDSPEAKER_LAYOUTS:
-        raise ParameterError(f"layout is {layout!r}; expected one of {', '.join(LOUDSPEAKER_LAYOUTS)}")
-    azimuths = LOUDSPEAKER_LAYOUTS[layout]
+    from ..channels import LAYOUTS, loudspeaker_azimuths
+
+    if layout not in LAYOUTS:
+        raise ParameterError(f"layout is {layout!r}; expected one of {', '.join(LAYOUTS)}")
     samples = as_samples(samples)
     check_finite(samples)
-    if samples.shape[0] != len(azimuths):
+    if samples.shape[0] != len(LAYOUTS[layout]):
         raise ParameterError(
-            f"samples has {samples.shape[0]} channels; layout {layout} needs {len(azimuths)}"
+            f"samples has {samples.shape[0]} channels; layout {layout} needs {len(LAYOUTS[layout])}"
         )
+    azimuths = loudspeaker_azimuths(samples.shape[0], layout)
     renderer = BinauralRenderer(hrtf, sample_rate, block_size=block_size, options=options)
-    speakers = [c for c, az in enumerate(azimuths) if az is not None]
-    for c in speakers:
-        renderer.add_source(azimuth_deg=azimuths[c] % 360.0, elevation_deg=0.0)
-    out = _run(renderer, samples[speakers], tail=tail)
+    speakers = {c: az for c, az in enumerate(azimuths) if az is not None}
+    for azimuth in speakers.values():
+        renderer.add_source(azimuth_deg=azimuth % 360.0, elevation_deg=0.0)
+    out = _run(renderer, samples[list(speakers)], tail=tail)
     lfe = [c for c, az in enumerate(azimuths) if az is None]
     for c in lfe:
         out[:, :samples.shape[1]] += LFE_GAIN * samples[c]

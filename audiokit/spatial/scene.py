@@ -298,7 +298,8 @@ def render_scene(scene: Scene, *, tail: bool = True):
               else max(len(x) for x in inputs if x is not None))
     rows = np.zeros((len(scene.sources), frames), np.float32)
     for i, source in enumerate(scene.sources):
-        signal = inputs[i] if inputs[i] is not None else _signal(source["signal"], rate, frames)
+        given = inputs[i]
+        signal = given if given is not None else _signal(source["signal"], rate, frames)
         count = min(frames, len(signal))
         rows[i, :count] = signal[:count] * np.float32(10 ** (source["gain_db"] / 20))
 
