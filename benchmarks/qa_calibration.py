@@ -5,10 +5,13 @@ worst case measured here times a margin. The corpus is what an ingest worker
 meets: the bundled example at 44.1, 48 and 96 kHz and as 5.1, a tonal-plus-
 noise programme at a normal and a very quiet level, white and pink noise
 (noise-like content is where codecs' noise filling and band-energy coding
-differ most from the master), and real speech (alsa-utils' Front_Center.wav).
-Every rung type of the presets and the table rows is encoded from every
-source with QA on and the mel limits lifted; the other QA checks still run,
-and their failures are reported.
+differ most from the master), real speech (alsa-utils' Front_Center.wav),
+synthetic speech with pauses as dual-mono stereo (espeak-ng: it moves Opus's
+correlation peak), pure tones at 100 Hz, 1 kHz and 5 kHz, and a near-silent
+(-90 dBFS) noise. Every rung type of the presets and the table rows is
+encoded from every source with QA on and the mel and level limits lifted;
+the other QA checks still run, and their failures are reported, with the
+offsets and in-band levels measured.
 
 Run ``python benchmarks/qa_calibration.py``; writes
 benchmarks/results/qa_calibration.json and prints the table of
@@ -18,6 +21,8 @@ docs/transcode.md.
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,11 +33,11 @@ from _harness import versions, write_json
 import audiokit
 from audiokit import loudness
 from audiokit.io.resample import resample
-from audiokit.transcode import LadderQAError, build_ladder, qa
+from audiokit.transcode import build_ladder, qa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the test suite's signal generators
-from _signals import notes  # noqa: E402
+from _signals import notes, sine  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "example.flac"
 SPEECH = Path("/usr/share/sounds/alsa/Front_Center.wav")
@@ -87,60 +92,115 @@ def corpus() -> dict[str, audiokit.Audio]:
     }
     if SPEECH.exists():
         sources["speech (alsa Front_Center)"] = audiokit.read(SPEECH)
+    if shutil.which("espeak-ng"):
+        sources["speech (espeak-ng, stereo, pauses)"] = audiokit.Audio(_espeak(44100), 44100)
+    for frequency in (100.0, 1000.0, 5000.0):
+        sources[f"sine {frequency:g} Hz"] = audiokit.Audio(np.array(sine(frequency, 48000, duration_s=SECONDS,
+                                                                         channels=2)), 48000)
+    sources["noise -90 dBFS"] = audiokit.Audio((10 ** (-90 / 20) * rng.standard_normal((2, round(SECONDS * 48000))))
+                                               .astype(np.float32), 48000)
     return sources
 
 
+def _espeak(sample_rate: int) -> np.ndarray:
+    """Sentences read by espeak-ng with 0.3-2 s pauses, SECONDS long, as dual-mono stereo."""
+    rng = np.random.default_rng(3)
+    parts, total = [], 0
+    with tempfile.TemporaryDirectory() as folder:
+        for index in range(100):
+            wav = Path(folder) / f"{index}.wav"
+            subprocess.run(["espeak-ng", "-s", str(150 + 10 * (index % 3)), "-w", str(wav),
+                            f"Sentence {index}: the encoder makes several versions at different bitrates."],
+                           check=True)
+            parts += [audiokit.read(wav, sample_rate=sample_rate).samples[0],
+                      np.zeros(round(rng.uniform(0.3, 2.0) * sample_rate), np.float32)]
+            total += parts[-2].size + parts[-1].size
+            if total >= SECONDS * sample_rate:
+                break
+    mono = np.concatenate(parts)[:round(SECONDS * sample_rate)]
+    return np.stack([mono, 0.9 * mono]).astype(np.float32)
+
+
 def measure(sources: dict[str, audiokit.Audio]) -> list[dict]:
-    lifted = {codec: ((0, math.inf),) for codec in qa.MEL_DISTANCE_LIMITS_DB}
-    saved = dict(qa.MEL_DISTANCE_LIMITS_DB)
-    qa.MEL_DISTANCE_LIMITS_DB.update(lifted)
+    saved = dict(qa.MEL_DISTANCE_LIMITS_DB), dict(qa.LEVEL_TOLERANCE_DB)
+    qa.MEL_DISTANCE_LIMITS_DB.update({codec: ((0, math.inf),) for codec in qa.MEL_DISTANCE_LIMITS_DB})
+    qa.LEVEL_TOLERANCE_DB.update({codec: ((0, math.inf),) for codec in qa.LEVEL_TOLERANCE_DB})
     rows = []
     try:
         for name, audio in sources.items():
             rungs = [{"name": f"{codec}-{kbps}-{channels}ch", "codec": codec, "bitrate_bps": kbps * 1000,
                       "num_channels": channels} for codec, kbps, channels in RUNG_TYPES]
             with tempfile.TemporaryDirectory() as folder:
-                try:
-                    result, failures = build_ladder(audio, Path(folder) / "out", rungs=rungs), ()
-                except LadderQAError as error:  # checks other than the mel distance
-                    result, failures = error.result, tuple(str(error).split("; "))
-            for rendition in result.renditions:
+                result = build_ladder(audio, Path(folder) / "out", rungs=rungs, qa="full")
+            for rendition in result.renditions + result.excluded:
                 rows.append({"source": name, "rung": rendition.name, "codec": rendition.codec,
                              "bitrate_per_channel_bps": rendition.bitrate_bps // rendition.num_channels,
                              "mel_distance_db": rendition.mel_distance,
-                             "other_failures": [f for f in failures if rendition.name + ":" in f]})
-            print(f"{name}: {len(result.renditions)} renditions, {len(failures)} other QA failures", flush=True)
+                             "offset_frames": rendition.qa.offset_frames,
+                             "level_delta_db": rendition.qa.level_delta_db,
+                             "loudness_delta_lu": rendition.qa.loudness_delta_lu,
+                             "skipped": list(rendition.qa.skipped),
+                             "other_failures": [f"{rendition.name}: {f}" for f in rendition.qa.failures]})
+            print(f"{name}: {len(result.renditions)} passed, {len(result.excluded)} failed other checks", flush=True)
     finally:
         qa.MEL_DISTANCE_LIMITS_DB.clear()
-        qa.MEL_DISTANCE_LIMITS_DB.update(saved)
+        qa.MEL_DISTANCE_LIMITS_DB.update(saved[0])
+        qa.LEVEL_TOLERANCE_DB.clear()
+        qa.LEVEL_TOLERANCE_DB.update(saved[1])
     return rows
 
 
-def worst_by_limit_row(rows: list[dict]) -> list[dict]:
-    """The worst measured distance for each (codec, row of the limits table), with the current limit."""
+def worst_by_limit_row(rows: list[dict], table_name: str = "MEL_DISTANCE_LIMITS_DB",
+                       key: str = "mel_distance_db") -> list[dict]:
+    """The worst measured value (absolute) for each (codec, row of a qa limits table), with the current limit.
+
+    Rows where the check was skipped (a near-silent source) do not count.
+    """
     table = []
-    for codec, limits in qa.MEL_DISTANCE_LIMITS_DB.items():
+    for codec, limits in getattr(qa, table_name).items():
         for index, (minimum, limit) in enumerate(limits):
             above = limits[index - 1][0] if index else math.inf
-            inside = [row for row in rows if row["codec"] == codec and minimum <= row["bitrate_per_channel_bps"] < above]
+            inside = [row for row in rows if row["codec"] == codec and minimum <= row["bitrate_per_channel_bps"] < above
+                      and row[key] is not None and not row["skipped"]]
             if inside:
-                worst = max(inside, key=lambda row: row["mel_distance_db"])
+                worst = max(inside, key=lambda row: abs(row[key]))
                 table.append({"codec": codec, "min_bitrate_per_channel_bps": minimum, "limit_db": limit,
-                              "worst_db": worst["mel_distance_db"], "worst_source": worst["source"],
-                              "worst_rung": worst["rung"], "margin": limit / worst["mel_distance_db"]})
+                              "worst_db": worst[key], "worst_source": worst["source"],
+                              "worst_rung": worst["rung"], "margin": limit / max(abs(worst[key]), 1e-9)})
     return table
+
+
+def worst_offsets(rows: list[dict]) -> dict[str, dict]:
+    """Per codec: the largest |offset| measured, and where."""
+    out = {}
+    for row in rows:
+        if not any(text.startswith("offset") for text in row["skipped"]):
+            best = out.get(row["codec"])
+            if best is None or abs(row["offset_frames"]) > abs(best["offset_frames"]):
+                out[row["codec"]] = {key: row[key] for key in ("offset_frames", "source", "rung")}
+    return out
+
+
+def _print(title: str, table: list[dict]) -> None:
+    print(title)
+    print(f"{'codec':5} {'kbit/s/ch':>9} {'worst':>9} {'limit':>6} {'margin':>6}  worst source / rung")
+    for row in table:
+        print(f"{row['codec']:5} {row['min_bitrate_per_channel_bps'] // 1000:>9} {row['worst_db']:9.3f} "
+              f"{row['limit_db']:6.2f} {row['margin']:6.2f}  {row['worst_source']} / {row['worst_rung']}")
 
 
 def main() -> None:
     rows = measure(corpus())
     table = worst_by_limit_row(rows)
+    levels = worst_by_limit_row(rows, "LEVEL_TOLERANCE_DB", "level_delta_db")
+    offsets = worst_offsets(rows)
     path = write_json("qa_calibration", {"versions": versions("av"), "seconds_per_source": SECONDS,
-                                         "mel_segment_s": qa.MEL_SEGMENT_S, "rows": rows, "worst": table})
+                                         "mel_segment_s": qa.MEL_SEGMENT_S, "rows": rows, "worst": table,
+                                         "worst_level": levels, "worst_offset": offsets})
     print(path)
-    print(f"{'codec':5} {'kbit/s/ch':>9} {'worst dB':>9} {'limit':>6} {'margin':>6}  worst source / rung")
-    for row in table:
-        print(f"{row['codec']:5} {row['min_bitrate_per_channel_bps'] // 1000:>9} {row['worst_db']:9.3f} "
-              f"{row['limit_db']:6.2f} {row['margin']:6.2f}  {row['worst_source']} / {row['worst_rung']}")
+    _print("mel distance, dB", table)
+    _print("in-band level, dB", levels)
+    print("largest |offset|, frames:", offsets)
     other = sorted({failure for row in rows for failure in row["other_failures"]})
     print(f"other QA failures: {len(other)}")
     for failure in other:

@@ -41,9 +41,10 @@ def _print_rows(rows: list[dict], as_json: bool) -> None:
 
 @catalog.command("list")
 @click.argument("out_dir", type=click.Path(file_okay=False, exists=True))
-@click.option("--failures", is_flag=True, help="List the inputs that failed instead.")
+@click.option("--failures", is_flag=True, help="List the inputs that failed instead (stage and reason).")
+@click.option("--degraded", is_flag=True, help="Only tracks shipped with a rendition left out by QA.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_tracks(out_dir: str, failures: bool, as_json: bool) -> None:
+def list_tracks(out_dir: str, failures: bool, degraded: bool, as_json: bool) -> None:
     """List tracks: id, duration (s), integrated loudness (LUFS), true peak (dBTP), file."""
     with _open(out_dir) as db:
         if failures:
@@ -51,9 +52,10 @@ def list_tracks(out_dir: str, failures: bool, as_json: bool) -> None:
             if as_json:
                 click.echo(json.dumps(rows, indent=2))
             for row in [] if as_json else rows:
-                click.echo(f"{row['input_path']}: {row['error']}")
+                stage = f"[{row['stage']}] " if row.get("stage") else ""
+                click.echo(f"{row['input_path']}: {stage}{row['error']}")
             return
-        _print_rows(db.tracks(), as_json)
+        _print_rows([row for row in db.tracks() if row["degraded"] or not degraded], as_json)
 
 
 @catalog.command()

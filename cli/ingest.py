@@ -33,16 +33,24 @@ __all__ = ["COMMANDS", "ingest"]
 @click.option("--model-actors", "model_actors", type=click.IntRange(min=1), default=None,
               help="Ray actors running the model stages [default: one per --gpus-per-model of the cluster's "
                    "GPUs, else half the CPU slots].")
-@click.option("--force/--no-force", default=False, help="Redo tracks that are already complete.")
+@click.option("--qa", type=click.Choice(["off", "fast", "full"]), default="fast", show_default=True,
+              help="Rendition QA: fast (decode back in the encoder threads, every check), full (also whole-track "
+                   "alignment and AAC level matching by re-encoding), off. A rendition that fails is left out and "
+                   "the track is marked degraded.")
+@click.option("--force/--no-force", default=False, help="Redo tracks that are already complete (and failed ones).")
+@click.option("--retry-failed/--no-retry-failed", default=False,
+              help="Retry inputs that failed before with the same content and settings (skipped otherwise).")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON document.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per track.")
 def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, ray_cpus, gpus_per_model,
-           model_actors, force, as_json, as_jsonl) -> None:
+           model_actors, qa, force, retry_failed, as_json, as_jsonl) -> None:
     """Ingest INPUTS (files, folders, globs): measure, transcode, package, write manifests and a catalog.
 
     Each track lands in OUT/tracks/ID/ with manifest.json written last; re-running
-    on complete tracks does nothing. Exit code 3 when some inputs failed. With
-    --executor ray every Ray node must see INPUTS and OUT at the same paths.
+    on complete tracks does nothing, and inputs that failed before with the same
+    content and settings are not redone without --retry-failed. Exit code 3 when
+    some inputs failed. With --executor ray every Ray node must see INPUTS and
+    OUT at the same paths.
     """
     from audiokit.pipeline import IngestOptions
     from audiokit.pipeline import ingest as run_ingest
@@ -53,7 +61,12 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, 
     def progress(result, done, total):
         nonlocal failed
         failed += result.status == "failed"
-        detail = result.error if result.status == "failed" else result.track_id
+        if result.status == "failed":
+            detail = (f"[{result.stage}] " if result.stage else "") + result.error
+            if result.remembered:
+                detail += " (failed before; --retry-failed to retry)"
+        else:
+            detail = result.track_id + (" (degraded: a rendition failed QA)" if result.degraded else "")
         rate = done / max(time.monotonic() - started, 1e-9) * 60
         click.echo(f"[{done}/{total}, {failed} failed, {rate:.1f} tracks/min] {result.status:<9} "
                    f"{result.input_path} ({result.seconds:.1f} s) {detail}", err=True)
@@ -63,8 +76,9 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, 
                             ("--model-actors", model_actors is not None)):
             if given:
                 raise click.BadParameter(f"{flag} needs --executor ray", param_hint=flag)
-    options = IngestOptions(preset=preset, hls=hls, dash=dash, stages=stages)
-    summary = run_ingest(list(inputs), out_dir, options, jobs=jobs, force=force, on_result=progress,
+    options = IngestOptions(preset=preset, hls=hls, dash=dash, stages=stages, qa=qa)
+    summary = run_ingest(list(inputs), out_dir, options, jobs=jobs, force=force, retry_failed=retry_failed,
+                         on_result=progress, on_note=lambda text: click.echo(f"audiokit ingest: {text}", err=True),
                          executor=executor, address=address, ray_num_cpus=ray_cpus, gpus_per_model=gpus_per_model,
                          model_actors=model_actors)
     if as_json:
@@ -77,6 +91,8 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, 
             if result.status != "failed":
                 click.echo(result.manifest_path)
     counts = ", ".join(f"{count} {status}" for status, count in sorted(summary.counts.items()))
+    if summary.degraded:
+        counts += f" ({summary.degraded} degraded)"
     rate = len(summary.results) / max(summary.seconds, 1e-9) * 60
     click.echo(f"audiokit ingest: {counts} in {summary.seconds:.1f} s ({rate:.1f} tracks/min)", err=True)
     exit_for_batch(summary.failed, len(summary.results))

@@ -32,11 +32,17 @@ class IngestOptions:
     dash: bool = False
     #: "core", "all", or a comma-separated list of stage names
     stages: str = "core"
+    #: rendition QA: "fast", "full" or "off" (see audiokit.transcode.build_ladder)
+    qa: str = "fast"
 
     def track_settings(self) -> dict:
         """The settings that shape a track's outputs (part of its identity)."""
+        from ..transcode.qa import QA_MODES
+
+        if self.qa not in QA_MODES:
+            raise ParameterError(f"qa is {self.qa!r}; expected one of {', '.join(QA_MODES)}")
         return {"preset": self.preset, "hls": self.hls, "dash": self.dash,
-                "stages": [stage.name for stage in resolve_stages(self.stages)],
+                "stages": [stage.name for stage in resolve_stages(self.stages)], "qa": self.qa,
                 "audiokit_version": __version__}
 
 
@@ -51,25 +57,42 @@ class BatchSummary:
     #: counts by status
     counts: dict = field(default_factory=dict)
 
+    #: one-line notes for the user (e.g. a kernel cache repaired before the workers started)
+    notes: tuple[str, ...] = ()
+
     @property
     def failed(self) -> int:
+        """Inputs that failed (remembered failures included)."""
         return self.counts.get("failed", 0)
 
+    @property
+    def degraded(self) -> int:
+        """Tracks that shipped with a rendition left out (counted under their status too)."""
+        return sum(result.degraded for result in self.results)
+
     def to_dict(self) -> dict:
-        return {"seconds": round(self.seconds, 3), "counts": self.counts,
-                "results": [result.to_dict() for result in self.results]}
+        """JSON-ready: counts, degraded count, every failure with its stage, notes, every result."""
+        return {"seconds": round(self.seconds, 3), "counts": self.counts, "degraded": self.degraded,
+                "failures": [{"input_path": r.input_path, "stage": r.stage, "error": r.error,
+                              "remembered": r.remembered} for r in self.results if r.status == "failed"],
+                "notes": list(self.notes), "results": [result.to_dict() for result in self.results]}
 
 
 def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: int | None = None,
-           force: bool = False, on_result: Callable[[TrackResult, int, int], None] | None = None,
+           force: bool = False, retry_failed: bool = False,
+           on_result: Callable[[TrackResult, int, int], None] | None = None,
+           on_note: Callable[[str], None] | None = None,
            executor: str = "local", address: str | None = None, ray_num_cpus: float = 1.0,
            gpus_per_model: float = 0.0, model_actors: int | None = None) -> BatchSummary:
     """Ingest files, folders (recursive) or globs into ``out_dir``.
 
     Each track gets ``out_dir/tracks/ID/`` (renditions, packaging, manifest.json
     written last) and a row in ``out_dir/catalog.sqlite``. A bad file is
-    recorded as failed and never stops the batch; a track whose manifest
-    already exists for the same input and settings is left as it is.
+    recorded as failed (with the stage and a one-line reason) and never stops
+    the batch; a track whose manifest already exists for the same input and
+    settings is left as it is, and one that already failed with the same
+    content and settings is not redone (reported failed again, ``remembered``)
+    unless ``retry_failed`` or ``force``.
 
     Parameters
     ----------
@@ -79,9 +102,13 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
     jobs : int, optional
         Local worker processes (default: the number of cores; 1 runs in-process). Ignored by ``ray``.
     force : bool
-        Redo tracks that are already complete.
+        Redo tracks that are already complete, and retry remembered failures.
+    retry_failed : bool
+        Retry inputs that failed before with the same content and settings.
     on_result : callable, optional
         Called as ``on_result(result, done, total)`` as each track finishes (progress).
+    on_note : callable, optional
+        Called with one-line notes (a repaired kernel cache, ...) as they happen.
     executor : {"local", "ray"}
         ``local``: this machine's process pool. ``ray``: Ray tasks for the core stages and a Ray actor
         pool for the model stages (extra ``audiokit[ray]``); inputs and ``out_dir`` must be at the same
@@ -118,11 +145,22 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
     settings = options.track_settings()
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[int, TrackResult] = {}
+    notes: list[str] = []
+
+    def note(text: str) -> None:
+        notes.append(text)
+        if on_note is not None:
+            on_note(text)
+
     with Catalog(out_dir) as catalog:
+        known_failures = {} if retry_failed or force else catalog.known_failures()
+
         def record(index: int, result: TrackResult) -> None:
             results[index] = result
             if result.status == "failed":
-                catalog.add_failure(result.input_path, result.error)
+                if not result.remembered:  # a remembered one is in the catalog already
+                    catalog.add_failure(result.input_path, result.error, track_id=result.track_id,
+                                        input_sha256=result.input_sha256, stage=result.stage)
             # An unchanged track is added too if its row is missing: a killed driver wrote its manifest
             # but never recorded it.
             elif result.status == "ingested" or not catalog.has_track(result.track_id):
@@ -132,14 +170,15 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
 
         if executor == "ray":
             run_ray(paths, out_dir, settings, stages, record, force=force, address=address, num_cpus=ray_num_cpus,
-                    gpus_per_model=gpus_per_model, model_actors=model_actors)
+                    gpus_per_model=gpus_per_model, model_actors=model_actors, known_failures=known_failures)
         else:
-            run_local(paths, out_dir, settings, stages, record, force=force, jobs=jobs)
+            run_local(paths, out_dir, settings, stages, record, force=force, jobs=jobs,
+                      known_failures=known_failures, on_note=note)
     ordered = tuple(results[index] for index in range(len(paths)))
     counts: dict[str, int] = {}
     for result in ordered:
         counts[result.status] = counts.get(result.status, 0) + 1
-    return BatchSummary(ordered, time.perf_counter() - started, counts)
+    return BatchSummary(ordered, time.perf_counter() - started, counts, tuple(notes))
 
 
 def _check_jobs(jobs, num_inputs: int) -> int:

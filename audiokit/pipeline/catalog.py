@@ -2,21 +2,30 @@
 
 stdlib sqlite3 in WAL mode with a busy timeout, so several ingest processes
 can write at once. The manifests are the source of truth: :meth:`Catalog.rebuild`
-recreates the catalog from them.
+recreates the catalog from them (failures have no manifest and are kept).
+
+The schema is versioned with SQLite's ``PRAGMA user_version``
+(:data:`SCHEMA_VERSION`); opening an older catalog migrates it in place, in one
+transaction. Version 2 added ``tracks.degraded``/``degraded_reasons`` and the
+failure memory: ``failures.track_id`` (content and settings), ``input_sha256``
+and ``stage``, so that ingest can skip an input that already failed the same way.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import ParameterError
+from ..errors import FormatError, ParameterError
 from .manifest import MANIFEST_NAME, read_manifest
 
 __all__ = ["CATALOG_NAME", "Catalog"]
 
 CATALOG_NAME = "catalog.sqlite"
+#: ``PRAGMA user_version`` of a current catalog (catalogs made before versioning read 0).
+SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -31,7 +40,9 @@ CREATE TABLE IF NOT EXISTS tracks (
     num_frames INTEGER, duration_s REAL,
     title TEXT, artist TEXT, album TEXT,
     integrated_lufs REAL, loudness_range_lu REAL, true_peak_dbtp REAL,
-    explicit INTEGER
+    explicit INTEGER,
+    degraded INTEGER NOT NULL DEFAULT 0,
+    degraded_reasons TEXT
 );
 CREATE TABLE IF NOT EXISTS renditions (
     track_id TEXT NOT NULL REFERENCES tracks(track_id) ON DELETE CASCADE,
@@ -51,10 +62,25 @@ CREATE TABLE IF NOT EXISTS flags (
 CREATE TABLE IF NOT EXISTS failures (
     input_path TEXT PRIMARY KEY,
     error TEXT NOT NULL,
-    failed_utc TEXT NOT NULL
+    failed_utc TEXT NOT NULL,
+    track_id TEXT,
+    input_sha256 TEXT,
+    stage TEXT
 );
 CREATE INDEX IF NOT EXISTS tags_by_label ON tags(label);
+CREATE INDEX IF NOT EXISTS failures_by_track ON failures(track_id);
 """
+#: Version -> the statements that bring a catalog of the version before it up to it.
+_MIGRATIONS = {
+    2: (
+        "ALTER TABLE tracks ADD COLUMN degraded INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE tracks ADD COLUMN degraded_reasons TEXT",
+        "ALTER TABLE failures ADD COLUMN track_id TEXT",
+        "ALTER TABLE failures ADD COLUMN input_sha256 TEXT",
+        "ALTER TABLE failures ADD COLUMN stage TEXT",
+        "CREATE INDEX IF NOT EXISTS failures_by_track ON failures(track_id)",
+    ),
+}
 
 
 class Catalog:
@@ -74,7 +100,35 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Create the tables, or bring an older catalog up to :data:`SCHEMA_VERSION` (one transaction)."""
+        self._db.isolation_level = None  # explicit transactions below
+        try:
+            self._db.execute("BEGIN IMMEDIATE")  # one writer at a time: concurrent openers migrate once
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                self._db.execute("ROLLBACK")
+                raise FormatError(f"{self.path}: catalog schema version {version} is newer than this audiokit's "
+                                  f"{SCHEMA_VERSION}; upgrade audiokit, or rebuild it with `audiokit catalog rebuild`")
+            existing = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tracks'").fetchone()
+            if existing is None:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            else:
+                for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[target]:
+                        self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        finally:
+            self._db.isolation_level = ""
 
     def add_manifest(self, manifest: dict, manifest_path: Path) -> None:
         """Insert or replace one track from its manifest (one transaction)."""
@@ -93,6 +147,8 @@ class Catalog:
             "loudness_range_lu": loudness.get("loudness_range_lu"),
             "true_peak_dbtp": loudness.get("true_peak_dbtp"),
             "explicit": None if explicit is None else int(bool(explicit)),
+            "degraded": int(bool(manifest.get("degraded"))),
+            "degraded_reasons": json.dumps((manifest.get("ladder") or {}).get("degraded_reasons") or []) or None,
         }
         with self._db:
             self._db.execute("DELETE FROM tracks WHERE track_id = ?", (row["track_id"],))
@@ -118,17 +174,30 @@ class Catalog:
         """Whether the catalog has a row for ``track_id``."""
         return self._db.execute("SELECT 1 FROM tracks WHERE track_id = ?", (track_id,)).fetchone() is not None
 
-    def add_failure(self, input_path: str, error: str) -> None:
-        """Record that ``input_path`` failed (replacing an earlier failure of it)."""
+    def add_failure(self, input_path: str, error: str, *, track_id: str | None = None,
+                    input_sha256: str | None = None, stage: str | None = None) -> None:
+        """Record that ``input_path`` failed (replacing an earlier failure of it).
+
+        With ``track_id`` (its content and settings) the failure is remembered:
+        :meth:`known_failures` returns it and ingest skips the input until asked to retry.
+        """
         with self._db:
-            self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)",
-                             (input_path, error, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+            self._db.execute(
+                "INSERT OR REPLACE INTO failures (input_path, error, failed_utc, track_id, input_sha256, stage) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (input_path, error, datetime.now(timezone.utc).isoformat(timespec="seconds"), track_id,
+                 input_sha256, stage))
+
+    def known_failures(self) -> dict[str, dict]:
+        """``{track_id: failure row}`` of every remembered failure (those recorded with a track id)."""
+        return {row["track_id"]: row for row in self._rows("SELECT * FROM failures WHERE track_id IS NOT NULL")}
 
     def tracks(self) -> list[dict]:
         """Every track, most recently ingested first."""
         return self._rows("SELECT * FROM tracks ORDER BY ingested_utc DESC, file_name")
 
     def failures(self) -> list[dict]:
+        """Every recorded failure (input, stage, reason, sha256, track id, time), most recent first."""
         return self._rows("SELECT * FROM failures ORDER BY failed_utc DESC")
 
     def show(self, track_id: str) -> dict:
@@ -178,6 +247,7 @@ class Catalog:
         return [dict(row) for row in self._db.execute(query, values)]
 
     def close(self) -> None:
+        """Close the database connection."""
         self._db.close()
 
     def __enter__(self) -> "Catalog":

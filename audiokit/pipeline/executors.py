@@ -6,7 +6,12 @@ Every executor calls the same pure per-track function,
 (``batch.ingest``) records each result in the catalog as it arrives.
 
 ``local``
-    In-process (``jobs=1``) or a ``spawn`` process pool on this machine.
+    In-process (``jobs=1``) or a pool of ``jobs`` spawned worker processes on
+    this machine (:class:`_WorkerPool`). Every Numba kernel is compiled or
+    loaded once (:func:`.warmup.prepare_kernels`) before a worker starts, so
+    workers only load the cache. A worker that dies (a signal: a segfault,
+    SIGKILL, the OOM killer) fails only the input it held; it is replaced and
+    the batch goes on. Workers exit when the driver dies.
 ``ray``
     On a Ray runtime (a local one, or a cluster given by ``address``); needs the
     optional extra ``audiokit[ray]``. A track's core stages run as a Ray task;
@@ -19,8 +24,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from ..errors import AudiokitError, MissingDependencyError, ParameterError
@@ -38,19 +46,176 @@ RAY_MAX_RETRIES = 3
 
 
 def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[Stage, ...], on_done: OnDone, *,
-              force: bool = False, jobs: int = 1) -> None:
-    """Run every track in this process (``jobs == 1``) or in a spawn process pool of ``jobs`` workers."""
+              force: bool = False, jobs: int = 1, known_failures: Mapping[str, dict] | None = None,
+              on_note: Callable[[str], None] | None = None) -> None:
+    """Run every track in this process (``jobs == 1``) or in a pool of ``jobs`` worker processes.
+
+    ``known_failures`` (``{track_id: failure}``) are not redone (see :func:`.track.start_track`);
+    ``on_note`` receives one-line notes for the user (a repaired kernel cache, a replaced worker).
+    """
     if jobs == 1:
         for index, path in enumerate(paths):
-            on_done(index, ingest_track(path, out_dir, settings, stages, force=force))
+            on_done(index, ingest_track(path, out_dir, settings, stages, force=force, known_failures=known_failures))
         return
-    # spawn, not fork: the parent may hold PyAV/Numba threads that fork would copy mid-flight.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(ingest_track, path, out_dir, settings, stages, force=force): index
-                   for index, path in enumerate(paths)}
-        for future in as_completed(futures):
-            on_done(futures[future], future.result())
+    from .warmup import prepare_kernels
+
+    prepared = prepare_kernels()
+    if prepared.detail and on_note is not None:
+        on_note(f"numba kernels: {prepared.detail}")
+    _WorkerPool(jobs, (str(out_dir), settings, stages, force, dict(known_failures or {})), on_note).run(paths, on_done)
+
+
+class _Worker:
+    """One worker process and the pipe to it."""
+
+    def __init__(self, context, arguments: tuple) -> None:
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child, *arguments), name="audiokit-ingest-worker")
+        self.process.start()
+        child.close()
+        #: (input index, path) of the track it holds, or None when idle
+        self.task: tuple[int, Path] | None = None
+
+
+class _WorkerPool:
+    """``size`` spawned worker processes, each running one track at a time.
+
+    Not :class:`concurrent.futures.ProcessPoolExecutor`: one worker that dies
+    breaks that pool for good (``BrokenProcessPool``) and fails every pending
+    track. Here the driver waits on each worker's pipe and its process
+    sentinel; a worker that exits while it holds a track fails that track only
+    (the reason names the signal) and is replaced by a fresh process.
+    """
+
+    def __init__(self, size: int, arguments: tuple, on_note: Callable[[str], None] | None) -> None:
+        # spawn, not fork: the driver may hold PyAV/Numba threads that fork would copy mid-flight.
+        self._context = multiprocessing.get_context("spawn")
+        self._size = size
+        self._arguments = arguments
+        self._on_note = on_note
+
+    def run(self, paths: Sequence[Path], on_done: OnDone) -> None:
+        queue = list(enumerate(paths))[::-1]  # popped from the end: input order
+        workers = [_Worker(self._context, self._arguments) for _ in range(min(self._size, len(queue)))]
+        try:
+            for worker in workers:
+                self._assign(worker, queue)
+            while any(worker.task is not None for worker in workers):
+                busy = [worker for worker in workers if worker.task is not None]
+                ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
+                for index, worker in enumerate(workers):
+                    if worker.task is None or not ({worker.connection, worker.process.sentinel} & ready):
+                        continue
+                    result = self._receive(worker)
+                    if result is not None:
+                        task, worker.task = worker.task, None
+                        on_done(task[0], result)
+                    if not worker.process.is_alive() or result is None:
+                        task, worker.task = worker.task, None
+                        if task is not None:  # it died holding a track
+                            on_done(task[0], _died(task[1], worker.process, *self._arguments[:2]))
+                        worker.connection.close()
+                        worker.process.join(timeout=5)
+                        workers[index] = worker = _Worker(self._context, self._arguments)
+                    self._assign(worker, queue)
+        finally:
+            for worker in workers:
+                _stop(worker)
+
+    @staticmethod
+    def _assign(worker: _Worker, queue: list) -> None:
+        if queue and worker.task is None:
+            worker.task = queue.pop()
+            worker.connection.send((worker.task[0], str(worker.task[1])))
+
+    @staticmethod
+    def _receive(worker: _Worker) -> TrackResult | None:
+        """The worker's result, or None when it died before sending one."""
+        try:
+            if worker.connection.poll():
+                index, result = worker.connection.recv()
+                return result
+        except (EOFError, OSError):
+            pass
+        if worker.process.is_alive():  # woken by its sentinel a moment early: wait for it to exit
+            worker.process.join(timeout=30)
+        return None
+
+
+def _died(path: Path, process, out_dir: str, settings: dict) -> TrackResult:
+    """The failure of a track whose worker process exited while running it; its partial folder is removed."""
+    import shutil
+    import socket
+
+    from .._files import file_sha256
+    from .identity import track_id
+    from .track import TRACKS_DIR
+
+    code = process.exitcode
+    try:
+        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
+    except ValueError:
+        how = f"exit status {code}"
+    identity = sha = None
+    try:
+        sha = file_sha256(path)
+        identity = track_id(sha, settings)
+    except OSError:
+        pass
+    if identity is not None:  # what the dead process was building (track._partial_name)
+        for partial in (Path(out_dir) / TRACKS_DIR).glob(f".{identity}.partial-{socket.gethostname()}-{process.pid}-*"):
+            shutil.rmtree(partial, ignore_errors=True)
+    return TrackResult(str(path), "failed", identity, input_sha256=sha, stage="worker",
+                       error=f"worker process {process.pid} died ({how}) while ingesting this input (a crash in a "
+                             "codec or kernel, or out of memory); the batch went on")
+
+
+def _stop(worker: _Worker) -> None:
+    try:
+        if worker.process.is_alive():
+            worker.connection.send(None)  # finish and exit
+    except OSError:
+        pass
+    worker.process.join(timeout=1 if worker.task is None else 0)
+    if worker.process.is_alive():
+        worker.process.kill()
+        worker.process.join()
+    worker.connection.close()
+
+
+def _worker_main(connection, out_dir: str, settings: dict, stages: tuple[Stage, ...], force: bool,
+                 known_failures: dict) -> None:
+    """A worker: run the tracks the driver sends until it sends None, or the driver is gone."""
+    _exit_with_parent()
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        index, path = message
+        result = ingest_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures)
+        connection.send((index, result))
+
+
+def _exit_with_parent() -> None:
+    """Die with the driver: Linux's parent-death signal, and a watchdog thread for the rest."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            PR_SET_PDEATHSIG = 1  # prctl(2)
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        def watch() -> None:
+            parent.join()  # returns when the driver's process is gone
+            os._exit(1)
+
+        threading.Thread(target=watch, name="audiokit-parent-watch", daemon=True).start()
 
 
 def require_ray():
@@ -67,7 +232,7 @@ def require_ray():
 def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[Stage, ...], on_done: OnDone, *,
             force: bool = False, address: str | None = None, num_cpus: float = 1.0, gpus_per_model: float = 0.0,
             model_actors: int | None = None, max_in_flight: int | None = None,
-            max_retries: int = RAY_MAX_RETRIES) -> None:
+            max_retries: int = RAY_MAX_RETRIES, known_failures: Mapping[str, dict] | None = None) -> None:
     """Run the tracks on Ray, at most ``max_in_flight`` at a time, consuming results as they complete.
 
     The core stages of each track run as one Ray task. When ``stages`` has
@@ -109,6 +274,7 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
     if model_actors is not None:
         _check_positive("model_actors", model_actors, integer=True)
     core, models = split_stages(stages)
+    known_failures = dict(known_failures or {})
     started_here = False
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
@@ -132,9 +298,10 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
             while next_index < len(paths) and len(pending) < max_in_flight:
                 path = str(paths[next_index])
                 if pool is None:
-                    pending[whole_track.remote(path, str(out_dir), settings, stages, force)] = (next_index, None)
+                    pending[whole_track.remote(path, str(out_dir), settings, stages, force,
+                                               known_failures)] = (next_index, None)
                 else:
-                    outcome, partial = first_half.remote(path, str(out_dir), settings, core, force)
+                    outcome, partial = first_half.remote(path, str(out_dir), settings, core, force, known_failures)
                     pending[outcome] = (next_index, partial)
                 next_index += 1
             [ref], _ = ray.wait(list(pending), num_returns=1)
@@ -145,7 +312,8 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
                 result = ray.get(ref)
             except Exception as error:  # a worker or actor lost past max_retries, a task cancelled, ...
                 reason = " ".join(str(error).split())[:500] or type(error).__name__
-                result = TrackResult(str(paths[index]), "failed", error=f"ray task failed after {max_retries} "
+                result = TrackResult(str(paths[index]), "failed", stage="worker",
+                                     error=f"ray task failed after {max_retries} "
                                                                         f"retries: {reason}")
             if result is None:  # core stages done: the model stages go to the least busy actor
                 pending[pool.submit(partial)] = (index, None)
@@ -215,14 +383,14 @@ class _ModelPool:
 
 
 def _ray_ingest_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...],
-                      force: bool) -> TrackResult:
-    return ingest_track(Path(path), Path(out_dir), settings, stages, force=force)
+                      force: bool, known_failures: dict) -> TrackResult:
+    return ingest_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures)
 
 
 def _ray_start_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...],
-                     force: bool) -> tuple[TrackResult | None, PartialTrack | None]:
+                     force: bool, known_failures: dict) -> tuple[TrackResult | None, PartialTrack | None]:
     """(the result, None) when the track is done or failed; (None, the started track) otherwise."""
-    started = start_track(Path(path), Path(out_dir), settings, stages, force=force)
+    started = start_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures)
     return (started, None) if isinstance(started, TrackResult) else (None, started)
 
 

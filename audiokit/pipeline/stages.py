@@ -105,6 +105,7 @@ def _ladder(context: TrackContext) -> dict:
     result = transcode.build_ladder(
         context.audio, context.work_dir / "renditions", preset=context.settings["preset"],
         hls=context.settings["hls"], dash=context.settings["dash"], source_info=context.info,
+        qa=context.settings.get("qa", "fast"),
     )
     document = result.to_dict()
     # The ladder was built inside the track's partial folder; record where it lives in the final one.

@@ -21,6 +21,7 @@ import socket
 import time
 import traceback
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,8 +58,17 @@ class TrackResult:
     error: str | None = None
     #: wall-clock seconds spent on this input
     seconds: float = 0.0
+    #: when failed: the stage that failed ("identify" before any stage, "worker" when its process died)
+    stage: str | None = None
+    #: when failed: True if this is a failure remembered from an earlier run (nothing was redone)
+    remembered: bool = False
+    #: True when the track shipped with something left out (a rendition failed QA; see the manifest)
+    degraded: bool = False
+    #: sha256 of the input, when it could be read
+    input_sha256: str | None = None
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -87,13 +97,15 @@ class PartialTrack:
 
 
 def ingest_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, ...], *,
-                 force: bool = False) -> TrackResult:
+                 force: bool = False, known_failures: Mapping[str, dict] | None = None) -> TrackResult:
     """Run ``stages`` on ``path`` and write ``OUT/tracks/ID/manifest.json`` last.
 
-    Never raises for a bad input: the failure is returned in the result.
+    Never raises for a bad input: the failure is returned in the result. An
+    input whose track id is in ``known_failures`` (``{track_id: {"stage",
+    "error"}}``, from the catalog) is not redone: its earlier failure is returned.
     """
     core, models = split_stages(stages)
-    started = start_track(path, out_dir, settings, core, force=force)
+    started = start_track(path, out_dir, settings, core, force=force, known_failures=known_failures)
     return started if isinstance(started, TrackResult) else finish_track(started, models)
 
 
@@ -103,7 +115,7 @@ def split_stages(stages: tuple[Stage, ...]) -> tuple[tuple[Stage, ...], tuple[St
 
 
 def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, ...], *,
-                force: bool = False) -> TrackResult | PartialTrack:
+                force: bool = False, known_failures: Mapping[str, dict] | None = None) -> TrackResult | PartialTrack:
     """Identify the track and run ``stages`` (the core ones) in a new partial folder.
 
     Returns a :class:`TrackResult` when there is nothing more to do (the track
@@ -112,14 +124,18 @@ def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, 
     """
     clock = time.perf_counter()
     path = Path(path)
-    identity = None
+    identity = input_sha256 = None
     try:
         input_sha256 = file_sha256(path)
         identity = track_id(input_sha256, settings)
         final_dir = out_dir / TRACKS_DIR / identity
         if (final_dir / MANIFEST_NAME).exists() and not force:
             return TrackResult(str(path), "unchanged", identity, str(final_dir / MANIFEST_NAME),
-                               seconds=time.perf_counter() - clock)
+                               seconds=time.perf_counter() - clock, input_sha256=input_sha256)
+        earlier = (known_failures or {}).get(identity)
+        if earlier is not None:  # same content, same settings: it would fail the same way
+            return TrackResult(str(path), "failed", identity, error=earlier["error"], stage=earlier.get("stage"),
+                               remembered=True, input_sha256=input_sha256, seconds=time.perf_counter() - clock)
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         _remove_abandoned_partials(final_dir)
         work_dir = final_dir.with_name(_partial_name(identity, uuid.uuid4().hex[:8]))
@@ -127,7 +143,8 @@ def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, 
         track = PartialTrack(path, identity, input_sha256, final_dir,
                              TrackContext(path=path, work_dir=work_dir, settings=settings), {}, 0.0)
     except Exception as error:
-        return _failed(path, identity, error, time.perf_counter() - clock)
+        return _failed(path, identity, error, time.perf_counter() - clock, stage="identify",
+                       input_sha256=input_sha256)
     return _advance(track, stages, clock, finish=False)
 
 
@@ -142,16 +159,21 @@ def finish_track(track: PartialTrack, stages: tuple[Stage, ...]) -> TrackResult:
     try:
         _claim(track)
     except Exception as error:
-        return _failed(track.path, track.track_id, error, track.seconds + time.perf_counter() - clock)
+        return _failed(track.path, track.track_id, error, track.seconds + time.perf_counter() - clock,
+                       stage="claim", input_sha256=track.input_sha256)
     return _advance(track, stages, clock, finish=True)
 
 
 def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *, finish: bool) -> TrackResult | PartialTrack:
     """Run ``stages``; then, if ``finish``, write the manifest and rename the folder into place."""
     work_dir = track.context.work_dir
+    current = "manifest"
     try:
         for stage in stages:
+            current = stage.name
+            _test_fault(stage.name, track.path)
             track.stage_reports[stage.name] = _run_stage(stage, track.context)
+        current = "manifest"
         track.seconds += time.perf_counter() - clock
         if not finish:
             return track
@@ -161,9 +183,34 @@ def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *, fi
         shutil.rmtree(work_dir, ignore_errors=True)
         if not isinstance(error, Exception):  # an interrupt: stop, leaving nothing half-written
             raise
-        return _failed(track.path, track.track_id, error, track.seconds + time.perf_counter() - clock)
+        return _failed(track.path, track.track_id, error, track.seconds + time.perf_counter() - clock,
+                       stage=current, input_sha256=track.input_sha256)
     return TrackResult(str(track.path), "ingested", track.track_id, str(track.final_dir / MANIFEST_NAME),
-                       seconds=track.seconds)
+                       seconds=track.seconds, degraded=_degraded(track.context), input_sha256=track.input_sha256)
+
+
+def _degraded(context: TrackContext) -> bool:
+    return bool((context.results.get("ladder") or {}).get("degraded"))
+
+
+#: Test hook: ``AUDIOKIT_TEST_FAULT=STAGE:ACTION:FILE_NAME`` makes the process about to run STAGE on an
+#: input named FILE_NAME kill itself with signal ACTION (KILL, SEGV, ...), as a crashing codec or the OOM
+#: killer would, or hang there (ACTION ``HANG``). Unset in production; tests/pipeline sets it.
+TEST_FAULT_ENV = "AUDIOKIT_TEST_FAULT"
+
+
+def _test_fault(stage: str, path: Path) -> None:
+    spec = os.environ.get(TEST_FAULT_ENV)
+    if not spec:
+        return
+    wanted_stage, action, file_name = spec.split(":", 2)
+    if wanted_stage != stage or path.name != file_name:
+        return
+    if action == "HANG":
+        time.sleep(3600)
+    import signal
+
+    os.kill(os.getpid(), getattr(signal, f"SIG{action}"))
 
 
 def _manifest(track: PartialTrack) -> dict:
@@ -177,16 +224,19 @@ def _manifest(track: PartialTrack) -> dict:
         "source": {"file_name": track.path.name, "input_path": str(track.path), "sha256": track.input_sha256,
                    "size_bytes": track.path.stat().st_size, **context.results["probe"]},
         **{name: value for name, value in context.results.items() if name not in ("probe", "decode")},
+        "degraded": _degraded(context),
         "stages": track.stage_reports,
     }
 
 
-def _failed(path: Path, identity: str | None, error: Exception, seconds: float) -> TrackResult:
+def _failed(path: Path, identity: str | None, error: Exception, seconds: float, *, stage: str | None,
+            input_sha256: str | None) -> TrackResult:
     if isinstance(error, (AudiokitError, OSError)):
         reason = _one_line(error)
     else:  # a bug must not stop the batch; keep its type and message for the report
         reason = "internal error: " + traceback.format_exception_only(type(error), error)[-1].strip()
-    return TrackResult(str(path), "failed", identity, error=reason, seconds=seconds)
+    return TrackResult(str(path), "failed", identity, error=reason, seconds=seconds, stage=stage,
+                       input_sha256=input_sha256)
 
 
 def _run_stage(stage: Stage, context: TrackContext) -> dict:

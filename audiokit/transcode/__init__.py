@@ -11,7 +11,7 @@ opus-24.opus
 from .cover import CoverArt, read_cover_art
 from ..channels import downmix
 from .gain import gain_tags, measure_loudness
-from .ladder import LADDER_MANIFEST, LadderQAError, LadderResult, Rendition, build_ladder
+from .ladder import LADDER_MANIFEST, LadderResult, Rendition, build_ladder
 from .normalize import normalize_master
 from .packaging import Variant
 from .presets import PRESETS, preset_rungs
@@ -23,7 +23,6 @@ __all__ = [
     "CoverArt",
     "LADDER_MANIFEST",
     "PRESETS",
-    "LadderQAError",
     "LadderResult",
     "Rendition",
     "RenditionQA",

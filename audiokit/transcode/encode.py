@@ -17,6 +17,7 @@ comment through the muxer, and into FLAC, MP3 and M4A after encoding.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from .mp4tags import NATIVE_KEYS, add_ilst_atoms, cover_atom, freeform_atom
 from .rungs import ResolvedRung
 
 __all__ = ["LAME_SCALE", "PICTURE_TAG_KEYS", "STALE_TAG_PREFIXES", "add_metadata_after_muxing", "canonical_tags",
-           "encode_rendition", "lame_scale", "muxer_metadata", "rendition_tags"]
+           "encode_audio", "encode_rendition", "finish_rendition", "lame_scale", "muxer_metadata", "rendition_tags"]
 
 #: Source tags that describe the source's encoding or loudness, not the content;
 #: they are dropped (gain tags are recomputed for every rendition).
@@ -139,6 +140,81 @@ def encode_rendition(samples: np.ndarray, resolved: ResolvedRung, path: Path, *,
         writer.write(samples)
     add_metadata_after_muxing(path, codec, freeform, cover)
     return path
+
+
+def encode_audio(samples: np.ndarray, resolved: ResolvedRung, path: Path, *, tags: dict[str, str],
+                 cover: CoverArt | None = None) -> Path:
+    """Encode one rendition with the tags its muxer writes; :func:`finish_rendition` adds the rest.
+
+    Parameters as :func:`encode_rendition`. Opus gets its cover here (a
+    Vorbis comment); M4A freeform atoms and the cover of the other codecs
+    come with :func:`finish_rendition`.
+    """
+    codec = resolved.rung.codec
+    if codec == "mp3":
+        samples = samples * np.float32(1.0 / lame_scale(resolved.bitrate_bps))
+    with AudioWriter(path, resolved.sample_rate, resolved.num_channels, codec=resolved.rung.codec,
+                     bitrate_bps=resolved.bitrate_bps, bit_depth=resolved.bit_depth,
+                     tags=muxer_metadata(tags, codec, cover)[0]) as writer:
+        writer.write(samples)
+    return path
+
+
+def finish_rendition(path: Path, resolved: ResolvedRung, *, tags: dict[str, str], written_tags: dict[str, str],
+                     cover: CoverArt | None = None) -> Path:
+    """Give a rendition :func:`encode_audio` wrote its final tags and cover art.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    resolved : ResolvedRung
+    tags : dict of str to str
+        The final tags, e.g. with gain tags measured on the rendition itself.
+    written_tags : dict of str to str
+        The tags :func:`encode_audio` was given. Where the muxer's share
+        changed (Opus and MP3 keep gain tags there), the packets are remuxed
+        unchanged with the new metadata; M4A gain tags are freeform atoms,
+        added here in any case.
+    cover : CoverArt, optional
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    codec = resolved.rung.codec
+    metadata, freeform = muxer_metadata(tags, codec, cover)
+    if metadata != muxer_metadata(written_tags, codec, cover)[0]:
+        _remux_with_metadata(path, metadata)
+    add_metadata_after_muxing(path, codec, freeform, cover)
+    return path
+
+
+def _remux_with_metadata(path: Path, metadata: dict[str, str]) -> None:
+    """Copy ``path``'s packets into a new file with ``metadata``, atomically (Ogg Opus, MP3, FLAC).
+
+    Packets are copied, never re-encoded: decoding gives the same samples
+    (the Opus pre-skip and end trim and the LAME/Xing gapless fields are
+    kept; tests/transcode/test_ladder_qa.py checks it).
+    """
+    import av
+
+    temp = path.with_name(f".{path.name}.retag")
+    try:
+        with av.open(str(path)) as source:
+            stream = source.streams.audio[0]
+            with av.open(str(temp), "w", format=source.format.name.split(",")[0],
+                         options={"fflags": "+bitexact"}) as target:  # reproducible bytes, as AudioWriter
+                out = target.add_stream_from_template(stream)
+                for key, value in metadata.items():
+                    target.metadata[key] = value
+                for packet in source.demux(stream):
+                    if packet.dts is None:  # the demuxer's final flush packet
+                        continue
+                    packet.stream = out
+                    target.mux(packet)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def muxer_metadata(tags: dict[str, str], codec: str,

@@ -4,12 +4,18 @@ Flow: decode the source once -> (optionally) normalize -> one master per
 (rate, channels) pair the rungs need (BS.775 downmix, then one resample per
 rate with audiokit's resampler) -> loudness of each master (for gain tags) ->
 encode every rung concurrently in threads (PyAV releases the GIL while
-encoding), with the source's tags and cover art (:mod:`.cover`) -> decode each rendition and run QA (:mod:`.qa`) -> HLS/DASH
-packaging -> ``ladder.json`` -> rename the staging folder into place.
+encoding), with the source's tags and cover art (:mod:`.cover`); in the same
+thread, decode the rendition back, measure it, give it its own gain tags and
+run QA (:mod:`.qa`) -> HLS/DASH packaging of the renditions that passed ->
+``ladder.json`` -> rename the staging folder into place.
+
+A rendition that fails QA is left out (its file removed, its reasons kept in
+``LadderResult.excluded``) and the ladder is ``degraded``; the others still
+ship. Only a source that cannot be decoded (or bad parameters) raises.
 
 Everything is written into a hidden staging folder beside ``out_dir`` and
-renamed at the end: an error (bad input, a failed QA check) leaves nothing
-in ``out_dir``, and a complete ``out_dir`` is replaced only with ``force``.
+renamed at the end: an error leaves nothing in ``out_dir``, and a complete
+``out_dir`` is replaced only with ``force``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import json
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,44 +32,35 @@ import numpy as np
 
 from .._files import file_sha256, replace_dir
 from ..audio import Audio
-from ..errors import AudiokitError, ParameterError
-from .cover import CoverArt, read_cover_art
 from ..channels import downmix
-from .encode import canonical_tags, encode_rendition
+from ..errors import ParameterError
+from .cover import CoverArt, read_cover_art
+from .encode import canonical_tags, encode_audio, finish_rendition
 from .gain import gain_tags, measure_loudness
 from .normalize import normalize_master
 from .presets import preset_rungs
-from .qa import LOUDNESS_CHECK_MIN_BPS, Reference, RenditionQA, check_rendition
+from .qa import LOUDNESS_CHECK_MIN_BPS, QA_MODES, Reference, RenditionQA, check_rendition
 from .rungs import ResolvedRung, Rung, load_rungs, parse_rungs, resolve_rung
 
-__all__ = ["LADDER_MANIFEST", "LadderQAError", "LadderResult", "Rendition", "build_ladder"]
+__all__ = ["LADDER_MANIFEST", "LadderResult", "Rendition", "build_ladder"]
 
 #: Written last into the output folder: the result of :func:`build_ladder` as JSON.
 LADDER_MANIFEST = "ladder.json"
 #: ffmpeg's AAC encoder low-passes at low bitrates (about 12-15 kHz at 32 kbit/s per
 #: channel), which lowered the loudness of real music by up to 0.37 LU at 64 kbit/s
-#: stereo. AAC rungs checked for loudness are decoded after encoding and, when more
-#: than this far off their master, encoded again with the difference as gain.
+#: stereo. Every QA'd rendition carries gain tags measured on itself, which makes up
+#: for it; ``qa="full"`` also re-encodes AAC rungs more than this far off their master
+#: with the difference as gain, so the samples themselves match.
 LEVEL_MATCH_THRESHOLD_LU = 0.1
 #: Most re-encodes of one rung while level matching.
 LEVEL_MATCH_PASSES = 3
 _LEVEL_MATCH_CODECS = ("aac",)
+#: A master (the source downmixed, e.g. a hot 5.1 mix's BS.775 stereo) whose sample peak is over full
+#: scale is turned down to this peak, dBFS, before encoding: encoders clip at full scale (ffmpeg's AAC
+#: lost 0.4-0.7 LU that way). The gain tags, measured after, restore the level.
+MASTER_PEAK_CEILING_DBFS = -1.0
 #: Codecs whose PyAV/ffmpeg sample formats are integers: source bit depth applies.
 _LOSSLESS_SOURCE_CODECS = ("flac", "alac", "wavpack", "tta", "ape")
-
-
-class LadderQAError(AudiokitError):
-    """A rendition failed QA; nothing was written to the output folder.
-
-    Attributes
-    ----------
-    result : LadderResult
-        Every rendition with its measurements, for diagnosis.
-    """
-
-    def __init__(self, message: str, result: "LadderResult"):
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass(frozen=True)
@@ -104,8 +101,12 @@ class Rendition:
     bandwidth_hz: float | None
     #: mean absolute log-mel difference from the source, dB (None when QA is off)
     mel_distance: float | None
-    #: gain tags written (REPLAYGAIN_* or R128_TRACK_GAIN)
+    #: gain tags written (REPLAYGAIN_* or R128_TRACK_GAIN): measured on the rendition itself when QA ran,
+    #: else on its master
     gain_tags: dict
+    #: gain applied to the master before encoding, dB: headroom for a downmix over full scale, and with
+    #: ``qa="full"`` an AAC rung's level match
+    master_gain_db: float
     #: whether the source's cover art was embedded (False: the source had none)
     has_cover_art: bool
     #: every QA measurement and failure (None when QA is off)
@@ -149,11 +150,22 @@ class LadderResult:
     dash_manifest: str | None
     #: packaged variants (empty without hls/dash)
     variants: tuple
+    #: "off", "fast" or "full" (see audiokit.transcode.qa.QA_MODES)
+    qa_mode: str = "fast"
+    #: renditions that failed QA, in rung order: not written, not packaged (their ``qa`` says why)
+    excluded: tuple[Rendition, ...] = ()
+    #: one line per thing left out: ``"<rung>: <failed check>"``, or why packaging was skipped
+    degraded_reasons: tuple[str, ...] = ()
+
+    @property
+    def degraded(self) -> bool:
+        """True when something was left out (a rendition failed QA)."""
+        return bool(self.degraded_reasons)
 
     @property
     def failures(self) -> tuple[str, ...]:
         """Every failed QA check, as ``"<rung>: <sentence>"``."""
-        return tuple(f"{r.name}: {failure}" for r in self.renditions if r.qa for failure in r.qa.failures)
+        return tuple(f"{r.name}: {failure}" for r in self.excluded if r.qa for failure in r.qa.failures)
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every field."""
@@ -171,6 +183,10 @@ class LadderResult:
             "hls_master": self.hls_master,
             "dash_manifest": self.dash_manifest,
             "variants": [variant.to_dict() for variant in self.variants],
+            "qa_mode": self.qa_mode,
+            "degraded": self.degraded,
+            "degraded_reasons": list(self.degraded_reasons),
+            "excluded": [rendition.to_dict() for rendition in self.excluded],
         }
 
 
@@ -215,70 +231,102 @@ def _check_destination(out_dir: Path, force: bool) -> None:
         raise ParameterError(f"{out_dir}: already holds a ladder; pass force=True (--force) to replace it")
 
 
-def _masters(audio: Audio, resolved: list[ResolvedRung]) -> dict[tuple[int, int], np.ndarray]:
-    """One master per (rate, channels): downmix first (fewer channels to resample), resample once per pair."""
+def _masters(audio: Audio, resolved: list[ResolvedRung]) -> tuple[dict[tuple[int, int], np.ndarray], dict]:
+    """One master per (rate, channels), and the gain each got, dB.
+
+    Downmix first (fewer channels to resample), resample once per pair; a
+    master over full scale is turned down to :data:`MASTER_PEAK_CEILING_DBFS`.
+    """
     from ..io.resample import resample
 
-    masters = {}
+    masters, gains = {}, {}
     for rung in resolved:
         key = (rung.sample_rate, rung.num_channels)
         if key in masters:
             continue
         mixed = downmix(audio.samples, rung.num_channels)
-        masters[key] = mixed if rung.sample_rate == audio.sample_rate else resample(mixed, audio.sample_rate, rung.sample_rate)
-    return masters
+        master = mixed if rung.sample_rate == audio.sample_rate else resample(mixed, audio.sample_rate, rung.sample_rate)
+        peak = float(np.abs(master).max(initial=0.0))
+        gains[key] = 0.0
+        if peak > 1.0:
+            gains[key] = round(MASTER_PEAK_CEILING_DBFS - 20.0 * np.log10(peak), 4)
+            master = (master * np.float32(10.0 ** (gains[key] / 20.0))).astype(np.float32)
+        masters[key] = master
+    return masters, gains
 
 
-def _encode(master: np.ndarray, resolved: ResolvedRung, staging: Path, tags: dict, cover: CoverArt | None,
-            master_lufs: float) -> Path:
-    """Encode one rung; AAC rungs off their master's loudness are re-encoded level-matched.
+def _qa_mode(qa) -> str:
+    if qa is True or qa is False:  # the earlier boolean form
+        return "fast" if qa else "off"
+    if qa not in QA_MODES:
+        raise ParameterError(f"qa is {qa!r}; expected one of {', '.join(QA_MODES)}")
+    return qa
+
+
+def _encode(master: np.ndarray, resolved: ResolvedRung, path: Path, tags: dict, cover: CoverArt | None,
+            master_lufs: float, level_match: bool) -> float:
+    """Encode one rung's audio; with ``level_match``, AAC rungs off their master's loudness are re-encoded.
 
     The AAC encoder's level is not linear in its input gain (a 0.1 dB change
     of input moved one rendition from -0.34 to +0.03 LU as its coding choices
     flipped), so the correction iterates ``gain -= measured delta`` up to
-    :data:`LEVEL_MATCH_PASSES` times and keeps the closest encode.
+    :data:`LEVEL_MATCH_PASSES` times and keeps the closest encode. Returns
+    the gain of the encode kept, dB.
     """
-    path = staging / resolved.file_name
-    encode_rendition(master, resolved, path, tags=tags, cover=cover)
-    if not (resolved.rung.codec in _LEVEL_MATCH_CODECS and resolved.bitrate_bps >= LOUDNESS_CHECK_MIN_BPS
-            and np.isfinite(master_lufs)):
-        return path
+    encode_audio(master, resolved, path, tags=tags, cover=cover)
+    if not (level_match and resolved.rung.codec in _LEVEL_MATCH_CODECS
+            and resolved.bitrate_bps >= LOUDNESS_CHECK_MIN_BPS and np.isfinite(master_lufs)):
+        return 0.0
     from ..io import read
 
     def delta_of(candidate: Path) -> float:
         delta = measure_loudness(read(candidate).samples, resolved.sample_rate)[0] - master_lufs
         return float(delta) if np.isfinite(delta) else 0.0
 
-    best, best_delta = path, delta_of(path)
+    best, best_delta, best_gain = path, delta_of(path), 0.0
     gain_db, delta, attempts = 0.0, best_delta, []
     try:
         for attempt in range(LEVEL_MATCH_PASSES):
             if abs(best_delta) <= LEVEL_MATCH_THRESHOLD_LU:
                 break
             gain_db -= delta
-            candidate = staging / f".{resolved.rung.name}.level{attempt}{resolved.spec.extension}"
+            candidate = path.with_name(f".{resolved.rung.name}.level{attempt}{resolved.spec.extension}")
             attempts.append(candidate)
-            encode_rendition(master * np.float32(10.0 ** (gain_db / 20.0)), resolved, candidate, tags=tags, cover=cover)
+            encode_audio(master * np.float32(10.0 ** (gain_db / 20.0)), resolved, candidate, tags=tags, cover=cover)
             delta = delta_of(candidate)
             if abs(delta) < abs(best_delta):
-                best, best_delta = candidate, delta
+                best, best_delta, best_gain = candidate, delta, gain_db
         if best != path:
             os.replace(best, path)
     finally:
         for candidate in attempts:
             candidate.unlink(missing_ok=True)
-    return path
+    return round(best_gain, 4)
 
 
-def _inspect(path: Path, resolved: ResolvedRung, reference: Reference | None, gains: dict,
-             staging: Path, cover: CoverArt | None) -> Rendition:
-    """Probe (and, with a reference, decode and QA) one encoded rendition."""
+def _make_rendition(master: np.ndarray, resolved: ResolvedRung, staging: Path, tags: dict, master_gains: dict,
+                    master_loudness: tuple[float, float], master_gain_db: float, cover: CoverArt | None,
+                    reference: Future | None, mode: str) -> Rendition:
+    """Encode one rung, and (QA on) decode it back, measure it, tag it with its own gain and check it.
+
+    Runs in an encoder thread: the decoded rendition never leaves it. The
+    ``reference`` future is set by the calling thread once the master is analysed.
+    """
     from ..io import probe, read
 
-    info = probe(path)
-    qa = None
+    path = staging / resolved.file_name
+    written = {**tags, **master_gains}
+    level_gain_db = _encode(master, resolved, path, written, cover, master_loudness[0], level_match=mode == "full")
+    qa, final = None, written
     if reference is not None:
-        qa = check_rendition(read(path).samples, reference, resolved, measured_bitrate_bps=info.bitrate_bps)
+        decoded = read(path).samples
+        loudness = measure_loudness(decoded, resolved.sample_rate)
+        own = gain_tags(*loudness, codec=resolved.rung.codec)
+        final = {**tags, **(own or master_gains)}
+        qa = check_rendition(decoded, reference.result(), resolved, measured_bitrate_bps=probe(path).bitrate_bps,
+                             mode=mode, loudness=loudness, gain_db=level_gain_db)
+    finish_rendition(path, resolved, tags=final, written_tags=written, cover=cover)
+    info = probe(path)
     return Rendition(
         name=resolved.rung.name,
         path=str(path.relative_to(staging)),
@@ -297,14 +345,15 @@ def _inspect(path: Path, resolved: ResolvedRung, reference: Reference | None, ga
         true_peak_dbtp=qa.true_peak_dbtp if qa else None,
         bandwidth_hz=qa.bandwidth_hz if qa else None,
         mel_distance=qa.mel_distance_db if qa else None,
-        gain_tags=gains,
+        gain_tags={key: value for key, value in final.items() if key.isupper()},
+        master_gain_db=round(master_gain_db + level_gain_db, 4),
         has_cover_art=cover is not None,
         qa=qa,
     )
 
 
 def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=None, hls: bool = False,
-                 dash: bool = False, normalize: str | None = None, force: bool = False, qa: bool = True,
+                 dash: bool = False, normalize: str | None = None, force: bool = False, qa: str = "fast",
                  max_workers: int | None = None, source_info=None) -> LadderResult:
     """Encode every rendition of a ladder from one source, check each, and package them.
 
@@ -314,8 +363,9 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
         The master: any file :func:`audiokit.read` decodes, or samples in the
         default channel layout for their count.
     out_dir : str or os.PathLike
-        Output folder; created (with its parents). Holds one file per rung,
-        ``ladder.json`` and, with ``hls``/``dash``, the playlists and segments.
+        Output folder; created (with its parents). Holds one file per rung
+        that passed QA, ``ladder.json`` and, with ``hls``/``dash``, the
+        playlists and segments.
     preset : str, optional
         ``"spotify-like"``, ``"hls-aac"`` or ``"podcast"`` (see
         :data:`~audiokit.transcode.presets.PRESETS`). Ignored when ``rungs`` is given.
@@ -330,9 +380,14 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
         :data:`audiokit.loudness.PRESETS`); default: gain tags only.
     force : bool
         Replace an existing, non-empty ``out_dir``.
-    qa : bool
-        Decode every rendition and check it (see :mod:`.qa`); raise
-        :class:`LadderQAError` on any failure. Off: the QA fields are None.
+    qa : {"fast", "full", "off"}
+        ``fast``: each rendition is decoded back in its encoder thread,
+        measured (its gain tags are its own) and checked (:mod:`.qa`).
+        ``full``: as fast, with the offset checked across the whole track and
+        AAC rungs re-encoded until their level matches the master's.
+        ``off``: no decode; gain tags from the master; QA fields None.
+        A rendition that fails is left out and the result is ``degraded``.
+        (``True``/``False`` mean ``"fast"``/``"off"``.)
     max_workers : int, optional
         Encoder threads; default: the CPUs this process may run on.
     source_info : MediaInfo, optional
@@ -350,15 +405,14 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
     FormatError
         If the source is corrupt or not audio (nothing is written).
     ParameterError
-        For a bad preset, rung, or an existing ``out_dir`` without ``force``.
-    LadderQAError
-        If a rendition fails QA (nothing is written; ``error.result`` has the numbers).
+        For a bad preset, rung or qa mode, or an existing ``out_dir`` without ``force``.
 
     Examples
     --------
     >>> result = build_ladder("master.flac", "out/track", preset="spotify-like", hls=True)  # doctest: +SKIP
-    >>> [(r.name, r.measured_bitrate_bps) for r in result.renditions]                      # doctest: +SKIP
+    >>> [(r.name, r.measured_bitrate_bps) for r in result.renditions], result.degraded    # doctest: +SKIP
     """
+    mode = _qa_mode(qa)
     preset_name, requested = _requested_rungs(preset, rungs)
     out_dir = Path(os.fspath(out_dir))
     _check_destination(out_dir, force)
@@ -370,33 +424,43 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
     try:
-        masters = _masters(audio, resolved)
+        masters, master_gain_db = _masters(audio, resolved)
         loudness = {key: measure_loudness(master, key[0]) for key, master in masters.items()}
-        gains = [gain_tags(*loudness[(r.sample_rate, r.num_channels)], codec=r.rung.codec) for r in resolved]
+        # Set by this thread while the pool encodes; each rendition's thread waits for its master's.
+        references: dict[tuple[int, int], Future] = {key: Future() for key in masters} if mode != "off" else {}
         with ThreadPoolExecutor(max_workers=max_workers or len(os.sched_getaffinity(0))) as pool:
-            encodes = [pool.submit(_encode, masters[(r.sample_rate, r.num_channels)], r, staging, {**tags, **g}, cover,
-                                   loudness[(r.sample_rate, r.num_channels)][0])
-                       for r, g in zip(resolved, gains)]
-            references = {}
-            if qa:  # analysed here while the pool encodes
-                references = {key: Reference.of(master, key[0], integrated_lufs=loudness[key][0],
-                                                true_peak_dbtp=loudness[key][1])
-                              for key, master in masters.items()}
-            inspections = [
-                pool.submit(_inspect, future.result(), r, references.get((r.sample_rate, r.num_channels)), g, staging,
-                            cover)
-                for future, r, g in zip(encodes, resolved, gains)
-            ]
-            renditions = tuple(future.result() for future in inspections)
+            jobs = []
+            for r in resolved:
+                key = (r.sample_rate, r.num_channels)
+                jobs.append(pool.submit(_make_rendition, masters[key], r, staging, tags,
+                                        gain_tags(*loudness[key], codec=r.rung.codec), loudness[key],
+                                        master_gain_db[key], cover, references.get(key), mode))
+            for key, future in references.items():
+                try:
+                    future.set_result(Reference.of(masters[key], key[0], integrated_lufs=loudness[key][0],
+                                                   true_peak_dbtp=loudness[key][1]))
+                except BaseException as error:  # the waiting threads must not hang
+                    future.set_exception(error)
+            made = [future.result() for future in jobs]
+        renditions = tuple(r for r in made if r.qa is None or r.qa.passed)
+        excluded = tuple(r for r in made if r.qa is not None and not r.qa.passed)
+        reasons = [f"{r.name}: {failure}" for r in excluded for failure in r.qa.failures]
+        for rendition in excluded:
+            (staging / rendition.path).unlink()
         variants, hls_master, dash_manifest = (), None, None
         if hls or dash:
-            from .packaging import package, write_dash, write_hls
+            from .packaging import PACKAGED_CODECS, package, write_dash, write_hls
 
-            variants = package([(r, staging / r.file_name) for r in resolved], staging)
-            hls_master = write_hls(variants, staging) if hls else None
-            dash_manifest = write_dash(variants, staging) if dash else None
+            shipped = {r.name for r in renditions}
+            packaged = [(r, staging / r.file_name) for r in resolved if r.rung.name in shipped]
+            if any(r.rung.codec in PACKAGED_CODECS for r, _ in packaged) or not excluded:
+                variants = package(packaged, staging)
+                hls_master = write_hls(variants, staging) if hls else None
+                dash_manifest = write_dash(variants, staging) if dash else None
+            else:
+                reasons.append("packaging: no rendition that HLS/DASH carries passed QA")
         source_key = (audio.sample_rate, audio.num_channels)
-        source_lufs = (loudness[source_key] if source_key in loudness
+        source_lufs = (loudness[source_key] if source_key in loudness and master_gain_db[source_key] == 0.0
                        else measure_loudness(audio.samples, audio.sample_rate))[0]
         result = LadderResult(
             out_dir=str(out_dir),
@@ -412,9 +476,10 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
             hls_master=hls_master,
             dash_manifest=dash_manifest,
             variants=variants,
+            qa_mode=mode,
+            excluded=excluded,
+            degraded_reasons=tuple(reasons),
         )
-        if result.failures:
-            raise LadderQAError("rendition QA failed: " + "; ".join(result.failures), result)
         (staging / LADDER_MANIFEST).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
         replace_dir(staging, out_dir)
     except BaseException:

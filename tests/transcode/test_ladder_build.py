@@ -11,7 +11,7 @@ from _ladder_signals import dense, music
 import audiokit
 from audiokit.errors import FormatError, ParameterError
 from audiokit.io.resample import output_length
-from audiokit.transcode import LADDER_MANIFEST, LadderQAError, build_ladder, qa
+from audiokit.transcode import LADDER_MANIFEST, build_ladder, qa
 from audiokit.transcode.qa import alignment_offset
 
 TAGS = {"title": "Song", "artist": "Artist", "album": "Album", "isrc": "USABC2600001",
@@ -51,10 +51,10 @@ def test_every_rendition_is_exact_aligned_and_passes_qa(tmp_path, fmt, rate, cha
         assert back.num_frames == rendition.num_frames == expected_frames, rendition.name
         requested = rungs[rendition.name].num_channels
         assert back.num_channels == rendition.num_channels == min(requested or channels, channels), rendition.name
-        assert rendition.qa.offset_frames == 0
+        assert abs(rendition.qa.offset_frames) <= rendition.qa.offset_tolerance_frames
         assert rendition.size_bytes == path.stat().st_size
         if rendition.bitrate_bps and rendition.bitrate_bps >= 64_000:
-            assert abs(rendition.qa.loudness_delta_lu) <= 0.2, rendition.name
+            assert abs(rendition.qa.loudness_delta_lu) <= 0.5, rendition.name
         # Time alignment against the source itself, resampled to the rendition's rate.
         if rendition.num_channels == decoded.num_channels:
             reference = audiokit.io.resample.resample(decoded.samples, rate, rendition.sample_rate)
@@ -85,11 +85,12 @@ def test_tags_and_gain_tags_carry_over(tmp_path):
         assert "0f3f2e4a-0000-4000-8000-000000000001" in tags.values(), rendition.name
         assert {key.lower(): value for key, value in rendition.gain_tags.items()}.items() <= tags.items()
         if rendition.codec == "opus":
-            assert int(tags["r128_track_gain"]) == pytest.approx((-23 - lufs) * 256, abs=30)
+            assert int(tags["r128_track_gain"]) == round((-23 - rendition.integrated_lufs) * 256)
             assert not any(key.startswith("replaygain") for key in tags)
-        else:
+        else:  # each rendition's own loudness (QA measured it), within codec tolerance of the source's
             gain = float(tags["replaygain_track_gain"].split()[0])
-            assert gain == pytest.approx(-18 - lufs, abs=0.1), rendition.name
+            assert gain == pytest.approx(-18 - rendition.integrated_lufs, abs=0.005), rendition.name
+            assert gain == pytest.approx(-18 - lufs, abs=0.5), rendition.name
             assert 0 < float(tags["replaygain_track_peak"]) < 1
 
 
@@ -138,13 +139,13 @@ def test_existing_output_needs_force(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_failed_qa_raises_with_numbers_and_leaves_nothing(tmp_path, monkeypatch):
+def test_failed_qa_leaves_the_rung_out_with_its_numbers(tmp_path, monkeypatch):
     monkeypatch.setitem(qa.MEL_DISTANCE_LIMITS_DB, "aac", ((0, 0.0),))
     audio = audiokit.Audio(music(48000, duration_s=1.2), 48000)
-    with pytest.raises(LadderQAError, match="a: mel distance") as caught:
-        build_ladder(audio, tmp_path / "out", rungs=[{"name": "a", "codec": "aac", "bitrate_bps": 128000}])
-    assert caught.value.result.renditions[0].mel_distance > 0
-    assert list(tmp_path.iterdir()) == []
+    result = build_ladder(audio, tmp_path / "out", rungs=[{"name": "a", "codec": "aac", "bitrate_bps": 128000}])
+    assert result.degraded and result.renditions == () and result.failures[0].startswith("a: mel distance")
+    assert result.excluded[0].mel_distance > 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [LADDER_MANIFEST]
 
 
 @pytest.mark.parametrize("preset", ["spotify-like", "hls-aac", "podcast"])

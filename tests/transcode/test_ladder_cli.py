@@ -49,3 +49,19 @@ def test_usage_and_bad_input(tmp_path):
     failed = CliRunner().invoke(ladder, [str(bad), "-o", str(tmp_path / "o")])
     assert isinstance(failed.exception, FormatError)
     assert not (tmp_path / "o").exists()
+
+
+def test_qa_off_and_a_degraded_ladder(tmp_path, monkeypatch):
+    source = _source(tmp_path)
+    off = CliRunner().invoke(ladder, [str(source), "-o", str(tmp_path / "off"), "--preset", "hls-aac", "--qa", "off"])
+    assert off.exit_code == 0 and "QA off" in off.output and "LUFS" not in off.output
+    from audiokit.transcode import qa
+
+    monkeypatch.setitem(qa.MEL_DISTANCE_LIMITS_DB, "aac", ((80_000, 1.0), (0, 0.0)))  # aac-64, aac-96 fail
+    degraded = CliRunner().invoke(ladder, [str(source), "-o", str(tmp_path / "d"), "--preset", "hls-aac", "--json"])
+    assert degraded.exit_code == 3
+    assert "left out aac-64: mel distance" in degraded.stderr
+    document = json.loads(degraded.stdout)
+    assert document["degraded"] and [r["name"] for r in document["renditions"]] == ["aac-160"]
+    bad = CliRunner().invoke(ladder, [str(source), "-o", str(tmp_path / "x"), "--qa", "strict"])
+    assert bad.exit_code == 2

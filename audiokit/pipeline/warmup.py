@@ -1,0 +1,133 @@
+"""Compile or load every Numba kernel the ingest pipeline uses, once, before workers start.
+
+Numba's on-disk cache (``cache=True``) is not safe against several processes
+compiling the same kernel at once: two cold workers can interleave their
+writes and leave index and data files that do not match, after which loading
+them raises or crashes the process (numba issue 10128). So the batch driver
+calls :func:`prepare_kernels` before it starts its workers: a separate
+process compiles (or loads) every kernel and writes the cache alone, and the
+workers only ever load it.
+
+The warm-up runs in a child process, not in the driver, because loading a
+corrupt cache can kill the process that does it. When that child fails (an
+exception or a signal), a second child empties the index of every kernel's
+cache (``Cache.flush``) and compiles afresh: a corrupt cache is repaired
+instead of taking the batch down.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["KERNEL_MODULES", "KernelPreparation", "flush_kernel_caches", "prepare_kernels", "warm_kernels"]
+
+#: Modules whose ``@njit(cache=True)`` kernels the ingest stages run.
+KERNEL_MODULES = ("audiokit.loudness._kernels", "audiokit.io._kernels")
+#: The warm-up child's time limit, s (a cold compile of every kernel takes about 30 s on 2 loaded cores).
+WARMUP_TIMEOUT_S = 600
+#: Rates and channel counts the warm-up runs (kernels specialize on dtype and array rank, not on these).
+_WARM_RATE = 48000
+_WARM_CHANNELS = (1, 2, 6)
+
+
+@dataclass(frozen=True)
+class KernelPreparation:
+    """What :func:`prepare_kernels` did."""
+
+    #: True when the kernels are compiled and cached (False: workers compile their own, as a last resort)
+    ready: bool
+    #: True when the first warm-up failed and the cache was emptied and rebuilt
+    repaired: bool
+    #: one line on the failure(s) met, or None
+    detail: str | None
+
+
+def warm_kernels() -> None:
+    """Run every pipeline kernel once on a short signal, in this process (compiles or loads each)."""
+    from ..io.resample import resample
+    from ..loudness import LoudnessWarning, measure, normalize
+
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short signals: undefined LRA etc.
+        warnings.simplefilter("ignore", LoudnessWarning)
+        for channels in _WARM_CHANNELS:
+            samples = (0.1 * rng.standard_normal((channels, _WARM_RATE))).astype(np.float32)
+            measure(samples, _WARM_RATE)
+            resample(samples, _WARM_RATE, 44100)
+            normalize(samples, _WARM_RATE, target_lufs=-9.0, true_peak_dbtp=-1.0, mode="limit")
+
+
+def flush_kernel_caches() -> int:
+    """Empty the cache index of every kernel in :data:`KERNEL_MODULES`; returns how many were flushed."""
+    import importlib
+
+    count = 0
+    for name in KERNEL_MODULES:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            cache = getattr(value, "_cache", None)
+            if cache is not None and hasattr(cache, "flush") and hasattr(value, "py_func"):
+                cache.flush()
+                count += 1
+    return count
+
+
+def _run_child(action: str) -> tuple[int, str]:
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        done = subprocess.run([sys.executable, "-m", "audiokit.pipeline.warmup", action], env=env,
+                              capture_output=True, text=True, timeout=WARMUP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return -1, f"timed out after {WARMUP_TIMEOUT_S} s"
+    last = (done.stderr.strip().splitlines() or [""])[-1]
+    return done.returncode, last
+
+
+def _describe(returncode: int, last_line: str) -> str:
+    if returncode < 0:
+        import signal
+
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"exit status {returncode}"
+    return f"exit status {returncode}: {last_line}" if last_line else f"exit status {returncode}"
+
+
+def prepare_kernels() -> KernelPreparation:
+    """Compile or load every pipeline kernel in a child process; repair a corrupt cache.
+
+    Returns
+    -------
+    KernelPreparation
+        ``ready`` False only when even the repaired warm-up failed; the batch
+        still runs (each worker then compiles for itself and a crash fails
+        only its input).
+    """
+    code, last = _run_child("warm")
+    if code == 0:
+        return KernelPreparation(True, False, None)
+    first = _describe(code, last)
+    code, last = _run_child("flush-and-warm")
+    if code == 0:
+        return KernelPreparation(True, True, f"the first warm-up failed ({first}); the kernel cache was rebuilt")
+    return KernelPreparation(False, True, f"warm-up failed ({first}), and again after emptying the cache "
+                                          f"({_describe(code, last)})")
+
+
+if __name__ == "__main__":  # the child of prepare_kernels
+    if sys.argv[1:] == ["flush-and-warm"]:
+        flush_kernel_caches()
+    elif sys.argv[1:] != ["warm"]:
+        sys.exit("usage: python -m audiokit.pipeline.warmup warm|flush-and-warm")
+    warm_kernels()
