@@ -34,6 +34,8 @@ def spatial(quick: bool, out_dir: str) -> None:
     if not script.is_file():
         raise AudiokitError(f"{script} not found: the benchmarks ship with the source tree, not the wheel")
     spec = importlib.util.spec_from_file_location("bench_spatial", script)
+    if spec is None or spec.loader is None:
+        raise AudiokitError(f"{script} cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     click.echo(str(module.run(quick=quick, out_dir=Path(out_dir))))

@@ -83,7 +83,7 @@ def open_container(path: Path):
     except (OSError, MemoryError) as error:
         raise FormatError(f"{shown}: cannot be opened ({type(error).__name__}: {error})") from None
     if not container.streams.audio:
-        kinds = sorted({stream.type for stream in container.streams}) or ["no streams"]
+        kinds: list[str] = sorted({stream.type for stream in container.streams}) or ["no streams"]
         container.close()
         raise FormatError(f"{shown}: has no audio stream (found: {', '.join(kinds)}); pass a file with audio")
     stream = container.streams.audio[0]

@@ -174,11 +174,11 @@ class Resampler:
             )
         self._num_channels = int(num_channels)
         self._flushed = False
+        self._filter: _PolyphaseFilter | None = None  # None: the rates are equal, blocks pass through
         if self._in_rate == self._out_rate:
-            self._filter = None
             return
-        self._filter = _design_filter(self._in_rate, self._out_rate)
-        half_taps = self._filter.half_taps
+        self._filter = spec = _design_filter(self._in_rate, self._out_rate)
+        half_taps = spec.half_taps
         # Zero history: the first output's window starts K - 1 frames before x[0].
         self._history = np.zeros((self._num_channels, half_taps - 1), np.float32)
         self._history_start = 1 - half_taps  # input index of self._history[:, 0]
@@ -255,6 +255,7 @@ class Resampler:
         from ._kernels import polyphase_resample  # numba loads on first use, not at import
 
         spec = self._filter
+        assert spec is not None  # _advance runs only when the rates differ
         up, down, half_taps = spec.up, spec.down, spec.half_taps
         buffer = np.concatenate([self._history, block], axis=1)
         end = self._history_start + buffer.shape[1]  # input frames available: x[.. end - 1]

@@ -12,13 +12,18 @@ import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from .._arrays import as_samples, check_finite, check_sample_rate
 from ..audio import Audio
+from ..channels import default_layout_name
 from ..errors import FormatError, ParameterError
 from ._containers import ffmpeg_reason
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
 
 __all__ = ["AudioWriter", "write", "FORMATS"]
 
@@ -34,8 +39,6 @@ _MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 _AAC_MAX_RATE = 96000
 _MAX_CHANNELS = {"libmp3lame": 2, "libopus": 8, "aac": 8, "alac": 8, "flac": 8}
 # Short names users may pass as `codec`, mapped to ffmpeg encoder names.
-# ffmpeg's default layout for each channel count (the ones WAV/FLAC imply).
-_LAYOUT_NAMES = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 _CODEC_ALIASES = {"mp3": "libmp3lame", "opus": "libopus", "pcm": "pcm"}
 
 
@@ -97,6 +100,10 @@ class AudioWriter:
     ...         writer.write(block)
     """
 
+    #: av's OutputContainer while encoding; None once closed or discarded
+    _container: Any
+    _stream: AudioStream
+
     def __init__(self, path, sample_rate: int, num_channels: int, *, codec: str | None = None,
                  bitrate_bps: int | None = None, bit_depth: int | None = None, tags: dict | None = None):
         self.path = Path(os.fspath(path))
@@ -134,9 +141,10 @@ class AudioWriter:
             # Reproducible files: the same input gives the same bytes (Ogg otherwise picks a random
             # stream serial number, and muxers stamp libavformat's version).
             options["fflags"] = "+bitexact"
-            self._container = av.open(str(self._temp_path), "w", format=muxer, options=options)
-            stream = self._container.add_stream(self._encoder_name, rate=self.encoded_rate)
-            stream.layout = _LAYOUT_NAMES.get(self.num_channels, f"{self.num_channels} channels")
+            container = av.open(str(self._temp_path), "w", format=muxer, options=options)
+            self._container = container
+            stream = cast("AudioStream", container.add_stream(self._encoder_name, rate=self.encoded_rate))
+            stream.layout = default_layout_name(self.num_channels)
             if bitrate_bps:
                 stream.bit_rate = int(bitrate_bps)
             stream.codec_context.options = dict(_ENCODER_OPTIONS.get(self._encoder_name, {}))
@@ -144,7 +152,7 @@ class AudioWriter:
             self._sample_format = _pick_sample_format(formats, self._bit_depth)
             stream.format = self._sample_format
             for key, value in tags.items():
-                self._container.metadata[key] = value
+                container.metadata[key] = value
         except av.FFmpegError as error:
             self._discard()
             raise FormatError(f"{self.path}: cannot start encoding ({ffmpeg_reason(error)})") from None
@@ -388,12 +396,13 @@ def _to_sample_format(block: np.ndarray, sample_format: str, bit_depth: int | No
     if sample_format.startswith("flt"):
         data = block
     else:
-        full_scale = 2.0 ** (bit_depth - 1)
+        depth = 16 if bit_depth is None else bit_depth  # integer formats are picked with a depth
+        full_scale = 2.0 ** (depth - 1)
         quantized = np.clip(np.round(block.astype(np.float64) * full_scale), -full_scale, full_scale - 1)
         if sample_format.startswith("s16"):
             data = quantized.astype(np.int16)
         else:
-            data = quantized.astype(np.int32) << (32 - bit_depth)
+            data = quantized.astype(np.int32) << (32 - depth)
     if sample_format.endswith("p"):
         return np.ascontiguousarray(data)
     return np.ascontiguousarray(data.T).reshape(1, -1)  # packed: interleaved in one row

@@ -33,10 +33,13 @@ _INT16_MIN, _INT16_MAX = -32768, 32767
 class Levels(Protocol):
     """What a gain tag is computed from: a loudness report, or any object with these two."""
 
-    #: BS.1770 integrated loudness, LUFS (-inf when undefined)
-    integrated_lufs: float
-    #: largest true peak, dBTP
-    true_peak_dbtp: float
+    @property
+    def integrated_lufs(self) -> float:
+        """BS.1770 integrated loudness, LUFS (-inf when undefined)."""
+
+    @property
+    def true_peak_dbtp(self) -> float:
+        """Largest true peak, dBTP."""
 
 
 def _integrated(report: Levels, role: str) -> float:

@@ -178,7 +178,8 @@ def kweighting_response_db(frequencies_hz, sample_rate: int) -> np.ndarray:
     """
     sos = kweighting_sos(sample_rate)
     freqs = np.asarray(frequencies_hz, dtype=np.float64)
-    return sum(_magnitude_db(row[:3], row[3:], freqs, sample_rate) for row in sos)
+    return _magnitude_db(sos[0, :3], sos[0, 3:], freqs, sample_rate) + _magnitude_db(sos[1, :3], sos[1, 3:], freqs,
+                                                                                      sample_rate)
 
 
 def _write_fits(path: str) -> None:

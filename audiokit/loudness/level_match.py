@@ -82,7 +82,7 @@ def encode_at_level(path: str | os.PathLike[str], encode: Callable[[float, Path]
     target_lufs = encode(0.0, path)
     delivered = measure(path)
     best_gain_db, best_lufs = 0.0, delivered
-    gain_db, candidates = 0.0, []
+    gain_db, candidates = 0.0, list[Path]()
     try:
         while (len(candidates) < max_passes and math.isfinite(target_lufs) and math.isfinite(delivered)
                and abs(best_lufs - target_lufs) > tolerance_lu):

@@ -159,7 +159,8 @@ class _GainEnvelope:
         self._base = 0
         self._done = 0  # frames whose gain is out
         self._level = 1.0
-        self._averages = [[settings.box1, None, 0.0], [settings.box2, None, 0.0]]  # width, history, running sum
+        # Per moving average: [width, history (None before the first block), running sum].
+        self._averages: list[list] = [[settings.box1, None, 0.0], [settings.box2, None, 0.0]]
 
     def push(self, required: np.ndarray, final: bool) -> np.ndarray:
         settings = self._settings

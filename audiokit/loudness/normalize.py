@@ -228,8 +228,9 @@ def _initial_gain(target: _Target, integrated_lufs: float, true_peak_dbtp: float
                       "no gain applied", LoudnessWarning, stacklevel=4)
         return 0.0, False
     if target.mode == "headroom":
-        return _headroom_gain_db(integrated_lufs, true_peak_dbtp, target.target_lufs, target.true_peak_dbtp,
-                                 target.attenuate_only), False
+        gain = _headroom_gain_db(integrated_lufs, true_peak_dbtp, target.target_lufs, target.true_peak_dbtp,
+                                 target.attenuate_only)
+        return (0.0 if gain is None else gain), False
     gain = target.target_lufs - integrated_lufs
     iterate = not (target.attenuate_only and gain > 0.0)
     return (gain if iterate else 0.0), iterate

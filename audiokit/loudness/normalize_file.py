@@ -332,7 +332,7 @@ def normalize_file(input_path, output_path, *, preset: str | None = None, target
             # limit under the ceiling by what the codec added and a margin, and encode again
             # (AES TD1004 asks for such headroom in lossy delivery). The encoder is not
             # monotonic in its input, so every attempt is kept until a better one is made.
-            added_db = latest.delivered.true_peak_dbtp - (latest.encoder_ceiling_dbtp or target.true_peak_dbtp)
+            added_db = _delivered(latest).true_peak_dbtp - (latest.encoder_ceiling_dbtp or target.true_peak_dbtp)
             ceiling = target.true_peak_dbtp - added_db - CEILING_TOLERANCE_DB
             candidate = destination.with_name(f".{destination.stem}.ceiling{len(candidates)}{destination.suffix}")
             candidates.append(candidate)
@@ -347,6 +347,13 @@ def normalize_file(input_path, output_path, *, preset: str | None = None, target
     return best
 
 
+def _delivered(report: NormalizationReport) -> LoudnessReport:
+    """The written file's measurements, which file-to-file normalization always makes."""
+    if report.delivered is None:
+        raise AssertionError("normalize_file's reports always carry the delivered measurements")
+    return report.delivered
+
+
 def _overshoot_db(report: NormalizationReport, target: _Target) -> float:
     """How far the delivered file peaks over the requested ceiling, dB."""
-    return report.delivered.true_peak_dbtp - target.true_peak_dbtp
+    return _delivered(report).true_peak_dbtp - target.true_peak_dbtp

@@ -199,8 +199,8 @@ def tag_files(paths: Sequence[str | os.PathLike[str]], *, album: bool = False,
     """
     from .normalize_file import measure_file, measure_files
 
-    paths = [Path(os.fspath(path)) for path in paths]
-    existing = [read_gain_tags(path) for path in paths]
+    files = [Path(os.fspath(path)) for path in paths]
+    existing = [read_gain_tags(path) for path in files]
     wanted = ("REPLAYGAIN_ALBUM_GAIN",) if album else ("REPLAYGAIN_TRACK_GAIN",)
 
     def tagged(path: Path, tags: dict[str, str]) -> bool:
@@ -208,15 +208,15 @@ def tag_files(paths: Sequence[str | os.PathLike[str]], *, album: bool = False,
         keys = tuple(key.replace("REPLAYGAIN", "R128") for key in wanted) if opus else wanted
         return all(key in tags for key in keys)
 
-    if not force and all(tagged(path, tags) for path, tags in zip(paths, existing, strict=True)):
-        return [GainTagResult(str(path), "skipped", {}) for path in paths]
+    if not force and all(tagged(path, tags) for path, tags in zip(files, existing, strict=True)):
+        return [GainTagResult(str(path), "skipped", {}) for path in files]
     if album:
-        report = measure_files(paths)
+        report = measure_files(files)
         tracks, album_report = report.tracks, report
     else:
-        tracks, album_report = tuple(measure_file(path) for path in paths), None
+        tracks, album_report = tuple(measure_file(path) for path in files), None
     results = []
-    for path, tags, track in zip(paths, existing, tracks, strict=True):
+    for path, tags, track in zip(files, existing, tracks, strict=True):
         if not force and tagged(path, tags):
             results.append(GainTagResult(str(path), "skipped", {}))
             continue

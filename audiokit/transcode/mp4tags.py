@@ -69,7 +69,7 @@ def cover_atom(image: bytes, mime_type: str) -> bytes:
 
 def _children(data: bytes, start: int, end: int) -> dict[bytes, tuple[int, int]]:
     """``{kind: (offset, size)}`` of the boxes in ``data[start:end]``."""
-    found = {}
+    found: dict[bytes, tuple[int, int]] = {}
     while start + _HEADER.size <= end:
         size, kind = _HEADER.unpack_from(data, start)
         if size < _HEADER.size or start + size > end:

@@ -337,8 +337,9 @@ def _phrase_matches(rule: PhraseRule, normalized: list[str], collapsed: list[str
     for first in range(len(normalized)):
         if not hit(first, 0):
             continue
-        stop = first + 1
+        stop: int | None = first + 1
         for position in range(1, len(rule.tokens)):
+            assert stop is not None  # the loop breaks as soon as a token is not found
             candidates = range(stop, min(stop + rule.max_gap + 1, len(normalized)))
             stop = next((index + 1 for index in candidates if hit(index, position)), None)
             if stop is None:

@@ -68,7 +68,7 @@ def evaluate(*, bars: int = 16, temperature: float = 1.0, top_p: float = 0.95, r
             sounding = pitches[voice][pitches[voice] >= 0]
             in_range.append(bool(sounding.size == 0 or (low <= sounding.min() and sounding.max() <= high)))
     heldout_bars = sum(g.shape[1] / s for g, s in zip(heldout.grids, heldout.steps_per_bar))
-    timings = {"compose_s": [], "render_s": []}
+    timings: dict[str, list[float]] = {"compose_s": [], "render_s": []}
     for run in range(repeats + 1):
         started = time.perf_counter()
         piece = compose(seconds=30.0, tempo_bpm=80.0, seed=run, key="D", network=network)

@@ -67,8 +67,8 @@ def bigram_table(chorales, *, alpha: float = BASELINE_ALPHA) -> np.ndarray:
         for voice in range(4):
             pairs = grid[voice, :-1] * VOCAB_SIZE + grid[voice, 1:]
             counts[voice] += np.bincount(pairs, minlength=VOCAB_SIZE * VOCAB_SIZE)
-    counts = counts.reshape(4, VOCAB_SIZE, VOCAB_SIZE)
-    return np.log(counts / counts.sum(axis=2, keepdims=True))
+    table = counts.reshape(4, VOCAB_SIZE, VOCAB_SIZE)
+    return np.log(table / table.sum(axis=2, keepdims=True))
 
 
 def baseline_nll(table: np.ndarray, chorales) -> float:

@@ -111,7 +111,7 @@ class ChoraleNetwork:
         """
         h_dim = self.config.hidden_dim
         new_state = np.empty_like(state)
-        x = None
+        x = np.empty(0, np.float32)  # the layer below's output; layer 0 reads the lookup tables instead
         for n, (w_ih, w_hh, b_ih, b_hh) in enumerate(self._layers):
             if n == 0:
                 gi = self._position_table[position] + self._key_table[key] + b_ih

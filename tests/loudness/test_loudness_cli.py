@@ -128,7 +128,7 @@ def test_normalize_target_and_human_output(files, tmp_path):
         ([], "exactly one of --preset"),
         (["--preset", "podcast", "--target-lufs", "-16"], "exactly one of --preset"),
         (["--preset", "tidal"], "expected one of spotify"),
-        (["--target-lufs", "-16", "--true-peak-dbtp", "3"], "ceiling <= 0 dBTP"),
+        (["--target-lufs", "-16", "--true-peak-dbtp", "3"], "ceiling in [-60, 0] dBTP"),
     ],
 )
 def test_normalize_usage_errors_exit_2(files, tmp_path, arguments, message):

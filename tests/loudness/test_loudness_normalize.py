@@ -137,7 +137,7 @@ def test_explicit_values_override_the_preset(music):
     ("options", "message"),
     [
         ({"mode": "clip"}, "expected one of headroom, limit"),
-        ({"true_peak_dbtp": 1.0}, "ceiling <= 0 dBTP"),
+        ({"true_peak_dbtp": 1.0}, r"ceiling in \[-60, 0\] dBTP"),
         ({"target_lufs": -80.0}, r"\(-70, 0\] LUFS"),
         ({"preset": "tidal"}, "expected one of spotify"),
     ],
