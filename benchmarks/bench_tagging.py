@@ -17,6 +17,10 @@ interleaved round by round (warm-up round discarded):
   process (interpreter start, imports, weights, decode, tagging) per round,
   with ``AUDIOKIT_TORCH_THREADS=THREADS``.
 
+Each contender's CPU seconds (``os.times``: this process and its children) are
+recorded beside the wall time: ``x_realtime_per_cpu_second`` is audio seconds per
+CPU second, what one idle core would manage at perfect efficiency.
+
 Run ``python benchmarks/bench_tagging.py``; writes benchmarks/results/tagging.json.
 The machine these numbers come from is shared: read the load average in the
 JSON next to the timings.
@@ -25,6 +29,7 @@ JSON next to the timings.
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +58,23 @@ def _loop(clip: audiokit.Audio, duration_s: float, offset_s: float = 0.0) -> np.
     frames = int(duration_s * clip.sample_rate)
     loops = int(np.ceil((start + frames) / clip.num_frames))
     return np.tile(clip.samples, loops)[:, start : start + frames]
+
+
+def _cpu_timed(run, into: list[float]):
+    """Wrap ``run`` to append its CPU seconds (this process and its children, user + system) to ``into``.
+
+    On a loaded machine wall time measures the neighbours as much as the code;
+    CPU seconds are what the code itself spent (OpenMP threads spinning while
+    descheduled inflate them a little, so they err on the slow side).
+    """
+
+    def timed():
+        before = os.times()
+        run()
+        after = os.times()
+        into.append(sum(after[i] - before[i] for i in range(4)))
+
+    return timed
 
 
 def main() -> None:
@@ -93,11 +115,18 @@ def main() -> None:
         "audiokit_tag_cli_3x120s": lambda: subprocess.run(cli, env=env, check=True, capture_output=True),
     }
     load_before = os.getloadavg()
-    times = time_interleaved(contenders, repeats=REPEATS, warmup=1)
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
+    times = time_interleaved({name: _cpu_timed(run, cpu[name]) for name, run in contenders.items()},
+                             repeats=REPEATS, warmup=1)
     load_after = os.getloadavg()
-    cli_times = {"audiokit_tag_cli_3x120s": times.pop("audiokit_tag_cli_3x120s")}
+    cli = "audiokit_tag_cli_3x120s"
+    cli_times = {cli: times.pop(cli)}
     summary = summarize(times, audio_seconds=DURATION_S, subject="audiokit_analyze_energy")
-    summary |= summarize(cli_times, audio_seconds=CLI_TRACKS * CLI_TRACK_S, subject="audiokit_tag_cli_3x120s")
+    summary |= summarize(cli_times, audio_seconds=CLI_TRACKS * CLI_TRACK_S, subject=cli)
+    for name, row in summary.items():
+        audio_s = CLI_TRACKS * CLI_TRACK_S if name == cli else DURATION_S
+        row["median_cpu_s"] = statistics.median(cpu[name][1:])  # the warm-up round is dropped, as for wall time
+        row["x_realtime_per_cpu_second"] = audio_s / row["median_cpu_s"]
     result = analyze(track, tags=mtt)
     pair = tag(track, model=PAIR, top_k=10)
     librosa_tempo = float(np.atleast_1d(librosa.beat.beat_track(y=mono_22k, sr=22050)[0])[0])
@@ -119,7 +148,8 @@ def main() -> None:
     }
     path = write_json("tagging", document)
     for name, row in summary.items():
-        print(f"{name:28s} {row['median_s']:8.3f} s  {row['x_realtime']:7.1f}x realtime")
+        print(f"{name:28s} {row['median_s']:8.3f} s  {row['x_realtime']:7.1f}x realtime   "
+              f"{row['median_cpu_s']:8.3f} CPU s  {row['x_realtime_per_cpu_second']:7.1f}x per CPU second")
     print(f"load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after; wrote {path}")
 
 

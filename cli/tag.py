@@ -20,9 +20,11 @@ _MODEL_CHOICES = ["MTT_musicnn", "MSD_musicnn", "MTT_vgg", "MSD_vgg", "all"]
 @click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True, help="Tags per file and model.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the networks run (auto: a CUDA GPU when torch sees one).")
+@click.option("--embedding/--no-embedding", default=False,
+              help='With --json, add "embedding" and "embedding_std" (mean and std over 3 s patches).')
 @click.option("--json", "as_json", is_flag=True,
               help='Print one JSON list: {"file", "model", "tags": [{"label", "score"}, ...]} per file and model.')
-def tag(files: tuple[str, ...], model: str, top_k: int, device: str, as_json: bool) -> None:
+def tag(files: tuple[str, ...], model: str, top_k: int, device: str, embedding: bool, as_json: bool) -> None:
     """Tag the music in FILES (highest-scoring tags first)."""
     from audiokit.errors import AudiokitError
     from audiokit.models.tagging import tag as tag_audio
@@ -38,7 +40,10 @@ def tag(files: tuple[str, ...], model: str, top_k: int, device: str, as_json: bo
                 documents.append({"file": path, "error": str(error)})
             continue
         for result in results if isinstance(results, list) else [results]:
-            document = {"file": path, "model": result.model, "tags": result.to_dict()["tags"]}
+            full = result.to_dict()
+            document = {"file": path, "model": result.model, "tags": full["tags"]}
+            if embedding:
+                document |= {"embedding": full["embedding"], "embedding_std": full["embedding_std"]}
             documents.append(document)
             if not as_json:
                 tags = ", ".join(f"{item['label']} ({item['score']:.2f})" for item in document["tags"])

@@ -41,6 +41,17 @@ def test_tag_json_shape_and_order():
         assert scores == sorted(scores, reverse=True)
 
 
+def test_tag_json_embedding_is_opt_in():
+    pytest.importorskip("torch", reason="the ml extra is required")
+    plain = json.loads(CliRunner().invoke(tag, [EXAMPLE, "--json"]).stdout)
+    assert set(plain[0]) == {"file", "model", "tags"}
+    result = CliRunner().invoke(tag, [EXAMPLE, "--json", "--embedding"])
+    assert result.exit_code == 0, result.output
+    (document,) = json.loads(result.stdout)
+    assert len(document["embedding"]) == len(document["embedding_std"]) == 200
+    assert min(document["embedding_std"]) >= 0 and max(document["embedding_std"]) > 0
+
+
 def test_tag_all_files_failing_exits_1(tmp_path):
     bad = tmp_path / "not-audio.flac"
     bad.write_bytes(b"nope")
