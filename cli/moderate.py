@@ -60,11 +60,10 @@ def moderate(source, transcript, bleep_output, bleep_mode, pad_ms, categories, p
       audiokit moderate episode.wav --bleep clean.wav --pad-ms 40 --policy podcast
       audiokit moderate episode.wav --transcript episode.json --no-audio-checks
     """
+    from audiokit.errors import AudiokitError, ParameterError
     from audiokit.models.moderation import CheckOptions
     from audiokit.models.moderation import moderate as run_moderate
     from audiokit.models.moderation.transcript import check_categories
-
-    from audiokit.errors import AudiokitError, ParameterError
 
     try:
         chosen = check_categories(categories.split(",")) if categories is not None else None

@@ -19,8 +19,11 @@ _PCM_DEPTHS = {".wav": (16, 24, 32), ".aiff": (16, 24, 32), ".aif": (16, 24, 32)
 
 
 def _input_subtype(path: str) -> str:
-    """The sample type of an input file: "float" (float PCM, or a lossy codec, which
-    decodes to float) or "pcmN" (integer PCM, FLAC, ALAC)."""
+    """The sample type of an input file: "float" or "pcmN".
+
+    Float PCM and lossy codecs (which decode to float) are "float"; integer
+    PCM, FLAC and ALAC are "pcmN".
+    """
     import audiokit
 
     info = audiokit.probe(path)

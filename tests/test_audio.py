@@ -72,4 +72,4 @@ def test_import_is_light():
 def test_lazy_attributes():
     assert audiokit.read is audiokit.io.read and callable(audiokit.probe)
     with pytest.raises(AttributeError):
-        audiokit.no_such_thing
+        _ = audiokit.no_such_thing

@@ -78,6 +78,7 @@ class MediaInfo:
     has_cover_art: bool = False
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return asdict(self)
 
 
@@ -205,7 +206,7 @@ def _probe_soundfile(path: Path, handle) -> MediaInfo:
 
 
 def _layout_name(name: str | None, num_channels: int) -> str:
-    """ffmpeg's layout name, or its default for the channel count when the container names none.
+    """Ffmpeg's layout name, or its default for the channel count when the container names none.
 
     ffmpeg calls an unlabelled layout "N channels" (WMA, ALS, Speex, TAK,
     Shorten and WAV without a channel mask); audiokit uses the layout ffmpeg

@@ -58,6 +58,7 @@ class AudioReader:
 
     @property
     def num_frames(self) -> int:
+        """Exact number of frames the blocks hold in all, at :attr:`sample_rate`."""
         if self.sample_rate == self.info.sample_rate:
             return self.info.num_frames
         from .resample import output_length

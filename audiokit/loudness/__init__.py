@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .gain_tags import codec_gain_tags, r128_tags, replaygain_tags
 from .kweighting import kweighting_response_db, kweighting_sos
+from .level_match import LevelMatch, encode_at_level
 from .limiter import LimiterReport, limit_true_peak
 from .meter import (
     AlbumReport,
@@ -31,7 +32,6 @@ from .meter import (
     short_term,
 )
 from .normalize import NormalizationReport, NormalizationWarning, normalize, normalize_album, preset_gains
-from .level_match import LevelMatch, encode_at_level
 from .normalize_file import measure_file, measure_files, normalize_file, output_options
 from .presets import PRESETS, Preset, get_preset
 from .tag_files import GainTagResult, read_gain_tags, tag_files, write_gain_tags

@@ -210,8 +210,11 @@ def _interpolated_abs(x, start, stop, taps, out):  # pragma: no cover - numba
 
 @njit(cache=True, fastmath=True)
 def _abs_max(values):  # pragma: no cover - numba
-    """max(|values|), 0 for none. A max is exact in any order, so fastmath only
-    lets LLVM vectorise it (inputs are finite, checked at the boundary)."""
+    """max(|values|), 0 for none.
+
+    A max is exact in any order, so fastmath only lets LLVM vectorise it
+    (inputs are finite, checked at the boundary).
+    """
     best = np.float32(0.0)
     for i in range(values.shape[0]):
         best = max(best, abs(values[i]))

@@ -112,8 +112,9 @@ def _refined_shelf(sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     params = np.concatenate([b, a[1:]])
     weights = np.ones_like(freqs)
     for _ in range(_FIT_ROUNDS):
+        root_weights = np.sqrt(weights)
         params = optimize.least_squares(
-            lambda p: np.sqrt(weights) * residual(p), params, xtol=1e-15, ftol=1e-15, gtol=1e-15
+            lambda p, w=root_weights: w * residual(p), params, xtol=1e-15, ftol=1e-15, gtol=1e-15
         ).x
         error = np.abs(residual(params))
         weights = weights * (error / error.max() + 1e-3)

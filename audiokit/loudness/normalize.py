@@ -36,9 +36,9 @@ from .meter import (
     LoudnessReport,
     LoudnessWarning,
     _checked,
-    checked_tracks,
     _gated_loudness,
     _run,
+    checked_tracks,
 )
 from .presets import MODES, PRESETS, get_preset
 

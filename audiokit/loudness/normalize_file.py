@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from .._arrays import BLOCK_FRAMES
-from ..errors import ParameterError
-from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _hold_ceiling, _LimiterStream, _settings
 from ..channels import LAYOUTS
+from ..errors import ParameterError
 from .kweighting import MIN_SAMPLE_RATE
 from .level_match import encode_at_level
+from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _hold_ceiling, _LimiterStream, _settings
 from .meter import RELATIVE_GATE_LU, AlbumReport, LoudnessMeter, LoudnessReport, _gated_loudness, album_of
-from .normalize import NormalizationReport, _Target, _apply_gain, _initial_gain, _iterate_gain, _resolve
+from .normalize import NormalizationReport, _apply_gain, _initial_gain, _iterate_gain, _resolve, _Target
 from .truepeak import TruePeakMeter
 
 __all__ = ["CEILING_TOLERANCE_DB", "measure_file", "measure_files", "normalize_file", "output_options"]
@@ -85,7 +85,7 @@ def output_options(info, output_path) -> tuple[str | None, int | None, int | Non
 
 def _short_codec(output_path, codec: str | None) -> str:
     """The codec the output will have, named as the tag and cover-art writers name it."""
-    from ..io.writer import FORMATS, _CODEC_ALIASES
+    from ..io.writer import _CODEC_ALIASES, FORMATS
 
     if codec is None:
         suffix = Path(os.fspath(output_path)).suffix.lower()

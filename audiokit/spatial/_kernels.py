@@ -1,5 +1,6 @@
-"""Numba kernels of the binaural renderer and the direction lookup. Private: the
-wrappers validate, kernels trust their input.
+"""Numba kernels of the binaural renderer and the direction lookup.
+
+Private: the wrappers validate, kernels trust their input.
 
 All kernels are ``@njit(cache=True)`` and compile (or load from the cache) on
 first call, never at import. Spectra are kept as separate real and imaginary
@@ -108,8 +109,10 @@ def delay_lines(blocks, ring, write_pos, delay_start, delay_end, gain_start, gai
 
 @njit(cache=True)
 def _glide(line, write_pos, d0, d1, g0, g1, out, span):
-    """``out[n] = g(n) x[write_pos + n - d(n)]`` with ``d`` and ``g`` linear, reaching
-    ``d1``, ``g1`` at the last sample; cubic Lagrange taps of ``d(n)`` at every sample.
+    """``out[n] = g(n) x[write_pos + n - d(n)]``, ``d`` and ``g`` linear, cubic Lagrange taps.
+
+    ``d`` and ``g`` reach ``d1``, ``g1`` at the last sample; the Lagrange taps of
+    ``d(n)`` are computed at every sample.
 
     The block is cut into runs where the first Lagrange node ``floor(d) - 1`` is
     constant (usually one to three), so each run reads a contiguous window and
@@ -319,8 +322,7 @@ def _gains(inverse, t, x, y, z):
 
 @njit(cache=True)
 def locate_triangles(queries, inverse, neighbors, simplices, start, eps, snap, indices, weights):
-    """Containing triangle, vertices and barycentric weights of each query on a
-    convex-hull triangulation.
+    """Containing triangle, vertices and barycentric weights of each query on a convex-hull triangulation.
 
     Visibility walk (Devillers, Pion & Teillaud 2002, §2): from ``start[q]``, step
     across the edge opposite the vertex with the most negative gain until no gain

@@ -133,8 +133,11 @@ def _fibonacci_directions(count: int) -> np.ndarray:
 
 
 def _rotation_3d(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
-    """Head rotation ``R = Rz(yaw) Ry(pitch) Rx(roll)`` on (x front, y left, z up): yaw turns
-    left, pitch lifts the nose (as :meth:`BinauralRenderer.set_listener`), roll lifts the left ear."""
+    """Head rotation ``R = Rz(yaw) Ry(pitch) Rx(roll)`` on (x front, y left, z up).
+
+    Yaw turns left, pitch lifts the nose (as :meth:`BinauralRenderer.set_listener`),
+    roll lifts the left ear.
+    """
     y, p, r = np.radians([yaw_deg, pitch_deg, roll_deg])
     rz = np.array([[np.cos(y), -np.sin(y), 0], [np.sin(y), np.cos(y), 0], [0, 0, 1]])
     ry = np.array([[np.cos(p), 0, -np.sin(p)], [0, 1, 0], [np.sin(p), 0, np.cos(p)]])

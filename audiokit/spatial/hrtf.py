@@ -247,7 +247,7 @@ class HRTF:
                    origin={"kind": "spherical-head", "head_radius_m": float(head_radius_m)})
 
     def resampled(self, sample_rate: int) -> "HRTF":
-        """This set at another sample rate (the spherical head is rebuilt analytically).
+        """The same set at another sample rate (the spherical head is rebuilt analytically).
 
         Measured IRs go through :func:`audiokit.io.resample.resample` and are split again.
         """

@@ -164,7 +164,7 @@ class BinauralRenderer:
         self.options = options or RendererOptions()
         self.hrtf = hrtf.resampled(self.sample_rate)
         if self.options.method == "barycentric":
-            self.hrtf.triangulation  # built once here (setup), not on the first block
+            _ = self.hrtf.triangulation  # built once here (setup), not on the first block
 
         b = self.block_size
         delays = self.hrtf.delays_samples
@@ -324,9 +324,11 @@ class BinauralRenderer:
             self._changed[rows] = True
 
     def _filter_length(self, indices, weights, first, taps, pre_first, pre_taps, common) -> np.ndarray:
-        """Samples from the first to the last nonzero tap of each source's whole filter
-        (common delay, interpolated IR, residual delays, prefix): a full convolution is
-        ``frames + length - 1`` long."""
+        """Samples from the first to the last nonzero tap of each source's whole filter.
+
+        The whole filter is the common delay, interpolated IR, residual delays and
+        prefix: a full convolution is ``frames + length - 1`` long.
+        """
         used = (weights > 0)[..., np.newaxis]
         aligned = np.where(used, self._aligned_len[indices], 0).max(axis=1)          # (C, 2)
         prefix = np.where(used, self._prefix_len[indices], 0).max(axis=1).max(axis=1)  # (C,)
@@ -371,8 +373,10 @@ class BinauralRenderer:
 
     @property
     def tail_frames(self) -> int:
-        """Frames of output that follow the last input: the longest source filter less one,
-        so input plus tail is the length of a full linear convolution (``np.convolve``)."""
+        """Frames of output that follow the last input: the longest source filter less one.
+
+        Input plus tail is the length of a full linear convolution (``np.convolve``).
+        """
         return int(max(self._support[:self._count].max(initial=1) - 1, 0))
 
     def add_source(self, *, azimuth_deg: float, elevation_deg: float, distance_m: float = 1.0,
@@ -578,8 +582,11 @@ class BinauralRenderer:
 
     @property
     def state_bytes(self) -> int:
-        """Memory the renderer's state uses: per-source arrays (allocated capacity) and
-        the filter spectra of the measurements used so far."""
+        """Memory the renderer's state uses, bytes.
+
+        Per-source arrays (allocated capacity) and the filter spectra of the
+        measurements used so far.
+        """
         per_source = sum(getattr(self, name).nbytes for name in self._PER_SOURCE)
         used = int(self._set_ready.sum())
         return int(per_source + used * 2 * (self._set_re[0].nbytes + self._pre_re[0].nbytes)
@@ -652,7 +659,6 @@ def render_bed(samples, sample_rate: int, hrtf: HRTF, *, layout: str, block_size
     np.ndarray [shape=(2, frames + tail) or (2, frames), dtype=float32]
     """
     from .._arrays import as_samples, check_finite
-
     from ..channels import LAYOUTS, loudspeaker_azimuths
 
     if layout not in LAYOUTS:

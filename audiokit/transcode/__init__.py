@@ -8,8 +8,8 @@ Examples
 opus-24.opus
 """
 
-from .cover import CoverArt, read_cover_art
 from ..channels import downmix
+from .cover import CoverArt, read_cover_art
 from .gain import gain_tags, measure_loudness
 from .ladder import LADDER_MANIFEST, LadderResult, Rendition, build_ladder
 from .normalize import normalize_master

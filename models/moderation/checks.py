@@ -1,5 +1,7 @@
-"""Audio delivery checks, reported as flags: clipping, true-peak overs, loudness off spec,
-dead air, DC offset, phase (mono-compatibility) problems and sudden loudness jumps.
+"""Audio delivery checks, reported as flags.
+
+Clipping, true-peak overs, loudness off spec, dead air, DC offset, phase
+(mono-compatibility) problems and sudden loudness jumps.
 
 The delivery spec is a loudness preset (:data:`audiokit.loudness.PRESETS`,
 e.g. ``podcast``: -16 LUFS +-1 LU, true peak under -1 dBTP).
@@ -86,6 +88,7 @@ class CheckOptions:
             )
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return asdict(self)
 
 
@@ -325,8 +328,11 @@ def _phase(first_pass: _FirstPass, options: CheckOptions) -> list[Flag]:
 
 
 def _silence_ends(lufs: np.ndarray, gate_lufs: float, min_hops: int) -> np.ndarray:
-    """For each step, where the last silence before it ended: a run of >= ``min_hops`` momentary values under
-    the gate, or any run at the start (the file starts out of silence); 0 when none has."""
+    """For each step, where the last silence before it ended (0 when none has).
+
+    A silence is a run of >= ``min_hops`` momentary values under the gate, or
+    any run at the start (the file starts out of silence).
+    """
     ends = np.zeros(lufs.shape[0], np.int64)
     below = ~(lufs >= gate_lufs)
     for first, stop in _mask_runs(below):

@@ -92,6 +92,7 @@ class Term:
     forms: tuple[str, ...]
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return asdict(self)
 
 
@@ -111,6 +112,7 @@ class PhraseRule:
     max_gap: int
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return asdict(self)
 
 

@@ -53,6 +53,7 @@ class Policy:
     spec: str = "podcast"
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return asdict(self)
 
 

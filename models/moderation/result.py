@@ -45,6 +45,7 @@ class Flag:
     limit: float | None = None
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         document = asdict(self)
         for key in ("value", "limit"):
             if document[key] is not None and not math.isfinite(document[key]):
@@ -64,6 +65,7 @@ class ExplicitLabel:
     reasons: tuple[str, ...]
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return {"policy": self.policy, "explicit": self.explicit, "reasons": list(self.reasons)}
 
 
@@ -81,6 +83,7 @@ class BleepReport:
     spans: tuple[tuple[float, float], ...]
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return {"output": self.output, "transcript": self.transcript, "mode": self.mode,
                 "spans": [list(span) for span in self.spans]}
 

@@ -28,7 +28,6 @@ import numpy as np
 from audiokit.errors import FormatError
 
 from .._registry import cache_dir, require
-
 from .tokens import HOLD, PITCH_MAX, PITCH_MIN, REST, STEPS_PER_QUARTER, VOICES, Key, pitch_token
 
 __all__ = ["Chorales", "HELDOUT_PATH", "chorale_paths", "extract_chorale", "load_corpus", "load_heldout"]

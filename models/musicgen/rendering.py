@@ -43,7 +43,7 @@ ARTICULATION = 0.94
 
 
 def _normalize(samples: np.ndarray) -> np.ndarray:
-    """audiokit's loudness normalizer: TARGET_LUFS with a TRUE_PEAK_DBTP limiter."""
+    """Audiokit's loudness normalizer: TARGET_LUFS with a TRUE_PEAK_DBTP limiter."""
     from audiokit.loudness import normalize
 
     out, _ = normalize(samples, SAMPLE_RATE, target_lufs=TARGET_LUFS,

@@ -6,6 +6,10 @@ import json
 
 import numpy as np
 import pytest
+
+import audiokit
+from audiokit import Audio
+from audiokit.errors import ParameterError
 from audiokit.models.moderation import (
     BLEEP_MODES,
     PAD_MS,
@@ -14,10 +18,6 @@ from audiokit.models.moderation import (
     moderate,
     refine_spans,
 )
-
-import audiokit
-from audiokit import Audio
-from audiokit.errors import ParameterError
 
 SAMPLE_RATE = 16000
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from audiokit.models.moderation import CheckOptions, check_audio
 
 from audiokit import Audio, loudness
 from audiokit.errors import ParameterError
+from audiokit.models.moderation import CheckOptions, check_audio
 
 SAMPLE_RATE = 48000
 DURATION_S = 15.0

@@ -8,13 +8,13 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from audiokit.cli.moderate import _BLEEP_MODES, _POLICIES, moderate
-from audiokit.models.moderation import BLEEP_MODES, POLICIES
-from audiokit.models.moderation import moderate as run_moderate
 from click.testing import CliRunner
 
 import audiokit
 from audiokit import Audio
+from audiokit.cli.moderate import _BLEEP_MODES, _POLICIES, moderate
+from audiokit.models.moderation import BLEEP_MODES, POLICIES
+from audiokit.models.moderation import moderate as run_moderate
 
 FRONT_CENTER = Path("/usr/share/sounds/alsa/Front_Center.wav")
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "flags.schema.json").read_text(encoding="utf-8"))

@@ -28,12 +28,12 @@ from _spliced import (
     piece_energy,
     tuning_episode,
 )
+
+import audiokit
 from audiokit.models.moderation import moderate
 from audiokit.models.moderation.moderate import MAX_CHUNK_S
 from audiokit.models.whisper import VadOptions, transcribe
 from audiokit.models.whisper.writers import format_json
-
-import audiokit
 
 #: a flag counts for a planted word when it overlaps the word's span widened by this, s
 OVERLAP_SLACK_S = 0.3

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from audiokit.models.moderation import load_lexicon
-from audiokit.models.moderation.lexicon import MATCH_CONFIDENCE, Lexicon, normalize_word
 
 from audiokit.errors import ParameterError
+from audiokit.models.moderation import load_lexicon
+from audiokit.models.moderation.lexicon import MATCH_CONFIDENCE, Lexicon, normalize_word
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from audiokit.errors import ParameterError
 from audiokit.models.moderation import (
     POLICIES,
     Flag,
@@ -16,8 +18,6 @@ from audiokit.models.moderation import (
     read_transcript,
 )
 from audiokit.models.whisper.result import Segment, Word
-
-from audiokit.errors import ParameterError
 
 
 def _flag(category: str, severity: str, *, confidence: float = 1.0, source: str = "transcript") -> Flag:
@@ -149,10 +149,10 @@ def test_moderate_argument_errors(tmp_path):
 def test_each_policy_checks_against_its_delivery_spec(tmp_path):
     """Music at -14 LUFS is on the music spec (spotify) and 2 LU over the podcast one; an explicit spec wins."""
     import numpy as np
-    from audiokit.models.moderation import CheckOptions
 
     import audiokit
     from audiokit import Audio
+    from audiokit.models.moderation import CheckOptions
 
     rate = 48000
     t = np.arange(8 * rate) / rate

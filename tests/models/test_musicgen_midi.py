@@ -11,8 +11,10 @@ from audiokit.models.musicgen import midi
 from audiokit.models.musicgen.sampling import Piece
 from audiokit.models.musicgen.tokens import Key, Note, notes_to_grid
 
+D_MAJOR = Key(2, False)
 
-def _piece(notes, steps=32, key=Key(2, False)):
+
+def _piece(notes, steps=32, key=D_MAJOR):
     return Piece(notes_to_grid(notes, num_steps=steps), key, 16, 0, 0, None, 0, 1.0, 0.95)
 
 

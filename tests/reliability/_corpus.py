@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-
 from _signals import notes
 
 SPEECH_WAV = Path("/usr/share/sounds/alsa/Front_Center.wav")

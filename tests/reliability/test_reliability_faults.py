@@ -6,12 +6,12 @@ import os
 import subprocess
 import sys
 
+import _corpus
 import numpy as np
 import pytest
-
-import _corpus
-import audiokit
 from _measure import measure
+
+import audiokit
 from audiokit._files import check_input_file, display_path
 from audiokit.errors import FormatError, ParameterError
 

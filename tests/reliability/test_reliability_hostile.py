@@ -5,11 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 import _corpus
-import audiokit
+import pytest
 from _measure import measure
+
+import audiokit
 from audiokit.errors import FormatError
 
 # What each refusal must say (besides the file's name).

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import _corpus
 import numpy as np
 import pytest
 
-import _corpus
 import audiokit
 from audiokit.io._containers import frame_to_float
 

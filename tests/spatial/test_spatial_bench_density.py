@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _spatial_helpers import SYNTHETIC_DIRECTIONS, synthetic_irs
 
 from audiokit.spatial import HRTF
-
-from _spatial_helpers import SYNTHETIC_DIRECTIONS, synthetic_irs
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_spatial.py"
 

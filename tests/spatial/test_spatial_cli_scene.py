@@ -141,7 +141,6 @@ def _binaural(*args):
 def test_binaural_cli_at_a_measured_direction_is_the_convolution_with_the_sofa_ir(tmp_path):
     """Float in, float out, full convolution length; the measured KEMAR IR read with h5py."""
     import soundfile
-
     from _signals import noise
     from _spatial_helpers import KEMAR_PATH, convolve_measured, kemar_file, relative_error_db
 
@@ -164,7 +163,6 @@ def test_binaural_cli_at_a_measured_direction_is_the_convolution_with_the_sofa_i
 
 def test_binaural_cli_subtype_and_tail(tmp_path):
     import soundfile
-
     from _signals import noise
 
     x = noise(16000, duration_s=0.1, seed=32)[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _spatial_helpers import kemar, kemar_file, synthetic_irs, SYNTHETIC_DIRECTIONS
+from _spatial_helpers import SYNTHETIC_DIRECTIONS, kemar, kemar_file, synthetic_irs
 
 from audiokit.errors import ParameterError
 from audiokit.spatial import fractional_delay
