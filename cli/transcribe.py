@@ -99,7 +99,7 @@ def transcribe(inputs, output_dir, formats, backend, model, language, vad, word_
 
 
 def _temperatures(first: float, increment: float) -> tuple[float, ...]:
-    """whisper's CLI: ``first``, then steps of ``increment`` up to 1.0 (just ``first`` when it is 0)."""
+    """Whisper's CLI: ``first``, then steps of ``increment`` up to 1.0 (just ``first`` when it is 0)."""
     if increment <= 0:
         return (first,)
     steps = int(round((1.0 - first) / increment + 1e-9))

@@ -37,9 +37,9 @@ __all__ = [
 ]
 
 #: espeak-ng voices the scripts cycle through (language + variant).
-VOICES = ("en-us", "en-gb", "en-us+f3", "en-gb-x-rp", "en-us+m3")
+VOICES = ("en-us", "en-gb", "en-us+f3", "en-gb-x-rp")
 #: Speaking rates the scripts cycle through, words per minute (espeak-ng's default is 175).
-SPEEDS_WPM = (150, 170, 140, 180, 160)
+SPEEDS_WPM = (150, 165, 140, 170, 160)
 #: Level of the music bed under a passage, dB relative to the passage's speech RMS.
 MUSIC_BED_DB = -20.0
 
@@ -304,16 +304,34 @@ def synthesize(text: str, *, voice: str = "en-us", words_per_minute: int = 160
     if loud.size == 0:
         raise RuntimeError(f"espeak-ng produced no sound for {text!r}")
     first, last = int(loud[0]), int(loud[-1]) + 1
+    # one span per whitespace-separated word of the text; espeak-ng sends no event for some
+    # words it reads as one unit with the previous one ("to be"): those share that word's span,
+    # divided by length
+    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
+    starts: list[int | None] = [None] * len(tokens)
+    for position, _, sample in events:
+        for index, (a, b, _) in enumerate(tokens):
+            if a <= position < b and starts[index] is None:
+                starts[index] = min(max(sample, first), last) - first
+    if starts and starts[0] is None:
+        starts[0] = 0
     spans = []
-    for index, (position, length, sample) in enumerate(events):
-        start = min(max(sample, first), last) - first
-        end = (min(max(events[index + 1][2], first), last) - first) if index + 1 < len(events) else last - first
-        stop = position + length
-        while stop < len(text) and not text[stop].isspace():  # punctuation attached, as written
-            stop += 1
-        word = text[position:stop]
-        if word.strip():
-            spans.append((word, start, max(end, start)))
+    index = 0
+    while index < len(tokens):
+        group = [index]
+        while index + len(group) < len(tokens) and starts[index + len(group)] is None:
+            group.append(index + len(group))
+        following = index + len(group)
+        begin = starts[index]
+        finish = starts[following] if following < len(tokens) else last - first
+        lengths = [len(tokens[k][2]) for k in group]
+        position = begin
+        for k, length in zip(group, lengths):
+            step = round((finish - begin) * length / sum(lengths))
+            end = finish if k == group[-1] else position + step
+            spans.append((tokens[k][2], position, max(end, position)))
+            position = end
+        index = following
     return samples[first:last].copy(), spans
 
 
@@ -394,7 +412,7 @@ def script(minutes: float, *, seed: int = 0) -> list[Line]:
     Each passage (lines between blank entries) gets one voice and one speed,
     cycling through :data:`VOICES` and :data:`SPEEDS_WPM` (shifted on every
     repeat of the script, so a repeated sentence is read differently). Pauses
-    between sentences are drawn from 0.2-1.2 s, between passages from 1.5-3 s.
+    between sentences are drawn from 0.2-0.9 s, between passages from 1.5-3 s.
     Every third passage has a music bed, every fourth is reverberant.
     """
     rng = np.random.default_rng(seed)
@@ -416,7 +434,7 @@ def script(minutes: float, *, seed: int = 0) -> list[Line]:
             speed = SPEEDS_WPM[(number * 2 + number // len(passages)) % len(SPEEDS_WPM)]
             music, room = number % 3 == 2, number % 4 == 3
             for index, text in enumerate(sentences):
-                pause = float(rng.uniform(1.5, 3.0) if index == 0 else rng.uniform(0.2, 1.2))
+                pause = float(rng.uniform(1.5, 3.0) if index == 0 else rng.uniform(0.2, 0.9))
                 lines.append(Line(text, voice, speed, round(pause, 2), music, room))
                 total_s += pause + len(text.split()) * seconds_per_word[speed] * 1.15
             number += 1

@@ -20,9 +20,14 @@ rules, applied per window):
   hears speech after its last segment, the text after the last closed
   segment is not kept and the next window starts at that timestamp, so
   speech at a chunk's edge is decoded again instead of dropped;
-- the text kept so far in a chunk is the prompt of its next window
-  (condition on previous text), after the optional initial prompt; the
-  prompt resets after a window decoded above temperature 0.5.
+- the text kept so far is the prompt of the next window (condition on
+  previous text), after the optional initial prompt; the prompt resets after
+  a window decoded above temperature 0.5;
+- skipped speech: a prompted window in which a VAD speech region before its
+  last segment gets no aligned word (the decoder jumped over a sentence, a
+  known failure of conditioning on previous text) is decoded again from the
+  initial prompt alone, and the decoding that leaves less speech without
+  words is kept.
 
 Words are aligned to audio with the cross-attention heads named in the
 weights' config (dynamic time warping). The two backends differ only in the
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -72,6 +78,8 @@ MAX_INITIAL_TIMESTAMP_S = 1.0
 MIN_SEEK_S = 1.0
 #: Speech the VAD found after a window's last segment that makes it decode on, s.
 MIN_SPEECH_LEFT_S = 0.4
+#: A VAD region at least this long in which no aligned word lands was skipped by the decoder, s.
+MIN_UNHEARD_REGION_S = 0.8
 #: Windows decoded per chunk at most (a 30 s chunk needs 2 or 3).
 MAX_WINDOWS_PER_CHUNK = 12
 
@@ -216,7 +224,7 @@ class _Backend(ABC):
         return self._tokenizer(language)
 
     def decode_windows(self, windows: list[Chunk], prompts: list[list[int]], *, tokenizer, options: DecodingOptions,
-                       word_timestamps: bool, vad: bool) -> list[WindowResult]:
+                       word_timestamps: bool, vad: bool, initial: Sequence[int] = ()) -> list[WindowResult]:
         """Decode a batch of windows (each the rest of a chunk, <= 30 s) with temperature fallback.
 
         Parameters
@@ -231,6 +239,9 @@ class _Backend(ABC):
         word_timestamps : bool
         vad : bool
             Whether ``regions`` come from the VAD (else the 0.9 no-speech rule applies too).
+        initial : sequence of int
+            The initial prompt's tokens: a prompted window that skipped a VAD region is
+            decoded again with these alone.
 
         Returns
         -------
@@ -238,47 +249,76 @@ class _Backend(ABC):
             One per window; ``next_seek`` counts samples from the window's start.
         """
         encoded = self._encode(windows)
-        results: list[_Generated | None] = [None] * len(windows)
-        attempts: list[list[_Generated]] = [[] for _ in windows]
-        todo = list(range(len(windows)))
+        results = self._decode_with_fallback(encoded, list(range(len(windows))), prompts, tokenizer, options)
+        per_window = [self._window_segments(window, result, tokenizer, options, vad)
+                      for window, result in zip(windows, results)]
+        check = vad and any(window.regions for window in windows)
+        if (word_timestamps or check) and any(segments for segments, _ in per_window):
+            self._align(windows, [segments for segments, _ in per_window], tokenizer, encoded)
+        if check:
+            # a prompted window that skipped a VAD region (no word lands in it) is decoded
+            # again from the initial prompt alone; the decoding that leaves less speech
+            # without words is kept
+            retry = [i for i, window in enumerate(windows)
+                     if prompts[i] != list(initial) and _unheard_s(window, per_window[i][0]) > 0]
+            if retry:
+                again = self._decode_with_fallback(encoded, retry, [list(initial)] * len(retry), tokenizer, options)
+                redone = [([], None)] * len(windows)
+                for index, result in zip(retry, again):
+                    redone[index] = self._window_segments(windows[index], result, tokenizer, options, vad)
+                if any(segments for segments, _ in redone):
+                    self._align(windows, [segments for segments, _ in redone], tokenizer, encoded)
+                for index, result in zip(retry, again):
+                    if _unheard_s(windows[index], redone[index][0]) < _unheard_s(windows[index], per_window[index][0]):
+                        per_window[index], results[index] = redone[index], result
+        out = []
+        for window, (segments, next_seek), result in zip(windows, per_window, results):
+            if not word_timestamps:
+                for raw in segments:
+                    raw["words"] = []
+            kept = [segment for segment in (_to_segment(raw, window) for raw in segments) if segment.text]
+            # the next prompt: the kept tokens with their timestamps, as whisper's all_tokens
+            tokens = list(result.tokens[:segments[-1]["token_end"]]) if segments else []
+            out.append(WindowResult(kept, next_seek, tokens, result.temperature))
+        return out
+
+    def _decode_with_fallback(self, encoded, indices: list[int], prompts: list[list[int]], tokenizer,
+                              options: DecodingOptions) -> list[_Generated]:
+        """Whisper's decode_with_fallback for windows ``indices`` of a batch, batched per temperature."""
+        results: dict[int, _Generated] = {}
+        attempts: dict[int, list[_Generated]] = {index: [] for index in indices}
+        todo = list(range(len(indices)))  # positions in ``indices``
         for temperature in options.temperatures:
             if not todo:
                 break
-            generated = self._generate(encoded, todo, [prompts[i] for i in todo], tokenizer, temperature, options)
+            generated = self._generate(encoded, [indices[k] for k in todo], [prompts[k] for k in todo], tokenizer,
+                                       temperature, options)
             still = []
-            for index, (tokens, avg_logprob, no_speech_prob) in zip(todo, generated):
+            for k, (tokens, avg_logprob, no_speech_prob) in zip(todo, generated):
                 text = tokenizer.decode([t for t in tokens if t < tokenizer.eot]).strip()
                 attempt = _Generated(list(tokens), float(avg_logprob), float(no_speech_prob), temperature,
                                      _compression_ratio(text))
-                attempts[index].append(attempt)
+                attempts[indices[k]].append(attempt)
                 if _needs_fallback(attempt, options):
-                    still.append(index)
+                    still.append(k)
                 else:
-                    results[index] = attempt
+                    results[indices[k]] = attempt
             todo = still
-        for index in todo:  # every temperature failed: the most probable decoding under the ratio limit
+        for k in todo:  # every temperature failed: the most probable decoding under the ratio limit
+            tried = attempts[indices[k]]
             limit = options.compression_ratio_threshold
-            passing = [a for a in attempts[index] if limit is None or a.compression_ratio <= limit]
-            best = max(passing or attempts[index], key=lambda a: a.avg_logprob)
-            results[index] = _Generated(best.tokens, best.avg_logprob, best.no_speech_prob,
-                                        attempts[index][-1].temperature, best.compression_ratio)
-        per_window, outcomes = [], []
-        for window, result in zip(windows, results):
-            segments, next_seek = _seek(window, result, tokenizer, options, vad)
-            for segment in segments:
-                segment.update(avg_logprob=result.avg_logprob, no_speech_prob=result.no_speech_prob, seek=0, words=[])
-            per_window.append(segments)
-            outcomes.append((next_seek, result.temperature))
-        if word_timestamps and any(per_window):
-            self._align(windows, per_window, tokenizer, encoded)
-        out = []
-        for window, segments, (next_seek, temperature), result in zip(windows, per_window, outcomes, results):
-            window_tokens = result.tokens
-            kept = [segment for segment in (_to_segment(raw, window) for raw in segments) if segment.text]
-            # the next prompt: the kept tokens with their timestamps, as whisper's all_tokens
-            tokens = list(window_tokens[:segments[-1]["token_end"]]) if segments else []
-            out.append(WindowResult(kept, next_seek, tokens, temperature))
-        return out
+            passing = [a for a in tried if limit is None or a.compression_ratio <= limit]
+            best = max(passing or tried, key=lambda a: a.avg_logprob)
+            results[indices[k]] = _Generated(best.tokens, best.avg_logprob, best.no_speech_prob,
+                                             tried[-1].temperature, best.compression_ratio)
+        return [results[index] for index in indices]
+
+    @staticmethod
+    def _window_segments(window, result, tokenizer, options, vad) -> tuple[list[dict], int | None]:
+        segments, next_seek = _seek(window, result, tokenizer, options, vad)
+        for segment in segments:
+            segment.update(avg_logprob=result.avg_logprob, no_speech_prob=result.no_speech_prob, seek=0, words=[])
+        return segments, next_seek
 
     def encode_prompt(self, tokenizer, text: str | None) -> list[int]:
         """Tokens of an initial prompt (leading space, as whisper encodes it)."""
@@ -303,7 +343,7 @@ class _Backend(ABC):
 
 
 def _compression_ratio(text: str) -> float:
-    """gzip compression ratio of ``text`` (whisper/utils.py compression_ratio)."""
+    """Gzip compression ratio of ``text`` (whisper/utils.py compression_ratio)."""
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
@@ -358,6 +398,26 @@ def _speech_after(window: Chunk, sample: int) -> int:
     if not window.regions:
         return max(window.samples.shape[0] - sample, 0)
     return sum(max(0, end - max(start, sample)) for start, end in window.regions)
+
+
+def _unheard_s(window: Chunk, segments: list[dict]) -> float:
+    """Seconds of speech the decoder skipped in a window.
+
+    VAD regions of at least MIN_UNHEARD_REGION_S, before the end of the kept
+    segments, that no aligned word overlaps.
+    """
+    if not segments:
+        return 0.0
+    last_end = segments[-1]["end"]
+    words = [(w["start"], w["end"]) for segment in segments for w in segment.get("words") or []]
+    total = 0.0
+    for start, end in window.regions:
+        start_s, end_s = start / SAMPLE_RATE, end / SAMPLE_RATE
+        if end_s - start_s < MIN_UNHEARD_REGION_S or end_s > last_end + 0.5:
+            continue
+        if not any(a < end_s + 0.2 and b > start_s - 0.2 for a, b in words):
+            total += end_s - start_s
+    return total
 
 
 def _next_region_start(window: Chunk, sample: int) -> int | None:
@@ -544,7 +604,8 @@ class _FasterBackend(_Backend):
 
     def _features(self, chunks: list[Chunk]) -> np.ndarray:
         """Log-mel spectrograms, shape (batch, n_mels, 3000), computed as the openai backend does
-        (the chunk followed by 30 s of zeros, normalized together), so both backends see the same input."""
+        (the chunk followed by 30 s of zeros, normalized together), so both backends see the same input.
+        """
         extract = self.model.feature_extractor
         return np.stack([extract(chunk.samples, padding=N_SAMPLES)[:, :N_FRAMES] for chunk in chunks])
 

@@ -205,7 +205,7 @@ def _segments(runner, chunks: Iterator[Chunk], language: str, word_timestamps: b
             windows = [state.window() for state in active]
             prompts = [state.prompt if options.condition_on_previous_text else initial for state in active]
             results = runner.decode_windows(windows, prompts, tokenizer=tokenizer, options=options,
-                                            word_timestamps=word_timestamps, vad=vad)
+                                            word_timestamps=word_timestamps, vad=vad, initial=initial)
             for state, result in zip(active, results):
                 state.advance(result, initial, options)
         while pending and pending[0].done:

@@ -231,8 +231,11 @@ def subtitle_cues(segments: Sequence[Segment], options: SubtitleOptions = Subtit
 
 
 def _last_break(group: Sequence[Word], min_chars: int) -> int | None:
-    """Index after the last word of ``group`` (but the last) that ends with punctuation and
-    closes at least ``min_chars`` characters of text; None when there is none."""
+    """Where to split an overfull cue: after its last punctuated word, or None.
+
+    The index after the last word of ``group`` (but the last) that ends with
+    punctuation, if the text up to it has at least ``min_chars`` characters.
+    """
     for index in range(len(group) - 1, 0, -1):
         if _clean(group[index - 1].text).endswith(SENTENCE_END + CLAUSE_END):
             if len(" ".join(_clean(w.text) for w in group[:index])) >= min_chars:
@@ -258,7 +261,7 @@ def _timed_texts(segments: Sequence[Segment], options: SubtitleOptions) -> list[
             continue
         # whisper/utils.py SubtitlesWriter: the cue's text with the word being spoken underlined
         for index, word in enumerate(cue.words):
-            start = cue.start_s if index == 0 else max(cue.words[index].start_s, out[-1][0])
+            start = cue.start_s if index == 0 else max(word.start_s, out[-1][0])
             end = cue.end_s if index + 1 == len(cue.words) else max(cue.words[index + 1].start_s, start)
             if end <= start:
                 continue

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _episodes import available, episode
 
 import audiokit
 from audiokit.errors import ParameterError
@@ -21,7 +22,6 @@ from audiokit.models.whisper.writers import (
     subtitle_cues,
     write_subtitles,
 )
-from _episodes import available, episode
 
 FRONT_CENTER = Path("/usr/share/sounds/alsa/Front_Center.wav")
 
