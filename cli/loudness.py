@@ -11,7 +11,7 @@ import math
 
 import click
 
-from .main_helpers import exit_for_batch, report_files
+from .main_helpers import exit_for_batch, report_error, report_files
 
 __all__ = ["COMMANDS", "gain", "loudness", "normalize"]
 
@@ -221,7 +221,7 @@ def normalize(paths: tuple[str, ...], output: str | None, preset: str | None, ta
                 document = _normalize_one(input_path, output_path, options, quiet or as_json or as_jsonl)
         except AudiokitError as error:
             failures += 1
-            click.echo(f"audiokit: error: {error}", err=True)
+            report_error(error)
             documents.append({"input_file": input_path, "output_file": output_path, "error": str(error)})
             continue
         documents.append(document)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import click
 
-__all__ = ["EXIT_FAILURE", "EXIT_PARTIAL", "exit_for_batch", "report_files"]
+__all__ = ["EXIT_FAILURE", "EXIT_PARTIAL", "exit_for_batch", "report_error", "report_files"]
 
 EXIT_FAILURE = 1
 EXIT_PARTIAL = 3
@@ -18,6 +18,17 @@ def exit_for_batch(failures: int, total: int) -> None:
     if failures == 0:
         return
     raise click.exceptions.Exit(EXIT_FAILURE if failures == total else EXIT_PARTIAL)
+
+
+def report_error(error: Exception) -> None:
+    """One line on stderr for a failed item of a batch; with ``audiokit --debug``, its traceback too."""
+    import traceback
+
+    click.echo(f"audiokit: error: {error}", err=True)
+    context = click.get_current_context(silent=True)
+    root = context.find_root() if context is not None else None
+    if root is not None and root.obj and root.obj.get("debug"):
+        click.echo("".join(traceback.format_exception(error)), err=True, nl=False)
 
 
 def report_files(files, measure: Callable[[str], dict], human: Callable[[dict], str], *, as_json: bool,
@@ -37,7 +48,7 @@ def report_files(files, measure: Callable[[str], dict], human: Callable[[dict], 
             document = measure(path)
         except AudiokitError as error:
             failures += 1
-            click.echo(f"audiokit: error: {error}", err=True)
+            report_error(error)
             if as_json or as_jsonl:
                 documents.append({key: path, "error": str(error)})
             continue

@@ -82,3 +82,4 @@ def test_debug_shows_the_traceback(tmp_path):
     assert plain.returncode == 1 and "Traceback" not in plain.stderr
     debug = run("--debug", "info", str(tmp_path / "bad.wav"))
     assert debug.returncode == 1
+    assert "Traceback (most recent call last)" in debug.stderr and "FormatError" in debug.stderr

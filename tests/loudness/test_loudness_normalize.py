@@ -194,7 +194,10 @@ def test_limiter_is_time_aligned_and_transparent_below_the_ceiling():
     gain = out[0, 95000:97000] / np.where(x[0, 95000:97000] == 0, 1, x[0, 95000:97000])
     assert np.allclose(gain, out[1, 95000:97000] / np.where(x[1, 95000:97000] == 0, 1, x[1, 95000:97000]),
                        atol=1e-5)  # linked: both channels get one gain
-    assert report.max_reduction_db == pytest.approx(-0.9 + 6.0 + 0.1, abs=0.3)
+    # The reduction at the burst is its true peak less the ceiling; the limiter lands 0.002 dB
+    # under the ceiling (measured), so 0.01 dB bounds it.
+    expected_db = float(np.max(true_peak(x, 48000))) - (-6.0)
+    assert report.max_reduction_db == pytest.approx(expected_db, abs=0.01)
 
 
 def test_limiter_gain_is_smooth_and_steady_on_a_steady_tone():
