@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from .main_helpers import report_files

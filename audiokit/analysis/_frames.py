@@ -38,6 +38,7 @@ class Frames:
         return ANALYSIS_RATE / HOP_LENGTH
 
     def to_dict(self) -> dict:
+        """The fields as JSON-ready Python values."""
         return {"frames": int(self.rms.size), "frame_rate": self.frame_rate, "duration_s": self.duration_s}
 
 

@@ -34,6 +34,7 @@ class AnalysisResult:
     segments: SegmentationResult
 
     def to_dict(self) -> dict:
+        """The fields as JSON-ready Python values."""
         return {
             "duration_s": self.duration_s,
             "tempo": self.tempo.to_dict(),

@@ -48,6 +48,7 @@ class TempoResult:
     confidence: float
 
     def to_dict(self) -> dict:
+        """The fields as JSON-ready Python values."""
         return {"bpm": self.bpm, "beat_times_s": list(self.beat_times_s), "confidence": self.confidence}
 
 
@@ -82,8 +83,8 @@ def _refine(acf: np.ndarray, period: float, *, max_lag: float) -> float:
             centroids.append(float((lags * weights).sum() / weights.sum()))
     if not multiples:
         return period
-    multiples = np.asarray(multiples, float)
-    return float((multiples * np.asarray(centroids)).sum() / (multiples**2).sum())
+    k_values = np.asarray(multiples, float)
+    return float((k_values * np.asarray(centroids)).sum() / (k_values**2).sum())
 
 
 def tempo_from_frames(frames: Frames, *, min_bpm: float = 60.0, max_bpm: float = 200.0) -> TempoResult:

@@ -36,6 +36,7 @@ class SpectralSummary:
     centroid_iqr_hz: float
 
     def to_dict(self) -> dict:
+        """The fields as JSON-ready Python values."""
         return {"centroid_hz": self.centroid_hz, "bandwidth_hz": self.bandwidth_hz,
                 "rolloff_hz": self.rolloff_hz, "centroid_iqr_hz": self.centroid_iqr_hz}
 
@@ -50,6 +51,7 @@ class SilenceResult:
     ratio: float
 
     def to_dict(self) -> dict:
+        """The fields as JSON-ready Python values."""
         return {"regions": [list(region) for region in self.regions], "ratio": self.ratio}
 
 

@@ -54,6 +54,7 @@ class KeyResult:
         return f"{self.tonic} {self.mode}"
 
     def to_dict(self) -> dict:
+        """The fields as JSON-ready Python values."""
         return {"key": self.name, "tonic": self.tonic, "mode": self.mode, "correlation": self.correlation,
                 "margin": self.margin, "chroma": list(self.chroma)}
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ _FOOTER_BYTES = 48
 #: every block is followed by a 1-byte compression type and a 4-byte CRC
 _BLOCK_TRAILER_BYTES = 5
 #: ``tensorflow/core/framework/types.proto`` DataType -> numpy dtype (little-endian)
-_DTYPES = {
+_DTYPES: dict[int, np.dtype] = {
     1: np.dtype("<f4"),  # DT_FLOAT
     2: np.dtype("<f8"),  # DT_DOUBLE
     3: np.dtype("<i4"),  # DT_INT32
@@ -78,6 +79,7 @@ class TensorEntry:
     masked_crc32c: int
 
     def to_dict(self) -> dict:
+        """The fields as JSON-ready Python values."""
         return {
             "name": self.name,
             "dtype": self.dtype.name,
@@ -109,6 +111,7 @@ def _proto_fields(message: bytes):
     while position < len(message):
         tag, position = _varint(message, position)
         field, wire_type = tag >> 3, tag & 7
+        value: int | bytes
         if wire_type == 0:
             value, position = _varint(message, position)
         elif wire_type == 1:
@@ -163,7 +166,7 @@ def _shape(message: bytes) -> tuple[int, ...]:
 
 def _entry(name: str, message: bytes) -> TensorEntry:
     """Decode a ``BundleEntryProto`` (tensor_bundle.proto)."""
-    fields = {"dtype": 0, "shape": (), "shard_id": 0, "offset": 0, "size": 0, "crc": 0}
+    fields: dict[str, Any] = {"dtype": 0, "shape": (), "shard_id": 0, "offset": 0, "size": 0, "crc": 0}
     for field, value in _proto_fields(message):
         if field == 1:
             fields["dtype"] = value

@@ -139,7 +139,7 @@ class MelFrontEnd:
 
 
 def log_mel(mel_power: np.ndarray) -> np.ndarray:
-    """musicnn's compression: round to float16, then ``log10(10000 * S + 1)`` in float32.
+    """Apply musicnn's compression: round to float16, then ``log10(10000 * S + 1)`` in float32.
 
     Parameters
     ----------

@@ -65,7 +65,7 @@ class _FreqMaxBranch(nn.Module):
         # x: (batch, 1, time, mel) -> (batch, filters, time)
         sign = torch.where(self.bn.weight < 0, -1.0, 1.0).to(x.dtype)
         weight = self.conv.weight * sign[:, None, None, None]
-        bias = self.conv.bias * sign
+        bias = None if self.conv.bias is None else self.conv.bias * sign
         kernel_mel = weight.shape[3]
         if kernel_mel == 1:  # temporal branch: a plain conv, max over the contiguous mel axis
             high = F.conv2d(x, weight, bias, padding=self.conv.padding)[:, :, self.skip :].amax(dim=3)

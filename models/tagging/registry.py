@@ -87,6 +87,7 @@ class ModelSpec:
     weights: WeightsSpec
 
     def to_dict(self) -> dict:
+        """The fields as JSON-ready Python values."""
         return asdict(self)
 
 

@@ -69,6 +69,7 @@ class TagResult:
     embedding_std: np.ndarray
 
     def to_dict(self) -> dict:
+        """The fields as JSON-ready Python values."""
         return {
             "model": self.model,
             "tags": [{"label": label, "score": score} for label, score in self.tags],
@@ -206,7 +207,7 @@ def tag(source, *, model: str | list[str] | tuple[str, ...] = DEFAULT_MODEL, top
     device = torch_device(device)
     configure_threads()
     networks = [load_network(name, device) for name in names]
-    outputs = [([], []) for _ in names]  # per model: logits batches, embedding batches
+    outputs: list[tuple[list[np.ndarray], list[np.ndarray]]] = [([], []) for _ in names]  # per model: logits, embeddings
 
     def run(batch: np.ndarray) -> None:
         with torch.inference_mode():

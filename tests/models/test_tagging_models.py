@@ -24,8 +24,11 @@ torch = pytest.importorskip("torch", reason="the ml extra is required")  # CI in
 from audiokit import Audio  # noqa: E402
 from audiokit.errors import ModelError, ParameterError  # noqa: E402
 from audiokit.models import tag  # noqa: E402
-from audiokit.models.tagging import MODELS, TagResult  # noqa: E402
-from audiokit.models.tagging import registry  # noqa: E402
+from audiokit.models.tagging import (  # noqa: E402
+    MODELS,
+    TagResult,
+    registry,  # noqa: E402
+)
 from audiokit.models.tagging.frontend import PATCH_FRAMES, SAMPLE_RATE, MelFrontEnd, log_mel, patches  # noqa: E402
 
 GOLDEN = Path(__file__).with_name("test_tagging_golden.npz")
