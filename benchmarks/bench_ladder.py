@@ -3,9 +3,11 @@
 Input: a 5-minute 44.1 kHz stereo 24-bit FLAC (music-like synthetic signal).
 Contenders, interleaved, warm-up discarded:
 
-- ``audiokit``: ``build_ladder(..., qa=False)`` (decode once, resample once,
+- ``audiokit``: ``build_ladder(..., qa="off")`` (decode once, resample once,
   encode the 7 rungs in threads) -- the same work as the anchors;
-- ``audiokit_qa``: ``build_ladder(...)`` with QA (decodes and checks every rendition);
+- ``audiokit_qa``: ``build_ladder(..., qa="fast")``, the default (each rendition
+  decoded back in its encoder thread, measured, tagged with its own gain, checked);
+- ``audiokit_qa_full``: ``qa="full"`` (also whole-track alignment and AAC level matching by re-encoding);
 - ``ffmpeg_one_process``: one Debian ``ffmpeg`` process writing the 7 renditions
   with the same encoders (libopus, aac, flac) and bitrates;
 - ``ffmpeg_per_rendition``: one ``ffmpeg`` process per rendition, one after another.
@@ -13,9 +15,9 @@ Contenders, interleaved, warm-up discarded:
 Per-codec encode speed (one thread, one rendition, the same 5 minutes):
 PyAV's bundled encoders through audiokit's writer against Debian's ffmpeg.
 
-Run ``python benchmarks/bench_ladder.py``; writes benchmarks/results/ladder.json
-(and ladder.png when matplotlib is installed). Needs Debian's ``ffmpeg``
-(``apt-get install -y ffmpeg``).
+Run ``python benchmarks/bench_ladder.py [SECONDS [REPEATS]]`` (default 300 s, 3
+repeats); writes benchmarks/results/ladder.json (and ladder.png when matplotlib
+is installed). Needs Debian's ``ffmpeg`` (``apt-get install -y ffmpeg``).
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ from _harness import RESULTS_DIR, summarize, time_interleaved, versions, write_j
 import audiokit
 from audiokit.transcode import PRESETS, build_ladder
 
-DURATION_S = 300.0
+DURATION_S = float(sys.argv[1]) if len(sys.argv) > 1 else 300.0
 SAMPLE_RATE = 44100
-REPEATS = 3
+REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 PRESET = "spotify-like"
 
 
@@ -92,8 +94,9 @@ def main() -> None:
             subprocess.run([*base, *output], check=True)
 
     contenders = {
-        "audiokit": lambda: build_ladder(source, work / "ak", preset=PRESET, qa=False, force=True),
-        "audiokit_qa": lambda: build_ladder(source, work / "ak_qa", preset=PRESET, force=True),
+        "audiokit": lambda: build_ladder(source, work / "ak", preset=PRESET, qa="off", force=True),
+        "audiokit_qa": lambda: build_ladder(source, work / "ak_qa", preset=PRESET, qa="fast", force=True),
+        "audiokit_qa_full": lambda: build_ladder(source, work / "ak_full", preset=PRESET, qa="full", force=True),
         "ffmpeg_one_process": ffmpeg_one_process,
         "ffmpeg_per_rendition": ffmpeg_per_rendition,
     }
@@ -155,7 +158,7 @@ def _plot(document: dict) -> None:
     seconds = [document["ladder"][name]["median_s"] for name in names]
     figure, axis = plt.subplots(figsize=(7, 3))
     axis.barh(names, seconds)
-    axis.set_xlabel("median seconds, 5 min stereo 44.1 kHz, spotify-like ladder")
+    axis.set_xlabel(f"median seconds, {DURATION_S:g} s stereo 44.1 kHz, spotify-like ladder")
     figure.tight_layout()
     figure.savefig(RESULTS_DIR / "ladder.png", dpi=120)
 
