@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 TORCH_CPU_SPEC ?= torch==2.13.0
 # Debian packages whose data the tests use; tests that need them skip, naming
 # the package, when they are missing and cannot be installed.
-SYSTEM_PACKAGES := libmysofa1 alsa-utils espeak-ng chromium
+SYSTEM_PACKAGES := libmysofa1 alsa-utils espeak-ng chromium libchromaprint1
 # hls.js and dash.js for the real-player test (tests/transcode/test_players.py), pinned
 # in tests/players/package-lock.json and installed with `npm ci` (npm from Debian when missing).
 PLAYER_DEPS := tests/players/node_modules/.package-lock.json

@@ -19,7 +19,7 @@ from .main_helpers import EXIT_FAILURE
 __all__ = ["main", "cli"]
 
 # Modules under audiokit.cli whose `COMMANDS` list is added to the group.
-_COMMAND_MODULES = ("info", "loudness", "peaks", "ladder", "transcribe", "moderate", "generate", "ingest", "catalog", "tag", "analyze", "spatial", "bench")
+_COMMAND_MODULES = ("info", "loudness", "peaks", "duplicates", "ladder", "transcribe", "moderate", "generate", "ingest", "catalog", "tag", "analyze", "spatial", "bench")
 
 
 class _AudiokitGroup(click.Group):
