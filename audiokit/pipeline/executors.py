@@ -100,8 +100,15 @@ class _WorkerPool:
         try:
             for worker in workers:
                 self._assign(worker, queue)
-            while any(worker.task is not None for worker in workers):
+            while any(worker.task is not None for worker in workers) or queue:
+                for index, worker in enumerate(workers):
+                    if worker.task is None and not worker.process.is_alive():  # died between tracks
+                        worker.connection.close()
+                        workers[index] = worker = _Worker(self._context, self._arguments)
+                    self._assign(worker, queue)
                 busy = [worker for worker in workers if worker.task is not None]
+                if not busy:  # every worker was just replaced and none took a track yet
+                    continue
                 ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
                 for index, worker in enumerate(workers):
                     if worker.task is None or not ({worker.connection, worker.process.sentinel} & ready):
@@ -124,9 +131,14 @@ class _WorkerPool:
 
     @staticmethod
     def _assign(worker: _Worker, queue: list) -> None:
-        if queue and worker.task is None:
-            worker.task = queue.pop()
-            worker.connection.send((worker.task[0], str(worker.task[1])))
+        if queue and worker.task is None and worker.process.is_alive():
+            task = queue.pop()
+            try:
+                worker.connection.send((task[0], str(task[1])))
+            except OSError:  # it died between tracks: the track goes back; its sentinel will replace it
+                queue.append(task)
+                return
+            worker.task = task
 
     @staticmethod
     def _receive(worker: _Worker) -> TrackResult | None:

@@ -115,6 +115,13 @@ def test_cli_retry_failed_and_summary(tmp_path):
     assert "failed before; --retry-failed to retry" in second.stderr
     third = subprocess.run(command + ["--retry-failed"], capture_output=True, text=True, timeout=300)
     assert not json.loads(third.stdout)["failures"][0]["remembered"]
+    good = music(tmp_path / "good.wav", seconds=1.0)
+    off = subprocess.run([*command[:4], str(good), "-o", str(tmp_path / "out"), "--qa", "off", "--preset", "hls-aac"],
+                         capture_output=True, text=True, timeout=300)
+    assert off.returncode == 0, off.stderr
+    manifest = read_manifest(Path(off.stdout.strip()))
+    assert manifest["settings"]["qa"] == "off" and manifest["ladder"]["qa_mode"] == "off"
+    assert all(rendition["qa"] is None for rendition in manifest["ladder"]["renditions"])
 
 
 def test_catalog_of_version_0_is_migrated_in_place(tmp_path):
