@@ -97,6 +97,7 @@ class Segment:
     label: str
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return {"start_s": self.start_s, "end_s": self.end_s, "label": self.label}
 
 
@@ -120,6 +121,7 @@ class SegmentationResult:
     fallback_reason: str | None = None
 
     def to_dict(self) -> dict:
+        """JSON-ready fields."""
         return {"segments": [segment.to_dict() for segment in self.segments], "speech_ratio": self.speech_ratio,
                 "music_ratio": self.music_ratio, "silence_ratio": self.silence_ratio,
                 "other_ratio": self.other_ratio, "method": self.method, "fallback_reason": self.fallback_reason}
@@ -211,7 +213,9 @@ def _music_patches(mono_16k: np.ndarray, tags=None) -> tuple[np.ndarray, np.ndar
         return tags.patch_starts_s, tags.timeline[:, columns].max(axis=1)
     from audiokit.audio import Audio
     from audiokit.models.tagging import tag
-    from audiokit.models.tagging.frontend import HOP_LENGTH as TAG_HOP, N_FFT as TAG_FFT, PATCH_FRAMES
+    from audiokit.models.tagging.frontend import HOP_LENGTH as TAG_HOP
+    from audiokit.models.tagging.frontend import N_FFT as TAG_FFT
+    from audiokit.models.tagging.frontend import PATCH_FRAMES
 
     result = tag(Audio(mono_16k, VAD_SAMPLE_RATE), model=MUSIC_MODEL, top_k=1)
     columns = [result.labels.index(name) for name in MUSIC_TAGS]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from audiokit.errors import FormatError
-from audiokit.models.tagging.bundle import TABLE_MAGIC, read_bundle, read_index
 from audiokit.models.tagging._kernels import crc32c, crc32c_table
+from audiokit.models.tagging.bundle import TABLE_MAGIC, read_bundle, read_index
 
 _TF_DTYPES = {np.dtype("<f4"): 1, np.dtype("<i8"): 9, np.dtype("<f2"): 19, np.dtype("<i4"): 3}
 

@@ -87,7 +87,7 @@ def test_dash_timeline_is_the_edit_listed_media_timeline_and_the_source_length(p
     out, result, audio = packaged
     root, representations = _representations(out / "manifest.mpd")
     assert {r.get("id") for _, r, _ in representations} == {v.name for v in result.variants}
-    for adaptation, representation, template in representations:
+    for _adaptation, representation, template in representations:
         rate = int(template.get("timescale"))
         assert int(representation.get("audioSamplingRate")) == rate
         assert int(template.get("presentationTimeOffset")) == 0
