@@ -159,7 +159,7 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
             results[index] = result
             if result.status == "failed":
                 if not result.remembered:  # a remembered one is in the catalog already
-                    catalog.add_failure(result.input_path, result.error, track_id=result.track_id,
+                    catalog.add_failure(result.input_path, result.error or "", track_id=result.track_id,
                                         input_sha256=result.input_sha256, stage=result.stage)
             # An unchanged track is added too if its row is missing: a killed driver wrote its manifest
             # but never recorded it.

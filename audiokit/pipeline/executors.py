@@ -114,13 +114,12 @@ class _WorkerPool:
                     if worker.task is None or not ({worker.connection, worker.process.sentinel} & ready):
                         continue
                     result = self._receive(worker)
+                    held, worker.task = worker.task, None
                     if result is not None:
-                        task, worker.task = worker.task, None
-                        on_done(task[0], result)
+                        on_done(held[0], result)
                     if not worker.process.is_alive() or result is None:
-                        task, worker.task = worker.task, None
-                        if task is not None:  # it died holding a track
-                            on_done(task[0], _died(task[1], worker.process, *self._arguments[:2]))
+                        if result is None:  # it died holding a track
+                            on_done(held[0], _died(held[1], worker.process, *self._arguments[:2]))
                         worker.connection.close()
                         worker.process.join(timeout=5)
                         workers[index] = worker = _Worker(self._context, self._arguments)

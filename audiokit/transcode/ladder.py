@@ -323,7 +323,7 @@ def _make_rendition(master: np.ndarray, resolved: ResolvedRung, staging: Path, t
         loudness = measure_loudness(decoded, resolved.sample_rate)
         own = gain_tags(*loudness, codec=resolved.rung.codec)
         final = {**tags, **(own or master_gains)}
-        qa = check_rendition(decoded, reference.result(), resolved, measured_bitrate_bps=probe(path).bitrate_bps,
+        qa = check_rendition(decoded, reference.result(), resolved, measured_bitrate_bps=probe(path).bitrate_bps or 0,
                              mode=mode, loudness=loudness, gain_db=level_gain_db)
     finish_rendition(path, resolved, tags=final, written_tags=written, cover=cover)
     info = probe(path)
@@ -333,7 +333,7 @@ def _make_rendition(master: np.ndarray, resolved: ResolvedRung, staging: Path, t
         codec=resolved.rung.codec,
         container=resolved.spec.container,
         bitrate_bps=resolved.bitrate_bps,
-        measured_bitrate_bps=int(info.bitrate_bps),
+        measured_bitrate_bps=int(info.bitrate_bps or 0),
         sample_rate=info.sample_rate,
         num_channels=info.num_channels,
         bit_depth=resolved.bit_depth,
@@ -444,10 +444,11 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
             made = [future.result() for future in jobs]
         renditions = tuple(r for r in made if r.qa is None or r.qa.passed)
         excluded = tuple(r for r in made if r.qa is not None and not r.qa.passed)
-        reasons = [f"{r.name}: {failure}" for r in excluded for failure in r.qa.failures]
+        reasons = [f"{r.name}: {failure}" for r in excluded if r.qa is not None for failure in r.qa.failures]
         for rendition in excluded:
             (staging / rendition.path).unlink()
-        variants, hls_master, dash_manifest = (), None, None
+        variants: tuple = ()
+        hls_master = dash_manifest = None
         if hls or dash:
             from .packaging import PACKAGED_CODECS, package, write_dash, write_hls
 
