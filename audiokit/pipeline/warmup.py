@@ -128,6 +128,10 @@ def prepare_kernels() -> KernelPreparation:
 if __name__ == "__main__":  # the child of prepare_kernels
     if sys.argv[1:] == ["flush-and-warm"]:
         flush_kernel_caches()
-    elif sys.argv[1:] != ["warm"]:
+    elif sys.argv[1:] == ["warm"]:
+        from .track import _test_fault
+
+        _test_fault("warmup", Path("warm"))  # AUDIOKIT_TEST_FAULT=warmup:SEGV:warm crashes the first child
+    else:
         sys.exit("usage: python -m audiokit.pipeline.warmup warm|flush-and-warm")
     warm_kernels()

@@ -240,3 +240,15 @@ def test_a_corrupt_numba_cache_is_rebuilt_before_the_workers_start(tmp_path, mon
     assert summary.notes == tuple(notes)
     again = prepare_kernels()  # the rebuilt cache loads cleanly in a fresh process
     assert again.ready and not again.repaired
+
+
+@pytest.mark.slow
+def test_a_warm_up_that_crashes_is_repaired(tmp_path, monkeypatch):
+    """Loading a corrupt cache can kill the process (exit 139): the driver survives it and rebuilds the cache."""
+    from audiokit.pipeline.warmup import prepare_kernels
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba-cache"))  # a cache of its own to empty
+    monkeypatch.setenv(TEST_FAULT_ENV, "warmup:SEGV:warm")
+    prepared = prepare_kernels()
+    assert prepared.ready and prepared.repaired
+    assert "killed by SIGSEGV" in prepared.detail and "rebuilt" in prepared.detail
