@@ -321,7 +321,8 @@ def _make_rendition(master: np.ndarray, resolved: ResolvedRung, staging: Path, t
     if reference is not None:
         decoded = read(path).samples
         loudness = measure_loudness(decoded, resolved.sample_rate)
-        own = gain_tags(*loudness, codec=resolved.rung.codec)
+        # Lossless renditions are their master (QA checks it bit for bit): its tags stand, no remux.
+        own = {} if resolved.spec.lossless else gain_tags(*loudness, codec=resolved.rung.codec)
         final = {**tags, **(own or master_gains)}
         qa = check_rendition(decoded, reference.result(), resolved, measured_bitrate_bps=probe(path).bitrate_bps or 0,
                              mode=mode, loudness=loudness, gain_db=level_gain_db)
