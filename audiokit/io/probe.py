@@ -82,7 +82,7 @@ class MediaInfo:
         return asdict(self)
 
 
-def probe(path) -> MediaInfo:
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Read a file's format, stream parameters, exact length and tags.
 
     The frame count is what decoding gives, not what a header claims: PCM

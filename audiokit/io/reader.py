@@ -9,6 +9,7 @@ file's length.
 from __future__ import annotations
 
 from collections import deque
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,7 +50,8 @@ class AudioReader:
     ...         ...                                        # (channels, <=16000)
     """
 
-    def __init__(self, path, *, _info: MediaInfo | None = None, _sample_rate: int | None = None):
+    def __init__(self, path: str | os.PathLike[str], *, _info: MediaInfo | None = None,
+                 _sample_rate: int | None = None) -> None:
         self.info = _info if _info is not None else probe(path)
         self.path = Path(self.info.path)
         self.sample_rate = _sample_rate or self.info.sample_rate
@@ -139,7 +141,7 @@ class AudioReader:
         )
 
 
-def open(path) -> AudioReader:  # noqa: A001 - mirrors the builtin, as pedalboard's AudioFile does
+def open(path: str | os.PathLike[str]) -> AudioReader:  # noqa: A001 - mirrors the builtin, as pedalboard's AudioFile does
     """Open an audio file for streaming reads.
 
     Parameters
@@ -159,7 +161,7 @@ def open(path) -> AudioReader:  # noqa: A001 - mirrors the builtin, as pedalboar
     return AudioReader(path)
 
 
-def read(path, *, sample_rate: int | None = None, mono: bool = False) -> Audio:
+def read(path: str | os.PathLike[str], *, sample_rate: int | None = None, mono: bool = False) -> Audio:
     """Decode a whole file into an :class:`~audiokit.Audio`.
 
     Parameters

@@ -104,7 +104,7 @@ class AudioWriter:
     _container: Any
     _stream: AudioStream
 
-    def __init__(self, path, sample_rate: int, num_channels: int, *, codec: str | None = None,
+    def __init__(self, path: str | os.PathLike[str], sample_rate: int, num_channels: int, *, codec: str | None = None,
                  bitrate_bps: int | None = None, bit_depth: int | None = None, tags: dict | None = None):
         self.path = Path(os.fspath(path))
         self.sample_rate = check_sample_rate(sample_rate)
@@ -234,7 +234,7 @@ class AudioWriter:
             self._discard()
 
 
-def write(path, audio: Audio, *, codec: str | None = None, bitrate_bps: int | None = None,
+def write(path: str | os.PathLike[str], audio: Audio, *, codec: str | None = None, bitrate_bps: int | None = None,
           bit_depth: int | None = None, tags: dict | None = None) -> Path:
     """Write ``audio`` to ``path`` atomically (temporary name, then ``os.replace``).
 
