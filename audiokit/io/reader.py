@@ -8,8 +8,8 @@ file's length.
 
 from __future__ import annotations
 
-from collections import deque
 import os
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
