@@ -16,7 +16,13 @@ __all__ = ["COMMANDS", "analyze"]
 @click.option("--beats/--no-beats", default=False, help="Include beat times in --json output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list with one object per file.")
 def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool) -> None:
-    """Analyze FILES: tempo (BPM), key and mode, spectral centroid/bandwidth/rolloff, silence, speech ratio."""
+    """Analyze FILES: tempo (BPM), key and mode, spectral centroid/bandwidth/rolloff, silence, speech ratio.
+
+    \b
+    Examples:
+      audiokit analyze track.flac
+      audiokit analyze uploads/*.mp3 --jsonl
+    """
     from audiokit.analysis import analyze as analyze_audio
 
     def measure(path: str) -> dict:

@@ -16,7 +16,13 @@ __all__ = ["COMMANDS", "info"]
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (a list with one object per file).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line, per file.")
 def info(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
-    """Show format, codec, rate, channels, exact length, bit depth and tags of FILES."""
+    """Show format, codec, rate, channels, exact length, bit depth and tags of FILES.
+
+    \b
+    Examples:
+      audiokit info track.flac
+      audiokit info uploads/* --jsonl
+    """
     from audiokit import probe
 
     report_files(files, lambda path: probe(path).to_dict(), _human, as_json=as_json, as_jsonl=as_jsonl, key="path")

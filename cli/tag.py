@@ -25,7 +25,13 @@ _MODEL_CHOICES = ["MTT_musicnn", "MSD_musicnn", "MTT_vgg", "MSD_vgg", "all"]
 @click.option("--json", "as_json", is_flag=True,
               help='Print one JSON list: {"file", "model", "tags": [{"label", "score"}, ...]} per file and model.')
 def tag(files: tuple[str, ...], model: str, top_k: int, device: str, embedding: bool, as_json: bool) -> None:
-    """Tag the music in FILES (highest-scoring tags first)."""
+    """Tag the music in FILES (highest-scoring tags first).
+
+    \b
+    Examples:
+      audiokit tag track.flac
+      audiokit tag album/*.mp3 --model all --top 10 --json --embedding
+    """
     from audiokit.errors import AudiokitError
     from audiokit.models.tagging import tag as tag_audio
 
