@@ -21,7 +21,7 @@ def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool
     \b
     Examples:
       audiokit analyze track.flac
-      audiokit analyze uploads/*.mp3 --jsonl
+      audiokit analyze uploads/*.mp3 --json --beats
     """
     from audiokit.analysis import analyze as analyze_audio
 
