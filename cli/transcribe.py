@@ -40,7 +40,7 @@ __all__ = ["COMMANDS", "transcribe"]
 @click.option("--temperature-increment-on-fallback", "temperature_increment", type=click.FloatRange(min=0.0),
               default=0.2, show_default=True,
               help="Step up to 1.0 when a window loops or is improbable; 0 disables the fallback.")
-@click.option("--initial-prompt", default=None, help="Text read before every chunk: names, spellings, style.")
+@click.option("--initial-prompt", default=None, help="Text read before the first window: names, spellings, style.")
 @click.option("--condition-on-previous-text/--no-condition-on-previous-text", default=True, show_default=True,
               help="Prompt each window with the text before it in its chunk.")
 @click.option("--max-line-width", type=click.IntRange(min=10), default=42, show_default=True,

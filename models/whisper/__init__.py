@@ -1,4 +1,4 @@
-"""Offline Whisper transcription: two backends, long-form VAD, word timestamps, subtitle writers.
+"""Offline Whisper transcription: two backends, one long-form path, word timestamps, subtitle writers.
 
 ``import audiokit.models.whisper`` is cheap: torch, openai-whisper and
 faster-whisper load when a model is first used.
@@ -15,13 +15,14 @@ from .registry import DEFAULT_MODEL, REGISTRY, WhisperWeights, resolve_model
 from .result import Segment, TranscriptInfo, Word
 from .transcribe import transcribe
 from .vad import VadOptions
-from .writers import WRITERS, get_writer, write_transcript
+from .writers import WRITERS, SubtitleOptions, get_writer, subtitle_cues, write_subtitles, write_transcript
 
 __all__ = [
     "DEFAULT_MODEL",
     "DecodingOptions",
     "REGISTRY",
     "Segment",
+    "SubtitleOptions",
     "TranscriptInfo",
     "VadOptions",
     "WRITERS",
@@ -29,6 +30,8 @@ __all__ = [
     "Word",
     "get_writer",
     "resolve_model",
+    "subtitle_cues",
     "transcribe",
+    "write_subtitles",
     "write_transcript",
 ]

@@ -105,7 +105,7 @@ class DecodingOptions:
     condition_on_previous_text: bool = True
     #: the prompt resets after a window decoded above this temperature
     prompt_reset_on_temperature: float = 0.5
-    #: text prepended to every chunk's prompt: names, spellings, style
+    #: text the first window is prompted with (and every window after a prompt reset): names, spellings, style
     initial_prompt: str | None = None
 
     def __post_init__(self) -> None:

@@ -87,9 +87,10 @@ def transcribe(
         loop (gzip ratio > 2.4) or improbable (mean log-probability < -1);
         whisper's schedule by default. A single value disables the fallback.
     initial_prompt : str, optional
-        Text the model reads before every chunk: names, spellings, punctuation style.
+        Text the model reads before the first window (and again after a prompt
+        reset): names, spellings, punctuation style.
     condition_on_previous_text : bool
-        Prompt each window with the text kept so far in its chunk.
+        Prompt each window with the text kept before it (223 tokens at most).
     batch_size : int
         Chunks decoded together.
     num_threads : int

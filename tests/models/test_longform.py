@@ -13,10 +13,12 @@ What is asserted, per episode:
 - no sentence lost: every sentence of the script has at least
   ``MIN_SENTENCE_KEPT`` of its words matched in order (a dropped sentence
   scores 0 to 0.1: the dropped passage of the old path kept 1 word of 12);
-- no more sentences under 80 % of their words than the anchor has: tiny.en
-  misrecognizes espeak-ng's voices often enough that neither system keeps
-  80 % of every sentence's words (measured: docs/transcription.md), so the
-  80 % count is compared with the anchor's instead of required to be 0;
+- not asserted: 80 % of every sentence's words. tiny.en misrecognizes
+  espeak-ng's voices often enough that neither audiokit nor the anchor keeps
+  80 % of every sentence's words (10 minutes: 19 and 14-22 sentences of 126
+  under 80 %, the anchor's count moving between runs because it samples at
+  temperatures above 0; docs/transcription.md), so the counts are printed,
+  not compared;
 - WER at most the anchor's + 1 point;
 - segments in order inside the input, and 90 % of the matched words within
   1 s of their position in the script.
@@ -34,7 +36,7 @@ from audiokit.models.whisper import resolve_model, transcribe
 #: every sentence of the script keeps at least this share of its words, in order: a lost
 #: sentence scores 0-0.1, tiny.en's worst misrecognition of a kept one measured 0.25
 MIN_SENTENCE_KEPT = 0.2
-#: the share of a sentence's words that counts it as well kept
+#: the share of a sentence's words that counts it as well kept (reported)
 WELL_KEPT = 0.8
 #: audiokit's WER may exceed faster-whisper's own by at most this (absolute)
 WER_MARGIN = 0.01
@@ -87,8 +89,10 @@ def _check(result: dict) -> None:
     assert not lost, lost
     anchor_coverage = sentence_coverage(ep, result["anchor"])
     under = sum(c < WELL_KEPT for c in coverage)
-    assert under <= sum(c < WELL_KEPT for c in anchor_coverage), (under, coverage, anchor_coverage)
     ours, anchor = word_error_rate(ep, text), word_error_rate(ep, result["anchor"])
+    print(f"\n{ep.duration_s:.1f} s, {len(coverage)} sentences: audiokit WER {100 * ours:.2f} %, "
+          f"{under} under {WELL_KEPT:.0%}, lowest {min(coverage):.2f}; faster-whisper WER {100 * anchor:.2f} %, "
+          f"{sum(c < WELL_KEPT for c in anchor_coverage)} under, lowest {min(anchor_coverage):.2f}")
     assert ours <= anchor + WER_MARGIN, (ours, anchor)
     assert result["info"].backend == "faster"  # the default
     # times: in order, inside the input, and words where the script put them
