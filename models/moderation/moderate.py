@@ -37,7 +37,10 @@ MAX_CHUNK_S = 10.0
 
 
 def masked_transcript_path(output: str | os.PathLike) -> Path:
-    """Where the masked transcript of a bleeped file goes: ``clean.mp3`` -> ``clean.json`` beside it."""
+    """Where the masked transcript of a bleeped file goes: ``clean.mp3`` -> ``clean.json`` beside it.
+
+    The masked subtitles go beside it too: ``clean.srt`` and ``clean.vtt``.
+    """
     return Path(output).with_suffix(".json")
 
 
@@ -191,9 +194,16 @@ def _bleep(source, segments, flags, language: str, output: Path, mode: str, pad_
         audiokit.write(output, bleeped)
     else:
         write_like(source, output, bleeped)
+    from ..whisper.writers import segments_from_json, write_subtitles
+
     masked = masked_transcript_path(output)
-    _write_json(masked, masked_transcript(segments, chosen, language=language))
-    return BleepReport(output=str(output), transcript=str(masked), mode=mode, spans=tuple(replaced))
+    document = masked_transcript(segments, chosen, language=language)
+    _write_json(masked, document)
+    # Publishable subtitles of the bleeped file, with the same masking (and the same cue rules as transcribe's).
+    subtitles = tuple(str(write_subtitles(segments_from_json(document), masked.with_suffix(suffix), language=language))
+                      for suffix in (".srt", ".vtt"))
+    return BleepReport(output=str(output), transcript=str(masked), mode=mode, spans=tuple(replaced),
+                       subtitles=subtitles)
 
 
 def _write_json(path: Path, document: dict) -> None:

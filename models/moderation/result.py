@@ -81,11 +81,13 @@ class BleepReport:
     mode: str
     #: the (start_s, end_s) spans replaced: the words' edges found on the audio, padded (pad_ms), overlaps joined
     spans: tuple[tuple[float, float], ...]
+    #: the masked subtitles written beside it (SRT, then WebVTT)
+    subtitles: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-ready fields."""
         return {"output": self.output, "transcript": self.transcript, "mode": self.mode,
-                "spans": [list(span) for span in self.spans]}
+                "spans": [list(span) for span in self.spans], "subtitles": list(self.subtitles)}
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,11 @@ def test_moderate_bleeps_a_file_and_writes_the_masked_transcript(tmp_path):
     assert masked_transcript_path(out) == tmp_path / "clean.json"
     masked = json.loads((tmp_path / "clean.json").read_text(encoding="utf-8"))
     assert masked["text"] == "What the f*** now"
+    assert result.bleep.subtitles == (str(tmp_path / "clean.srt"), str(tmp_path / "clean.vtt"))
+    srt = (tmp_path / "clean.srt").read_text(encoding="utf-8")
+    assert "What the f*** now" in srt and "fuck" not in srt and "00:00:00,250 -->" in srt
+    vtt = (tmp_path / "clean.vtt").read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT") and "f***" in vtt and "fuck" not in vtt
 
 
 MP3_SENTENCES = (("What the", "fuck", "is this?", "profanity"), ("This", "shit", "is getting old.", "profanity"),
