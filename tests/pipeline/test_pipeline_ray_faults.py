@@ -24,7 +24,7 @@ from audiokit.errors import ParameterError
 from audiokit.pipeline import Catalog, IngestOptions, ingest, read_manifest
 from audiokit.pipeline.executors import run_ray
 from audiokit.pipeline.stages import STAGES, Stage, resolve_stages
-from audiokit.pipeline.track import TRACKS_DIR
+from audiokit.pipeline.track import TRACKS_DIR, _process_alive
 
 ray = pytest.importorskip("ray", reason="needs the optional extra audiokit[ray]")
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -107,6 +107,12 @@ def test_a_killed_worker_without_retries_fails_its_track_and_a_rerun_completes_i
     assert len(partial_folders(out)) == 1
     track_folders = [path for path in (out / TRACKS_DIR).iterdir() if not path.name.startswith(".")]
     assert len(track_folders) == 2 and all((path / "manifest.json").is_file() for path in track_folders)
+    # Ray reports the task lost as soon as the worker's socket closes, which can be before the kernel has
+    # finished tearing the SIGKILLed process down; a rerun takes its partial folder for abandoned only after.
+    victim_pid = int((batch[0].parent / (VICTIM + ".pid")).read_text())
+    deadline = time.monotonic() + 30
+    while _process_alive(victim_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
     again = _run(batch, out, stages, max_retries=0)
     assert {name: result.status for name, result in again.items()} == {
