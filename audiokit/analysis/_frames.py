@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._arrays import as_samples, check_finite, check_sample_rate
+from ..channels import to_mono
 from ..errors import ParameterError
 
 __all__ = ["ANALYSIS_RATE", "N_FFT", "HOP_LENGTH", "Frames", "frames_of"]
@@ -66,7 +67,7 @@ def frames_of(samples, sample_rate: int) -> Frames:
     sample_rate = check_sample_rate(sample_rate)
     check_finite(samples)
     duration_s = samples.shape[1] / sample_rate
-    mono = samples.mean(axis=0, dtype=np.float32)
+    mono = to_mono(samples)[0]
     if sample_rate != ANALYSIS_RATE:
         from ..io.resample import resample
 

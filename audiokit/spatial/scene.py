@@ -263,8 +263,10 @@ def _signal(spec: dict, sample_rate: int, frames: int) -> np.ndarray:
 def _load_audio(path: str, sample_rate: int) -> np.ndarray:
     import audiokit
 
+    from ..channels import to_mono
+
     audio = audiokit.read(path)
-    samples = audio.samples.mean(axis=0, keepdims=True)
+    samples = to_mono(audio.samples)
     if audio.sample_rate != sample_rate:
         from ..io.resample import resample
 

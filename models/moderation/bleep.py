@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from audiokit.audio import Audio
+from audiokit.channels import to_mono
 from audiokit.errors import ParameterError
 
 __all__ = ["BLEEP_MODES", "PAD_MS", "refine_spans", "bleep", "write_like"]
@@ -333,7 +334,7 @@ def bleep(audio: Audio, spans: Sequence[tuple[float, float]], *, mode: str = "to
         raise ParameterError(f"fade_ms is {fade_ms!r}; expected >= 0")
     rate = audio.sample_rate
     out = audio.samples.copy()
-    mono = audio.samples.mean(axis=0)
+    mono = to_mono(audio.samples)[0]
     reach = round(ZERO_CROSSING_S * rate)
     joined: list[list[float]] = []
     for start_s, end_s in sorted(spans):

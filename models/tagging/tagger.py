@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audiokit.audio import Audio
 from audiokit.errors import ParameterError
 
 from .._registry import require, torch_device
@@ -142,21 +141,12 @@ def configure_threads(threads: int | None = None) -> int:
 
 def _mono_blocks(source):
     """Yield 16 kHz mono float32 blocks of ``source`` (a path or an :class:`Audio`)."""
-    if isinstance(source, Audio):
-        samples = source.samples
-        if source.sample_rate != SAMPLE_RATE:
-            from audiokit.io.resample import resample
+    from audiokit.channels import to_mono
+    from audiokit.io.source import open_source
 
-            samples = resample(samples, source.sample_rate, SAMPLE_RATE)
-        yield samples.mean(axis=0, dtype=np.float32)
-        return
-    if not isinstance(source, (str, os.PathLike)):
-        raise ParameterError(f"source is a {type(source).__name__}; expected a path or an audiokit.Audio")
-    import audiokit
-
-    with audiokit.open(source) as reader:
+    with open_source(source) as reader:
         for block in reader.resampled_to(SAMPLE_RATE).blocks(_BLOCK_FRAMES):
-            yield block.mean(axis=0, dtype=np.float32)
+            yield to_mono(block)[0]
 
 
 def tag(source, *, model: str | list[str] | tuple[str, ...] = DEFAULT_MODEL, top_k: int = 5,

@@ -264,7 +264,7 @@ def test_parameter_errors():
         tag(signal, model="MTT")
     with pytest.raises(ParameterError, match="top_k is 0"):
         tag(signal, top_k=0)
-    with pytest.raises(ParameterError, match="expected a path"):
+    with pytest.raises(ParameterError, match="expected a file path or an audiokit.Audio"):
         tag(np.zeros(16000))
     with pytest.raises(ParameterError, match="at least 512"):
         tag(Audio(np.zeros(100, np.float32), SAMPLE_RATE))
