@@ -122,6 +122,7 @@ class DecodingOptions:
             raise ParameterError(f"initial_prompt is a {type(self.initial_prompt).__name__}; expected str or None")
 
     def to_dict(self) -> dict:
+        """The options as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -263,7 +264,7 @@ class _Backend(ABC):
                      if prompts[i] != list(initial) and _unheard_s(window, per_window[i][0]) > 0]
             if retry:
                 again = self._decode_with_fallback(encoded, retry, [list(initial)] * len(retry), tokenizer, options)
-                redone = [([], None)] * len(windows)
+                redone: list[tuple[list[dict], int | None]] = [([], None)] * len(windows)
                 for index, result in zip(retry, again):
                     redone[index] = self._window_segments(windows[index], result, tokenizer, options, vad)
                 if any(segments for segments, _ in redone):
@@ -603,8 +604,10 @@ class _FasterBackend(_Backend):
         return Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language=language)
 
     def _features(self, chunks: list[Chunk]) -> np.ndarray:
-        """Log-mel spectrograms, shape (batch, n_mels, 3000), computed as the openai backend does
-        (the chunk followed by 30 s of zeros, normalized together), so both backends see the same input.
+        """Log-mel spectrograms, shape (batch, n_mels, 3000), computed as the openai backend does.
+
+        Each is the chunk followed by 30 s of zeros, normalized together, so both
+        backends see the same input.
         """
         extract = self.model.feature_extractor
         return np.stack([extract(chunk.samples, padding=N_SAMPLES)[:, :N_FRAMES] for chunk in chunks])
@@ -707,7 +710,10 @@ def _split_at_timestamps(tokens: list[int], tokenizer, duration_s: float) -> tup
     closed_end : float or None
         End of the last segment closed by a timestamp (None: none was).
     """
-    segments, text_tokens, start, closed_end, last = [], [], 0.0, None, 0
+    segments: list[dict] = []
+    text_tokens: list[int] = []
+    closed_end: float | None = None
+    start, last = 0.0, 0
     for index, token in enumerate(tokens):
         if token >= tokenizer.timestamp_begin:
             time_s = min((token - tokenizer.timestamp_begin) * TIME_PRECISION_S, duration_s)

@@ -42,7 +42,8 @@ __all__ = ["read_ctranslate2", "convert_ctranslate2", "load_checkpoint"]
 #: The only model.bin format version this reader understands.
 BINARY_VERSION = 6
 
-_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16, 5: "bfloat16"}
+# CTranslate2 dtype code -> numpy dtype name; numpy has no bfloat16, read_ctranslate2 widens it by hand.
+_DTYPES: dict[int, str] = {0: "float32", 1: "int8", 2: "int16", 3: "int32", 4: "float16", 5: "bfloat16"}
 
 # CTranslate2 sub-layer name -> openai-whisper name, per block.
 _LAYER_NORMS = {
@@ -258,7 +259,8 @@ def load_checkpoint(weights: WhisperWeights) -> dict:
     Raises
     ------
     ModelError
-        If the cached file does not match its recorded sha256 or cannot be loaded.
+        If the cached file does not match its recorded sha256 or cannot be loaded,
+        or if ``weights`` has neither a checkpoint nor a CTranslate2 directory.
     """
     torch = require("torch")
     if weights.checkpoint is not None:
@@ -275,6 +277,9 @@ def load_checkpoint(weights: WhisperWeights) -> dict:
                 f"{path}: sha256 differs from {digest_path}; delete both files to convert again"
             )
         return _torch_load(torch, path)
+    if weights.ctranslate2_dir is None:
+        raise ModelError(f"{weights.name}: names neither an openai checkpoint nor a CTranslate2 directory; "
+                         "get the weights from resolve_model()")
     checkpoint = convert_ctranslate2(weights.ctranslate2_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

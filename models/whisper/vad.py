@@ -69,6 +69,7 @@ class VadOptions:
             raise ParameterError("min_speech_ms, min_silence_ms and speech_pad_ms must be >= 0")
 
     def to_dict(self) -> dict:
+        """The options as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -95,13 +96,16 @@ class Chunk:
 
     @property
     def start_s(self) -> float:
+        """Start of the span, seconds from the start of the input."""
         return self.start / SAMPLE_RATE
 
     @property
     def duration_s(self) -> float:
+        """Length of the span, seconds."""
         return self.samples.shape[0] / SAMPLE_RATE
 
     def to_dict(self) -> dict:
+        """Start and duration in seconds as a JSON-ready dict (no samples)."""
         return {"start_s": self.start_s, "duration_s": self.duration_s}
 
 
@@ -268,6 +272,7 @@ class SpeechChunker:
         return []
 
     def _emit(self) -> Chunk:
+        assert self._window is not None  # callers emit only while a window is open
         start, end = self._window
         regions = tuple((max(a, start) - start, min(b, end) - start) for a, b in self._regions)
         self._window, self._regions = None, []
@@ -292,11 +297,13 @@ class AllSpeech:
         self._pending = 0
 
     def process(self, samples: np.ndarray) -> np.ndarray:
+        """Probability 1 for each frame that ``samples`` completes, shape (frames,), float32."""
         self._pending += samples.shape[0]
         frames, self._pending = divmod(self._pending, FRAME_SAMPLES)
         return np.ones(frames, np.float32)
 
     def flush(self) -> np.ndarray:
+        """Probability 1 for the last partial frame if there is one, shape (0,) or (1,), float32."""
         frames, self._pending = int(self._pending > 0), 0
         return np.ones(frames, np.float32)
 

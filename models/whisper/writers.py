@@ -82,6 +82,7 @@ class SubtitleOptions:
             raise ParameterError(f"max_gap_s is {self.max_gap_s}; expected > 0 seconds")
 
     def to_dict(self) -> dict:
+        """The options as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -98,6 +99,7 @@ class Cue:
     words: tuple[Word, ...]
 
     def to_dict(self) -> dict:
+        """Span, lines and words as a JSON-ready dict."""
         return {"start_s": self.start_s, "end_s": self.end_s, "lines": list(self.lines),
                 "words": [w.to_dict() for w in self.words]}
 
@@ -216,7 +218,7 @@ def subtitle_cues(segments: Sequence[Segment], options: SubtitleOptions = Subtit
             current = []
     if current:
         groups.append(current)
-    cues = []
+    cues: list[Cue] = []
     for index, group in enumerate(groups):
         start = group[0].start_s
         end = min(max(group[-1].end_s, start + options.min_cue_s), start + options.max_cue_s)
