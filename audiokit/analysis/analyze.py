@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from ..audio import Audio
-from ..errors import ParameterError
 from ._frames import frames_of
 from .rhythm import TempoResult, tempo_from_frames
 from .segments import SegmentationResult, segments_from_frames
@@ -84,12 +81,9 @@ def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -
     >>> round(result.tempo.bpm), result.key.name        # doctest: +SKIP
     (100, 'C major')
     """
-    if isinstance(source, (str, os.PathLike)):
-        from ..io import read
+    from ..io.source import as_audio
 
-        source = read(source)
-    if not isinstance(source, Audio):
-        raise ParameterError(f"source is a {type(source).__name__}; expected a path or an audiokit.Audio")
+    source = as_audio(source)
     frames = frames_of(source.samples, source.sample_rate)
     return AnalysisResult(
         duration_s=round(source.duration_s, 6),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
@@ -24,7 +23,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from audiokit import loudness
-from audiokit.audio import Audio
 from audiokit.errors import ParameterError
 
 from .result import Flag
@@ -391,19 +389,13 @@ def _segments(ends: np.ndarray) -> tuple[list[int], list[int]]:
 
 def _source_blocks(source) -> tuple[Callable[[], Iterator[np.ndarray]], int, int]:
     """(a function returning a fresh iterator of the source's blocks, sample rate, channels)."""
-    if isinstance(source, Audio):
-        samples = source.samples
-        return (lambda: (samples[:, start:start + BLOCK_FRAMES] for start in range(0, samples.shape[1], BLOCK_FRAMES)),
-                source.sample_rate, source.num_channels)
-    if not isinstance(source, (str, os.PathLike)):
-        raise ParameterError(f"source is a {type(source).__name__}; expected a path or an audiokit.Audio")
-    import audiokit
+    from audiokit.io.source import open_source
 
     def blocks() -> Iterator[np.ndarray]:
-        with audiokit.open(source) as reader:
+        with open_source(source) as reader:
             yield from reader.blocks(BLOCK_FRAMES)
 
-    with audiokit.open(source) as reader:
+    with open_source(source) as reader:
         return blocks, reader.sample_rate, reader.num_channels
 
 

@@ -109,7 +109,7 @@ def test_example_track_is_100_bpm_in_c_major_and_music():
 def test_bad_input_is_rejected():
     with pytest.raises(ParameterError, match="at least"):
         tempo(np.zeros(100, np.float32), 44100)
-    with pytest.raises(ParameterError, match="expected a path"):
+    with pytest.raises(ParameterError, match="expected a file path or an audiokit.Audio"):
         analyze(np.zeros(44100))
     with pytest.raises(ParameterError, match="finite"):
         key(np.full(44100, np.nan, np.float32), 44100)
