@@ -267,41 +267,29 @@ def _encode(master: np.ndarray, resolved: ResolvedRung, path: Path, tags: dict, 
             master_lufs: float, level_match: bool) -> float:
     """Encode one rung's audio; with ``level_match``, AAC rungs off their master's loudness are re-encoded.
 
-    The AAC encoder's level is not linear in its input gain (a 0.1 dB change
-    of input moved one rendition from -0.34 to +0.03 LU as its coding choices
-    flipped), so the correction iterates ``gain -= measured delta`` up to
-    :data:`LEVEL_MATCH_PASSES` times and keeps the closest encode. Returns
-    the gain of the encode kept, dB.
+    The re-encoding is :func:`audiokit.loudness.encode_at_level`, the one
+    implementation normalize uses too: decode, measure, encode again with the
+    difference as gain, up to :data:`LEVEL_MATCH_PASSES` times, keeping the
+    closest encode. Returns the gain of the encode kept, dB.
     """
-    encode_audio(master, resolved, path, tags=tags, cover=cover)
     if not (level_match and resolved.rung.codec in _LEVEL_MATCH_CODECS
             and resolved.bitrate_bps >= LOUDNESS_CHECK_MIN_BPS and np.isfinite(master_lufs)):
+        encode_audio(master, resolved, path, tags=tags, cover=cover)
         return 0.0
     from ..io import read
+    from ..loudness.level_match import encode_at_level
 
-    def delta_of(candidate: Path) -> float:
-        delta = measure_loudness(read(candidate).samples, resolved.sample_rate)[0] - master_lufs
-        return float(delta) if np.isfinite(delta) else 0.0
+    def encode(gain_db: float, destination: Path) -> float:
+        samples = master if gain_db == 0.0 else master * np.float32(10.0 ** (gain_db / 20.0))
+        encode_audio(samples, resolved, destination, tags=tags, cover=cover)
+        return master_lufs  # the rendition should read its master's loudness
 
-    best, best_delta, best_gain = path, delta_of(path), 0.0
-    gain_db, delta, attempts = 0.0, best_delta, []
-    try:
-        for attempt in range(LEVEL_MATCH_PASSES):
-            if abs(best_delta) <= LEVEL_MATCH_THRESHOLD_LU:
-                break
-            gain_db -= delta
-            candidate = path.with_name(f".{resolved.rung.name}.level{attempt}{resolved.spec.extension}")
-            attempts.append(candidate)
-            encode_audio(master * np.float32(10.0 ** (gain_db / 20.0)), resolved, candidate, tags=tags, cover=cover)
-            delta = delta_of(candidate)
-            if abs(delta) < abs(best_delta):
-                best, best_delta, best_gain = candidate, delta, gain_db
-        if best != path:
-            os.replace(best, path)
-    finally:
-        for candidate in attempts:
-            candidate.unlink(missing_ok=True)
-    return round(best_gain, 4)
+    def measure(candidate: Path) -> float:
+        return measure_loudness(read(candidate).samples, resolved.sample_rate)[0]
+
+    match = encode_at_level(path, encode, measure, tolerance_lu=LEVEL_MATCH_THRESHOLD_LU,
+                            max_passes=LEVEL_MATCH_PASSES)
+    return round(match.gain_db, 4)
 
 
 def _make_rendition(master: np.ndarray, resolved: ResolvedRung, staging: Path, tags: dict, master_gains: dict,
