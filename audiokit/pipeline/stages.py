@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import Audio
+from ..channels import to_mono
 from ..io.probe import MediaInfo
 
 __all__ = ["CORE_STAGES", "STAGES", "Stage", "StageSkipped", "TrackContext", "resolve_stages"]
@@ -117,9 +118,10 @@ def _tags(context: TrackContext) -> dict:
     from ..models import tag
 
     sections = {}
-    for model in TAG_MODELS:
-        context.tag_results[model] = tag(context.audio, model=model, top_k=TAG_TOP_K)
-        document = context.tag_results[model].to_dict()
+    # One call: both models run on one front end (one resample, one mel spectrogram).
+    for model, result in zip(TAG_MODELS, tag(context.audio, model=list(TAG_MODELS), top_k=TAG_TOP_K), strict=True):
+        context.tag_results[model] = result
+        document = result.to_dict()
         sections[model] = {"tags": document["tags"], "embedding": document["embedding"]}
     return sections
 
@@ -149,8 +151,7 @@ def _speech(context: TrackContext) -> dict:
     from ..io.resample import resample
     from ..models.whisper.vad import SpeechDetector
 
-    mono = context.audio.samples.mean(axis=0, keepdims=True, dtype=np.float32)
-    mono_16k = resample(mono, context.audio.sample_rate, VAD_SAMPLE_RATE)[0]
+    mono_16k = resample(to_mono(context.audio.samples), context.audio.sample_rate, VAD_SAMPLE_RATE)[0]
     detector = SpeechDetector()
     probabilities = np.concatenate([detector.process(mono_16k), detector.flush()])
     ratio = float(np.mean(probabilities > VAD_SPEECH_PROBABILITY)) if probabilities.size else 0.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from audiokit.errors import ParameterError
 from .._registry import require, torch_device
 from .frontend import PATCH_DURATION_S, PATCH_FRAMES, SAMPLE_RATE, MelFrontEnd, patches
 from .registry import MODELS, load_network
+
+if TYPE_CHECKING:
+    from audiokit.io.source import AudioSource
 
 __all__ = ["DEFAULT_MODEL", "ALL_MODELS", "BATCH_PATCHES", "TagResult", "configure_threads", "tag"]
 
@@ -149,7 +153,18 @@ def _mono_blocks(source):
             yield to_mono(block)[0]
 
 
-def tag(source, *, model: str | list[str] | tuple[str, ...] = DEFAULT_MODEL, top_k: int = 5,
+# "all" is a str too, so the first overload overlaps the second; mypy takes the first match,
+# which is the intended reading (PEP 484's usual Literal-overload pattern).
+@overload
+def tag(source: AudioSource, *, model: Literal["all"] | list[str] | tuple[str, ...],  # type: ignore[overload-overlap]
+        top_k: int = 5, device: str = "auto") -> list[TagResult]: ...
+
+
+@overload
+def tag(source: AudioSource, *, model: str = DEFAULT_MODEL, top_k: int = 5, device: str = "auto") -> TagResult: ...
+
+
+def tag(source: AudioSource, *, model: str | list[str] | tuple[str, ...] = DEFAULT_MODEL, top_k: int = 5,
         device: str = "auto") -> TagResult | list[TagResult]:
     """Tag music with musicnn's pretrained models (ported to torch).
 
