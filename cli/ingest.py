@@ -14,7 +14,7 @@ __all__ = ["COMMANDS", "ingest"]
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("-o", "--output", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--preset", default="spotify-like", show_default=True, help="Ladder preset.")
 @click.option("--hls/--no-hls", default=False, help="Package HLS.")
 @click.option("--dash/--no-dash", default=False, help="Package DASH.")
@@ -51,6 +51,12 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, 
     content and settings are not redone without --retry-failed. Exit code 3 when
     some inputs failed. With --executor ray every Ray node must see INPUTS and
     OUT at the same paths.
+
+    \b
+    Examples:
+      audiokit ingest uploads/ -o catalog/ --stages all --jobs 2
+      audiokit ingest track.flac -o catalog/ --qa full --json
+      audiokit ingest uploads/ -o catalog/ --executor ray --ray-cpus 0.5
     """
     from audiokit.pipeline import IngestOptions
     from audiokit.pipeline import ingest as run_ingest

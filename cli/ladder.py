@@ -11,7 +11,7 @@ __all__ = ["COMMANDS", "ladder"]
 
 @click.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=str))
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=str),
+@click.option("-o", "--output", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=str),
               help="Output folder (created; replaced only with --force).")
 @click.option("--preset", default=None, help="spotify-like (default), hls-aac or podcast.")
 @click.option("--rungs", "rungs_file", type=click.Path(dir_okay=False, path_type=str),
@@ -30,6 +30,11 @@ def ladder(source: str, out_dir: str, preset: str | None, rungs_file: str | None
 
     A rendition that fails QA is left out (the others ship) and the ladder is
     degraded: exit code 3, with the failures on stderr.
+
+    \b
+    Examples:
+      audiokit ladder master.flac -o ladder/ --hls --dash
+      audiokit ladder episode.wav -o out/ --preset podcast --normalize podcast --qa full --json
     """
     from audiokit.transcode import build_ladder
 

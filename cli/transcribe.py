@@ -18,7 +18,7 @@ __all__ = ["COMMANDS", "transcribe"]
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
-@click.option("-o", "--output-dir", default=".", show_default=True, type=click.Path(file_okay=False, path_type=str),
+@click.option("-o", "--output", "--output-dir", "output_dir", default=".", show_default=True, type=click.Path(file_okay=False, path_type=str),
               help="Folder for the transcripts; IN's NAME.ext gives DIR/NAME.<format>.")
 @click.option("-f", "--format", "formats", default="all", show_default=True,
               help="Comma-separated formats: txt, srt, vtt, tsv, json, or all.")
@@ -53,7 +53,13 @@ __all__ = ["COMMANDS", "transcribe"]
 def transcribe(inputs, output_dir, formats, backend, model, language, vad, word_timestamps, device, compute_type,
                beam_size, temperature, temperature_increment, initial_prompt, condition_on_previous_text,
                max_line_width, max_line_count, highlight_words, as_json) -> None:
-    """Transcribe INPUTS offline with Whisper and write subtitles and transcripts."""
+    """Transcribe INPUTS offline with Whisper and write subtitles and transcripts.
+
+    \b
+    Examples:
+      audiokit transcribe episode.mp3 -o transcripts/ -f srt,vtt
+      audiokit transcribe talk.wav -f srt,txt --max-line-width 32 --initial-prompt "audiokit, ffmpeg"
+    """
     from audiokit.errors import AudiokitError, ParameterError
     from audiokit.models.whisper import transcribe as run_transcribe
     from audiokit.models.whisper import write_transcript
