@@ -137,7 +137,8 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
             raise ParameterError(f"{', '.join(name for name, given in ray_only.items() if given)} "
                                  "is only for executor='ray'")
     out_dir = Path(out_dir)
-    paths = discover_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs), exclude=out_dir)
+    paths = discover_inputs([os.fspath(inputs)] if isinstance(inputs, (str, os.PathLike)) else list(inputs),
+                            exclude=out_dir)
     if not paths:
         raise ParameterError("no inputs to ingest")
     jobs = _check_jobs(jobs, len(paths))
@@ -161,10 +162,14 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
                 if not result.remembered:  # a remembered one is in the catalog already
                     catalog.add_failure(result.input_path, result.error or "", track_id=result.track_id,
                                         input_sha256=result.input_sha256, stage=result.stage)
-            # An unchanged track is added too if its row is missing: a killed driver wrote its manifest
-            # but never recorded it.
-            elif result.status == "ingested" or not catalog.has_track(result.track_id):
-                catalog.add_manifest(read_manifest(Path(result.manifest_path)), Path(result.manifest_path))
+            else:
+                # ingested or unchanged: a complete track, which always has its id and manifest
+                assert result.track_id is not None and result.manifest_path is not None
+                # An unchanged track is added too if its row is missing: a killed driver wrote its manifest
+                # but never recorded it.
+                if result.status == "ingested" or not catalog.has_track(result.track_id):
+                    manifest_path = Path(result.manifest_path)
+                    catalog.add_manifest(read_manifest(manifest_path), manifest_path)
             if on_result is not None:
                 on_result(result, len(results), len(paths))
 

@@ -217,7 +217,8 @@ class Catalog:
                explicit: bool | None = None, min_duration_s: float | None = None,
                max_duration_s: float | None = None) -> list[dict]:
         """Tracks matching every given condition (None means: any)."""
-        conditions, values = [], []
+        conditions: list[str] = []
+        values: list[str | float | int] = []  # the query's parameters, one per "?"
         if tag is not None:
             conditions.append("track_id IN (SELECT track_id FROM tags WHERE label = ?)")
             values.append(tag)

@@ -327,6 +327,7 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
                                      error=f"ray task failed after {max_retries} "
                                                                         f"retries: {reason}")
             if result is None:  # core stages done: the model stages go to the least busy actor
+                assert pool is not None  # only start tasks return None, and they run only with a pool
                 pending[pool.submit(partial)] = (index, None)
             else:
                 on_done(index, result)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..audio import Audio
 from ..channels import to_mono
+from ..errors import AudiokitError, ParameterError
 from ..io.probe import MediaInfo
 
 __all__ = ["CORE_STAGES", "STAGES", "Stage", "StageSkipped", "TrackContext", "resolve_stages"]
@@ -57,6 +58,30 @@ class TrackContext:
     #: filled by the tags stage: TagResult by model name
     tag_results: dict = field(default_factory=dict)
 
+    def require_info(self) -> MediaInfo:
+        """:attr:`info`, for the stages that run after the probe stage.
+
+        Raises
+        ------
+        AudiokitError
+            If the probe stage has not run.
+        """
+        if self.info is None:
+            raise AudiokitError(f"{self.path}: no media info; the probe stage must run first")
+        return self.info
+
+    def require_audio(self) -> Audio:
+        """:attr:`audio`, for the stages that run after the decode stage.
+
+        Raises
+        ------
+        AudiokitError
+            If the decode stage has not run.
+        """
+        if self.audio is None:
+            raise AudiokitError(f"{self.path}: no decoded audio; the decode stage must run first")
+        return self.audio
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -90,10 +115,11 @@ def _decode(context: TrackContext) -> dict:
 def _loudness(context: TrackContext) -> dict:
     from .. import loudness
 
+    audio = context.require_audio()
     with warnings.catch_warnings():  # undefined values are recorded as null in the manifest
         warnings.simplefilter("ignore", loudness.LoudnessWarning)
-        report = loudness.measure(context.audio.samples, context.audio.sample_rate,
-                                  channel_layout=context.info.channel_layout)
+        report = loudness.measure(audio.samples, audio.sample_rate,
+                                  channel_layout=context.require_info().channel_layout)
     document = report.to_dict()
     if hasattr(loudness, "preset_gains"):
         document["normalization"] = loudness.preset_gains(report)
@@ -151,7 +177,8 @@ def _speech(context: TrackContext) -> dict:
     from ..io.resample import resample
     from ..models.whisper.vad import SpeechDetector
 
-    mono_16k = resample(to_mono(context.audio.samples), context.audio.sample_rate, VAD_SAMPLE_RATE)[0]
+    audio = context.require_audio()
+    mono_16k = resample(to_mono(audio.samples), audio.sample_rate, VAD_SAMPLE_RATE)[0]
     detector = SpeechDetector()
     probabilities = np.concatenate([detector.process(mono_16k), detector.flush()])
     ratio = float(np.mean(probabilities > VAD_SPEECH_PROBABILITY)) if probabilities.size else 0.0
@@ -228,8 +255,6 @@ def resolve_stages(selection: str) -> tuple[Stage, ...]:
 
     The core stages always run: every other stage builds on them.
     """
-    from ..errors import ParameterError
-
     by_name = {stage.name: stage for stage in STAGES}
     if selection == "all":
         return STAGES

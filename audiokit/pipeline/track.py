@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal, overload
 
 from .._files import file_sha256, replace_dir, write_atomically
 from .._version import __version__
@@ -164,6 +165,13 @@ def finish_track(track: PartialTrack, stages: tuple[Stage, ...]) -> TrackResult:
     return _advance(track, stages, clock, finish=True)
 
 
+# With ``finish`` the track always ends as a TrackResult; without, it may go on as the PartialTrack.
+@overload
+def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *,
+             finish: Literal[True]) -> TrackResult: ...
+@overload
+def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *,
+             finish: Literal[False]) -> TrackResult | PartialTrack: ...
 def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *, finish: bool) -> TrackResult | PartialTrack:
     """Run ``stages``; then, if ``finish``, write the manifest and rename the folder into place."""
     work_dir = track.context.work_dir

@@ -133,7 +133,7 @@ def encode_rendition(samples: np.ndarray, resolved: ResolvedRung, path: Path, *,
     codec = resolved.rung.codec
     metadata, freeform = muxer_metadata(tags, codec, cover)
     if codec == "mp3":
-        samples = samples * np.float32(1.0 / lame_scale(resolved.bitrate_bps))
+        samples = samples * np.float32(1.0 / lame_scale(resolved.lossy_bitrate_bps))
     with AudioWriter(path, resolved.sample_rate, resolved.num_channels, codec=resolved.rung.codec,
                      bitrate_bps=resolved.bitrate_bps, bit_depth=resolved.bit_depth,
                      tags=metadata) as writer:
@@ -152,7 +152,7 @@ def encode_audio(samples: np.ndarray, resolved: ResolvedRung, path: Path, *, tag
     """
     codec = resolved.rung.codec
     if codec == "mp3":
-        samples = samples * np.float32(1.0 / lame_scale(resolved.bitrate_bps))
+        samples = samples * np.float32(1.0 / lame_scale(resolved.lossy_bitrate_bps))
     with AudioWriter(path, resolved.sample_rate, resolved.num_channels, codec=resolved.rung.codec,
                      bitrate_bps=resolved.bitrate_bps, bit_depth=resolved.bit_depth,
                      tags=muxer_metadata(tags, codec, cover)[0]) as writer:

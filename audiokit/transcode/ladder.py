@@ -273,7 +273,7 @@ def _encode(master: np.ndarray, resolved: ResolvedRung, path: Path, tags: dict, 
     closest encode. Returns the gain of the encode kept, dB.
     """
     if not (level_match and resolved.rung.codec in _LEVEL_MATCH_CODECS
-            and resolved.bitrate_bps >= LOUDNESS_CHECK_MIN_BPS and np.isfinite(master_lufs)):
+            and resolved.lossy_bitrate_bps >= LOUDNESS_CHECK_MIN_BPS and np.isfinite(master_lufs)):
         encode_audio(master, resolved, path, tags=tags, cover=cover)
         return 0.0
     from ..io import read

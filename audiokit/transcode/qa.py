@@ -450,7 +450,7 @@ def check_rendition(decoded: np.ndarray, reference: Reference, resolved: Resolve
     elif abs(offset) > tolerance:
         failures.append(f"time offset {offset} frames against the source (tolerance {tolerance} for {rung.codec})")
     if not spec.lossless:
-        error = measured_bitrate_bps / resolved.bitrate_bps - 1.0
+        error = measured_bitrate_bps / resolved.lossy_bitrate_bps - 1.0
         if spec.constant_bitrate and abs(error) > BITRATE_TOLERANCE:
             failures.append(
                 f"measured bitrate {measured_bitrate_bps} bit/s is {error:+.1%} off the {resolved.bitrate_bps} target "
@@ -465,7 +465,7 @@ def check_rendition(decoded: np.ndarray, reference: Reference, resolved: Resolve
     delta = integrated - reference.integrated_lufs
     bit_exact = None
     if spec.lossless:
-        bit_exact = bool(np.array_equal(decoded_cmp, _quantized(reference_cmp, resolved.bit_depth)))
+        bit_exact = bool(np.array_equal(decoded_cmp, _quantized(reference_cmp, resolved.lossless_bit_depth)))
         if not bit_exact:
             failures.append(f"lossless rendition is not bit-exact at {resolved.bit_depth} bits")
     power = _stft_power(decoded_cmp, resolved.sample_rate)
@@ -477,7 +477,7 @@ def check_rendition(decoded: np.ndarray, reference: Reference, resolved: Resolve
     if spec.lossless:
         expected_bandwidth, mel_limit = reference.bandwidth_hz, 0.0
     else:
-        per_channel = resolved.bitrate_bps / resolved.num_channels
+        per_channel = resolved.lossy_bitrate_bps / resolved.num_channels
         expected_bandwidth = min(_lookup(EXPECTED_BANDWIDTH_HZ[rung.codec], per_channel),
                                  REFERENCE_BANDWIDTH_FRACTION * reference.bandwidth_hz)
         mel_limit = _lookup(MEL_DISTANCE_LIMITS_DB[rung.codec], per_channel)

@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -119,8 +120,35 @@ class ResolvedRung:
         """``name + extension``, relative to the ladder's folder."""
         return self.rung.name + self.spec.extension
 
+    @property
+    def lossy_bitrate_bps(self) -> int:
+        """:attr:`bitrate_bps` of a lossy rung, which always has one.
 
-def _is_int(value) -> bool:
+        Raises
+        ------
+        ParameterError
+            If the rung has no bitrate (a lossless rung).
+        """
+        if self.bitrate_bps is None:
+            raise ParameterError(f"rung {self.rung.name!r} ({self.rung.codec}) has no bitrate: it is not a lossy rung")
+        return self.bitrate_bps
+
+    @property
+    def lossless_bit_depth(self) -> int:
+        """:attr:`bit_depth` of a lossless rung, which always has one.
+
+        Raises
+        ------
+        ParameterError
+            If the rung has no bit depth (a lossy rung).
+        """
+        if self.bit_depth is None:
+            raise ParameterError(f"rung {self.rung.name!r} ({self.rung.codec}) has no bit depth: it is not a lossless rung")
+        return self.bit_depth
+
+
+def _is_int(value) -> TypeGuard[int | np.integer]:
+    """Whether ``value`` is an integer (Python or NumPy), not a bool; narrows it for the range checks."""
     return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
@@ -261,7 +289,8 @@ def resolve_rung(rung: Rung, *, source_rate: int, source_channels: int, source_b
     Raises
     ------
     ParameterError
-        If the source has more channels than a lossless codec carries.
+        If the source has more channels than a lossless codec carries, or a
+        lossy rung has no bitrate.
     """
     spec = CODECS[rung.codec]
     sample_rate = rung.sample_rate if rung.sample_rate is not None else _default_rate(spec, source_rate)
@@ -274,5 +303,10 @@ def resolve_rung(rung: Rung, *, source_rate: int, source_channels: int, source_b
     if spec.lossless:
         bit_depth = 16 if source_bit_depth is not None and source_bit_depth <= 16 else 24
     else:
-        bitrate = min(rung.bitrate_bps, spec.max_bitrate_per_channel_bps * channels)
+        # parse_rungs requires a bitrate of every lossy rung, and every lossy codec has a cap;
+        # a Rung built by hand and never validated may still lack the bitrate.
+        per_channel_cap = spec.max_bitrate_per_channel_bps
+        if rung.bitrate_bps is None or per_channel_cap is None:
+            raise ParameterError(f"rung {rung.name!r}: {rung.codec} is lossy and needs bitrate_bps (see parse_rungs)")
+        bitrate = min(rung.bitrate_bps, per_channel_cap * channels)
     return ResolvedRung(rung, spec, sample_rate, channels, bit_depth, bitrate)
