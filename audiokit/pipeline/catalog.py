@@ -220,7 +220,7 @@ class Catalog:
         conditions: list[str] = []
         values: list[str | float | int] = []  # the query's parameters, one per "?"
         if tag is not None:
-            conditions.append("track_id IN (SELECT track_id FROM tags WHERE label = ?)")
+            conditions.append("track_id IN (SELECT track_id FROM tags WHERE label = ? COLLATE NOCASE)")
             values.append(tag)
         for column, operator, value in (("integrated_lufs", ">=", min_lufs), ("integrated_lufs", "<=", max_lufs),
                                         ("duration_s", ">=", min_duration_s), ("duration_s", "<=", max_duration_s)):

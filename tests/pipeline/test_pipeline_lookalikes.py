@@ -65,6 +65,14 @@ def test_duplicates_groups_the_re_upload_with_its_offset(ingested):
     assert len(list((out / "fingerprints").glob("*.json"))) == 3
 
 
+def test_tag_search_ignores_case(ingested):
+    out, ids = ingested
+    record = json.loads(_cli("catalog", "show", str(out), ids["song.flac"], "--json").stdout)
+    label = record["tags"][0]["label"]
+    found = json.loads(_cli("catalog", "search", str(out), "--tag", label.upper(), "--json").stdout)
+    assert ids["song.flac"] in {row["track_id"] for row in found}
+
+
 def test_tables_have_headers_and_empty_searches_say_so(ingested):
     out, _ = ingested
     listing = _cli("catalog", "list", str(out))
