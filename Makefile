@@ -57,8 +57,8 @@ $(PLAYER_DEPS): tests/players/package.json tests/players/package-lock.json
 	fi
 
 # The conventions' gates, then every test but the slow lane (STYLE.md section 11).
-test: install system-deps player-deps
-	$(BIN)/python -m pytest -q -m "not slow"
+test: install system-deps player-deps lint
+	$(BIN)/python -m pytest -q -m "not slow" tests audiokit --doctest-modules
 
 # The slow lane: 30-minute episodes, 3-hour memory runs, long fuzzing (pytest -m slow).
 slow: install system-deps player-deps

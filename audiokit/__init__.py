@@ -7,8 +7,8 @@
 Examples
 --------
 >>> import audiokit
->>> audio = audiokit.read("examples/example.flac")   # doctest: +SKIP
->>> audio.num_channels, audio.sample_rate            # doctest: +SKIP
+>>> audio = audiokit.read("examples/example.flac")
+>>> audio.num_channels, audio.sample_rate
 (2, 44100)
 
 Every function that takes audio accepts a file path or an :class:`Audio`

@@ -97,9 +97,9 @@ def key(samples, sample_rate: int, *, profile: str = "krumhansl") -> KeyResult:
 
     Examples
     --------
-    >>> import audiokit                                          # doctest: +SKIP
-    >>> audio = audiokit.read("examples/example.flac")          # doctest: +SKIP
-    >>> key(audio.samples, audio.sample_rate).name               # doctest: +SKIP
+    >>> import audiokit
+    >>> audio = audiokit.read("examples/example.flac")
+    >>> key(audio.samples, audio.sample_rate).name
     'C major'
     """
     return key_from_frames(frames_of(samples, sample_rate), profile=profile)

@@ -3,9 +3,10 @@
 Examples
 --------
 >>> import audiokit
->>> info = audiokit.probe("examples/example.flac")        # doctest: +SKIP
->>> audio = audiokit.read("examples/example.flac")        # doctest: +SKIP
->>> audiokit.write("out.opus", audio, bitrate_bps=96_000)  # doctest: +SKIP
+>>> info = audiokit.probe("examples/example.flac")
+>>> audio = audiokit.read("examples/example.flac")
+>>> audiokit.write("out.opus", audio, bitrate_bps=96_000)
+PosixPath('out.opus')
 """
 
 from .._arrays import from_interleaved

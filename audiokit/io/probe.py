@@ -116,8 +116,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
 
     Examples
     --------
-    >>> info = probe("examples/example.flac")  # doctest: +SKIP
-    >>> info.codec, info.sample_rate, info.num_channels  # doctest: +SKIP
+    >>> info = probe("examples/example.flac")
+    >>> info.codec, info.sample_rate, info.num_channels
     ('flac', 44100, 2)
     """
     path = check_readable(path)

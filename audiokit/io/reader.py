@@ -45,9 +45,11 @@ class AudioReader:
 
     Examples
     --------
-    >>> with audiokit.open("episode.mp3") as reader:      # doctest: +SKIP
-    ...     for block in reader.resampled_to(16000).blocks(16000):
-    ...         ...                                        # (channels, <=16000)
+    >>> import audiokit
+    >>> with audiokit.open("examples/example.flac") as reader:
+    ...     shapes = [block.shape for block in reader.resampled_to(16000).blocks(16000)]
+    >>> shapes[0], len(shapes)                             # (channels, <=16000) blocks
+    ((2, 16000), 21)
     """
 
     def __init__(self, path: str | os.PathLike[str], *, _info: MediaInfo | None = None,
@@ -188,7 +190,9 @@ def read(path: str | os.PathLike[str], *, sample_rate: int | None = None, mono: 
 
     Examples
     --------
-    >>> audio = read("examples/example.flac", sample_rate=48000)  # doctest: +SKIP
+    >>> audio = read("examples/example.flac", sample_rate=48000)
+    >>> audio.sample_rate, audio.num_channels
+    (48000, 2)
     """
     if sample_rate is None:
         path = check_readable(path)

@@ -95,7 +95,9 @@ class AudioWriter:
 
     Examples
     --------
-    >>> with AudioWriter("out.flac", 48000, 2, bit_depth=24) as writer:  # doctest: +SKIP
+    >>> import numpy as np
+    >>> blocks = [np.zeros((2, 4800), np.float32)] * 10
+    >>> with AudioWriter("out.flac", 48000, 2, bit_depth=24) as writer:
     ...     for block in blocks:
     ...         writer.write(block)
     """
@@ -262,8 +264,12 @@ def write(path: str | os.PathLike[str], audio: Audio, *, codec: str | None = Non
 
     Examples
     --------
-    >>> write("out.flac", audio, bit_depth=24)       # doctest: +SKIP
-    >>> write("out.m4a", audio, bitrate_bps=256_000)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> audio = Audio(np.zeros((2, 48000), np.float32), 48000)
+    >>> write("out.flac", audio, bit_depth=24)
+    PosixPath('out.flac')
+    >>> write("out.m4a", audio, bitrate_bps=256_000)
+    PosixPath('out.m4a')
     """
     if not isinstance(audio, Audio):
         raise ParameterError(
