@@ -70,9 +70,7 @@ _TAIL_OPTION = click.option(
 def _load_hrtf(path, sample_rate: int):
     from audiokit.spatial import HRTF
 
-    if path is None or path == "spherical-head":
-        return HRTF.spherical_head(sample_rate)
-    return HRTF.from_sofa(path, sample_rate=sample_rate)
+    return HRTF.load(path, sample_rate=sample_rate)
 
 
 @click.group()
@@ -144,7 +142,8 @@ def binaural(input_path: str, output: str, azimuth: float, elevation: float, dis
     if as_json:
         click.echo(json.dumps({"output": output, "sample_rate": audio.sample_rate, "frames": out.shape[1],
                                "azimuth_deg": azimuth, "elevation_deg": elevation, "distance_m": distance,
-                               "hrtf": hrtf_path or "spherical-head", "subtype": subtype, "tail": tail}, indent=2))
+                               "hrtf": hrtf.origin.get("path", hrtf.origin["kind"]), "subtype": subtype,
+                               "tail": tail}, indent=2))
     else:
         click.echo(output)
 

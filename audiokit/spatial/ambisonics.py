@@ -38,6 +38,7 @@ import numpy as np
 from .._arrays import check_sample_rate
 from ..errors import ParameterError
 from .hrtf import HRTF, ONSET_MARGIN
+from .renderer import MAX_BLOCK_SIZE
 
 __all__ = [
     "NORMALIZATIONS",
@@ -361,8 +362,8 @@ class AmbisonicRenderer:
             raise ParameterError(f"hrtf is a {type(hrtf).__name__}; expected audiokit.spatial.HRTF")
         self.sample_rate = check_sample_rate(sample_rate)
         if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) \
-                or not 1 <= block_size <= 1 << 16:
-            raise ParameterError(f"block_size is {block_size!r}; expected an integer in 1..65536")
+                or not 1 <= block_size <= MAX_BLOCK_SIZE:
+            raise ParameterError(f"block_size is {block_size!r}; expected an integer in 1..{MAX_BLOCK_SIZE}")
         self.block_size = b = int(block_size)
         self.options = options or AmbisonicOptions()
         self.hrtf = hrtf.resampled(self.sample_rate)

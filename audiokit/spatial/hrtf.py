@@ -33,6 +33,7 @@ from .interpolation import METHODS, Triangulation, nearest_index, spherical_to_c
 from .spherical_head import DEFAULT_HEAD_RADIUS_M, spherical_head_set
 
 __all__ = [
+    "SPHERICAL_HEAD",
     "ONSET_THRESHOLD_DB",
     "ONSET_MARGIN",
     "HRTF",
@@ -114,6 +115,10 @@ def _split_onsets(irs: np.ndarray) -> np.ndarray:
     threshold = peak * 10.0 ** (ONSET_THRESHOLD_DB / 20.0)
     onset = np.argmax((magnitude >= threshold) & (peak > 0), axis=-1)
     return np.maximum(onset - ONSET_MARGIN, 0)
+
+
+#: The name that selects the embedded analytic HRTF wherever a SOFA path may be given.
+SPHERICAL_HEAD = "spherical-head"
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,6 +228,19 @@ class HRTF:
         return hrtf
 
     @classmethod
+    def load(cls, source: str | None, *, sample_rate: int) -> "HRTF":
+        """The HRTF named by ``source``: :data:`SPHERICAL_HEAD` (or None) or a SOFA file path, at ``sample_rate``.
+
+        Examples
+        --------
+        >>> HRTF.load("spherical-head", sample_rate=48000).sample_rate
+        48000
+        """
+        if source is None or source == SPHERICAL_HEAD:
+            return cls.spherical_head(sample_rate)
+        return cls.from_sofa(source, sample_rate=sample_rate)
+
+    @classmethod
     def spherical_head(cls, sample_rate: int, *, head_radius_m: float = DEFAULT_HEAD_RADIUS_M) -> "HRTF":
         """The embedded analytic HRTF: Brown & Duda (1998) head shadow + Woodworth ITD.
 
@@ -244,7 +262,7 @@ class HRTF:
         return cls(directions_deg=model["directions_deg"], aligned=aligned, delays_samples=delays,
                    prefix=np.zeros((len(aligned), 2, 1), np.float32), num_taps=taps,
                    sample_rate=sample_rate,
-                   origin={"kind": "spherical-head", "head_radius_m": float(head_radius_m)})
+                   origin={"kind": SPHERICAL_HEAD, "head_radius_m": float(head_radius_m)})
 
     def resampled(self, sample_rate: int) -> "HRTF":
         """The same set at another sample rate (the spherical head is rebuilt analytically).
@@ -254,7 +272,7 @@ class HRTF:
         sample_rate = check_sample_rate(sample_rate)
         if sample_rate == self.sample_rate:
             return self
-        if self.origin.get("kind") == "spherical-head":
+        if self.origin.get("kind") == SPHERICAL_HEAD:
             return HRTF.spherical_head(sample_rate, head_radius_m=self.origin["head_radius_m"])
         from ..io.resample import resample
 

@@ -46,7 +46,10 @@ from .hrtf import HRTF
 from .interpolation import METHODS
 from .spherical_head import SPEED_OF_SOUND_M_S
 
-__all__ = ["RendererOptions", "BinauralRenderer", "render_static", "render_bed"]
+#: Largest block a renderer processes at once, frames.
+MAX_BLOCK_SIZE = 1 << 16
+
+__all__ = ["MAX_BLOCK_SIZE", "RendererOptions", "BinauralRenderer", "render_static", "render_bed"]
 
 #: Virtual loudspeaker azimuths (degrees, SOFA convention) for channel beds,
 #: ITU-R BS.775 / BS.2051 order; the LFE (None) is mixed into both ears at LFE_GAIN, unfiltered.
@@ -158,8 +161,8 @@ class BinauralRenderer:
             raise ParameterError(f"hrtf is a {type(hrtf).__name__}; expected audiokit.spatial.HRTF")
         self.sample_rate = check_sample_rate(sample_rate)
         if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) \
-                or not 1 <= block_size <= 1 << 16:
-            raise ParameterError(f"block_size is {block_size!r}; expected an integer in 1..65536")
+                or not 1 <= block_size <= MAX_BLOCK_SIZE:
+            raise ParameterError(f"block_size is {block_size!r}; expected an integer in 1..{MAX_BLOCK_SIZE}")
         self.block_size = int(block_size)
         self.options = options or RendererOptions()
         self.hrtf = hrtf.resampled(self.sample_rate)

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, ParameterError
+from .hrtf import SPHERICAL_HEAD
+from .renderer import MAX_BLOCK_SIZE
 
 __all__ = ["SIGNALS", "MAX_DISTANCE_M", "Scene", "load_scene", "render_scene"]
 
@@ -173,15 +175,15 @@ def load_scene(path_or_dict, *, base_dir=None) -> Scene:
         check = _Checker(f"{path}: ")
     check.fields(data, "", _SCENE_FIELDS)
 
-    hrtf = data.get("hrtf", "spherical-head")
+    hrtf = data.get("hrtf", SPHERICAL_HEAD)
     if not isinstance(hrtf, str) or not hrtf:
-        check.fail("hrtf", f"{_show(hrtf)}; expected \"spherical-head\" or a SOFA file path")
-    if hrtf != "spherical-head":
+        check.fail("hrtf", f"{_show(hrtf)}; expected \"{SPHERICAL_HEAD}\" or a SOFA file path")
+    if hrtf != SPHERICAL_HEAD:
         hrtf = str((base / hrtf) if not Path(hrtf).is_absolute() else Path(hrtf))
     if "sample_rate" not in data:
         check.fail("sample_rate", "missing; give the render rate in Hz, e.g. 48000")
     rate = check.integer(data["sample_rate"], "sample_rate", 8000, 384000, " Hz")
-    block = check.integer(data.get("block_size", _DEFAULT_BLOCK), "block_size", 1, 65536)
+    block = check.integer(data.get("block_size", _DEFAULT_BLOCK), "block_size", 1, MAX_BLOCK_SIZE)
     duration = data.get("duration_s")
     if duration is not None:
         duration = check.number(duration, "duration_s", low=0.0, high=24 * 3600.0, low_open=True)
@@ -305,8 +307,7 @@ def render_scene(scene: Scene, *, tail: bool = True):
         count = min(frames, len(signal))
         rows[i, :count] = signal[:count] * np.float32(10 ** (source["gain_db"] / 20))
 
-    hrtf = (HRTF.spherical_head(rate) if scene.hrtf == "spherical-head"
-            else HRTF.from_sofa(scene.hrtf, sample_rate=rate))
+    hrtf = HRTF.load(scene.hrtf, sample_rate=rate)
     block = scene.block_size
     renderer = BinauralRenderer(hrtf, rate, block_size=block)
 

@@ -24,6 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from audiokit import loudness
 from audiokit.errors import ParameterError
+from audiokit.io.reader import DEFAULT_BLOCK_FRAMES
 
 from .result import Flag
 
@@ -42,7 +43,7 @@ MAX_LOSS_DB = 60.0
 #: Problems closer than this are reported as one region, s.
 MERGE_S = 0.25
 #: Frames of the source checked at a time.
-BLOCK_FRAMES = 1 << 16
+BLOCK_FRAMES = DEFAULT_BLOCK_FRAMES
 
 
 @dataclass(frozen=True)
