@@ -35,10 +35,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .._arrays import check_sample_rate
 from ..errors import ParameterError
 from .hrtf import HRTF, ONSET_MARGIN
-from .renderer import MAX_BLOCK_SIZE
+from .renderer import check_renderer_setup
 
 __all__ = [
     "NORMALIZATIONS",
@@ -358,13 +357,8 @@ class AmbisonicRenderer:
                  options: AmbisonicOptions | None = None) -> None:
         from .renderer import _fft_size
 
-        if not isinstance(hrtf, HRTF):
-            raise ParameterError(f"hrtf is a {type(hrtf).__name__}; expected audiokit.spatial.HRTF")
-        self.sample_rate = check_sample_rate(sample_rate)
-        if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) \
-                or not 1 <= block_size <= MAX_BLOCK_SIZE:
-            raise ParameterError(f"block_size is {block_size!r}; expected an integer in 1..{MAX_BLOCK_SIZE}")
-        self.block_size = b = int(block_size)
+        self.sample_rate, self.block_size = check_renderer_setup(hrtf, sample_rate, block_size)
+        b = self.block_size
         self.options = options or AmbisonicOptions()
         self.hrtf = hrtf.resampled(self.sample_rate)
         o = self.options

@@ -49,6 +49,16 @@ from .spherical_head import SPEED_OF_SOUND_M_S
 #: Largest block a renderer processes at once, frames.
 MAX_BLOCK_SIZE = 1 << 16
 
+
+def check_renderer_setup(hrtf: HRTF, sample_rate: int, block_size: int) -> tuple[int, int]:
+    """(sample_rate, block_size) of a renderer, validated; shared by the direct renderer and the Ambisonic bus."""
+    if not isinstance(hrtf, HRTF):
+        raise ParameterError(f"hrtf is a {type(hrtf).__name__}; expected audiokit.spatial.HRTF")
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) \
+            or not 1 <= block_size <= MAX_BLOCK_SIZE:
+        raise ParameterError(f"block_size is {block_size!r}; expected an integer in 1..{MAX_BLOCK_SIZE}")
+    return check_sample_rate(sample_rate), int(block_size)
+
 __all__ = ["MAX_BLOCK_SIZE", "RendererOptions", "BinauralRenderer", "render_static", "render_bed"]
 
 #: Virtual loudspeaker azimuths (degrees, SOFA convention) for channel beds,
@@ -157,13 +167,7 @@ class BinauralRenderer:
 
     def __init__(self, hrtf: HRTF, sample_rate: int, *, block_size: int = 512,
                  options: RendererOptions | None = None) -> None:
-        if not isinstance(hrtf, HRTF):
-            raise ParameterError(f"hrtf is a {type(hrtf).__name__}; expected audiokit.spatial.HRTF")
-        self.sample_rate = check_sample_rate(sample_rate)
-        if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) \
-                or not 1 <= block_size <= MAX_BLOCK_SIZE:
-            raise ParameterError(f"block_size is {block_size!r}; expected an integer in 1..{MAX_BLOCK_SIZE}")
-        self.block_size = int(block_size)
+        self.sample_rate, self.block_size = check_renderer_setup(hrtf, sample_rate, block_size)
         self.options = options or RendererOptions()
         self.hrtf = hrtf.resampled(self.sample_rate)
         if self.options.method == "barycentric":
