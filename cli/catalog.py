@@ -6,6 +6,8 @@ import json
 
 import click
 
+from .main_helpers import echo_groups
+
 __all__ = ["COMMANDS", "catalog"]
 
 _LIST_COLUMNS = ("track_id", "duration_s", "integrated_lufs", "true_peak_dbtp", "file_name")
@@ -185,12 +187,7 @@ def duplicates(out_dir: str, max_offset_s: float, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(groups, indent=2))
         return
-    if not groups:
-        click.echo("no duplicates found", err=True)
-    for number, group in enumerate(groups, 1):
-        click.echo(f"group {number}:")
-        for member in group:
-            click.echo(f"  {member['offset_s']:+9.3f} s  {member['track_id'][:16]}  {member['file_name']}")
+    echo_groups(groups, lambda member: f"{member['track_id'][:16]}  {member['file_name']}")
 
 
 @catalog.command()

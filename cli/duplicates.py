@@ -6,6 +6,8 @@ import json
 
 import click
 
+from .main_helpers import echo_groups
+
 __all__ = ["COMMANDS", "duplicates"]
 
 
@@ -34,12 +36,7 @@ def duplicates(files: tuple[str, ...], max_offset_s: float, as_json: bool) -> No
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return
-    if not groups:
-        click.echo("no duplicates found", err=True)
-    for number, group in enumerate(document, 1):
-        click.echo(f"group {number}:")
-        for member in group:
-            click.echo(f"  {member['offset_s']:+9.3f} s  {member['file']}")
+    echo_groups(document, lambda member: member["file"])
 
 
 COMMANDS = [duplicates]

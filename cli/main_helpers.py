@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import click
 
-__all__ = ["EXIT_FAILURE", "EXIT_PARTIAL", "exit_for_batch", "report_error", "report_files"]
+__all__ = ["EXIT_FAILURE", "EXIT_PARTIAL", "echo_groups", "exit_for_batch", "report_error", "report_files"]
 
 EXIT_FAILURE = 1
 EXIT_PARTIAL = 3
@@ -18,6 +18,16 @@ def exit_for_batch(failures: int, total: int) -> None:
     if failures == 0:
         return
     raise click.exceptions.Exit(EXIT_FAILURE if failures == total else EXIT_PARTIAL)
+
+
+def echo_groups(groups: list[list[dict]], name: Callable[[dict], str]) -> None:
+    """Print duplicate groups for people: each member's offset (s) and ``name(member)``; stderr when none."""
+    if not groups:
+        click.echo("no duplicates found", err=True)
+    for number, group in enumerate(groups, 1):
+        click.echo(f"group {number}:")
+        for member in group:
+            click.echo(f"  {member['offset_s']:+9.3f} s  {name(member)}")
 
 
 def report_error(error: Exception) -> None:
