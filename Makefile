@@ -66,7 +66,7 @@ slow: install system-deps player-deps
 
 # ruff (pyflakes, bugbear, isort, numpy docstrings) and mypy on the package.
 lint: install
-	$(BIN)/ruff check audiokit cli models tests benchmarks examples
+	$(BIN)/ruff check audiokit cli models tests benchmarks examples fuzz
 	$(BIN)/mypy
 
 demo: install

@@ -41,6 +41,7 @@ _MAX_READ_BYTES = 4 << 20  # inputs larger than this are probed only (read would
 
 
 def test_one_input(data: bytes) -> None:
+    """Feed one fuzzer input to probe and read; anything but an AudiokitError is a finding."""
     if len(data) < 2:
         return
     path = os.path.join(_FOLDER, "input" + EXTENSIONS[data[0] % len(EXTENSIONS)])
@@ -65,6 +66,7 @@ def test_one_input(data: bytes) -> None:
 
 
 def main() -> None:
+    """Run atheris on :func:`test_one_input` with the command line's options."""
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
 
