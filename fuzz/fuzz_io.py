@@ -41,7 +41,11 @@ _MAX_READ_BYTES = 4 << 20  # inputs larger than this are probed only (read would
 
 
 def test_one_input(data: bytes) -> None:
-    """Feed one fuzzer input to probe and read; anything but an AudiokitError is a finding."""
+    """Feed one fuzzer input to probe, read and open.
+
+    A finding is any exception but an AudiokitError naming the file, or the
+    three disagreeing on frames, rate or channels.
+    """
     if len(data) < 2:
         return
     path = os.path.join(_FOLDER, "input" + EXTENSIONS[data[0] % len(EXTENSIONS)])
