@@ -22,6 +22,8 @@ import numpy as np
 from .._files import write_atomically
 from ..errors import FormatError, ParameterError
 from .catalog import CATALOG_NAME, Catalog
+from .manifest import MANIFEST_NAME, read_manifest
+from .track import TRACKS_DIR
 
 __all__ = ["EMBEDDING_MODEL", "duplicate_tracks", "similar_tracks"]
 
@@ -31,12 +33,13 @@ _INDEX_NAME = "similarity.npz"
 _FINGERPRINTS = "fingerprints"
 
 
+def _track_dir(out_dir: Path, row: dict) -> Path:
+    """A track's folder, by the output layout (OUT/tracks/ID/), wherever ingest was run from."""
+    return out_dir / TRACKS_DIR / row["track_id"]
+
+
 def _manifest(out_dir: Path, row: dict) -> dict:
-    path = out_dir / row["manifest_path"] if not os.path.isabs(row["manifest_path"]) else Path(row["manifest_path"])
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise FormatError(f"{path}: manifest unreadable ({error}); run `audiokit catalog rebuild`") from None
+    return read_manifest(_track_dir(out_dir, row) / MANIFEST_NAME)
 
 
 def _index(out_dir: Path, catalog: Catalog):
@@ -91,7 +94,7 @@ def _source_of(out_dir: Path, row: dict, manifest: dict) -> Path:
     if source.is_file():
         return source
     renditions = (manifest.get("ladder") or {}).get("renditions") or []
-    ladder_dir = out_dir / Path(row["manifest_path"]).parent / (manifest.get("ladder") or {}).get("out_dir", "")
+    ladder_dir = _track_dir(out_dir, row) / (manifest.get("ladder") or {}).get("out_dir", "")
     ranked = sorted(renditions, key=lambda r: (r.get("codec") != "flac", -(r.get("bitrate_bps") or 0)))
     for rendition in ranked:
         candidate = ladder_dir / rendition["path"]

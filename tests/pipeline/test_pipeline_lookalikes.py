@@ -15,9 +15,9 @@ import audiokit
 RATE = 44100
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
+def _cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "audiokit.cli.main", *args], capture_output=True, text=True,
-                          timeout=900)
+                          timeout=900, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,9 @@ def ingested(tmp_path_factory):
                    bitrate_bps=128_000)
     audiokit.write(folder / "other.flac", audiokit.Audio(other, RATE))
     out = tmp_path_factory.mktemp("catalog")
-    result = _cli("ingest", str(folder), "-o", str(out), "--stages", "tags", "--jobs", "1", "--qa", "off")
+    # ingested with a relative output folder, as a user in the parent folder would type it
+    result = _cli("ingest", str(folder), "-o", out.name, "--stages", "tags", "--jobs", "1", "--qa", "off",
+                  cwd=out.parent)
     assert result.returncode == 0, result.stderr
     tracks = json.loads(_cli("catalog", "list", str(out), "--json").stdout)
     return out, {row["file_name"]: row["track_id"] for row in tracks}
