@@ -153,7 +153,8 @@ class Catalog:
         with self._db:
             self._db.execute("DELETE FROM tracks WHERE track_id = ?", (row["track_id"],))
             self._db.execute(
-                f"INSERT INTO tracks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+                f"INSERT INTO tracks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                tuple(_storable(value) for value in row.values()))
             for rendition in (manifest.get("ladder") or {}).get("renditions", []):
                 self._db.execute(
                     "INSERT INTO renditions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -168,7 +169,7 @@ class Catalog:
                     "INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (row["track_id"], flag.get("category"), flag.get("severity"), flag.get("start_s"),
                      flag.get("end_s"), flag.get("text"), flag.get("rule_id")))
-            self._db.execute("DELETE FROM failures WHERE input_path = ?", (row["input_path"],))
+            self._db.execute("DELETE FROM failures WHERE input_path = ?", (_storable(row["input_path"]),))
 
     def has_track(self, track_id: str) -> bool:
         """Whether the catalog has a row for ``track_id``."""
@@ -185,8 +186,8 @@ class Catalog:
             self._db.execute(
                 "INSERT OR REPLACE INTO failures (input_path, error, failed_utc, track_id, input_sha256, stage) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (input_path, error, datetime.now(timezone.utc).isoformat(timespec="seconds"), track_id,
-                 input_sha256, stage))
+                (_storable(input_path), _storable(error), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 track_id, input_sha256, stage))
 
     def known_failures(self) -> dict[str, dict]:
         """``{track_id: failure row}`` of every remembered failure (those recorded with a track id)."""
@@ -256,6 +257,21 @@ class Catalog:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _storable(value):
+    """``value`` as SQLite can hold it: text must be valid UTF-8.
+
+    A file name with bytes that are not UTF-8 reaches Python surrogate-escaped
+    (PEP 383, ``os.fsdecode``); its bytes are stored as ``\\xNN`` escapes, as
+    Python prints them. The manifest keeps the exact name.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no file name decodes to
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _tag_scores(manifest: dict) -> dict[str, list[tuple[str, float]]]:
