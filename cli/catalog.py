@@ -32,10 +32,11 @@ def _require_catalog(out_dir: str) -> None:
 
 
 def _open(out_dir: str):
+    """The catalog, opened for queries only (it may sit on read-only media)."""
     from audiokit.pipeline import Catalog
 
     _require_catalog(out_dir)
-    return Catalog(out_dir)
+    return Catalog(out_dir, read_only=True)
 
 
 def _print_rows(rows: list[dict], as_json: bool, *, empty: str) -> None:

@@ -86,14 +86,25 @@ _MIGRATIONS = {
 class Catalog:
     """Open (creating if needed) the catalog of one ingest output folder.
 
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        The ingest output folder holding ``catalog.sqlite``.
+    read_only : bool
+        Open for queries only (``audiokit catalog list|show|search``): no file
+        is written or created, so a catalog on read-only media can be read.
+
     Examples
     --------
     >>> with Catalog("out") as catalog:          # doctest: +SKIP
     ...     rows = catalog.search(tag="rock", max_lufs=-10)
     """
 
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, *, read_only: bool = False):
         self.path = Path(out_dir) / CATALOG_NAME
+        if read_only:
+            self._db = self._open_read_only()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000)
         self._db.row_factory = sqlite3.Row
@@ -101,6 +112,29 @@ class Catalog:
         self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open for queries only, touching no file: works on read-only media, where WAL mode cannot start.
+
+        SQLite's ``immutable`` URI flag (sqlite.org/uri.html) reads the file as it
+        is, without the -wal and -shm files; nothing may write it meanwhile,
+        which holds for a catalog on read-only media or between ingest runs.
+        """
+        if not self.path.is_file():
+            raise FormatError(f"{self.path}: no catalog here; run `audiokit ingest ... -o {self.path.parent}` first")
+        uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+        try:
+            db = sqlite3.connect(uri, uri=True)
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            raise FormatError(f"{self.path}: not a readable catalog ({error}); rebuild it with "
+                              "`audiokit catalog rebuild`") from None
+        if version != SCHEMA_VERSION:
+            db.close()
+            raise FormatError(f"{self.path}: catalog schema version {version}; this audiokit reads "
+                              f"{SCHEMA_VERSION}. Open it once where it is writable to migrate it")
+        db.row_factory = sqlite3.Row
+        return db
 
     def _migrate(self) -> None:
         """Create the tables, or bring an older catalog up to :data:`SCHEMA_VERSION` (one transaction)."""

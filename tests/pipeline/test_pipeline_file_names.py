@@ -31,3 +31,18 @@ def test_a_name_that_is_not_utf8_is_ingested_and_cataloged(tmp_path):
     manifests = [json.loads(path.read_text()) for path in out.glob("tracks/*/manifest.json")]
     exact = {os.fsencode(m["source"]["file_name"]) for m in manifests}
     assert b"caf\xe9 \xff.flac" in exact  # the manifest keeps the name byte for byte
+
+
+def test_queries_open_the_catalog_read_only_and_write_nothing(tmp_path):
+    from audiokit.pipeline import Catalog
+
+    with Catalog(tmp_path) as catalog:  # a writer creates it (WAL mode), then closes
+        catalog.add_failure("/uploads/bad.wav", "not audio")
+    before = {path.name: path.stat().st_mtime_ns for path in tmp_path.iterdir()}
+    with Catalog(tmp_path, read_only=True) as catalog:
+        assert [row["input_path"] for row in catalog.failures()] == ["/uploads/bad.wav"]
+    listing = subprocess.run([sys.executable, "-m", "audiokit.cli.main", "catalog", "list", str(tmp_path),
+                              "--failures", "--json"], capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0 and json.loads(listing.stdout)[0]["error"] == "not audio"
+    # nothing created or touched: on read-only media WAL mode could not create its -wal/-shm files
+    assert {path.name: path.stat().st_mtime_ns for path in tmp_path.iterdir()} == before
