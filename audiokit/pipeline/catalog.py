@@ -162,7 +162,7 @@ class Catalog:
                 self._db.execute("ROLLBACK")
             raise
         finally:
-            self._db.isolation_level = ""
+            self._db.isolation_level = "DEFERRED"  # back to implicit transactions (sqlite3 default)
 
     def add_manifest(self, manifest: dict, manifest_path: Path) -> None:
         """Insert or replace one track from its manifest (one transaction)."""
