@@ -449,7 +449,21 @@ def episode(minutes: float, seed: int = 0) -> Episode:
 
     The script's length estimate is rough, so the episode is read from a
     generous script and cut after the first passage that reaches ``minutes``.
+
+    It is built in a fresh process: libespeak-ng keeps state from one sentence
+    to the next (the same sentence read after another voice comes out
+    different), so an episode built after other speech in the same process
+    would depend on what ran before it. A fresh library makes the episode a
+    function of its script alone, in every test run.
     """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_standard_episode, minutes, seed).result()
+
+
+def _standard_episode(minutes: float, seed: int) -> Episode:
     lines = script(minutes * 1.5, seed=seed)
     draft = build_episode(lines, seed=seed)
     count = len(lines)
