@@ -8,8 +8,10 @@ BIN := $(VENV)/bin
 # machines this release installs from local disk in seconds; an unpinned torch
 # would pull a multi-GB CUDA build). pyproject keeps the range torch>=2.4.
 TORCH_CPU_SPEC ?= torch==2.13.0
-# Debian packages whose data the tests use; tests that need them skip, naming
-# the package, when they are missing and cannot be installed.
+# Debian packages the tests use: data (KEMAR HRTF, ALSA speech), espeak-ng, a browser
+# for the player test, and Chromaprint (also needed at run time by `audiokit duplicates`).
+# Tests that need them skip, naming the package, when they are missing and cannot be
+# installed; under AUDIOKIT_REQUIRE_DATA=1 (.ci/run) such a skip fails instead.
 SYSTEM_PACKAGES := libmysofa1 alsa-utils espeak-ng chromium libchromaprint1
 # hls.js and dash.js for the real-player test (tests/transcode/test_players.py), pinned
 # in tests/players/package-lock.json and installed with `npm ci` (npm from Debian when missing).
