@@ -323,15 +323,24 @@ def normalize_file(input_path, output_path, *, preset: str | None = None, target
         return NormalizationReport(target.preset, target.target_lufs, target.true_peak_dbtp, target.mode, float(gain),
                                    reduction, fraction, before, output, delivered=delivered[kept], level_match=match)
 
+    return _within_ceiling(normalize_to, target, destination) if match_level else normalize_to(target, destination)
+
+
+def _within_ceiling(normalize_to: Callable[[_Target, Path], NormalizationReport], target: _Target,
+                    destination: Path) -> NormalizationReport:
+    """Normalize to ``destination``; while the decoded file peaks over the ceiling, again under a lower one.
+
+    A lossy codec's output is not its input: the decoded file can peak over
+    the ceiling the limiter held. Each retry limits under the ceiling by what
+    the codec added and a margin (AES TD1004 asks for such headroom in lossy
+    delivery), up to :data:`CEILING_PASSES` times. The encoder is not
+    monotonic in its input, so every attempt is kept until a better one is made.
+    """
     best = normalize_to(target, destination)
     candidates: list[Path] = []
     try:
         latest = best
-        while match_level and len(candidates) < CEILING_PASSES and _overshoot_db(best, target) > CEILING_TOLERANCE_DB:
-            # The decoded lossy file peaks over the ceiling (a codec's output is not its input):
-            # limit under the ceiling by what the codec added and a margin, and encode again
-            # (AES TD1004 asks for such headroom in lossy delivery). The encoder is not
-            # monotonic in its input, so every attempt is kept until a better one is made.
+        while len(candidates) < CEILING_PASSES and _overshoot_db(best, target) > CEILING_TOLERANCE_DB:
             added_db = _delivered(latest).true_peak_dbtp - (latest.encoder_ceiling_dbtp or target.true_peak_dbtp)
             ceiling = target.true_peak_dbtp - added_db - CEILING_TOLERANCE_DB
             candidate = destination.with_name(f".{destination.stem}.ceiling{len(candidates)}{destination.suffix}")
