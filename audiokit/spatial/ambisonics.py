@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from .hrtf import HRTF, ONSET_MARGIN
-from .renderer import check_renderer_setup
+from .renderer import check_blocks, check_renderer_setup
 
 __all__ = [
     "NORMALIZATIONS",
@@ -500,18 +500,10 @@ class AmbisonicRenderer:
         """
         from scipy import fft
 
-        from ._kernels import accumulate, all_finite
+        from ._kernels import accumulate
 
-        blocks = np.asarray(blocks)
         b, m = self.block_size, self._fft_size
-        if blocks.shape != (self.num_sources, b):
-            raise ParameterError(f"blocks has shape {blocks.shape}; expected (num_sources, block_size) = "
-                                 f"{(self.num_sources, b)}")
-        if blocks.dtype != np.float32:
-            raise ParameterError(f"blocks has dtype {blocks.dtype}; expected float32")
-        blocks = np.ascontiguousarray(blocks)
-        if not all_finite(blocks):
-            raise ParameterError("blocks contains NaN or infinite samples; every sample must be finite")
+        blocks = check_blocks(blocks, self.num_sources, b)
         bus = self._gains_now.T @ blocks                            # (C, B)
         if self._moved:
             bus += (self._gains_next - self._gains_now).T @ (blocks * self._ramp)
@@ -694,10 +686,7 @@ class HybridRenderer:
         -------
         np.ndarray [shape=(2, block_size), dtype=float32]
         """
-        blocks = np.asarray(blocks)
-        if blocks.shape != (self.num_sources, self.block_size) or blocks.dtype != np.float32:
-            raise ParameterError(f"blocks has shape {blocks.shape} and dtype {blocks.dtype}; expected float32 "
-                                 f"(num_sources, block_size) = {(self.num_sources, self.block_size)}")
+        blocks = check_blocks(blocks, self.num_sources, self.block_size)
         chosen = self._chosen(blocks)
         steady = self._steady
         if steady is not None and steady[0] == chosen and not self._silent:

@@ -59,6 +59,23 @@ def check_renderer_setup(hrtf: HRTF, sample_rate: int, block_size: int) -> tuple
         raise ParameterError(f"block_size is {block_size!r}; expected an integer in 1..{MAX_BLOCK_SIZE}")
     return check_sample_rate(sample_rate), int(block_size)
 
+
+def check_blocks(blocks, num_sources: int, block_size: int) -> np.ndarray:
+    """``blocks`` as every renderer takes them: finite float32 ``(num_sources, block_size)``, C-contiguous."""
+    from ._kernels import all_finite
+
+    blocks = np.asarray(blocks)
+    if blocks.shape != (num_sources, block_size):
+        raise ParameterError(
+            f"blocks has shape {blocks.shape}; expected (num_sources, block_size) = {(num_sources, block_size)}"
+        )
+    if blocks.dtype != np.float32:
+        raise ParameterError(f"blocks has dtype {blocks.dtype}; expected float32")
+    blocks = np.ascontiguousarray(blocks)
+    if not all_finite(blocks):
+        raise ParameterError("blocks contains NaN or infinite samples; every sample must be finite")
+    return blocks
+
 __all__ = ["MAX_BLOCK_SIZE", "RendererOptions", "BinauralRenderer", "render_static", "render_bed"]
 
 #: Virtual loudspeaker azimuths (degrees, SOFA convention) for channel beds,
@@ -520,19 +537,10 @@ class BinauralRenderer:
         """
         from scipy import fft
 
-        from ._kernels import accumulate, all_finite, delay_lines
+        from ._kernels import accumulate, delay_lines
 
-        blocks = np.asarray(blocks)
         n = self._count
-        if blocks.shape != (n, self.block_size):
-            raise ParameterError(
-                f"blocks has shape {blocks.shape}; expected (num_sources, block_size) = {(n, self.block_size)}"
-            )
-        if blocks.dtype != np.float32:
-            raise ParameterError(f"blocks has dtype {blocks.dtype}; expected float32")
-        blocks = np.ascontiguousarray(blocks)
-        if not all_finite(blocks):
-            raise ParameterError("blocks contains NaN or infinite samples; every sample must be finite")
+        blocks = check_blocks(blocks, n, self.block_size)
         if n == 0:
             return np.zeros((2, self.block_size), np.float32)
 
