@@ -8,29 +8,41 @@ those MP3 sources are built at the nearest valid setting (96 kHz -> 48 kHz,
 5.1 -> stereo), so their rows repeat a 48 kHz or stereo case through an MP3
 generation step and the test says so in its id (``mp3-96000->48000``).
 
-The full matrix is 4 formats x 3 rates x 3 layouts x 3 presets = 108 ladders.
-It measured about 3 minutes on the project's loaded 2-core machine, over the
-suite's 90 s allowance, so the default run is a pairwise sample of 12 ladders
-(:data:`PAIRWISE`: every pair of format/rate/layout/preset values covered at
-least once) and ``AUDIOKIT_FULL_MATRIX=1`` runs all 108 (docs/transcode.md).
+The full matrix is 4 formats x 3 rates x 3 layouts x 3 presets = 108 ladders,
+too long for the default run on a loaded 2-core machine. The default run builds
+a pairwise sample of 12 (:data:`PAIRWISE`: every pair of format/rate/layout/preset
+values covered at least once); the slow lane (``pytest -m slow
+tests/transcode/test_ladder_matrix.py``) builds all 108 and, when every one of
+them ran, writes what it found to ``benchmarks/results/ladder_matrix.json``
+(:data:`RESULTS`): per combination pass/fail with the error, each rendition's QA
+measurements, and the audiokit version and commit that was tested.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import os
+import json
+import platform
+import subprocess
+import time
+from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import audiokit
+from audiokit._files import write_atomically
 from audiokit.io.resample import output_length
 from audiokit.transcode import LADDER_MANIFEST, build_ladder
 from audiokit.transcode.rungs import CODECS
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "example.flac"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "example.flac"
+#: Where the slow lane's full run records its outcome.
+RESULTS = REPO / "benchmarks" / "results" / "ladder_matrix.json"
 #: Excerpt of the example: start and length, seconds (non-round length on purpose).
 EXCERPT_START_S = 4.0
 EXCERPT_S = 2.345678
@@ -67,7 +79,6 @@ def _pairwise() -> list[tuple[str, int, int, str]]:
 
 FULL = list(itertools.product(FORMATS, RATES, LAYOUTS, PRESETS))
 PAIRWISE = _pairwise()
-MATRIX = FULL if os.environ.get("AUDIOKIT_FULL_MATRIX") == "1" else PAIRWISE
 
 
 def _actual(fmt: str, rate: int, channels: int) -> tuple[int, int]:
@@ -136,15 +147,21 @@ def test_pairwise_sample_covers_every_pair():
     assert len(PAIRWISE) < len(FULL) / 4
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("row", MATRIX, ids=[_row_id(row) for row in MATRIX])
-def test_source_matrix_builds_with_green_qa(sources, tmp_path, row):
+def _check_row(sources, out_dir: Path, row, record: dict) -> None:
+    """Build one ladder of the matrix and assert every QA verdict; fill ``record`` on the way."""
     fmt, rate, channels, preset = row
     source = sources(fmt, rate, channels)
     decoded = audiokit.read(source)
-    result = build_ladder(source, tmp_path / "ladder", preset=preset)
+    record.update(source_sample_rate=decoded.sample_rate, source_num_channels=decoded.num_channels,
+                  source_num_frames=decoded.num_frames)
+    result = build_ladder(source, out_dir, preset=preset)
+    record["ladder_failures"] = [str(failure) for failure in result.failures]
+    record["renditions"] = [{"name": r.name, "codec": r.codec, "bitrate_bps": r.bitrate_bps,
+                             "sample_rate": r.sample_rate, "num_channels": r.num_channels,
+                             "num_frames": r.num_frames, "qa": r.qa.to_dict() if r.qa else None}
+                            for r in result.renditions]
     assert result.failures == ()
-    assert sorted(p.name for p in (tmp_path / "ladder").iterdir()) == sorted(
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
         [r.path for r in result.renditions] + [LADDER_MANIFEST])
     requested = {rung.name: rung for rung in result.rungs}
     for rendition in result.renditions:
@@ -160,3 +177,66 @@ def test_source_matrix_builds_with_green_qa(sources, tmp_path, row):
             assert rendition.num_channels <= MP3_MAX_CHANNELS and rendition.sample_rate <= MP3_MAX_RATE
         if qa.bit_exact is not None:
             assert qa.bit_exact, rendition.name
+
+
+def _tested_code() -> dict:
+    """The audiokit version and git commit under test (``dirty``: audiokit/ differs from that commit)."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True)
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        return done.stdout.strip()
+
+    status = git("status", "--porcelain", "--", "audiokit")
+    return {"audiokit": audiokit.__version__, "commit": git("rev-parse", "HEAD"),
+            "dirty": None if status is None else bool(status)}
+
+
+@pytest.fixture(scope="module")
+def matrix_results():
+    """Per-row records of the full run; written to :data:`RESULTS` when all of :data:`FULL` ran."""
+    records: dict[str, dict] = {}
+    started = time.perf_counter()
+    yield records
+    if len(records) < len(FULL):
+        return  # a partial run (-k, -x, an interrupt) leaves the recorded full run in place
+    rows = [records[_row_id(row)] for row in FULL]
+    versions = {name: metadata.version(name) for name in ("numpy", "av", "soundfile")}
+    document = {
+        "benchmark": "ladder_matrix",
+        "command": "pytest -m slow tests/transcode/test_ladder_matrix.py",
+        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "tested": _tested_code(),
+        "versions": {"python": platform.python_version(), **versions},
+        "excerpt_s": EXCERPT_S,
+        "wall_s": round(time.perf_counter() - started, 1),
+        "combinations": len(rows),
+        "passed": sum(row["outcome"] == "passed" for row in rows),
+        "failed": [row["id"] for row in rows if row["outcome"] != "passed"],
+        "rows": rows,
+    }
+    write_atomically(RESULTS, json.dumps(document, indent=1) + "\n")
+
+
+@pytest.mark.parametrize("row", PAIRWISE, ids=[_row_id(row) for row in PAIRWISE])
+def test_pairwise_sample_builds_with_green_qa(sources, tmp_path, row):
+    _check_row(sources, tmp_path / "ladder", row, {})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", FULL, ids=[_row_id(row) for row in FULL])
+def test_source_matrix_builds_with_green_qa(sources, tmp_path, matrix_results, row):
+    fmt, rate, channels, preset = row
+    record: dict = {"id": _row_id(row), "format": fmt, "rate": rate, "channels": channels, "preset": preset,
+                    "outcome": "failed"}
+    matrix_results[record["id"]] = record
+    started = time.perf_counter()
+    try:
+        _check_row(sources, tmp_path / "ladder", row, record)
+    except BaseException as error:  # recorded, then raised: the row still fails
+        record["error"] = f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        record["wall_s"] = round(time.perf_counter() - started, 2)
+    record["outcome"] = "passed"
