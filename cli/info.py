@@ -7,25 +7,28 @@ import math
 import click
 
 from .main_helpers import report_files
+from .stdio import AudioPath
 
 __all__ = ["COMMANDS", "info"]
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
+@click.argument("files", nargs=-1, required=True, type=AudioPath(dir_okay=True))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (a list with one object per file).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line, per file.")
 def info(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
-    """Show format, codec, rate, channels, exact length, bit depth and tags of FILES.
+    """Show format, codec, rate, channels, exact length, bit depth and tags of FILES ('-': stdin).
 
     \b
     Examples:
       audiokit info track.flac
       audiokit info uploads/* --jsonl
+      cat upload.bin | audiokit info - --json
     """
     from audiokit import probe
 
-    report_files(files, lambda path: probe(path).to_dict(), _human, as_json=as_json, as_jsonl=as_jsonl, key="path")
+    report_files(files, lambda name, path: {**probe(path).to_dict(), "path": name}, _human, as_json=as_json,
+                 as_jsonl=as_jsonl, key="path")
 
 
 def _human(document: dict) -> str:

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import json
 import math
+from typing import TYPE_CHECKING
 
 import click
 
-from .main_helpers import exit_for_batch, report_error, report_files
+from .main_helpers import exit_for_batch, progress_bar, report_error, report_files, warnings_named
+from .stdio import STDIO, AudioPath, audio_output, input_files
+
+if TYPE_CHECKING:
+    from audiokit.loudness.normalize import _Target
 
 __all__ = ["COMMANDS", "gain", "loudness", "normalize"]
 
@@ -42,11 +47,11 @@ def _human(path: str, document: dict) -> str:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
+@click.argument("files", nargs=-1, required=True, type=AudioPath(dir_okay=True))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (a list with one object per file).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line, per file.")
 def loudness(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
-    """Measure FILES: integrated loudness, LRA, true peak, sample peak, momentary/short-term maxima.
+    """Measure FILES ('-': stdin): integrated loudness, LRA, true peak, sample peak, momentary/short-term maxima.
 
     Values are BS.1770-5 / EBU R128; undefined ones (silence, too short) are
     -inf, JSON null. Each file is streamed, so memory does not grow with length.
@@ -55,12 +60,13 @@ def loudness(files: tuple[str, ...], as_json: bool, as_jsonl: bool) -> None:
     Examples:
       audiokit loudness track.flac
       audiokit loudness uploads/*.mp3 --jsonl
+      audiokit loudness - --json < upload.bin
     """
     from audiokit.loudness import measure_file
 
-    def measure(path: str) -> dict:
-        document = {"file": path, **measure_file(path).to_dict()}
-        _warn_undefined(path, document)
+    def measure(name: str, path: str) -> dict:
+        document = {"file": name, **measure_file(path).to_dict()}
+        _warn_undefined(name, document)
         return document
 
     report_files(files, measure, lambda document: _human(document["file"], document),
@@ -73,7 +79,10 @@ _CODEC_EXTENSIONS = {"mp3": ".mp3", "opus": ".opus", "aac": ".m4a", "alac": ".m4
 
 
 def _destinations(paths: tuple[str, ...], output: str | None, codec: str | None) -> list[tuple[str, str]]:
-    """(input, output) pairs: ``IN OUT`` without -o; with -o, every path is an input."""
+    """(input, output) pairs: ``IN OUT`` without -o; with -o, every path is an input.
+
+    A folder output names the stdin input ``stdin`` (``-`` is not a file name to give a user).
+    """
     import os
     from pathlib import Path
 
@@ -83,48 +92,37 @@ def _destinations(paths: tuple[str, ...], output: str | None, codec: str | None)
         if len(paths) != 2:
             raise click.UsageError("give IN OUT, or inputs and -o/--output (a file, or a folder for several)")
         return [(paths[0], paths[1])]
+    if output == STDIO:
+        if len(paths) != 1:
+            raise click.UsageError("-o - (stdout) carries one output: give one input")
+        return [(paths[0], output)]
     folder = len(paths) > 1 or os.path.isdir(output) or output.endswith(os.sep)
     if not folder:
         return [(paths[0], output)]
     pairs = []
     for path in paths:
         suffix = _CODEC_EXTENSIONS.get(codec or "", Path(path).suffix.lower())
-        pairs.append((path, str(Path(output) / (Path(path).stem + (suffix if suffix in FORMATS else ".flac")))))
+        stem = "stdin" if path == STDIO else Path(path).stem
+        pairs.append((path, str(Path(output) / (stem + (suffix if suffix in FORMATS else ".flac")))))
     return pairs
 
 
-def _progress_bar(name: str, quiet: bool):
-    """A tqdm bar on a terminal (stderr), in seconds of audio processed; None when piped or quiet."""
-    import sys
-
-    if quiet or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    return tqdm(desc=name, unit="s", unit_scale=True, leave=False, file=sys.stderr,
-                bar_format="{desc}: {n:.0f} s of audio processed [{elapsed}, {rate_fmt}]")
-
-
-def _normalize_one(input_path: str, output_path: str, options: dict, quiet: bool) -> dict:
+def _normalize_one(input_name: str, input_path: str, output_path: str, options: dict, quiet: bool) -> dict:
     from audiokit.loudness import normalize_file
 
-    bar = _progress_bar(input_path, quiet)
-    try:
-        report = normalize_file(input_path, output_path, progress=None if bar is None else bar.update, **options)
-    finally:
-        if bar is not None:
-            bar.close()
-    return {"input_file": input_path, "output_file": output_path, **report.to_dict()}
+    with progress_bar(input_name, quiet=quiet) as bar:
+        report = normalize_file(input_path, output_path, progress=bar.update, **options)
+    return report.to_dict()
 
 
-def _plan_one(input_path: str, output_path: str, target) -> dict:
+def _plan_one(input_name: str, input_path: str, output_name: str, target: _Target) -> dict:
     """What --dry-run prints: the input's loudness and the gain a headroom pass would apply."""
     from audiokit.loudness import measure_file
     from audiokit.loudness.normalize import _initial_gain
 
     report = measure_file(input_path)
     gain_db, _ = _initial_gain(target, report.integrated_lufs, report.true_peak_dbtp)
-    return {"input_file": input_path, "output_file": output_path, "preset": target.preset,
+    return {"input_file": input_name, "output_file": output_name, "preset": target.preset,
             "target_lufs": target.target_lufs, "true_peak_dbtp": target.true_peak_dbtp, "mode": target.mode,
             "planned_gain_db": round(float(gain_db), 2), "input": report.to_dict()}
 
@@ -145,9 +143,10 @@ def _human_result(document: dict) -> str:
 
 
 @click.command()
-@click.argument("paths", metavar="IN... [OUT]", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("-o", "--output", default=None, type=click.Path(path_type=str),
-              help="Output file, or folder (for several inputs, or an existing folder). Without it: IN OUT.")
+@click.argument("paths", metavar="IN... [OUT]", nargs=-1, required=True, type=AudioPath(dir_okay=True))
+@click.option("-o", "--output", default=None, type=click.Path(path_type=str, allow_dash=True),
+              help="Output file, or folder (for several inputs, or an existing folder), or '-' for stdout "
+                   "(with --codec). Without it: IN OUT.")
 @click.option("--preset", default=None, help="A named target: spotify, spotify-loud, spotify-quiet, apple-music, "
               "youtube, podcast, ebu-r128, atsc-a85.")
 @click.option("--target-lufs", type=float, default=None, help="Integrated loudness to reach, LUFS.")
@@ -179,16 +178,16 @@ def normalize(paths: tuple[str, ...], output: str | None, preset: str | None, ta
     again with the difference as gain until it is within 0.1 LU of the level
     it was meant to have. Inputs stream block by block, so memory stays small
     for hours of audio; outputs are written atomically, and an existing one is
-    kept unless --force.
+    kept unless --force. IN '-' reads stdin; OUT '-' writes stdout in the
+    container of --codec.
 
     \b
     Examples:
       audiokit normalize episode.wav episode.mp3 --preset podcast
       audiokit normalize *.flac -o normalized/ --preset spotify --codec opus --bitrate 160
       audiokit normalize master.wav -o out.m4a --target-lufs -16 --mode limit --json
+      audiokit normalize - -o - --preset podcast --codec mp3 < raw.wav > episode.mp3
     """
-    import os
-
     from audiokit.errors import AudiokitError, ParameterError
     from audiokit.loudness import PRESETS
     from audiokit.loudness.normalize import _resolve
@@ -208,31 +207,53 @@ def normalize(paths: tuple[str, ...], output: str | None, preset: str | None, ta
                "match_level": match_level}
     if codec is not None or bitrate_kbps is not None:
         options.update(codec=codec, bitrate_bps=None if bitrate_kbps is None else 1000 * bitrate_kbps)
+    if STDIO in (out for _, out in pairs):
+        if codec is None:
+            raise click.UsageError("-o - writes audio to stdout: name its codec with --codec "
+                                   f"({', '.join(sorted(_CODEC_EXTENSIONS))})")
+        if as_json or as_jsonl:
+            raise click.UsageError("-o - writes audio on stdout, where --json/--jsonl would print too: "
+                                   "give a file, or leave out --json")
     documents, failures = [], 0
-    for input_path, output_path in pairs:
-        try:
-            if dry_run:
-                document = _plan_one(input_path, output_path, target)
-            elif os.path.exists(output_path) and not force:
-                raise ParameterError(f"{output_path}: exists; pass --force to replace it")
-            else:
-                if os.path.dirname(output_path):
-                    os.makedirs(os.path.dirname(output_path), exist_ok=True)
-                document = _normalize_one(input_path, output_path, options, quiet or as_json or as_jsonl)
-        except AudiokitError as error:
-            failures += 1
-            report_error(error)
-            documents.append({"input_file": input_path, "output_file": output_path, "error": str(error)})
-            continue
-        documents.append(document)
-        if as_jsonl:
-            click.echo(json.dumps(document))
-        elif not as_json:
-            click.echo(_human_result(document))
-            _warn_off_target(document)
+    with input_files([path for path, _ in pairs]) as inputs:
+        for (input_name, input_path), (_, output_name) in zip(inputs, pairs):
+            try:
+                with warnings_named(input_name):
+                    document = _run_one(input_name, input_path, output_name, target, options, dry_run=dry_run,
+                                        force=force, quiet=quiet or as_json or as_jsonl)
+            except AudiokitError as error:
+                failures += 1
+                report_error(error)
+                documents.append({"input_file": input_name, "output_file": output_name, "error": str(error)})
+                continue
+            documents.append(document)
+            if as_jsonl:
+                click.echo(json.dumps(document))
+            elif not as_json:
+                click.echo(_human_result(document), err=output_name == STDIO)
+                _warn_off_target(document)
     if as_json:
         click.echo(json.dumps(documents, indent=2))
     exit_for_batch(failures, len(pairs))
+
+
+def _run_one(input_name: str, input_path: str, output_name: str, target: _Target, options: dict, *,
+             dry_run: bool, force: bool, quiet: bool) -> dict:
+    """Plan (``dry_run``) or write one output; ``-`` is stdout, in the container of ``--codec``."""
+    import os
+
+    from audiokit.errors import ParameterError
+
+    if dry_run:
+        return _plan_one(input_name, input_path, output_name, target)
+    if output_name != STDIO and os.path.exists(output_name) and not force:
+        raise ParameterError(f"{output_name}: exists; pass --force to replace it")
+    if os.path.dirname(output_name):
+        os.makedirs(os.path.dirname(output_name), exist_ok=True)
+    audio_format = _CODEC_EXTENSIONS[options["codec"]].lstrip(".") if output_name == STDIO else None
+    with audio_output(output_name, audio_format, option="--codec") as output_path:
+        report = _normalize_one(input_name, input_path, output_path, options, quiet)
+    return {"input_file": input_name, "output_file": output_name, **report}
 
 
 def _warn_off_target(document: dict) -> None:
