@@ -5,33 +5,38 @@ from __future__ import annotations
 import click
 
 from .main_helpers import report_files
+from .stdio import AudioPath
 
 __all__ = ["COMMANDS", "analyze"]
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("files", nargs=-1, required=True, type=AudioPath())
 @click.option("--key-profile", type=click.Choice(["krumhansl", "temperley"]), default="krumhansl", show_default=True,
               help="Key profile correlated with the chroma.")
 @click.option("--beats/--no-beats", default=False, help="Include beat times in --json output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list with one object per file.")
-def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool, quiet: bool) -> None:
     """Analyze FILES: tempo (BPM), key and mode, spectral centroid/bandwidth/rolloff, silence, speech ratio.
+
+    A FILE '-' is read from stdin. A progress bar on a terminal counts the files.
 
     \b
     Examples:
       audiokit analyze track.flac
       audiokit analyze uploads/*.mp3 --json --beats
+      audiokit analyze - --json < upload.bin
     """
     from audiokit.analysis import analyze as analyze_audio
 
-    def measure(path: str) -> dict:
-        document = {"file": path, **analyze_audio(path, key_profile=key_profile).to_dict()}
+    def measure(name: str, path: str) -> dict:
+        document = {"file": name, **analyze_audio(path, key_profile=key_profile).to_dict()}
         if not beats:
             del document["tempo"]["beat_times_s"]
         return document
 
-    report_files(files, measure, _human, as_json=as_json)
+    report_files(files, measure, _human, as_json=as_json, quiet=quiet)
 
 
 def _human(document: dict) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .main_helpers import exit_for_batch, progress_bar, report_error, report_files, warnings_named
-from .stdio import STDIO, AudioPath, audio_output, input_files
+from .stdio import STDIO, AudioPath, audio_output, input_files, shown
 
 if TYPE_CHECKING:
     from audiokit.loudness.normalize import _Target
@@ -223,8 +223,9 @@ def normalize(paths: tuple[str, ...], output: str | None, preset: str | None, ta
                                         force=force, quiet=quiet or as_json or as_jsonl)
             except AudiokitError as error:
                 failures += 1
-                report_error(error)
-                documents.append({"input_file": input_name, "output_file": output_name, "error": str(error)})
+                report_error(error, input_name)
+                documents.append({"input_file": input_name, "output_file": output_name,
+                                  "error": shown(str(error))})
                 continue
             documents.append(document)
             if as_jsonl:

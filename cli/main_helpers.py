@@ -37,11 +37,17 @@ def echo_groups(groups: list[list[dict]], name: Callable[[dict], str]) -> None:
             click.echo(f"  {member['offset_s']:+9.3f} s  {name(member)}")
 
 
-def report_error(error: Exception) -> None:
-    """One line on stderr for a failed item of a batch; with ``audiokit --debug``, its traceback too."""
+def report_error(error: Exception, name: str | None = None) -> None:
+    """One line on stderr for a failed item of a batch; with ``audiokit --debug``, its traceback too.
+
+    ``name`` (the input) leads the line unless the message already names it.
+    """
     import traceback
 
-    click.echo(f"audiokit: error: {shown(str(error))}", err=True)
+    message = shown(str(error))
+    if name is not None and shown(name) not in message:
+        message = f"{shown(name)}: {message}"
+    click.echo(f"audiokit: error: {message}", err=True)
     context = click.get_current_context(silent=True)
     root = context.find_root() if context is not None else None
     if root is not None and root.obj and root.obj.get("debug"):
@@ -71,7 +77,7 @@ def report_files(files: Iterable[str], measure: Callable[[str, str], dict], huma
                     document = measure(name, path)
             except AudiokitError as error:
                 failures += 1
-                report_error(error)
+                report_error(error, name)
                 if as_json or as_jsonl:
                     documents.append({key: name, "error": shown(str(error))})
                 continue

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from .main_helpers import exit_for_batch
+from .main_helpers import echo_result, exit_for_batch, progress_bar, report_error, warnings_named
+from .stdio import AudioPath, input_files, shown
 
 __all__ = ["COMMANDS", "tag"]
 
@@ -14,7 +15,7 @@ _MODEL_CHOICES = ["MTT_musicnn", "MSD_musicnn", "MTT_vgg", "MSD_vgg", "all"]
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("files", nargs=-1, required=True, type=AudioPath())
 @click.option("--model", "model", type=click.Choice(_MODEL_CHOICES), default="MTT_musicnn", show_default=True,
               help="MTT: instruments, genres, moods, vocals; MSD: genres, moods, decades; all: every model.")
 @click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True, help="Tags per file and model.")
@@ -24,36 +25,45 @@ _MODEL_CHOICES = ["MTT_musicnn", "MSD_musicnn", "MTT_vgg", "MSD_vgg", "all"]
               help='With --json, add "embedding" and "embedding_std" (mean and std over 3 s patches).')
 @click.option("--json", "as_json", is_flag=True,
               help='Print one JSON list: {"file", "model", "tags": [{"label", "score"}, ...]} per file and model.')
-def tag(files: tuple[str, ...], model: str, top_k: int, device: str, embedding: bool, as_json: bool) -> None:
-    """Tag the music in FILES (highest-scoring tags first).
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def tag(files: tuple[str, ...], model: str, top_k: int, device: str, embedding: bool, as_json: bool,
+        quiet: bool) -> None:
+    """Tag the music in FILES ('-': stdin), highest-scoring tags first.
+
+    A progress bar on a terminal counts the files.
 
     \b
     Examples:
       audiokit tag track.flac
       audiokit tag album/*.mp3 --model all --top 10 --json --embedding
+      audiokit tag - --top 3 < upload.bin
     """
     from audiokit.errors import AudiokitError
     from audiokit.models.tagging import tag as tag_audio
 
     documents, failures = [], 0
-    for path in files:
-        try:
-            results = tag_audio(path, model=model, top_k=top_k, device=device)
-        except AudiokitError as error:
-            failures += 1
-            click.echo(f"audiokit: error: {path}: {error}", err=True)
-            if as_json:
-                documents.append({"file": path, "error": str(error)})
-            continue
-        for result in results if isinstance(results, list) else [results]:
-            full = result.to_dict()
-            document = {"file": path, "model": result.model, "tags": full["tags"]}
-            if embedding:
-                document |= {"embedding": full["embedding"], "embedding_std": full["embedding_std"]}
-            documents.append(document)
-            if not as_json:
-                tags = ", ".join(f"{item['label']} ({item['score']:.2f})" for item in document["tags"])
-                click.echo(f"{path}\t{result.model}\t{tags}")
+    with input_files(files) as inputs, progress_bar("files", quiet=quiet, total=len(inputs), unit="file") as bar:
+        for name, path in inputs:
+            try:
+                with warnings_named(name):
+                    results = tag_audio(path, model=model, top_k=top_k, device=device)
+            except AudiokitError as error:
+                failures += 1
+                report_error(error, name)
+                if as_json:
+                    documents.append({"file": name, "error": shown(str(error))})
+                continue
+            finally:
+                bar.update(1)
+            for result in results if isinstance(results, list) else [results]:
+                full = result.to_dict()
+                document = {"file": name, "model": result.model, "tags": full["tags"]}
+                if embedding:
+                    document |= {"embedding": full["embedding"], "embedding_std": full["embedding_std"]}
+                documents.append(document)
+                if not as_json:
+                    tags = ", ".join(f"{item['label']} ({item['score']:.2f})" for item in document["tags"])
+                    echo_result(f"{name}\t{result.model}\t{tags}")
     if as_json:
         click.echo(json.dumps(documents, indent=2))
     exit_for_batch(failures, len(files))
