@@ -18,6 +18,7 @@ comment through the muxer, and into FLAC, MP3 and M4A after encoding.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from .mp4tags import NATIVE_KEYS, add_ilst_atoms, cover_atom, freeform_atom
 from .rungs import ResolvedRung
 
 __all__ = ["LAME_SCALE", "PICTURE_TAG_KEYS", "STALE_TAG_PREFIXES", "add_metadata_after_muxing", "canonical_tags",
-           "encode_audio", "encode_rendition", "finish_rendition", "lame_scale", "muxer_metadata", "rendition_tags"]
+           "encode_blocks", "encode_rendition", "finish_rendition", "lame_scale", "muxer_metadata", "rendition_tags"]
 
 #: Source tags that describe the source's encoding or loudness, not the content;
 #: they are dropped (gain tags are recomputed for every rendition).
@@ -130,39 +131,47 @@ def encode_rendition(samples: np.ndarray, resolved: ResolvedRung, path: Path, *,
     -------
     pathlib.Path
     """
-    codec = resolved.rung.codec
-    metadata, freeform = muxer_metadata(tags, codec, cover)
-    if codec == "mp3":
-        samples = samples * np.float32(1.0 / lame_scale(resolved.lossy_bitrate_bps))
-    with AudioWriter(path, resolved.sample_rate, resolved.num_channels, codec=resolved.rung.codec,
-                     bitrate_bps=resolved.bitrate_bps, bit_depth=resolved.bit_depth,
-                     tags=metadata) as writer:
-        writer.write(samples)
-    add_metadata_after_muxing(path, codec, freeform, cover)
+    encode_blocks([samples], resolved, path, tags=tags, cover=cover)
+    add_metadata_after_muxing(path, resolved.rung.codec, muxer_metadata(tags, resolved.rung.codec, cover)[1], cover)
     return path
 
 
-def encode_audio(samples: np.ndarray, resolved: ResolvedRung, path: Path, *, tags: dict[str, str],
-                 cover: CoverArt | None = None) -> Path:
-    """Encode one rendition with the tags its muxer writes; :func:`finish_rendition` adds the rest.
+def encode_blocks(blocks: Iterable[np.ndarray], resolved: ResolvedRung, path: Path, *, tags: dict[str, str],
+                  cover: CoverArt | None = None) -> Path:
+    """Encode a master arriving in blocks, with the tags its muxer writes; :func:`finish_rendition` adds the rest.
 
-    Parameters as :func:`encode_rendition`. Opus gets its cover here (a
-    Vorbis comment); M4A freeform atoms and the cover of the other codecs
-    come with :func:`finish_rendition`.
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray [shape=(resolved.num_channels, frames), dtype=float32]
+        The master for this rung, in order: downmixed and resampled. MP3
+        rungs divide it by :func:`lame_scale`, undoing LAME's level reduction.
+    resolved : ResolvedRung
+    path : pathlib.Path
+        Destination; written atomically (nothing is left there if encoding or
+        the blocks fail).
+    tags : dict of str to str
+        Canonical tags, plus gain tags when they are known before encoding.
+    cover : CoverArt, optional
+        Opus gets it here (a Vorbis comment); M4A freeform atoms and the cover
+        of the other codecs come with :func:`finish_rendition`.
+
+    Returns
+    -------
+    pathlib.Path
     """
     codec = resolved.rung.codec
-    if codec == "mp3":
-        samples = samples * np.float32(1.0 / lame_scale(resolved.lossy_bitrate_bps))
+    scale = np.float32(1.0 / lame_scale(resolved.lossy_bitrate_bps)) if codec == "mp3" else None
     with AudioWriter(path, resolved.sample_rate, resolved.num_channels, codec=resolved.rung.codec,
                      bitrate_bps=resolved.bitrate_bps, bit_depth=resolved.bit_depth,
                      tags=muxer_metadata(tags, codec, cover)[0]) as writer:
-        writer.write(samples)
+        for block in blocks:
+            writer.write(block if scale is None else block * scale)
     return path
 
 
 def finish_rendition(path: Path, resolved: ResolvedRung, *, tags: dict[str, str], written_tags: dict[str, str],
                      cover: CoverArt | None = None) -> Path:
-    """Give a rendition :func:`encode_audio` wrote its final tags and cover art.
+    """Give a rendition :func:`encode_blocks` wrote its final tags and cover art.
 
     Parameters
     ----------
@@ -171,7 +180,7 @@ def finish_rendition(path: Path, resolved: ResolvedRung, *, tags: dict[str, str]
     tags : dict of str to str
         The final tags, e.g. with gain tags measured on the rendition itself.
     written_tags : dict of str to str
-        The tags :func:`encode_audio` was given. Where the muxer's share
+        The tags :func:`encode_blocks` was given. Where the muxer's share
         changed (Opus and MP3 keep gain tags there), the packets are remuxed
         unchanged with the new metadata; M4A gain tags are freeform atoms,
         added here in any case.

@@ -1,13 +1,20 @@
-"""``build_ladder``: one master in, every streaming rendition out, each checked.
+"""``build_ladder``: one source in, every streaming rendition out, each checked.
 
-Flow: decode the source once -> (optionally) normalize -> one master per
-(rate, channels) pair the rungs need (BS.775 downmix, then one resample per
-rate with audiokit's resampler) -> loudness of each master (for gain tags) ->
-encode every rung concurrently in threads (PyAV releases the GIL while
-encoding), with the source's tags and cover art (:mod:`.cover`); in the same
-thread, decode the rendition back, measure it, give it its own gain tags and
-run QA (:mod:`.qa`) -> HLS/DASH packaging of the renditions that passed ->
-``ladder.json`` -> rename the staging folder into place.
+Flow (:mod:`.engine`): decode the source once, in blocks, and fan each block
+out to the source's loudness meter and to one master chain per (rate,
+channels) pair the rungs need (BS.775 downmix, then audiokit's streaming
+resampler), which feeds that group's QA reference analysis and one encoder
+thread per rung (a bounded queue each; PyAV releases the GIL while encoding)
+with the source's tags and cover art (:mod:`.cover`). After the pass, each
+encoder thread decodes its rendition back in blocks, measures it, gives it its
+own gain tags and runs QA (:mod:`.qa`) -> HLS/DASH packaging of the renditions
+that passed -> ``ladder.json`` -> rename the staging folder into place.
+
+A gain that must be known before encoding costs a second streaming pass, never
+the whole signal in memory: ``normalize=`` measures the source in a first pass;
+a master over full scale (a hot 5.1 downmix), known only at the end of the pass,
+has its group encoded again with headroom; ``qa="full"`` re-encodes an AAC rung
+off its master's loudness, each time in a pass of its own.
 
 A rendition that fails QA is left out (its file removed, its reasons kept in
 ``LadderResult.excluded``) and the ladder is ``degraded``; the others still
@@ -20,24 +27,35 @@ renamed at the end: an error leaves nothing in ``out_dir``, and a complete
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import math
 import os
 import shutil
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .._arrays import BLOCK_FRAMES
 from .._files import file_sha256, replace_dir
 from ..audio import Audio
-from ..channels import downmix
+from ..channels import ChannelLayout
 from ..errors import ParameterError
+from ..io.reader import AudioReader
+from ..io.resample import output_length
+from ..io.source import ArrayReader, open_source
+from ..loudness import LoudnessMeter, LoudnessReport
 from .cover import CoverArt, read_cover_art
-from .encode import canonical_tags, encode_audio, finish_rendition
-from .gain import gain_tags, measure_loudness
-from .normalize import normalize_master
+from .encode import canonical_tags, encode_blocks, finish_rendition
+from .engine import BlockWorker, MasterChain, run_pass
+from .gain import gain_tags
+from .normalize import apply_gain, check_normalize_preset, normalization_gain_db
 from .presets import preset_rungs
 from .qa import LOUDNESS_CHECK_MIN_BPS, QA_MODES, Reference, RenditionQA, check_rendition
 from .rungs import ResolvedRung, Rung, load_rungs, parse_rungs, resolve_rung
@@ -156,6 +174,9 @@ class LadderResult:
     excluded: tuple[Rendition, ...] = ()
     #: one line per thing left out: ``"<rung>: <failed check>"``, or why packaging was skipped
     degraded_reasons: tuple[str, ...] = ()
+    #: the source's BS.1770 report (before normalization), measured in the encoding pass with its probed
+    #: channel layout; not in :meth:`to_dict` (ingest writes it as its ``loudness`` section)
+    source_loudness: LoudnessReport | None = field(default=None, compare=False)
 
     @property
     def degraded(self) -> bool:
@@ -190,6 +211,68 @@ class LadderResult:
         }
 
 
+class _MasterReference:
+    """A master's loudness and peaks, with (QA on) the array :class:`~.qa.Reference` of its samples."""
+
+    def __init__(self, samples: Reference | None, integrated_lufs: float, true_peak_dbtp: float,
+                 sample_peak: float, num_frames: int, sample_rate: int) -> None:
+        self.samples, self.integrated_lufs, self.true_peak_dbtp = samples, integrated_lufs, true_peak_dbtp
+        self.sample_peak, self.num_frames, self.sample_rate = sample_peak, num_frames, sample_rate
+
+
+class ReferenceAnalysis:
+    """A master's reference, block by block: loudness and peaks streaming; QA's spectra from the kept blocks.
+
+    The array QA of :mod:`.qa` (``Reference.of``/``check_rendition``) needs the
+    whole master, so with QA on the blocks are kept until :meth:`finish`.
+    """
+
+    def __init__(self, sample_rate: int, num_channels: int, *, expected_frames: int, mode: str,
+                 bit_depths: tuple = ()) -> None:
+        self._sample_rate, self._mode = sample_rate, mode
+        self._meter = LoudnessMeter(sample_rate, num_channels)
+        self._blocks: list[np.ndarray] = []
+        self._peak = 0.0
+
+    def add(self, block: np.ndarray) -> None:
+        self._meter.process(block)
+        self._peak = max(self._peak, float(np.abs(block).max(initial=0.0)))
+        if self._mode != "off":
+            self._blocks.append(block)
+
+    def finish(self) -> _MasterReference:
+        report = self._meter.report(warn=False)
+        reference = None
+        if self._mode != "off":
+            samples = np.concatenate(self._blocks, axis=1)
+            self._blocks = []
+            reference = Reference.of(samples, self._sample_rate, integrated_lufs=report.integrated_lufs,
+                                     true_peak_dbtp=report.true_peak_dbtp)
+        return _MasterReference(reference, report.integrated_lufs, report.true_peak_dbtp, self._peak,
+                                self._meter.num_frames, self._sample_rate)
+
+
+class RenditionAnalysis:
+    """A decoded rendition, block by block, checked against its master at :meth:`finish` (array QA)."""
+
+    def __init__(self, reference: _MasterReference, resolved: ResolvedRung, *, mode: str) -> None:
+        self._reference, self._resolved, self._mode = reference, resolved, mode
+        self._blocks: list[np.ndarray] = []
+
+    def add(self, block: np.ndarray) -> None:
+        self._blocks.append(block)
+
+    def finish(self, *, measured_bitrate_bps: int, gain_db: float = 0.0) -> RenditionQA:
+        from .gain import measure_loudness
+
+        decoded = np.concatenate(self._blocks, axis=1)
+        self._blocks = []
+        assert self._reference.samples is not None  # made with QA on
+        return check_rendition(decoded, self._reference.samples, self._resolved,
+                               measured_bitrate_bps=measured_bitrate_bps, mode=self._mode,
+                               loudness=measure_loudness(decoded, self._resolved.sample_rate), gain_db=gain_db)
+
+
 def _requested_rungs(preset: str | None, rungs) -> tuple[str | None, tuple[Rung, ...]]:
     if rungs is None:
         if preset is None:
@@ -200,28 +283,46 @@ def _requested_rungs(preset: str | None, rungs) -> tuple[str | None, tuple[Rung,
     return None, parse_rungs(list(rungs) if isinstance(rungs, tuple) else rungs)
 
 
-def _load_source(source, source_info) -> tuple[Audio, str | None, dict, int | None, CoverArt | None]:
-    """The decoded source, its path, canonical tags, integer bit depth and cover art.
+@dataclass(frozen=True)
+class _Source:
+    """The source as the passes read it: a streaming reader and what travels with it."""
 
-    An :class:`Audio` source takes its tags and bit depth from ``source_info``
-    (the MediaInfo of the file it was decoded from), when given, and its cover
-    art from ``source_info.path``. The picture is read from the file whatever
-    ``has_cover_art`` says (probe reports False for every file libsndfile opens).
+    #: AudioReader or ArrayReader; ``blocks()`` decodes again on each call
+    reader: AudioReader | ArrayReader
+    #: the file (None for an Audio without source_info)
+    path: str | None
+    #: canonical tags
+    tags: dict
+    #: integer bit depth of a PCM/lossless source, else None
+    bit_depth: int | None
+    #: the source's picture
+    cover: CoverArt | None
+    #: probed channel layout (None: the default for the channel count)
+    layout: ChannelLayout | None
+
+
+def _open_source(source, source_info) -> _Source:
+    """The source's reader, path, canonical tags, integer bit depth, cover art and channel layout.
+
+    An :class:`Audio` source takes its tags, bit depth and layout from
+    ``source_info`` (the MediaInfo of the file it was decoded from), when
+    given, and its cover art from ``source_info.path``. The picture is read
+    from the file whatever ``has_cover_art`` says (probe reports False for
+    every file libsndfile opens).
     """
-    from ..io import MediaInfo, probe, read
+    from ..io import MediaInfo
 
-    if isinstance(source, Audio):
-        audio, info = source, source_info
-        if info is not None and not isinstance(info, MediaInfo):
-            raise ParameterError(f"source_info is a {type(info).__name__}; expected audiokit.MediaInfo")
-    elif isinstance(source, (str, os.PathLike)):
-        info, audio = probe(source), read(source)
-    else:
+    if not isinstance(source, (Audio, str, os.PathLike)):
         raise ParameterError(f"source is a {type(source).__name__}; expected a file path or audiokit.Audio")
+    if source_info is not None and not isinstance(source_info, MediaInfo):
+        raise ParameterError(f"source_info is a {type(source_info).__name__}; expected audiokit.MediaInfo")
+    reader = open_source(source)
+    info = reader.info if isinstance(reader, AudioReader) else source_info
     if info is None:
-        return audio, None, {}, None, None
+        return _Source(reader, None, {}, None, None, None)
     bit_depth = info.bit_depth if info.codec.startswith("pcm_s") or info.codec in _LOSSLESS_SOURCE_CODECS else None
-    return audio, info.path, canonical_tags(info.tags), bit_depth, read_cover_art(info.path)
+    return _Source(reader, info.path, canonical_tags(info.tags), bit_depth, read_cover_art(info.path),
+                   info.channel_layout or None)
 
 
 def _check_destination(out_dir: Path, force: bool) -> None:
@@ -229,30 +330,6 @@ def _check_destination(out_dir: Path, force: bool) -> None:
         raise ParameterError(f"{out_dir}: exists and is not a folder; choose another out_dir")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise ParameterError(f"{out_dir}: already holds a ladder; pass force=True (--force) to replace it")
-
-
-def _masters(audio: Audio, resolved: list[ResolvedRung]) -> tuple[dict[tuple[int, int], np.ndarray], dict]:
-    """One master per (rate, channels), and the gain each got, dB.
-
-    Downmix first (fewer channels to resample), resample once per pair; a
-    master over full scale is turned down to :data:`MASTER_PEAK_CEILING_DBFS`.
-    """
-    from ..io.resample import resample
-
-    masters, gains = {}, {}
-    for rung in resolved:
-        key = (rung.sample_rate, rung.num_channels)
-        if key in masters:
-            continue
-        mixed = downmix(audio.samples, rung.num_channels)
-        master = mixed if rung.sample_rate == audio.sample_rate else resample(mixed, audio.sample_rate, rung.sample_rate)
-        peak = float(np.abs(master).max(initial=0.0))
-        gains[key] = 0.0
-        if peak > 1.0:
-            gains[key] = round(MASTER_PEAK_CEILING_DBFS - 20.0 * np.log10(peak), 4)
-            master = (master * np.float32(10.0 ** (gains[key] / 20.0))).astype(np.float32)
-        masters[key] = master
-    return masters, gains
 
 
 def _qa_mode(qa) -> str:
@@ -263,88 +340,230 @@ def _qa_mode(qa) -> str:
     return qa
 
 
-def _encode(master: np.ndarray, resolved: ResolvedRung, path: Path, tags: dict, cover: CoverArt | None,
-            master_lufs: float, level_match: bool) -> float:
-    """Encode one rung's audio; with ``level_match``, AAC rungs off their master's loudness are re-encoded.
-
-    The re-encoding is :func:`audiokit.loudness.encode_at_level`, the one
-    implementation normalize uses too: decode, measure, encode again with the
-    difference as gain, up to :data:`LEVEL_MATCH_PASSES` times, keeping the
-    closest encode. Returns the gain of the encode kept, dB.
-    """
-    if not (level_match and resolved.rung.codec in _LEVEL_MATCH_CODECS
-            and resolved.lossy_bitrate_bps >= LOUDNESS_CHECK_MIN_BPS and np.isfinite(master_lufs)):
-        encode_audio(master, resolved, path, tags=tags, cover=cover)
-        return 0.0
-    from ..io import read
-    from ..loudness.level_match import encode_at_level
-
-    def encode(gain_db: float, destination: Path) -> float:
-        samples = master if gain_db == 0.0 else master * np.float32(10.0 ** (gain_db / 20.0))
-        encode_audio(samples, resolved, destination, tags=tags, cover=cover)
-        return master_lufs  # the rendition should read its master's loudness
-
-    def measure(candidate: Path) -> float:
-        return measure_loudness(read(candidate).samples, resolved.sample_rate)[0]
-
-    match = encode_at_level(path, encode, measure, tolerance_lu=LEVEL_MATCH_THRESHOLD_LU,
-                            max_passes=LEVEL_MATCH_PASSES)
-    return round(match.gain_db, 4)
+def _headroom_gain_db(peak: float) -> float:
+    """Gain that brings a master whose sample peak is ``peak`` (> 1) to :data:`MASTER_PEAK_CEILING_DBFS`."""
+    return round(MASTER_PEAK_CEILING_DBFS - 20.0 * math.log10(peak), 4)
 
 
-def _make_rendition(master: np.ndarray, resolved: ResolvedRung, staging: Path, tags: dict, master_gains: dict,
-                    master_loudness: tuple[float, float], master_gain_db: float, cover: CoverArt | None,
-                    reference: Future | None, mode: str) -> Rendition:
-    """Encode one rung, and (QA on) decode it back, measure it, tag it with its own gain and check it.
+def _stream_loudness(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of a file, decoded in blocks."""
+    with open_source(path) as reader:
+        meter = LoudnessMeter(reader.sample_rate, reader.num_channels)
+        for block in reader.blocks():
+            meter.process(block)
+    report = meter.report(warn=False)
+    return report.integrated_lufs, report.true_peak_dbtp
 
-    Runs in an encoder thread: the decoded rendition never leaves it. The
-    ``reference`` future is set by the calling thread once the master is analysed.
-    """
-    from ..io import probe, read
 
-    path = staging / resolved.file_name
-    written = {**tags, **master_gains}
-    level_gain_db = _encode(master, resolved, path, written, cover, master_loudness[0], level_match=mode == "full")
-    qa, final = None, written
-    if reference is not None:
-        decoded = read(path).samples
-        loudness = measure_loudness(decoded, resolved.sample_rate)
-        # Lossless renditions are their master (QA checks it bit for bit): its tags stand, no remux.
-        own = {} if resolved.spec.lossless else gain_tags(*loudness, codec=resolved.rung.codec)
-        final = {**tags, **(own or master_gains)}
-        qa = check_rendition(decoded, reference.result(), resolved, measured_bitrate_bps=probe(path).bitrate_bps or 0,
-                             mode=mode, loudness=loudness, gain_db=level_gain_db)
-    finish_rendition(path, resolved, tags=final, written_tags=written, cover=cover)
-    info = probe(path)
-    return Rendition(
-        name=resolved.rung.name,
-        path=str(path.relative_to(staging)),
-        codec=resolved.rung.codec,
-        container=resolved.spec.container,
-        bitrate_bps=resolved.bitrate_bps,
-        measured_bitrate_bps=int(info.bitrate_bps or 0),
-        sample_rate=info.sample_rate,
-        num_channels=info.num_channels,
-        bit_depth=resolved.bit_depth,
-        num_frames=info.num_frames,
-        duration_s=info.duration_s,
-        size_bytes=path.stat().st_size,
-        sha256=file_sha256(path),
-        integrated_lufs=qa.integrated_lufs if qa else None,
-        true_peak_dbtp=qa.true_peak_dbtp if qa else None,
-        bandwidth_hz=qa.bandwidth_hz if qa else None,
-        mel_distance=qa.mel_distance_db if qa else None,
-        gain_tags={key: value for key, value in final.items() if key.isupper()},
-        master_gain_db=round(master_gain_db + level_gain_db, 4),
-        has_cover_art=cover is not None,
-        qa=qa,
-    )
+class _Collect:
+    """A sink that keeps the blocks it is given until :meth:`take`."""
+
+    def __init__(self) -> None:
+        self._blocks: list[np.ndarray] = []
+
+    def process(self, block: np.ndarray) -> None:
+        self._blocks.append(block)
+
+    def flush(self) -> None:
+        """Nothing buffered beyond the kept blocks."""
+
+    def take(self) -> list[np.ndarray]:
+        blocks, self._blocks = self._blocks, []
+        return blocks
+
+
+class _Feed:
+    """A sink that hands each block to ``add`` (a meter or QA analysis, read by its owner after the pass)."""
+
+    def __init__(self, add) -> None:
+        self.process = add
+
+    def flush(self) -> None:
+        """Nothing to do: the owner reads the result."""
+
+
+@dataclass(frozen=True)
+class _GroupOutcome:
+    """What a pass found about one (rate, channels) master, for the threads of its rungs."""
+
+    #: the master went over full scale: this pass's encodes are discarded and the group is encoded again
+    redo: bool
+    #: the master's loudness, peaks and (QA on) spectra
+    reference: _MasterReference
+    #: gain the master was given before encoding, dB (headroom for a downmix over full scale)
+    gain_db: float
+
+
+class _Ladder:
+    """One build: the source, the staging folder, the settings, and the passes over the source."""
+
+    def __init__(self, source: _Source, staging: Path, mode: str, source_gain_db: float | None,
+                 max_workers: int) -> None:
+        self.source, self.staging, self.mode = source, staging, mode
+        #: normalization gain applied to every source block (None: no normalization)
+        self.source_gain_db = source_gain_db
+        #: bounds the threads decoding renditions back at once (the encoders all run during the pass)
+        self.after_pass = threading.Semaphore(max_workers)
+
+    def source_blocks(self) -> Iterator[np.ndarray]:
+        """The source (normalized if asked), decoded again in blocks."""
+        blocks = self.source.reader.blocks(BLOCK_FRAMES)
+        if self.source_gain_db is None:
+            return blocks
+        gain_db = self.source_gain_db
+        return (apply_gain(block, gain_db) for block in blocks)
+
+    def chain(self, key: tuple[int, int], sinks, gain_db: float) -> MasterChain:
+        reader = self.source.reader
+        return MasterChain(reader.sample_rate, reader.num_channels, key[0], key[1], sinks, gain_db=gain_db,
+                           layout=self.source.layout)
+
+    def master_blocks(self, key: tuple[int, int], gain_db: float) -> Iterator[np.ndarray]:
+        """One master alone, streaming (a rung's re-encode: its own pass in its own thread)."""
+        collected = _Collect()
+        chain = self.chain(key, [collected], gain_db)
+        for block in self.source_blocks():
+            chain.process(block)
+            yield from collected.take()
+        chain.flush()
+        yield from collected.take()
+
+    def encode_groups(self, groups: dict[tuple[int, int], list[ResolvedRung]], gains: dict[tuple[int, int], float],
+                      source_meter: LoudnessMeter | None) -> dict[tuple[int, int], tuple[list, MasterChain]]:
+        """One pass: encode every rung of ``groups`` from masters with ``gains``; the source meter rides along.
+
+        Returns, by group, its rungs' renditions (None for each when the group
+        must be encoded again: its master went over full scale) and its chain.
+        """
+        reader = self.source.reader
+        outcomes: dict[tuple[int, int], Future] = {key: Future() for key in groups}
+        analyses, chains, workers = {}, {}, {}
+        for key, rungs in groups.items():
+            analyses[key] = ReferenceAnalysis(
+                key[0], key[1], expected_frames=output_length(reader.num_frames, reader.sample_rate, key[0]),
+                mode=self.mode, bit_depths=tuple(r.bit_depth for r in rungs if r.bit_depth))
+            workers[key] = [BlockWorker(functools.partial(self._make_rendition, r, outcomes[key]),
+                                        name=f"encode-{r.rung.name}") for r in rungs]
+            chains[key] = self.chain(key, [_Feed(analyses[key].add), *workers[key]], gains[key])
+        every_worker = [worker for group in workers.values() for worker in group]
+        consumers = ([_Feed(source_meter.process)] if source_meter is not None else []) + list(chains.values())
+        try:
+            run_pass(self.source_blocks(), consumers, every_worker)
+            for key, chain in chains.items():
+                outcomes[key].set_result(_GroupOutcome(redo=chain.peak > 1.0 and gains[key] == 0.0,
+                                                       reference=analyses[key].finish(), gain_db=gains[key]))
+        except BaseException as error:  # no thread may wait forever for its group's outcome
+            for future in outcomes.values():
+                if not future.done():
+                    future.set_exception(error)
+            for worker in every_worker:
+                worker.cancel()
+            for worker in every_worker:  # wait for them: their files must be closed before staging is removed
+                with contextlib.suppress(BaseException):
+                    worker.result()
+            raise
+        return {key: ([worker.result() for worker in workers[key]], chains[key]) for key in groups}
+
+    def _make_rendition(self, resolved: ResolvedRung, outcome: Future, blocks: Iterator[np.ndarray]) -> Rendition | None:
+        """Encode one rung from the pass's blocks; after the pass, check it, tag it and describe it.
+
+        Runs in the rung's encoder thread. Returns None when the group's master
+        went over full scale (the group is encoded again).
+        """
+        path = self.staging / resolved.file_name
+        tags, cover = self.source.tags, self.source.cover
+        encode_blocks(blocks, resolved, path, tags=tags, cover=cover)
+        group: _GroupOutcome = outcome.result()
+        if group.redo:
+            return None
+        with self.after_pass:
+            return self._check_and_tag(resolved, path, group)
+
+    def _check_and_tag(self, resolved: ResolvedRung, path: Path, group: _GroupOutcome) -> Rendition:
+        from ..io import probe
+
+        tags, cover, reference = self.source.tags, self.source.cover, group.reference
+        master_gains = gain_tags(reference.integrated_lufs, reference.true_peak_dbtp, codec=resolved.rung.codec)
+        level_gain_db = 0.0
+        if self.mode == "full":
+            level_gain_db = self._match_level(resolved, path, group)
+        qa, final = None, {**tags, **master_gains}
+        if self.mode != "off":
+            analysis = RenditionAnalysis(reference, resolved, mode=self.mode)
+            with open_source(path) as reader:
+                for block in reader.blocks(BLOCK_FRAMES):
+                    analysis.add(block)
+            qa = analysis.finish(measured_bitrate_bps=probe(path).bitrate_bps or 0, gain_db=level_gain_db)
+            # Lossless renditions are their master (QA checks it bit for bit): the master's tags stand.
+            if not resolved.spec.lossless:
+                own = gain_tags(_or_inf(qa.integrated_lufs), _or_inf(qa.true_peak_dbtp), codec=resolved.rung.codec)
+                final = {**tags, **(own or master_gains)}
+        finish_rendition(path, resolved, tags=final, written_tags=tags, cover=cover)
+        info = probe(path)
+        return Rendition(
+            name=resolved.rung.name,
+            path=str(path.relative_to(self.staging)),
+            codec=resolved.rung.codec,
+            container=resolved.spec.container,
+            bitrate_bps=resolved.bitrate_bps,
+            measured_bitrate_bps=int(info.bitrate_bps or 0),
+            sample_rate=info.sample_rate,
+            num_channels=info.num_channels,
+            bit_depth=resolved.bit_depth,
+            num_frames=info.num_frames,
+            duration_s=info.duration_s,
+            size_bytes=path.stat().st_size,
+            sha256=file_sha256(path),
+            integrated_lufs=qa.integrated_lufs if qa else None,
+            true_peak_dbtp=qa.true_peak_dbtp if qa else None,
+            bandwidth_hz=qa.bandwidth_hz if qa else None,
+            mel_distance=qa.mel_distance_db if qa else None,
+            gain_tags={key: value for key, value in final.items() if key.isupper()},
+            master_gain_db=round(group.gain_db + level_gain_db, 4),
+            has_cover_art=cover is not None,
+            qa=qa,
+        )
+
+    def _match_level(self, resolved: ResolvedRung, path: Path, group: _GroupOutcome) -> float:
+        """``qa="full"``: re-encode an AAC rung off its master's loudness; the gain of the encode kept, dB.
+
+        The re-encoding is :func:`audiokit.loudness.encode_at_level`, the one
+        implementation normalize uses too: decode, measure, encode again with
+        the difference as gain, up to :data:`LEVEL_MATCH_PASSES` times,
+        keeping the closest encode. Each re-encode is a streaming pass of its
+        own over the source (this group's master only), in this thread.
+        """
+        master_lufs = group.reference.integrated_lufs
+        if not (resolved.rung.codec in _LEVEL_MATCH_CODECS and resolved.lossy_bitrate_bps >= LOUDNESS_CHECK_MIN_BPS
+                and math.isfinite(master_lufs)):
+            return 0.0
+        from ..loudness.level_match import encode_at_level
+
+        key = (resolved.sample_rate, resolved.num_channels)
+
+        def encode(gain_db: float, destination: Path) -> float:
+            if gain_db != 0.0 or destination != path:  # the first encode is the one the shared pass wrote
+                blocks = (apply_gain(block, gain_db) for block in self.master_blocks(key, group.gain_db))
+                encode_blocks(blocks, resolved, destination, tags=self.source.tags, cover=self.source.cover)
+            return master_lufs  # the rendition should read its master's loudness
+
+        match = encode_at_level(path, encode, lambda candidate: _stream_loudness(candidate)[0],
+                                tolerance_lu=LEVEL_MATCH_THRESHOLD_LU, max_passes=LEVEL_MATCH_PASSES)
+        return round(match.gain_db, 4)
+
+
+def _or_inf(value: float | None) -> float:
+    return -math.inf if value is None else value
 
 
 def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=None, hls: bool = False,
                  dash: bool = False, normalize: str | None = None, force: bool = False, qa: str = "fast",
                  max_workers: int | None = None, source_info=None) -> LadderResult:
     """Encode every rendition of a ladder from one source, check each, and package them.
+
+    The source is decoded in blocks and streamed to every encoder at once
+    (:mod:`.engine`): memory is set by the block size and queue depth, not by
+    the duration.
 
     Parameters
     ----------
@@ -366,7 +585,8 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
         and/or a DASH manifest.
     normalize : str, optional
         Bake a loudness-normalized master first, e.g. ``"spotify"`` (a key of
-        :data:`audiokit.loudness.PRESETS`); default: gain tags only.
+        :data:`audiokit.loudness.PRESETS`): a first streaming pass measures
+        the source, the second encodes with the gain. Default: gain tags only.
     force : bool
         Replace an existing, non-empty ``out_dir``.
     qa : {"fast", "full", "off"}
@@ -378,12 +598,13 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
         A rendition that fails is left out and the result is ``degraded``.
         (``True``/``False`` mean ``"fast"``/``"off"``.)
     max_workers : int, optional
-        Encoder threads; default: the CPUs this process may run on.
+        Renditions decoded back and checked at once after the pass (every
+        rung has its own encoder thread during the pass); default: the CPUs
+        this process may run on.
     source_info : MediaInfo, optional
         For an :class:`~audiokit.Audio` source: what :func:`audiokit.probe`
-        said of the file it was decoded from, so its tags, bit depth and cover
-        art (read from ``source_info.path``) carry over without decoding it
-        again (ingest decodes each track once).
+        said of the file it was decoded from, so its tags, bit depth, channel
+        layout and cover art (read from ``source_info.path``) carry over.
 
     Returns
     -------
@@ -398,41 +619,46 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
 
     Examples
     --------
-    >>> result = build_ladder("master.flac", "out/track", preset="spotify-like", hls=True)  # doctest: +SKIP
-    >>> [(r.name, r.measured_bitrate_bps) for r in result.renditions], result.degraded    # doctest: +SKIP
+    >>> result = build_ladder("examples/example.flac", "out/track", preset="hls-aac", hls=True, qa="off")
+    >>> [(r.name, r.sample_rate) for r in result.renditions], result.hls_master
+    ([('aac-64', 48000), ('aac-96', 48000), ('aac-160', 48000)], 'master.m3u8')
     """
     mode = _qa_mode(qa)
     preset_name, requested = _requested_rungs(preset, rungs)
+    if normalize is not None:
+        check_normalize_preset(normalize)
     out_dir = Path(os.fspath(out_dir))
     _check_destination(out_dir, force)
-    audio, source_path, tags, bit_depth, cover = _load_source(source, source_info)
-    if normalize is not None:
-        audio = normalize_master(audio, preset=normalize)
-    resolved = [resolve_rung(rung, source_rate=audio.sample_rate, source_channels=audio.num_channels,
-                             source_bit_depth=bit_depth) for rung in requested]
+    src = _open_source(source, source_info)
+    reader = src.reader
+    resolved = [resolve_rung(rung, source_rate=reader.sample_rate, source_channels=reader.num_channels,
+                             source_bit_depth=src.bit_depth) for rung in requested]
+    groups: dict[tuple[int, int], list[ResolvedRung]] = {}
+    for rung in resolved:
+        groups.setdefault((rung.sample_rate, rung.num_channels), []).append(rung)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
     try:
-        masters, master_gain_db = _masters(audio, resolved)
-        loudness = {key: measure_loudness(master, key[0]) for key, master in masters.items()}
-        # Set by this thread while the pool encodes; each rendition's thread waits for its master's.
-        references: dict[tuple[int, int], Future] = {key: Future() for key in masters} if mode != "off" else {}
-        with ThreadPoolExecutor(max_workers=max_workers or len(os.sched_getaffinity(0))) as pool:
-            jobs = []
-            for r in resolved:
-                key = (r.sample_rate, r.num_channels)
-                jobs.append(pool.submit(_make_rendition, masters[key], r, staging, tags,
-                                        gain_tags(*loudness[key], codec=r.rung.codec), loudness[key],
-                                        master_gain_db[key], cover, references.get(key), mode))
-            for key, future in references.items():
-                try:
-                    future.set_result(Reference.of(masters[key], key[0], integrated_lufs=loudness[key][0],
-                                                   true_peak_dbtp=loudness[key][1]))
-                except BaseException as error:  # the waiting threads must not hang
-                    future.set_exception(error)
-            made = [future.result() for future in jobs]
-        renditions = tuple(r for r in made if r.qa is None or r.qa.passed)
-        excluded = tuple(r for r in made if r.qa is not None and not r.qa.passed)
+        def source_meter() -> LoudnessMeter:
+            return LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=src.layout)
+
+        ladder = _Ladder(src, staging, mode, None, max_workers or len(os.sched_getaffinity(0)))
+        source_loudness = None
+        if normalize is not None:  # a first pass measures the source; the encoding pass applies the gain
+            meter = source_meter()
+            run_pass(ladder.source_blocks(), [_Feed(meter.process)])
+            source_loudness = meter.report(warn=False)
+            ladder.source_gain_db = normalization_gain_db(source_loudness, preset=normalize)
+        meter = source_meter()
+        made = ladder.encode_groups(groups, dict.fromkeys(groups, 0.0), meter)
+        encoded_source = meter.report(warn=False)
+        hot = {key: _headroom_gain_db(chain.peak) for key, (_, chain) in made.items() if chain.peak > 1.0}
+        if hot:  # known only at the end of the pass: those groups are encoded again, turned down
+            made.update(ladder.encode_groups({key: groups[key] for key in hot}, hot, None))
+        by_name = {r.name: r for group, _ in made.values() for r in group}
+        made_in_order = [by_name[r.rung.name] for r in resolved]
+        renditions = tuple(r for r in made_in_order if r.qa is None or r.qa.passed)
+        excluded = tuple(r for r in made_in_order if r.qa is not None and not r.qa.passed)
         reasons = [f"{r.name}: {failure}" for r in excluded if r.qa is not None for failure in r.qa.failures]
         for rendition in excluded:
             (staging / rendition.path).unlink()
@@ -449,17 +675,15 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
                 dash_manifest = write_dash(variants, staging) if dash else None
             else:
                 reasons.append("packaging: no rendition that HLS/DASH carries passed QA")
-        source_key = (audio.sample_rate, audio.num_channels)
-        source_lufs = (loudness[source_key] if source_key in loudness and master_gain_db[source_key] == 0.0
-                       else measure_loudness(audio.samples, audio.sample_rate))[0]
+        source_lufs = encoded_source.integrated_lufs
         result = LadderResult(
             out_dir=str(out_dir),
-            source=source_path,
+            source=src.path,
             preset=preset_name,
             rungs=requested,
-            source_sample_rate=audio.sample_rate,
-            source_num_channels=audio.num_channels,
-            source_num_frames=audio.num_frames,
+            source_sample_rate=reader.sample_rate,
+            source_num_channels=reader.num_channels,
+            source_num_frames=reader.num_frames,
             source_integrated_lufs=float(source_lufs) if np.isfinite(source_lufs) else None,
             normalize=normalize,
             renditions=renditions,
@@ -469,6 +693,7 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
             qa_mode=mode,
             excluded=excluded,
             degraded_reasons=tuple(reasons),
+            source_loudness=source_loudness or encoded_source,
         )
         (staging / LADDER_MANIFEST).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
         replace_dir(staging, out_dir)
