@@ -8,12 +8,18 @@ failures), 1 on an error (one line on stderr), 2 on a usage error.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from typing import TYPE_CHECKING
 
 import click
 
-from .main_helpers import EXIT_FAILURE
+from .main_helpers import EXIT_FAILURE, note, progress_bar, report_error, warnings_named
+from .stdio import STDIO, AudioPath, input_files
+
+if TYPE_CHECKING:
+    from audiokit.models.moderation import ModerationResult
 
 __all__ = ["COMMANDS", "moderate"]
 
@@ -24,7 +30,7 @@ _POLICIES = ("music", "podcast", "kids")
 
 
 @click.command()
-@click.argument("source", metavar="IN", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("source", metavar="IN", type=AudioPath())
 @click.option("--transcript", metavar="T.json", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="JSON transcript (audiokit transcribe -f json) to use instead of transcribing IN.")
 @click.option("--bleep", "bleep_output", metavar="OUT", type=click.Path(dir_okay=False, path_type=str), default=None,
@@ -50,15 +56,21 @@ _POLICIES = ("music", "podcast", "kids")
 @click.option("--backend", type=click.Choice(["faster", "openai"]), default="faster", show_default=True,
               help="Whisper backend when transcribing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the flags document as one JSON object.")
-def moderate(source, transcript, bleep_output, bleep_mode, pad_ms, categories, policy, spec, lexicon, audio_checks, model,
-             backend, as_json) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")
+def moderate(source: str, transcript: str | None, bleep_output: str | None, bleep_mode: str, pad_ms: float,
+             categories: str | None, policy: str, spec: str | None, lexicon: str | None, audio_checks: bool,
+             model: str, backend: str, as_json: bool, quiet: bool) -> None:
     """Flag profanity, slurs and unsafe speech in IN, label it explicit or not, check its audio, and bleep it.
+
+    IN '-' is read from stdin. A progress bar on a terminal follows the
+    transcription.
 
     \b
     Examples:
       audiokit moderate episode.mp3 --json
       audiokit moderate episode.wav --bleep clean.wav --pad-ms 40 --policy podcast
       audiokit moderate episode.wav --transcript episode.json --no-audio-checks
+      audiokit moderate - --json < episode.mp3
     """
     from audiokit.errors import AudiokitError, ParameterError
     from audiokit.models.moderation import CheckOptions
@@ -73,24 +85,31 @@ def moderate(source, transcript, bleep_output, bleep_mode, pad_ms, categories, p
         options = CheckOptions(spec=spec) if spec is not None else None
     except ParameterError as error:
         raise click.BadParameter(str(error), param_hint="'--spec'") from None
-    if transcript is None and os.path.isfile(source):
-        click.echo(f"{source}: transcribing with {model} ({backend})", err=True)
-    try:
-        result = run_moderate(
-            source, transcript=transcript, lexicon=lexicon, categories=chosen, policy=policy,
-            audio_checks=audio_checks, check_options=options, bleep=bleep_output, bleep_mode=bleep_mode,
-            pad_ms=pad_ms, model=model, backend=backend,
-        )
-    except AudiokitError as error:
-        click.echo(f"audiokit: error: {error}", err=True)
-        raise click.exceptions.Exit(EXIT_FAILURE) from None
+    if bleep_output == STDIO:
+        raise click.BadParameter("the bleeped copy comes with its masked transcript and subtitles beside it, so it "
+                                 "needs a file name, not '-'", param_hint="'--bleep'")
+    with input_files([source]) as ((name, path),), warnings_named(name):
+        if transcript is None and os.path.isfile(path):
+            note(f"{name}: transcribing with {model} ({backend})", quiet=quiet)
+        try:
+            with progress_bar(name, quiet=quiet) as bar:
+                result = run_moderate(
+                    path, transcript=transcript, lexicon=lexicon, categories=chosen, policy=policy,
+                    audio_checks=audio_checks, check_options=options, bleep=bleep_output, bleep_mode=bleep_mode,
+                    pad_ms=pad_ms, model=model, backend=backend, progress=bar.update,
+                )
+        except AudiokitError as error:
+            report_error(error, name)
+            raise click.exceptions.Exit(EXIT_FAILURE) from None
+    if result.source:
+        result = dataclasses.replace(result, source=name)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(_human(result))
 
 
-def _human(result) -> str:
+def _human(result: ModerationResult) -> str:
     label = result.label
     lines = [
         f"{result.source}: {'explicit' if label.explicit else 'not explicit'} under the {label.policy} policy"

@@ -1,25 +1,33 @@
 """``audiokit transcribe IN... -o DIR -f srt,vtt``: offline Whisper transcripts and subtitles.
 
-stdout carries the paths written (or, with ``--json``, one JSON document);
-progress goes to stderr. Exit 0 when every input worked, 1 when none did,
-3 when some did.
+stdout carries the paths written (or, with ``--json``, one JSON document; or
+with ``-o -`` the transcript itself); progress goes to stderr. Exit 0 when
+every input worked, 1 when none did, 3 when some did.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 
-from .main_helpers import exit_for_batch
+from .main_helpers import echo_result, exit_for_batch, progress_bar, report_error, warnings_named
+from .stdio import STDIN_NAME, STDIO, AudioPath, check_text_output, input_files, shown
+
+if TYPE_CHECKING:
+    from audiokit.models.whisper import Segment
 
 __all__ = ["COMMANDS", "transcribe"]
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
-@click.option("-o", "--output", "--output-dir", "output_dir", default=".", show_default=True, type=click.Path(file_okay=False, path_type=str),
-              help="Folder for the transcripts; IN's NAME.ext gives DIR/NAME.<format>.")
+@click.argument("inputs", nargs=-1, required=True, type=AudioPath())
+@click.option("-o", "--output", "--output-dir", "output_dir", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=str, allow_dash=True),
+              help="Folder for the transcripts (IN's NAME.ext gives DIR/NAME.<format>; stdin gives "
+                   "DIR/stdin.<format>), or '-' to print one format of one input on stdout.")
 @click.option("-f", "--format", "formats", default="all", show_default=True,
               help="Comma-separated formats: txt, srt, vtt, tsv, json, or all.")
 @click.option("--backend", type=click.Choice(["faster", "openai"]), default="faster", show_default=True,
@@ -50,58 +58,87 @@ __all__ = ["COMMANDS", "transcribe"]
 @click.option("--highlight-words/--no-highlight-words", default=False, show_default=True,
               help="Underline each word while it is spoken (srt, vtt).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document: per input, its outputs and transcript.")
-def transcribe(inputs, output_dir, formats, backend, model, language, vad, word_timestamps, device, compute_type,
-               beam_size, temperature, temperature_increment, initial_prompt, condition_on_previous_text,
-               max_line_width, max_line_count, highlight_words, as_json) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: str, model: str,
+               language: str | None, vad: bool, word_timestamps: bool, device: str, compute_type: str,
+               beam_size: int, temperature: float, temperature_increment: float, initial_prompt: str | None,
+               condition_on_previous_text: bool, max_line_width: int, max_line_count: int, highlight_words: bool,
+               as_json: bool, quiet: bool) -> None:
     """Transcribe INPUTS offline with Whisper and write subtitles and transcripts.
+
+    An input '-' is read from stdin; '-o -' prints the transcript (one
+    format) on stdout. A progress bar on a terminal follows the audio
+    transcribed.
 
     \b
     Examples:
       audiokit transcribe episode.mp3 -o transcripts/ -f srt,vtt
       audiokit transcribe talk.wav -f srt,txt --max-line-width 32 --initial-prompt "audiokit, ffmpeg"
+      audiokit transcribe - -o - -f vtt < episode.mp3 > episode.vtt
     """
     from audiokit.errors import AudiokitError, ParameterError
+    from audiokit.models.whisper import get_writer, write_transcript
     from audiokit.models.whisper import transcribe as run_transcribe
-    from audiokit.models.whisper import write_transcript
     from audiokit.models.whisper.writers import SubtitleOptions, parse_formats
 
     try:
-        formats = parse_formats(formats)
+        chosen = parse_formats(formats)
     except ParameterError as error:
         raise click.BadParameter(str(error), param_hint="'-f' / '--format'") from None
+    if output_dir == STDIO:
+        check_text_output(output_dir, as_json=as_json, what="the transcript")
+        if len(chosen) != 1 or len(inputs) != 1:
+            raise click.UsageError("-o - prints one transcript on stdout: give one input and one -f format "
+                                   f"(not {','.join(chosen)})")
     subtitles = SubtitleOptions(max_line_width=max_line_width, max_line_count=max_line_count,
                                 highlight_words=highlight_words)
     temperatures = _temperatures(temperature, temperature_increment)
     documents, failures = [], 0
-    for path in inputs:
-        try:
-            segments, info = run_transcribe(
-                path, model=model, backend=backend, language=language, word_timestamps=word_timestamps, vad=vad,
-                device=device, compute_type=compute_type, beam_size=beam_size, temperature=temperatures,
-                initial_prompt=initial_prompt, condition_on_previous_text=condition_on_previous_text,
-            )
-            collected = []
-            for segment in segments:
-                collected.append(segment)
-                click.echo(f"{path}: {segment.end_s:.1f}/{info.duration_s:.1f} s", err=True)
-            written = write_transcript(collected, info, path, output_dir, formats=formats, options=subtitles)
-        except AudiokitError as error:
-            failures += 1
-            click.echo(f"audiokit: error: {path}: {error}", err=True)
-            documents.append({"path": path, "error": str(error)})
-            continue
-        documents.append({
-            "path": path,
-            "outputs": [str(p) for p in written],
-            "info": info.to_dict(),
-            "text": " ".join(segment.text for segment in collected),
-        })
-        if not as_json:
-            for output in written:
-                click.echo(str(output))
+    with input_files(inputs) as named_inputs:
+        for name, path in named_inputs:
+            try:
+                with warnings_named(name):
+                    segments, info = run_transcribe(
+                        path, model=model, backend=backend, language=language, word_timestamps=word_timestamps,
+                        vad=vad, device=device, compute_type=compute_type, beam_size=beam_size,
+                        temperature=temperatures, initial_prompt=initial_prompt,
+                        condition_on_previous_text=condition_on_previous_text,
+                    )
+                    collected = _collected(segments, name, info.duration_s, quiet=quiet)
+                if output_dir == STDIO:
+                    text = get_writer(chosen[0])(collected, info, options=subtitles)
+                    click.echo(text, nl=bool(text) and not text.endswith("\n"))
+                    return
+                stem = "stdin" if name == STDIN_NAME else name
+                written = write_transcript(collected, info, stem, output_dir, formats=chosen, options=subtitles)
+            except AudiokitError as error:
+                failures += 1
+                report_error(error, name)
+                documents.append({"path": name, "error": shown(str(error))})
+                continue
+            documents.append({
+                "path": name,
+                "outputs": [str(p) for p in written],
+                "info": info.to_dict(),
+                "text": " ".join(segment.text for segment in collected),
+            })
+            if not as_json:
+                for output in written:
+                    echo_result(str(output))
     if as_json:
         click.echo(json.dumps(documents, indent=2, ensure_ascii=False))
     exit_for_batch(failures, len(inputs))
+
+
+def _collected(segments: Iterable[Segment], name: str, duration_s: float, *, quiet: bool) -> list[Segment]:
+    """The segments as a list, a progress bar on a terminal following the seconds transcribed."""
+    collected: list[Segment] = []
+    with progress_bar(name, quiet=quiet, total=round(duration_s, 1)) as bar:
+        for segment in segments:
+            collected.append(segment)
+            bar.update(max(0.0, segment.end_s - bar.n))
+        bar.update(max(0.0, duration_s - bar.n))
+    return collected
 
 
 def _temperatures(first: float, increment: float) -> tuple[float, ...]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from audiokit._files import write_atomically
 from audiokit.audio import Audio
 from audiokit.errors import ParameterError
+from audiokit.io.source import AudioSource, as_audio, open_source
 
 from ..whisper.result import Segment
 from .bleep import BLEEP_MODES, PAD_MS, refine_spans, write_like
@@ -17,7 +19,7 @@ from .bleep import bleep as bleep_audio
 from .checks import CheckOptions, check_audio
 from .lexicon import load_lexicon
 from .policy import explicit_label, get_policy
-from .result import BleepReport, ModerationResult
+from .result import BleepReport, Flag, ModerationResult
 from .transcript import (
     check_categories,
     flag_transcript,
@@ -45,7 +47,7 @@ def masked_transcript_path(output: str | os.PathLike) -> Path:
 
 
 def moderate(
-    source=None,
+    source: AudioSource | None = None,
     *,
     transcript: str | os.PathLike | None = None,
     transcribe: bool = True,
@@ -59,7 +61,8 @@ def moderate(
     pad_ms: float = PAD_MS,
     model: str = "tiny.en",
     backend: str = DEFAULT_BACKEND,
-    transcribe_options: dict | None = None,
+    transcribe_options: dict[str, Any] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> ModerationResult:
     """Flag, label and optionally bleep one track or episode.
 
@@ -96,6 +99,10 @@ def moderate(
     transcribe_options : dict, optional
         More keyword arguments for :func:`audiokit.models.transcribe` (``num_threads``, ``vad_options``...);
         by default VAD chunks are at most :data:`MAX_CHUNK_S` long.
+    progress : callable(seconds), optional
+        Called as transcription advances with the seconds of ``source``
+        transcribed since the last call (``tqdm.update`` fits); they add up to
+        its duration.
 
     Returns
     -------
@@ -127,7 +134,7 @@ def moderate(
         raise ParameterError("nothing to moderate: pass an audio source, a transcript, or both")
     if bleep is not None and source is None:
         raise ParameterError("bleeping needs the audio: pass source as well as the transcript")
-    name = _source_name(source)
+    name, duration_s = _source_name_and_duration(source)
     segments: list[Segment] = []
     language, origin = "en", ""
     if transcript is not None:
@@ -139,7 +146,7 @@ def moderate(
 
         options = {"vad_options": VadOptions(max_chunk_s=MAX_CHUNK_S), **(transcribe_options or {})}
         found, info = run_transcribe(source, model=model, backend=backend, word_timestamps=True, **options)
-        segments, language = list(found), info.language
+        segments, language = _collected(found, info.duration_s, progress), info.language
         origin = f"whisper:{info.model}/{info.backend}"
     words = load_lexicon(lexicon if lexicon is not None else language)
     flags = flag_transcript(segments, lexicon=words, categories=wanted) if segments else []
@@ -152,40 +159,47 @@ def moderate(
     if bleep is not None:
         bleeped = _bleep(source, segments, flags, language, Path(bleep), bleep_mode, pad_ms)
     return ModerationResult(
-        source=name, duration_s=_duration_s(source) if source is not None else _end(segments),
+        source=name, duration_s=duration_s if source is not None else _end(segments),
         flags=tuple(flags), label=explicit_label(flags, policy=policy),
         spec=check_options.spec if report is not None else "", loudness=report,
         lexicon=f"{words.language}@{words.version}", transcript=origin, bleep=bleeped,
     )
 
 
-def _source_name(source) -> str:
-    """The source's path ("" for audio in memory or none); a file is streamed, never read whole here."""
-    if source is None or isinstance(source, Audio):
-        return ""
-    if not isinstance(source, (str, os.PathLike)):
-        raise ParameterError(f"source is a {type(source).__name__}; expected a path or an audiokit.Audio")
-    return os.fspath(source)
+def _source_name_and_duration(source: AudioSource | None) -> tuple[str, float]:
+    """The source's path ("" for audio in memory or none) and its duration, s; a file is only probed here."""
+    if source is None:
+        return "", 0.0
+    with open_source(source) as reader:
+        duration_s = round(reader.num_frames / reader.sample_rate, 3)
+    return ("" if isinstance(source, Audio) else os.fspath(source)), duration_s
 
 
-def _duration_s(source) -> float:
-    if isinstance(source, Audio):
-        return round(source.duration_s, 3)
-    import audiokit
+def _collected(segments: Iterable[Segment], duration_s: float,
+               progress: Callable[[float], None] | None) -> list[Segment]:
+    """The segments as a list, reporting the seconds transcribed to ``progress`` as each arrives."""
+    collected: list[Segment] = []
+    done_s = 0.0
+    for segment in segments:
+        collected.append(segment)
+        if progress is not None and segment.end_s > done_s:
+            progress(segment.end_s - done_s)
+            done_s = segment.end_s
+    if progress is not None and duration_s > done_s:
+        progress(duration_s - done_s)
+    return collected
 
-    info = audiokit.probe(source)
-    return round(info.num_frames / info.sample_rate, 3)
 
-
-def _end(segments) -> float:
+def _end(segments: Sequence[Segment]) -> float:
     return round(max((s.end_s for s in segments), default=0.0), 3)
 
 
-def _bleep(source, segments, flags, language: str, output: Path, mode: str, pad_ms: float) -> BleepReport:
+def _bleep(source: AudioSource, segments: list[Segment], flags: list[Flag], language: str, output: Path, mode: str,
+           pad_ms: float) -> BleepReport:
     """Write the bleeped copy (this reads the whole source into memory) and the masked transcript."""
     import audiokit
 
-    audio = source if isinstance(source, Audio) else audiokit.read(source)
+    audio = as_audio(source)
     chosen = [f for f in flags if f.source == "transcript"]
     spans = refine_spans(audio.samples, audio.sample_rate, [(f.start_s, f.end_s) for f in chosen],
                          words=word_times(segments), pad_ms=pad_ms)

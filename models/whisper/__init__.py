@@ -13,7 +13,7 @@ Examples
 from .backends import DecodingOptions
 from .registry import DEFAULT_MODEL, REGISTRY, WhisperWeights, resolve_model
 from .result import Segment, TranscriptInfo, Word
-from .transcribe import transcribe
+from .transcribe import TranscriptionWarning, transcribe
 from .vad import VadOptions
 from .writers import WRITERS, SubtitleOptions, get_writer, subtitle_cues, write_subtitles, write_transcript
 
@@ -24,6 +24,7 @@ __all__ = [
     "Segment",
     "SubtitleOptions",
     "TranscriptInfo",
+    "TranscriptionWarning",
     "VadOptions",
     "WRITERS",
     "WhisperWeights",

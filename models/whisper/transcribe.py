@@ -1,7 +1,9 @@
 """:func:`transcribe`: offline Whisper on a file or an :class:`~audiokit.Audio`, long-form, streaming.
 
-The input is decoded and resampled to 16 kHz in blocks (``audiokit.open``),
-mixed to mono, cut into <= 30 s chunks of speech by Silero VAD
+The input is decoded and resampled to 16 kHz in blocks
+(:func:`audiokit.io.source.open_source`), mixed to mono
+(:func:`audiokit.channels.to_mono`: the mean of left and right for stereo,
+the mean of the BS.775-4 stereo downmix for surround), cut into <= 30 s chunks of speech by Silero VAD
 (:mod:`.vad`), decoded in batches by one of two backends (:mod:`.backends`),
 and the chunk-relative times are mapped back to the input. Memory is bounded
 by the batch, whatever the input's length.
@@ -11,19 +13,21 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
-from audiokit.audio import Audio
+from audiokit.channels import to_mono
 from audiokit.errors import ParameterError
+from audiokit.io.source import AudioSource, open_source
 
 from .backends import DEFAULT_TEMPERATURES, MAX_WINDOWS_PER_CHUNK, DecodingOptions, load_backend
 from .registry import DEFAULT_MODEL, SAMPLE_RATE, resolve_model
 from .result import Segment, TranscriptInfo
 from .vad import Chunk, VadOptions, speech_chunks
 
-__all__ = ["transcribe"]
+__all__ = ["TranscriptionWarning", "transcribe"]
 
 #: Samples per decoded block at 16 kHz (16.384 s: one Silero VAD call of 512 frames).
 BLOCK_SAMPLES = 512 * 512
@@ -39,8 +43,12 @@ DEFAULT_BACKEND = "faster"
 DEFAULT_VAD_OPTIONS = VadOptions()
 
 
+class TranscriptionWarning(UserWarning):
+    """The input was transcribed, but the transcript is probably not what was wanted (no speech found)."""
+
+
 def transcribe(
-    source,
+    source: AudioSource,
     *,
     model: str | os.PathLike = DEFAULT_MODEL,
     backend: str = DEFAULT_BACKEND,
@@ -127,6 +135,12 @@ def transcribe(
     ParameterError
         For a bad option value.
 
+    Warns
+    -----
+    TranscriptionWarning
+        When ``segments`` ends empty: the detector heard no speech, or Whisper
+        decoded none (music, noise, silence).
+
     Examples
     --------
     >>> from audiokit.models import transcribe
@@ -194,6 +208,7 @@ def _segments(runner, chunks: Iterator[Chunk], language: str, word_timestamps: b
     chunks = iter(chunks)
     exhausted = False
     previous: _ChunkState | None = None
+    found = 0
     while True:
         while not exhausted and sum(not state.done for state in pending) < batch_size:
             chunk = next(chunks, None)
@@ -214,8 +229,13 @@ def _segments(runner, chunks: Iterator[Chunk], language: str, word_timestamps: b
             for state, result in zip(active, results):
                 state.advance(result, initial, options)
         while pending and pending[0].done:
-            yield from pending.pop(0).segments
+            done = pending.pop(0).segments
+            found += len(done)
+            yield from done
         if exhausted and not pending:
+            if not found:
+                heard = "Silero VAD heard no speech" if vad else "Whisper decoded no speech"
+                warnings.warn(f"{heard} in the input; the transcript is empty", TranscriptionWarning, stacklevel=2)
             return
 
 
@@ -253,23 +273,18 @@ class _ChunkState:
             self.done = self.seek >= self.chunk.samples.shape[0]
 
 
-def _mono_blocks(source) -> tuple[Iterable[np.ndarray], float]:
-    """16 kHz mono blocks of ``source`` (shape (n,), float32) and its duration in seconds."""
-    if isinstance(source, Audio):
-        samples = source.samples.mean(axis=0, dtype=np.float32)
-        if source.sample_rate != SAMPLE_RATE:
-            from audiokit.io.resample import resample
+def _mono_blocks(source: AudioSource) -> tuple[Iterator[np.ndarray], float]:
+    """16 kHz mono blocks of ``source`` (shape (n,), float32) and its duration in seconds.
 
-            samples = resample(samples[np.newaxis], source.sample_rate, SAMPLE_RATE)[0]
-        blocks = (samples[i : i + BLOCK_SAMPLES] for i in range(0, samples.shape[0], BLOCK_SAMPLES))
-        return blocks, source.duration_s
-    if not isinstance(source, (str, os.PathLike)):
-        raise ParameterError(
-            f"source is a {type(source).__name__}; expected a path or an audiokit.Audio "
-            "(wrap an array as audiokit.Audio(samples, sample_rate))"
-        )
-    import audiokit
+    The file is opened (and a bad one rejected) now; it is decoded, resampled
+    and downmixed (:func:`audiokit.channels.to_mono`, BS.775-4) as the blocks are consumed.
+    """
+    reader = open_source(source)
+    duration_s = reader.num_frames / reader.sample_rate
 
-    reader = audiokit.open(source)
-    blocks = (block.mean(axis=0, dtype=np.float32) for block in reader.resampled_to(SAMPLE_RATE).blocks(BLOCK_SAMPLES))
-    return blocks, reader.info.duration_s
+    def blocks() -> Iterator[np.ndarray]:
+        with reader, reader.resampled_to(SAMPLE_RATE) as resampled:
+            for block in resampled.blocks(BLOCK_SAMPLES):
+                yield to_mono(block)[0]
+
+    return blocks(), duration_s

@@ -38,7 +38,7 @@ def test_writes_requested_formats_and_json(front_center, tmp_path):
     assert "front center" in document[0]["text"].lower()
     assert sorted(os.listdir(tmp_path)) == ["Front_Center.json", "Front_Center.srt"]
     assert json.loads((tmp_path / "Front_Center.json").read_text())["language"] == "en"
-    assert "Front_Center.wav: " in result.stderr  # progress on stderr
+    assert result.stderr == ""  # no progress bar off a terminal, and nothing else to say
 
 
 def test_partial_failure_exits_3(front_center, tmp_path):

@@ -20,7 +20,7 @@ import pytest
 
 import audiokit
 from audiokit.errors import FormatError, ModelError, ParameterError
-from audiokit.models.whisper import REGISTRY, Segment, TranscriptInfo, resolve_model, transcribe
+from audiokit.models.whisper import REGISTRY, Segment, TranscriptInfo, TranscriptionWarning, resolve_model, transcribe
 from audiokit.models.whisper import registry as registry_module
 from audiokit.models.whisper.vad import VadOptions
 
@@ -173,14 +173,16 @@ def test_no_text_without_speech(kind, rng):
         audio = audiokit.read("/usr/share/sounds/alsa/Noise.wav")
         samples, sample_rate = audio.samples, audio.sample_rate
     segments, _ = transcribe(audiokit.Audio(samples, sample_rate), backend="faster", num_threads=THREADS)
-    assert list(segments) == []
+    with pytest.warns(TranscriptionWarning, match="Silero VAD heard no speech"):
+        assert list(segments) == []
 
 
 def test_no_text_over_silence_without_vad():
     """With VAD off the model sees the silence and its no-speech rule must drop it."""
     silence = audiokit.Audio(np.zeros((1, 5 * 16000), np.float32), 16000)
     segments, info = transcribe(silence, backend="faster", vad=False, beam_size=1, num_threads=THREADS)
-    assert list(segments) == [] and info.vad is False
+    with pytest.warns(TranscriptionWarning, match="Whisper decoded no speech"):
+        assert list(segments) == [] and info.vad is False
 
 
 def test_corrupt_input_is_format_error(tmp_path, front_center):
@@ -346,3 +348,24 @@ def test_initial_prompt_reaches_the_decoder(long_speech):
     plain, shouted = " ".join(s.text for s in plain), " ".join(s.text for s in shouted)
     assert plain != shouted
     assert _words(plain) != "" and _words(shouted) != ""
+
+
+def test_front_end_is_the_shared_mono_downmix_at_16_khz(tmp_path):
+    """Whisper's 16 kHz mono is audiokit's one downmix (the mean of L and R for stereo) and one resampler,
+    and a file gives the same blocks as the same samples in memory."""
+    from audiokit.channels import to_mono
+    from audiokit.io.resample import resample
+    from audiokit.models.whisper.transcribe import _mono_blocks
+
+    example = audiokit.read(Path(__file__).resolve().parents[2] / "examples" / "example.flac")
+    stereo = audiokit.Audio(example.samples[:, : 5 * example.sample_rate], example.sample_rate)
+    path = tmp_path / "stereo.wav"
+    audiokit.write(path, stereo, codec="pcm_f32le")
+    expected = resample(to_mono(stereo.samples), stereo.sample_rate, 16000)[0]
+    np.testing.assert_allclose(to_mono(stereo.samples)[0], stereo.samples.mean(axis=0), atol=1e-7)
+    for source in (stereo, path):
+        blocks, duration_s = _mono_blocks(source)
+        joined = np.concatenate(list(blocks))
+        assert duration_s == pytest.approx(5.0)
+        assert joined.dtype == np.float32 and joined.shape == expected.shape
+        np.testing.assert_allclose(joined, expected, atol=1e-5)
