@@ -17,6 +17,7 @@ audio. The offset is how far the second recording starts into the first.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,11 +25,13 @@ import numpy as np
 
 from ._arrays import BLOCK_FRAMES
 from .channels import to_mono
-from .errors import MissingDependencyError, ParameterError
+from .errors import FormatError, MissingDependencyError, ParameterError
 
-__all__ = ["ITEM_S", "MATCH_MAX_BER", "MIN_OVERLAP_S", "SAMPLE_RATE", "Fingerprint", "Match", "compare",
+__all__ = ["ALGORITHM", "ITEM_S", "MATCH_MAX_BER", "MIN_OVERLAP_S", "SAMPLE_RATE", "Fingerprint", "Match", "compare",
            "duplicate_groups", "fingerprint"]
 
+#: Name of the fingerprint algorithm, as documents and the catalog record it.
+ALGORITHM = "chromaprint"
 #: Chromaprint's analysis rate, Hz: the signal is resampled to it (by audiokit's resampler).
 SAMPLE_RATE = 11025
 #: Seconds between fingerprint words (Chromaprint's frame hop: 4096 samples, 2/3 overlap).
@@ -53,14 +56,30 @@ class Fingerprint:
     #: duration of the audio fingerprinted, seconds
     duration_s: float
 
+    def to_bytes(self) -> bytes:
+        """The words as little-endian uint32 bytes (the catalog's ``fingerprints.words`` column)."""
+        return self.words.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, duration_s: float) -> Fingerprint:
+        """Read what :meth:`to_bytes` wrote."""
+        if len(data) % 4:
+            raise FormatError(f"a fingerprint of {len(data)} bytes; expected a multiple of 4 (uint32 words)")
+        return cls(np.frombuffer(data, "<u4").astype(np.uint32), float(duration_s))
+
     def to_dict(self) -> dict:
-        """JSON-ready fields (words as a list of ints)."""
-        return {"duration_s": round(self.duration_s, 6), "item_s": ITEM_S, "words": self.words.tolist()}
+        """JSON-ready fields: the words base64-encoded as :meth:`to_bytes` (RFC 4648 section 4)."""
+        return {"algorithm": ALGORITHM, "duration_s": round(self.duration_s, 6), "item_s": ITEM_S,
+                "num_words": int(self.words.size), "words_base64": base64.b64encode(self.to_bytes()).decode("ascii")}
 
     @classmethod
     def from_dict(cls, document: dict) -> Fingerprint:
         """Read what :meth:`to_dict` wrote."""
-        return cls(np.asarray(document["words"], np.uint32), float(document["duration_s"]))
+        try:
+            return cls.from_bytes(base64.b64decode(document["words_base64"], validate=True), document["duration_s"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise FormatError(f"not an audiokit fingerprint document ({error!r}); expected the keys of "
+                              "Fingerprint.to_dict()") from None
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ class Neighbour:
         return {"track_id": self.track_id, "similarity": round(self.similarity, 6)}
 
 
-def track_vector(embedding: Sequence[float], embedding_std: Sequence[float] | None = None) -> np.ndarray:
+def track_vector(embedding: Sequence[float] | np.ndarray,
+                 embedding_std: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
     """One track's search vector: the embedding's mean, and its standard deviation when given, concatenated.
 
     Parameters

@@ -9,6 +9,11 @@ The schema is versioned with SQLite's ``PRAGMA user_version``
 transaction. Version 2 added ``tracks.degraded``/``degraded_reasons`` and the
 failure memory: ``failures.track_id`` (content and settings), ``input_sha256``
 and ``stage``, so that ingest can skip an input that already failed the same way.
+Version 3 added ``fingerprints`` (each track's Chromaprint words, from the
+manifest's ``fingerprint`` section) and ``embeddings`` (the tagger's embedding
+per model, from the manifest's ``tags`` section), the inputs of
+``audiokit catalog duplicates`` and ``catalog similar``; its migration fills
+them from the manifests of the tracks already catalogued.
 """
 
 from __future__ import annotations
@@ -18,16 +23,35 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import FormatError, ParameterError
+from ..fingerprint import ALGORITHM, Fingerprint
 from .manifest import MANIFEST_NAME, read_manifest
+from .track import TRACKS_DIR
 
 __all__ = ["CATALOG_NAME", "Catalog"]
 
 CATALOG_NAME = "catalog.sqlite"
 #: ``PRAGMA user_version`` of a current catalog (catalogs made before versioning read 0).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _BUSY_TIMEOUT_MS = 30_000
 
+#: The tables schema version 3 added: what duplicate and similarity search read.
+_LOOKALIKE_TABLES = """
+CREATE TABLE IF NOT EXISTS fingerprints (
+    track_id TEXT PRIMARY KEY REFERENCES tracks(track_id) ON DELETE CASCADE,
+    algorithm TEXT NOT NULL, duration_s REAL NOT NULL,
+    words BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    track_id TEXT NOT NULL REFERENCES tracks(track_id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    mean BLOB NOT NULL,
+    std BLOB,
+    PRIMARY KEY (track_id, model)
+);
+"""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracks (
     track_id TEXT PRIMARY KEY,
@@ -69,7 +93,7 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 CREATE INDEX IF NOT EXISTS tags_by_label ON tags(label);
 CREATE INDEX IF NOT EXISTS failures_by_track ON failures(track_id);
-"""
+""" + _LOOKALIKE_TABLES
 #: Version -> the statements that bring a catalog of the version before it up to it.
 _MIGRATIONS = {
     2: (
@@ -80,6 +104,7 @@ _MIGRATIONS = {
         "ALTER TABLE failures ADD COLUMN stage TEXT",
         "CREATE INDEX IF NOT EXISTS failures_by_track ON failures(track_id)",
     ),
+    3: tuple(statement for statement in _LOOKALIKE_TABLES.split(";") if statement.strip()),
 }
 
 
@@ -155,6 +180,8 @@ class Catalog:
                 for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
                     for statement in _MIGRATIONS[target]:
                         self._db.execute(statement)
+                if version < 3:
+                    self._backfill_lookalikes()
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
@@ -163,6 +190,51 @@ class Catalog:
             raise
         finally:
             self._db.isolation_level = "DEFERRED"  # back to implicit transactions (sqlite3 default)
+
+    def _backfill_lookalikes(self) -> None:
+        """Fill the version 3 tables from the manifests of the tracks already catalogued (inside the migration).
+
+        A track's manifest is found by the output layout (``OUT/tracks/ID/``); a
+        track whose manifest is gone keeps no fingerprint or embedding (``catalog
+        duplicates`` fingerprints it again from its audio).
+        """
+        for (track_id,) in self._db.execute("SELECT track_id FROM tracks").fetchall():
+            manifest_path = self.path.parent / TRACKS_DIR / track_id / MANIFEST_NAME
+            if manifest_path.is_file():
+                self._add_lookalike_rows(read_manifest(manifest_path))
+
+    def _add_lookalike_rows(self, manifest: dict) -> None:
+        """The manifest's fingerprint and embeddings into their tables (the caller holds the transaction)."""
+        section = manifest.get("fingerprint")
+        if isinstance(section, dict) and section.get("words_base64"):
+            self._insert_fingerprint(manifest["track_id"], Fingerprint.from_dict(section))
+        for model, result in (manifest.get("tags") or {}).items():
+            if isinstance(result, dict) and result.get("embedding"):
+                std = result.get("embedding_std")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)",
+                    (manifest["track_id"], model, np.asarray(result["embedding"], "<f4").tobytes(),
+                     None if std is None else np.asarray(std, "<f4").tobytes()))
+
+    def _insert_fingerprint(self, track_id: str, fingerprint: Fingerprint) -> None:
+        self._db.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?)",
+                         (track_id, ALGORITHM, fingerprint.duration_s, fingerprint.to_bytes()))
+
+    def add_fingerprint(self, track_id: str, fingerprint: Fingerprint) -> None:
+        """Store the fingerprint of a catalogued track (one computed after its ingest)."""
+        with self._db:
+            self._insert_fingerprint(track_id, fingerprint)
+
+    def fingerprints(self) -> dict[str, Fingerprint]:
+        """``{track_id: Fingerprint}`` of every track with a stored Chromaprint fingerprint."""
+        return {row["track_id"]: Fingerprint.from_bytes(row["words"], row["duration_s"])
+                for row in self._db.execute("SELECT * FROM fingerprints WHERE algorithm = ?", (ALGORITHM,))}
+
+    def embeddings(self, model: str) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+        """``{track_id: (mean, std or None)}``: the embedding of ``model`` per track that has one, float32."""
+        return {row["track_id"]: (np.frombuffer(row["mean"], "<f4").astype(np.float32),
+                                  None if row["std"] is None else np.frombuffer(row["std"], "<f4").astype(np.float32))
+                for row in self._db.execute("SELECT * FROM embeddings WHERE model = ? ORDER BY track_id", (model,))}
 
     def add_manifest(self, manifest: dict, manifest_path: Path) -> None:
         """Insert or replace one track from its manifest (one transaction)."""
@@ -203,6 +275,7 @@ class Catalog:
                     "INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (row["track_id"], flag.get("category"), flag.get("severity"), flag.get("start_s"),
                      flag.get("end_s"), flag.get("text"), flag.get("rule_id")))
+            self._add_lookalike_rows(manifest)
             self._db.execute("DELETE FROM failures WHERE input_path = ?", (_storable(row["input_path"]),))
 
     def has_track(self, track_id: str) -> bool:
@@ -271,7 +344,7 @@ class Catalog:
     def rebuild(self, out_dir) -> int:
         """Recreate every table from the manifests under ``out_dir``; returns the track count."""
         with self._db:
-            for table in ("flags", "tags", "renditions", "tracks"):
+            for table in ("fingerprints", "embeddings", "flags", "tags", "renditions", "tracks"):
                 self._db.execute(f"DELETE FROM {table}")
         count = 0
         for manifest_path in sorted(Path(out_dir).glob(f"tracks/*/{MANIFEST_NAME}")):

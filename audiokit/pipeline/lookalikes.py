@@ -1,36 +1,35 @@
 """Catalog queries across tracks: "more like this" and "the same recording twice".
 
-Both work on an ingest output folder and keep what they compute beside its
-catalog, so a second query is quick:
+Both read what ingest stored in the catalog (schema version 3):
 
 - :func:`similar_tracks` ranks tracks by the cosine similarity of their
-  MTT_musicnn embeddings (from the tags stage, read from the manifests) with
-  :class:`audiokit.similarity.EmbeddingIndex`, cached as ``similarity.npz``;
+  MTT_musicnn embeddings (the tags stage's, in the catalog's ``embeddings``
+  table) with :class:`audiokit.similarity.EmbeddingIndex`, cached beside the
+  catalog as ``similarity.npz``;
 - :func:`duplicate_tracks` groups tracks whose Chromaprint fingerprints match
-  (:mod:`audiokit.fingerprint`), fingerprinting each track's source once and
-  caching it as ``fingerprints/ID.json``.
+  (:mod:`audiokit.fingerprint`; the fingerprint stage's, in the catalog's
+  ``fingerprints`` table). A track ingested without that stage is fingerprinted
+  from its audio once, and the fingerprint stored in the catalog (unless it is
+  opened read-only).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from .._files import write_atomically
 from ..errors import FormatError, ParameterError
 from .catalog import CATALOG_NAME, Catalog
 from .manifest import MANIFEST_NAME, read_manifest
 from .track import TRACKS_DIR
 
-__all__ = ["EMBEDDING_MODEL", "duplicate_tracks", "similar_tracks"]
+__all__ = ["EMBEDDING_MODEL", "duplicate_tracks", "similar_tracks", "track_audio"]
 
 #: The tagging model whose embedding places tracks for similarity search.
 EMBEDDING_MODEL = "MTT_musicnn"
 _INDEX_NAME = "similarity.npz"
-_FINGERPRINTS = "fingerprints"
 
 
 def _track_dir(out_dir: Path, row: dict) -> Path:
@@ -42,24 +41,26 @@ def _manifest(out_dir: Path, row: dict) -> dict:
     return read_manifest(_track_dir(out_dir, row) / MANIFEST_NAME)
 
 
-def _index(out_dir: Path, catalog: Catalog):
+def _catalog_changed_s(out_dir: Path) -> float:
+    """When the catalog last changed: its file or its write-ahead log (WAL mode writes land there first)."""
+    files = (out_dir / CATALOG_NAME, out_dir / f"{CATALOG_NAME}-wal")
+    return max(path.stat().st_mtime for path in files if path.exists())
+
+
+def _index(out_dir: Path, catalog: Catalog, *, writable: bool):
     """The embedding index of every tagged track, rebuilt when the catalog changed since it was cached."""
     from ..similarity import EmbeddingIndex, track_vector
 
     cached = out_dir / _INDEX_NAME
-    if cached.exists() and cached.stat().st_mtime >= (out_dir / CATALOG_NAME).stat().st_mtime:
+    if cached.exists() and cached.stat().st_mtime >= _catalog_changed_s(out_dir):
         return EmbeddingIndex.load(cached)
-    ids, vectors = [], []
-    for row in catalog.tracks():
-        section = (_manifest(out_dir, row).get("tags") or {}).get(EMBEDDING_MODEL)
-        if section and section.get("embedding"):
-            ids.append(row["track_id"])
-            vectors.append(track_vector(section["embedding"]))
-    if not ids:
+    embeddings = catalog.embeddings(EMBEDDING_MODEL)
+    if not embeddings:
         raise ParameterError(f"{out_dir}: no track has {EMBEDDING_MODEL} embeddings; ingest with --stages tags "
                              "(or all) first")
-    index = EmbeddingIndex(ids, np.array(vectors))
-    index.save(cached)
+    index = EmbeddingIndex(list(embeddings), np.array([track_vector(mean, std) for mean, std in embeddings.values()]))
+    if writable:
+        index.save(cached)
     return index
 
 
@@ -80,16 +81,32 @@ def similar_tracks(out_dir: str | os.PathLike[str], track_id: str, *, k: int = 1
         ``{"track_id", "similarity", "file_name"}``, most similar first.
     """
     out_dir = Path(os.fspath(out_dir))
-    with Catalog(out_dir) as catalog:
+    writable = os.access(out_dir, os.W_OK)
+    with Catalog(out_dir, read_only=not writable) as catalog:
         full_id = catalog.show(track_id)["track_id"]
         names = {row["track_id"]: row["file_name"] for row in catalog.tracks()}
-        index = _index(out_dir, catalog)
+        index = _index(out_dir, catalog, writable=writable)
     return [{**neighbour.to_dict(), "file_name": names.get(neighbour.track_id)}
             for neighbour in index.similar_to(full_id, k=k)]
 
 
-def _source_of(out_dir: Path, row: dict, manifest: dict) -> Path:
-    """The best audio of a track to fingerprint: its input when still there, else its best rendition."""
+def track_audio(out_dir: Path, row: dict, manifest: dict) -> Path:
+    """The best audio of a catalogued track: its input when still there, else its best rendition.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The ingest output folder.
+    row : dict
+        The track's catalog row (``track_id``, ``input_path``).
+    manifest : dict
+        The track's manifest.
+
+    Raises
+    ------
+    FormatError
+        If neither the input nor any rendition is readable.
+    """
     source = Path(row["input_path"])
     if source.is_file():
         return source
@@ -118,22 +135,21 @@ def duplicate_tracks(out_dir: str | os.PathLike[str], *, max_offset_s: float = 6
         Each group: ``{"track_id", "file_name", "offset_s"}`` per member, the
         first member at offset 0 and the others where they start in its time.
     """
-    from ..fingerprint import Fingerprint, duplicate_groups, fingerprint
+    from ..fingerprint import duplicate_groups, fingerprint
 
     out_dir = Path(os.fspath(out_dir))
-    cache = out_dir / _FINGERPRINTS
-    cache.mkdir(exist_ok=True)
-    with Catalog(out_dir) as catalog:
+    writable = os.access(out_dir, os.W_OK)
+    with Catalog(out_dir, read_only=not writable) as catalog:
         rows = catalog.tracks()
-    prints = []
-    for row in rows:
-        cached = cache / f"{row['track_id']}.json"
-        if cached.exists():
-            prints.append(Fingerprint.from_dict(json.loads(cached.read_text(encoding="utf-8"))))
-            continue
-        found = fingerprint(_source_of(out_dir, row, _manifest(out_dir, row)))
-        write_atomically(cached, json.dumps(found.to_dict()))
-        prints.append(found)
+        stored = catalog.fingerprints()
+        prints = []
+        for row in rows:
+            found = stored.get(row["track_id"])
+            if found is None:  # ingested without the fingerprint stage
+                found = fingerprint(track_audio(out_dir, row, _manifest(out_dir, row)))
+                if writable:
+                    catalog.add_fingerprint(row["track_id"], found)
+            prints.append(found)
     return [[{"track_id": rows[index]["track_id"], "file_name": rows[index]["file_name"],
               "offset_s": round(offset, 3)} for index, offset in group]
             for group in duplicate_groups(prints, max_offset_s=max_offset_s)]
