@@ -28,7 +28,7 @@ import numpy as np
 from ._arrays import BLOCK_FRAMES, as_samples, check_sample_rate
 from ._files import write_atomically
 from .channels import to_mono
-from .errors import ParameterError
+from .errors import FormatError, ParameterError
 
 __all__ = ["FORMAT_VERSION", "PeaksBuilder", "WaveformPeaks", "waveform_peaks", "write_peaks"]
 
@@ -71,6 +71,19 @@ class WaveformPeaks:
             "length": self.length,
             "data": self.data.reshape(-1).tolist(),
         }
+
+    @classmethod
+    def from_dict(cls, document: dict) -> WaveformPeaks:
+        """Read what :meth:`to_dict` wrote (audiowaveform JSON version 2, or version 1: one channel)."""
+        try:
+            bits, channels = int(document["bits"]), int(document.get("channels", 1))
+            if bits not in _BITS:
+                raise ValueError(f"bits {bits}")
+            data = np.asarray(document["data"], np.int16 if bits == 16 else np.int8).reshape(-1, channels, 2)
+            return cls(data, int(document["sample_rate"]), int(document["samples_per_pixel"]), bits)
+        except (KeyError, TypeError, ValueError) as error:
+            raise FormatError(f"not audiowaveform JSON ({error!r}); expected the keys of "
+                              "WaveformPeaks.to_dict()") from None
 
 
 class PeaksBuilder:

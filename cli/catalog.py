@@ -1,4 +1,4 @@
-"""``audiokit catalog list|show|search|similar|duplicates|rebuild OUT_DIR``: query what ingest produced."""
+"""``audiokit catalog list|show|search|similar|duplicates|report|rebuild OUT_DIR``: query what ingest produced."""
 
 from __future__ import annotations
 
@@ -174,7 +174,9 @@ def similar(out_dir: str, track_id: str, k: int, as_json: bool) -> None:
 def duplicates(out_dir: str, max_offset_s: float, as_json: bool) -> None:
     """Groups of tracks that are the same recording, with the time offset between copies.
 
-    Each track is fingerprinted once (Chromaprint) and cached in OUT_DIR/fingerprints/.
+    Fingerprints (Chromaprint) come from the catalog: the ingest stage
+    `fingerprint` stores them. A track ingested without it is fingerprinted
+    from its audio once, and the fingerprint stored in the catalog.
 
     \b
     Examples:
@@ -189,6 +191,36 @@ def duplicates(out_dir: str, max_offset_s: float, as_json: bool) -> None:
         click.echo(json.dumps(groups, indent=2))
         return
     echo_groups(groups, lambda member: f"{member['track_id'][:16]}  {member['file_name']}")
+
+
+@catalog.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, exists=True))
+@click.argument("track_id", required=False)
+@click.option("-o", "--output", type=click.Path(path_type=str), default=None,
+              help="With TRACK_ID: the HTML file to write. Without: a folder for index.html and ID.html per track. "
+                   "[default: OUT_DIR/tracks/ID/report.html and OUT_DIR/report/index.html]")
+@click.option("--json", "as_json", is_flag=True, help="Print the pages written as JSON.")
+def report(out_dir: str, track_id: str | None, output: str | None, as_json: bool) -> None:
+    """Write the HTML report of TRACK_ID (or of every track, with the index page).
+
+    Each page is self-contained (no network): loudness curves, waveform,
+    spectrogram, the ladder with QA, tags, analysis and the transcript with
+    its flags, which play the track from the flag's time when clicked.
+
+    \b
+    Examples:
+      audiokit catalog report catalog/
+      audiokit catalog report catalog/ 3fa9c2 -o 3fa9c2.html
+    """
+    from audiokit.report import write_reports
+
+    _require_catalog(out_dir)
+    pages = write_reports(out_dir, track_id, output=output)
+    if as_json:
+        click.echo(json.dumps([str(page) for page in pages], indent=2))
+        return
+    for page in pages:
+        click.echo(str(page))
 
 
 @catalog.command()

@@ -1,0 +1,176 @@
+"""What a track report draws from the audio itself, measured in one streaming pass.
+
+:func:`measure_track` feeds every block of the source to three consumers at
+once: the BS.1770 meter (:class:`audiokit.loudness.LoudnessMeter`) for the
+momentary (400 ms) and short-term (3 s) loudness curves of EBU Tech 3341, a
+:class:`SpectrogramBuilder`, and (when the ingest pass did not write them) a
+:class:`audiokit.waveform.PeaksBuilder`. Memory is bounded by the block size
+and the size of the pictures, not by the track's length: the spectrogram
+averages the power of every STFT frame that falls in one of at most
+:data:`MAX_COLUMNS` columns, and the loudness curves are thinned to at most
+:data:`MAX_CURVE_POINTS` points.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._arrays import BLOCK_FRAMES, check_sample_rate
+from ..channels import to_mono
+from ..errors import ParameterError
+from ..loudness import LoudnessMeter, LoudnessSeries, LoudnessWarning
+from ..waveform import PeaksBuilder, WaveformPeaks
+
+__all__ = ["MAX_COLUMNS", "MAX_CURVE_POINTS", "ROWS", "SpectrogramBuilder", "TrackMeasurements", "measure_track"]
+
+#: Largest number of time columns of the spectrogram (and of waveform pixels drawn).
+MAX_COLUMNS = 1200
+#: Frequency rows of the spectrogram, log-spaced from :data:`LOWEST_HZ` to the Nyquist frequency.
+ROWS = 160
+LOWEST_HZ = 40.0
+#: STFT of the spectrogram: Hann window of this many frames, hopped by half of it.
+N_FFT = 2048
+#: Largest number of points of each loudness curve drawn.
+MAX_CURVE_POINTS = 1500
+#: Frames per pixel of the waveform peaks computed here when ingest wrote none.
+PEAKS_SAMPLES_PER_PIXEL = 512
+
+
+@dataclass(frozen=True, eq=False)
+class TrackMeasurements:
+    """The curves and pictures of one track's report."""
+
+    #: momentary (400 ms) loudness, EBU Tech 3341
+    momentary: LoudnessSeries
+    #: short-term (3 s) loudness, EBU Tech 3341
+    short_term: LoudnessSeries
+    #: mean power per (row, column), dB re full scale; shape (ROWS, columns), row 0 the lowest frequency
+    spectrogram_db: np.ndarray
+    #: centre frequency of each spectrogram row, Hz, shape (ROWS,)
+    spectrogram_hz: np.ndarray
+    #: min/max peaks (None when the caller had them already)
+    peaks: WaveformPeaks | None
+    #: length of the source, seconds
+    duration_s: float
+
+
+class SpectrogramBuilder:
+    """Streaming, bounded spectrogram: ``process(block)`` then ``flush()``.
+
+    Parameters
+    ----------
+    sample_rate : int
+    num_frames : int
+        Length of the signal to come (for the column width); a longer signal
+        only adds columns.
+    max_columns : int
+    rows : int
+    """
+
+    def __init__(self, sample_rate: int, num_frames: int, *, max_columns: int = MAX_COLUMNS, rows: int = ROWS) -> None:
+        self.sample_rate = check_sample_rate(sample_rate)
+        if max_columns < 1 or rows < 1:
+            raise ParameterError(f"max_columns {max_columns} and rows {rows} must be positive")
+        hop = N_FFT // 2
+        stft_frames = max(1, math.ceil(max(num_frames - N_FFT, 0) / hop) + 1)
+        self._frames_per_column = max(1, math.ceil(stft_frames / max_columns))
+        self._hop = hop
+        self._window = np.hanning(N_FFT).astype(np.float32)
+        # Power of a full-scale sine in one bin with this window, so 0 dB is full scale.
+        self._reference = float(np.sum(self._window) / 2) ** 2
+        bin_hz = np.fft.rfftfreq(N_FFT, 1 / self.sample_rate)
+        edges = np.geomspace(LOWEST_HZ, self.sample_rate / 2, rows + 1)
+        self.row_hz = np.sqrt(edges[:-1] * edges[1:])
+        averaging = np.zeros((rows, bin_hz.size), np.float32)
+        for row in range(rows):
+            inside = np.flatnonzero((bin_hz >= edges[row]) & (bin_hz < edges[row + 1]))
+            if inside.size == 0:  # a band narrower than a bin: the nearest bin
+                inside = np.array([int(np.argmin(np.abs(bin_hz - self.row_hz[row])))])
+            averaging[row, inside] = 1.0 / inside.size
+        self._averaging = averaging
+        self._pending = np.zeros(0, np.float32)
+        self._frame_index = 0
+        self._sums = np.zeros((rows, max_columns + 1))
+        self._counts = np.zeros(max_columns + 1, np.int64)
+
+    def process(self, block: np.ndarray) -> None:
+        """Add a ``(channels, frames)`` block (downmixed to mono here)."""
+        mono = to_mono(np.asarray(block, np.float32))[0]
+        pending = np.concatenate([self._pending, mono])
+        count = 0 if pending.size < N_FFT else (pending.size - N_FFT) // self._hop + 1
+        if count:
+            windows = np.lib.stride_tricks.sliding_window_view(pending, N_FFT)[:: self._hop][:count]
+            power = np.abs(np.fft.rfft(windows * self._window, axis=1)) ** 2
+            self._add(power @ self._averaging.T)
+        self._pending = pending[count * self._hop:]
+
+    def _add(self, rows_power: np.ndarray) -> None:
+        """Accumulate (frames, rows) band powers into their columns."""
+        columns = (self._frame_index + np.arange(rows_power.shape[0])) // self._frames_per_column
+        needed = int(columns[-1]) + 1
+        if needed > self._counts.size:  # a longer signal than announced
+            grow = max(needed, 2 * self._counts.size)
+            self._sums = np.pad(self._sums, ((0, 0), (0, grow - self._counts.size)))
+            self._counts = np.pad(self._counts, (0, grow - self._counts.size))
+        np.add.at(self._sums.T, columns, rows_power)
+        np.add.at(self._counts, columns, 1)
+        self._frame_index += rows_power.shape[0]
+
+    def flush(self) -> np.ndarray:
+        """Mean power per (row, column) in dB re full scale, shape (rows, columns); the tail is zero-padded."""
+        if self._pending.size:
+            padded = np.zeros(N_FFT, np.float32)
+            padded[: self._pending.size] = self._pending
+            power = np.abs(np.fft.rfft(padded * self._window)) ** 2
+            self._add((power @ self._averaging.T)[None, :])
+            self._pending = np.zeros(0, np.float32)
+        used = int(np.count_nonzero(self._counts))
+        mean = self._sums[:, :used] / np.maximum(self._counts[:used], 1)
+        return (10 * np.log10(mean / self._reference + 1e-12)).astype(np.float32)
+
+
+def _thinned_hop_ms(duration_s: float) -> int:
+    """A loudness series hop (a multiple of 10 ms) giving at most :data:`MAX_CURVE_POINTS` points."""
+    return max(10, 10 * math.ceil(duration_s * 1000 / MAX_CURVE_POINTS / 10))
+
+
+def measure_track(source, *, with_peaks: bool, channel_layout=None) -> TrackMeasurements:
+    """Loudness curves, spectrogram and (if asked) waveform peaks of a file or Audio, in one streaming pass.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or Audio
+    with_peaks : bool
+        Also compute min/max peaks (:data:`PEAKS_SAMPLES_PER_PIXEL` frames per pixel).
+    channel_layout : str or sequence of str, optional
+        For the loudness meter's channel weights (:func:`audiokit.loudness.channel_weights`).
+
+    Returns
+    -------
+    TrackMeasurements
+    """
+    from ..io.source import open_source
+
+    with open_source(source) as reader:
+        meter = LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=channel_layout)
+        spectrogram = SpectrogramBuilder(reader.sample_rate, reader.num_frames)
+        peaks = (PeaksBuilder(reader.sample_rate, reader.num_channels, samples_per_pixel=(PEAKS_SAMPLES_PER_PIXEL,))
+                 if with_peaks else None)
+        for block in reader.blocks(BLOCK_FRAMES):
+            meter.process(block)
+            spectrogram.process(block)
+            if peaks is not None:
+                peaks.process(block)
+        sample_rate = reader.sample_rate
+    duration_s = meter.num_frames / sample_rate
+    hop_ms = _thinned_hop_ms(duration_s)
+    with warnings.catch_warnings():  # a too-short track has empty curves; the report says so
+        warnings.simplefilter("ignore", LoudnessWarning)
+        momentary, short_term = meter.momentary(hop_ms=hop_ms), meter.short_term(hop_ms=hop_ms)
+    return TrackMeasurements(momentary=momentary, short_term=short_term, spectrogram_db=spectrogram.flush(),
+                             spectrogram_hz=spectrogram.row_hz, peaks=peaks.flush()[0] if peaks else None,
+                             duration_s=duration_s)
