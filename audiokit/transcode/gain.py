@@ -1,7 +1,8 @@
 """Loudness of masters and renditions, and the gain tags players normalize with.
 
 Every call into :mod:`audiokit.loudness` from the ladder goes through
-:func:`measure_loudness`, so that integration lives in one place. The tag
+:class:`ProgrammeLoudness` (blocks) or :func:`measure_loudness` (a whole
+array, the same meter run to the end), so that integration lives in one place. The tag
 formulas (ReplayGain 2.0; Opus R128, RFC 7845 §5.2.1) live in
 :mod:`audiokit.loudness.gain_tags`; a silent rendition has no gain to apply
 and gets no tags.
@@ -10,18 +11,66 @@ and gets no tags.
 from __future__ import annotations
 
 import math
-import warnings
 from types import SimpleNamespace
 
 import numpy as np
 
+from .._arrays import BLOCK_FRAMES, as_samples
 from ..loudness.gain_tags import codec_gain_tags
 
-__all__ = ["gain_tags", "measure_loudness"]
+__all__ = ["ProgrammeLoudness", "gain_tags", "measure_loudness"]
+
+
+class ProgrammeLoudness:
+    """Integrated loudness and true peak of a programme fed block by block.
+
+    A BS.1770 :class:`~audiokit.loudness.LoudnessMeter`: results do not depend
+    on how the programme is split, and equal :func:`measure_loudness`'s. Its
+    memory grows by the meter's 10 ms energies only (8 bytes each: about
+    2.9 MB per hour).
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz.
+    num_channels : int
+        In the default layout for the count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(48000 * 3) / 48000
+    >>> tone = np.tile(0.1 * np.sin(2 * np.pi * 1000 * t), (2, 1)).astype(np.float32)
+    >>> programme = ProgrammeLoudness(48000, 2)
+    >>> for start in range(0, tone.shape[1], 5000):
+    ...     programme.process(tone[:, start:start + 5000])
+    >>> [round(value, 2) for value in programme.flush()]
+    [-19.99, -19.99]
+    """
+
+    def __init__(self, sample_rate: int, num_channels: int) -> None:
+        from ..loudness import LoudnessMeter
+
+        self._meter = LoudnessMeter(sample_rate, num_channels)
+
+    def process(self, block: np.ndarray) -> None:
+        """Add the next block.
+
+        Parameters
+        ----------
+        block : np.ndarray [shape=(channels, frames)]
+            Finite; any number of frames.
+        """
+        self._meter.process(block)
+
+    def flush(self) -> tuple[float, float]:
+        """(integrated LUFS, true peak dBTP) of everything processed, as :func:`measure_loudness` returns them."""
+        report = self._meter.report(warn=False)
+        return report.integrated_lufs, report.true_peak_dbtp
 
 
 def measure_loudness(samples: np.ndarray, sample_rate: int) -> tuple[float, float]:
-    """Integrated loudness and true peak of a programme.
+    """Integrated loudness and true peak of a programme (:class:`ProgrammeLoudness` run to the end).
 
     Parameters
     ----------
@@ -37,12 +86,11 @@ def measure_loudness(samples: np.ndarray, sample_rate: int) -> tuple[float, floa
     true_peak_dbtp : float
         Largest true peak over all channels, dBTP.
     """
-    from ..loudness import LoudnessWarning, measure
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LoudnessWarning)
-        report = measure(samples, sample_rate)
-    return report.integrated_lufs, report.true_peak_dbtp
+    samples = as_samples(samples)
+    programme = ProgrammeLoudness(sample_rate, samples.shape[0])
+    for start in range(0, samples.shape[1], BLOCK_FRAMES):
+        programme.process(samples[:, start:start + BLOCK_FRAMES])
+    return programme.flush()
 
 
 def gain_tags(integrated_lufs: float, true_peak_dbtp: float, *, codec: str) -> dict[str, str]:

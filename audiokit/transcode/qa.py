@@ -43,18 +43,33 @@ A reference below the BS.1770 absolute gate (-70 LUFS: near-silent) has
 nothing audible to compare: bandwidth, mel distance and level are skipped
 (``RenditionQA.skipped`` says so); frames, offset and bitrate still apply.
 
+QA streams, so that a ladder never holds a whole master or rendition:
+:class:`ReferenceAnalysis` is fed the master block by block and keeps, per
+0.25 s segment, its log-mel spectrum (64 float32), a running long-term
+spectrum, the channel sums of the alignment windows (placed from the master's
+known length) and, for lossless rungs, a SHA-256 digest of the master
+quantized to their bit depth; :class:`RenditionAnalysis` is fed the decoded
+rendition, compares each mel segment as it completes and keeps running sums
+only. The STFT frames a stream exactly as it frames the whole array, so
+results do not depend on how the signals are split into blocks.
+:meth:`Reference.of` and :func:`check_rendition` are the whole-array forms.
+
 The limits were set from measurement (docs/transcode.md gives the numbers).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from .._arrays import BLOCK_FRAMES, as_samples, check_finite, check_sample_rate
 from ..errors import ParameterError
-from .gain import measure_loudness
+from .gain import ProgrammeLoudness
 from .rungs import ResolvedRung
 
 __all__ = [
@@ -64,7 +79,10 @@ __all__ = [
     "LEVEL_TOLERANCE_DB",
     "OFFSET_TOLERANCE_FRAMES",
     "QA_MODES",
+    "AlignmentWindow",
     "Reference",
+    "ReferenceAnalysis",
+    "RenditionAnalysis",
     "RenditionQA",
     "alignment_offset",
     "check_rendition",
@@ -90,7 +108,7 @@ MEL_FLOOR_DB = 80.0
 MEL_SEGMENT_S = 0.25
 #: STFT frame: about 43 ms (2048 at 48 kHz), hop half of it.
 FRAME_S = 2048 / 48000
-#: Frames per STFT batch (bounds memory on long tracks).
+#: STFT frames transformed at once (bounds the temporary memory of a large block).
 STFT_BATCH_FRAMES = 512
 #: Cross-correlation window and largest lag searched, frames.
 ALIGNMENT_WINDOW_FRAMES = 1 << 17
@@ -165,48 +183,27 @@ def _frame_length(sample_rate: int) -> int:
     return 1 << round(math.log2(FRAME_S * sample_rate))
 
 
-def _stft_power(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Channel-mean power spectrogram, float32 [shape=(frames, n_fft // 2 + 1)]."""
-    n_fft = _frame_length(sample_rate)
-    hop = n_fft // 2
-    if samples.shape[1] < n_fft:
-        samples = np.pad(samples, ((0, 0), (0, n_fft - samples.shape[1])))
-    window = np.hanning(n_fft).astype(np.float32)
-    count = 1 + (samples.shape[1] - n_fft) // hop
-    out = np.empty((count, n_fft // 2 + 1), np.float32)
-    for start in range(0, count, STFT_BATCH_FRAMES):
-        stop = min(count, start + STFT_BATCH_FRAMES)
-        frames = np.lib.stride_tricks.sliding_window_view(
-            samples[:, start * hop:(stop - 1) * hop + n_fft], n_fft, axis=1)[:, ::hop]
-        spectrum = np.fft.rfft(frames * window, axis=-1)
-        out[start:stop] = (spectrum.real**2 + spectrum.imag**2).mean(axis=0)
-    return out
+def _stft_frame_count(num_frames: int, n_fft: int) -> int:
+    """STFT frames of a signal: at multiples of the hop from 0, a signal shorter than one frame padded to one."""
+    return 1 + (max(num_frames, n_fft) - n_fft) // (n_fft // 2)
 
 
-def _mel_basis(sample_rate: int, n_fft: int) -> np.ndarray:
+def _segment_stft_frames(stft_frames: int, sample_rate: int, n_fft: int) -> int:
+    """STFT frames averaged per MEL_SEGMENT_S segment (all of them when the signal is shorter than one)."""
+    hop_s = (n_fft // 2) / sample_rate
+    return min(stft_frames, max(1, round(MEL_SEGMENT_S / hop_s)))
+
+
+@lru_cache(maxsize=16)
+def _mel_basis_t(sample_rate: int, n_fft: int) -> np.ndarray:
+    """Mel filterbank, transposed, read-only float32 [shape=(n_fft // 2 + 1, MEL_BANDS)]."""
     import librosa
 
     fmax = min(MEL_FMAX_HZ, sample_rate / 2)
-    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=MEL_BANDS, fmin=MEL_FMIN_HZ,
-                               fmax=fmax, dtype=np.float32)
-
-
-def _segment_mel_db(power: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Log-mel spectrum of each MEL_SEGMENT_S segment (a partial last one dropped), dB.
-
-    ``power`` is :func:`_stft_power`'s; returns float32 [shape=(segments, MEL_BANDS)], at least one segment.
-    """
-    mel = power @ _mel_basis(sample_rate, 2 * (power.shape[1] - 1)).T
-    hop_s = (power.shape[1] - 1) / sample_rate  # hop = n_fft / 2 = number of bins - 1
-    per_segment = min(mel.shape[0], max(1, round(MEL_SEGMENT_S / hop_s)))
-    count = mel.shape[0] // per_segment
-    segments = mel[:count * per_segment].reshape(count, per_segment, MEL_BANDS).mean(axis=1)
-    return 10.0 * np.log10(segments + 1e-30)
-
-
-def _smoothed_db(power: np.ndarray) -> np.ndarray:
-    kernel = np.ones(SMOOTHING_BINS) / SMOOTHING_BINS
-    return 10.0 * np.log10(np.convolve(power, kernel, mode="same") + 1e-30)
+    basis = np.ascontiguousarray(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=MEL_BANDS,
+                                                     fmin=MEL_FMIN_HZ, fmax=fmax, dtype=np.float32).T)
+    basis.flags.writeable = False
+    return basis
 
 
 def _mel_upper_edges_hz(sample_rate: int) -> np.ndarray:
@@ -217,18 +214,173 @@ def _mel_upper_edges_hz(sample_rate: int) -> np.ndarray:
     return librosa.mel_frequencies(MEL_BANDS + 2, fmin=MEL_FMIN_HZ, fmax=fmax)[2:]
 
 
+def _smoothed_db(power: np.ndarray) -> np.ndarray:
+    kernel = np.ones(SMOOTHING_BINS) / SMOOTHING_BINS
+    return 10.0 * np.log10(np.convolve(power, kernel, mode="same") + 1e-30)
+
+
+def _middle_window(frames: int) -> tuple[int, int]:
+    """(start, length) of the ALIGNMENT_WINDOW_FRAMES window in the middle of ``frames``."""
+    length = min(frames, ALIGNMENT_WINDOW_FRAMES)
+    return (frames - length) // 2, length
+
+
+def _windows_across(frames: int) -> list[tuple[int, int]]:
+    """(start, length) of up to FULL_WINDOWS windows of FULL_WINDOW_FRAMES spread evenly over ``frames``."""
+    length = min(frames, FULL_WINDOW_FRAMES)
+    count = max(1, min(FULL_WINDOWS, frames // max(length, 1)))
+    return [(int(start), length) for start in np.linspace(0, frames - length, count).astype(int)]
+
+
+def _checked_block(block, num_channels: int | None) -> np.ndarray:
+    """``block`` as float32 (channels, frames), finite, with ``num_channels`` rows when that is known."""
+    block = as_samples(block, name="block")
+    if num_channels is not None and block.shape[0] != num_channels:
+        raise ParameterError(f"block has {block.shape[0]} channels; the earlier blocks of this signal had "
+                             f"{num_channels}. Feed one signal per analysis")
+    check_finite(block, name="block")
+    return block
+
+
+def _canonical_bytes(samples: np.ndarray) -> np.ndarray:
+    """Frames interleaved, float32, -0.0 as 0.0: bytes that depend neither on block boundaries nor on zero's sign."""
+    return np.ascontiguousarray((samples + np.float32(0.0)).T)
+
+
+def _quantized(samples: np.ndarray, bit_depth: int) -> np.ndarray:
+    """``samples`` as the writer stores them at ``bit_depth``, back in float32."""
+    full_scale = 2.0 ** (bit_depth - 1)
+    steps = np.clip(np.round(samples.astype(np.float64) * full_scale), -full_scale, full_scale - 1)
+    return (steps / full_scale).astype(np.float32)
+
+
+class _Spectrogram:
+    """Streaming STFT: channel-mean power of Hann-windowed frames at multiples of the hop from frame 0.
+
+    Frames exactly as a whole-array STFT would: the samples after the last
+    complete frame are dropped, and a signal shorter than one frame is
+    zero-padded to one (:meth:`finish`). Holds under one frame of samples.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self.n_fft = _frame_length(sample_rate)
+        self.hop = self.n_fft // 2
+        self._window = np.hanning(self.n_fft).astype(np.float32)
+        self._carry: np.ndarray | None = None  # samples from the next frame's start on
+        self._frames = 0
+
+    def add(self, block: np.ndarray) -> np.ndarray:
+        """Power of the frames this block completes, float32 [shape=(frames, n_fft // 2 + 1)]."""
+        buffer = block if self._carry is None else np.concatenate([self._carry, block], axis=1)
+        count = 0 if buffer.shape[1] < self.n_fft else 1 + (buffer.shape[1] - self.n_fft) // self.hop
+        out = np.empty((count, self.n_fft // 2 + 1), np.float32)
+        for start in range(0, count, STFT_BATCH_FRAMES):
+            stop = min(count, start + STFT_BATCH_FRAMES)
+            frames = np.lib.stride_tricks.sliding_window_view(
+                buffer[:, start * self.hop:(stop - 1) * self.hop + self.n_fft], self.n_fft, axis=1)[:, ::self.hop]
+            spectrum = np.fft.rfft(frames * self._window, axis=-1)
+            out[start:stop] = (spectrum.real**2 + spectrum.imag**2).mean(axis=0)
+        self._carry = buffer[:, count * self.hop:].copy()  # the caller may reuse its block
+        self._frames += count
+        return out
+
+    def finish(self) -> np.ndarray:
+        """The one zero-padded frame of a signal shorter than a frame; otherwise no frame."""
+        if self._frames:
+            return np.empty((0, self.n_fft // 2 + 1), np.float32)
+        carry = self._carry if self._carry is not None else np.zeros((1, 0), np.float32)
+        padded = np.pad(carry, ((0, 0), (0, self.n_fft - carry.shape[1])))
+        self._carry = None
+        return self.add(padded)
+
+
+class _MelSegments:
+    """Log-mel spectra of successive segments of ``per_segment`` STFT frames, as the frames arrive."""
+
+    def __init__(self, sample_rate: int, n_fft: int, per_segment: int) -> None:
+        self._basis_t = _mel_basis_t(sample_rate, n_fft)
+        self.per_segment = per_segment
+        self._pending = np.empty((0, MEL_BANDS), np.float32)
+
+    def add(self, power: np.ndarray) -> np.ndarray:
+        """Log-mel dB of the segments these frames complete, float32 [shape=(segments, MEL_BANDS)]."""
+        mel = power @ self._basis_t
+        if self._pending.shape[0]:
+            mel = np.concatenate([self._pending, mel])
+        count = mel.shape[0] // self.per_segment
+        self._pending = mel[count * self.per_segment:]
+        segments = mel[:count * self.per_segment].reshape(count, self.per_segment, MEL_BANDS).mean(axis=1)
+        return 10.0 * np.log10(segments + 1e-30)
+
+    def partial(self) -> np.ndarray:
+        """Log-mel dB of the frames of an incomplete segment as one segment (none when there are none)."""
+        if not self._pending.shape[0]:
+            return np.empty((0, MEL_BANDS), np.float32)
+        return 10.0 * np.log10(self._pending.mean(axis=0, keepdims=True) + 1e-30)
+
+
+class _WindowTaps:
+    """Channel sums (float64) of fixed frame ranges of a stream, and whether each range holds signal."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.spans = spans
+        self.sums = [np.zeros(length) for _, length in spans]
+        self.peaks = [0.0] * len(spans)
+        self._position = 0
+
+    def add(self, block: np.ndarray) -> None:
+        first, last = self._position, self._position + block.shape[1]
+        for index, (start, length) in enumerate(self.spans):
+            low, high = max(start, first), min(start + length, last)
+            if low < high:
+                part = block[:, low - first:high - first]
+                self.sums[index][low - start:high - start] = part.sum(axis=0, dtype=np.float64)
+                self.peaks[index] = max(self.peaks[index], float(part.max()), -float(part.min()))
+        self._position = last
+
+    def covered(self, index: int) -> int:
+        """Frames of window ``index`` the stream has reached."""
+        start, length = self.spans[index]
+        return min(max(self._position - start, 0), length)
+
+
+@dataclass(frozen=True, eq=False)
+class AlignmentWindow:
+    """A stretch of the master that renditions are cross-correlated against."""
+
+    #: first frame
+    start: int
+    #: the master's channels summed, float64 [shape=(length,)]
+    channel_sum: np.ndarray
+    #: whether any sample of the stretch is nonzero
+    has_signal: bool
+
+
 @dataclass(frozen=True, eq=False)
 class Reference:
-    """What renditions of one master are compared against; build with :meth:`of`."""
+    """What renditions of one master are compared against.
 
-    #: the master, float32 [shape=(channels, frames)]
-    samples: np.ndarray
+    Built by :class:`ReferenceAnalysis` from the master's blocks, or by
+    :meth:`of` from a whole array. It holds summaries, not the master: its size
+    grows by about 1 KB per second of master (the mel segments).
+    """
+
     #: Hz
     sample_rate: int
+    #: the master's channel count
+    num_channels: int
+    #: the master's length, frames
+    num_frames: int
+    #: the QA mode it was analysed for: "off" holds loudness and peaks only, "full" the windows across the track
+    mode: str
     #: integrated loudness, LUFS (-inf when undefined: under the -70 LUFS absolute gate)
     integrated_lufs: float
     #: true peak, dBTP
     true_peak_dbtp: float
+    #: largest absolute sample over all channels (linear; above 1.0 the master is over full scale)
+    sample_peak: float
+    #: STFT frames averaged per mel segment
+    segment_stft_frames: int
     #: log-mel spectra of MEL_SEGMENT_S segments, floored, dB [shape=(segments, MEL_BANDS)]
     mel_db: np.ndarray
     #: floor applied to each segment of a rendition's log-mel values, dB [shape=(segments, 1)]
@@ -241,31 +393,213 @@ class Reference:
     has_content: np.ndarray
     #: highest frequency holding content (within CONTENT_FLOOR_DB of the midband median), Hz
     bandwidth_hz: float
+    #: the middle window ("fast" and "full"), then the windows across the track ("full")
+    windows: tuple[AlignmentWindow, ...]
+    #: lossless rungs: bit depth -> SHA-256 of the master quantized to it (interleaved float32)
+    lossless_digests: Mapping[int, str]
 
     @classmethod
-    def of(cls, samples: np.ndarray, sample_rate: int, *, integrated_lufs: float,
-           true_peak_dbtp: float) -> "Reference":
-        """Analyse a master once for all the renditions encoded from it.
+    def of(cls, samples: np.ndarray, sample_rate: int, *, integrated_lufs: float | None = None,
+           true_peak_dbtp: float | None = None, mode: str = "full",
+           bit_depths: tuple[int, ...] = (16, 24)) -> Reference:
+        """Analyse a whole master once for all the renditions encoded from it.
 
         Parameters
         ----------
         samples : np.ndarray [shape=(channels, frames), dtype=float32]
         sample_rate : int
-        integrated_lufs, true_peak_dbtp : float
-            The master's loudness (:func:`~audiokit.transcode.gain.measure_loudness`),
-            measured once for its gain tags.
+        integrated_lufs, true_peak_dbtp : float, optional
+            The master's loudness when already measured
+            (:func:`~audiokit.transcode.gain.measure_loudness`); measured here otherwise.
+        mode : {"full", "fast", "off"}
+            The QA the reference serves (see :class:`ReferenceAnalysis`).
+        bit_depths : tuple of int
+            Depths of the lossless rungs to check: by default the two
+            :func:`~audiokit.transcode.rungs.resolve_rung` gives (16 and 24).
+
+        Returns
+        -------
+        Reference
         """
-        power = _stft_power(samples, sample_rate)
-        mel_db = _segment_mel_db(power, sample_rate)
-        floor = np.maximum(float(mel_db.max()) - MEL_FLOOR_DB, mel_db.max(axis=1, keepdims=True) - SEGMENT_RANGE_DB)
-        spectrum = power.mean(axis=0)
-        spectrum_db = _smoothed_db(spectrum)
-        freqs = np.linspace(0.0, sample_rate / 2, power.shape[1])
-        midband = spectrum_db[(freqs >= 200.0) & (freqs <= 4000.0)]
-        has_content = spectrum_db >= np.median(midband) - CONTENT_FLOOR_DB
-        bandwidth = float(freqs[np.flatnonzero(has_content)[-1]]) if has_content.any() else 0.0
-        return cls(samples, sample_rate, integrated_lufs, true_peak_dbtp, np.maximum(mel_db, floor), floor,
-                   spectrum_db, spectrum, has_content, bandwidth)
+        samples = as_samples(samples)
+        if (integrated_lufs is None) != (true_peak_dbtp is None):
+            raise ParameterError("pass both integrated_lufs and true_peak_dbtp, or neither (both are then measured)")
+        loudness = None if integrated_lufs is None or true_peak_dbtp is None else (integrated_lufs, true_peak_dbtp)
+        analysis = ReferenceAnalysis(sample_rate, samples.shape[0], expected_frames=samples.shape[1], mode=mode,
+                                     bit_depths=bit_depths, loudness=loudness)
+        for start in range(0, samples.shape[1], BLOCK_FRAMES):
+            analysis.add(samples[:, start:start + BLOCK_FRAMES])
+        return analysis.finish()
+
+
+def _checked_mode(mode: str, allowed: tuple[str, ...]) -> str:
+    if mode not in allowed:
+        raise ParameterError(f"mode is {mode!r}; expected {' or '.join(repr(m) for m in allowed)}")
+    return mode
+
+
+def _reading(meter: ProgrammeLoudness | None) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of a meter; -inf for a signal that had no block."""
+    return meter.flush() if meter is not None else (-math.inf, -math.inf)
+
+
+class ReferenceAnalysis:
+    """The analysis of one master, fed block by block; :meth:`finish` gives its :class:`Reference`.
+
+    Memory does not grow with the master's length beyond the mel segments
+    (64 float32 per :data:`MEL_SEGMENT_S`: about 3.7 MB per hour) and the
+    loudness meter's 10 ms energies (8 bytes each: about 2.9 MB per hour).
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz.
+    num_channels : int
+    expected_frames : int
+        The master's exact length, frames: it places the alignment windows
+        before the samples arrive; :meth:`finish` checks it.
+    mode : {"off", "fast", "full"}
+        "off": loudness and peaks only (the gain tags need them); "fast":
+        also what every check needs, with one alignment window in the middle;
+        "full": also :data:`FULL_WINDOWS` windows across the track.
+    bit_depths : tuple of int
+        Depths of the lossless rungs encoded from this master: a digest of
+        the master quantized to each is kept for their bit-exactness check.
+    loudness : (float, float), optional
+        The master's (integrated LUFS, true peak dBTP) when measured
+        elsewhere; the analysis then runs no loudness meter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(48000 * 3) / 48000
+    >>> master = np.tile(0.1 * np.sin(2 * np.pi * 1000 * t), (2, 1)).astype(np.float32)
+    >>> analysis = ReferenceAnalysis(48000, 2, expected_frames=master.shape[1], mode="fast")
+    >>> for start in range(0, master.shape[1], 10000):
+    ...     analysis.add(master[:, start:start + 10000])
+    >>> reference = analysis.finish()
+    >>> round(reference.integrated_lufs, 1), round(reference.sample_peak, 3), reference.mel_db.shape
+    (-20.0, 0.1, (11, 64))
+    """
+
+    def __init__(self, sample_rate: int, num_channels: int, *, expected_frames: int, mode: str,
+                 bit_depths: tuple[int, ...] = (), loudness: tuple[float, float] | None = None) -> None:
+        self.sample_rate = check_sample_rate(sample_rate)
+        if isinstance(num_channels, bool) or not isinstance(num_channels, (int, np.integer)) or num_channels < 1:
+            raise ParameterError(f"num_channels is {num_channels!r}; expected a positive integer")
+        if isinstance(expected_frames, bool) or not isinstance(expected_frames, (int, np.integer)) \
+                or expected_frames < 0:
+            raise ParameterError(f"expected_frames is {expected_frames!r}; expected the master's length in frames")
+        for depth in bit_depths:
+            if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 8 <= depth <= 32:
+                raise ParameterError(f"bit_depths holds {depth!r}; expected integer depths from 8 to 32")
+        self.num_channels = int(num_channels)
+        self.expected_frames = int(expected_frames)
+        self.mode = _checked_mode(mode, QA_MODES)
+        self._loudness = loudness
+        self._meter = ProgrammeLoudness(self.sample_rate, self.num_channels) if loudness is None else None
+        self._sample_peak = 0.0
+        self._position = 0
+        if self.mode == "off":
+            return
+        self._spectrogram = _Spectrogram(self.sample_rate)
+        n_fft = self._spectrogram.n_fft
+        stft_frames = _stft_frame_count(self.expected_frames, n_fft)
+        self._segments = _MelSegments(self.sample_rate, n_fft,
+                                      _segment_stft_frames(stft_frames, self.sample_rate, n_fft))
+        self._mel_db = np.empty((stft_frames // self._segments.per_segment, MEL_BANDS), np.float32)
+        self._segment_count = 0
+        self._power_sum = np.zeros(n_fft // 2 + 1)
+        self._power_frames = 0
+        spans = [_middle_window(self.expected_frames)]
+        if self.mode == "full":
+            spans += _windows_across(self.expected_frames)
+        self._windows = _WindowTaps(spans)
+        self._digests = {int(depth): hashlib.sha256() for depth in bit_depths}
+
+    def add(self, block: np.ndarray) -> None:
+        """Add the next block of the master.
+
+        Parameters
+        ----------
+        block : np.ndarray [shape=(channels, frames), dtype=float32]
+            Any number of frames (0 included); finite.
+        """
+        block = _checked_block(block, self.num_channels)
+        if self._position + block.shape[1] > self.expected_frames:
+            raise ParameterError(f"this block takes the master to {self._position + block.shape[1]} frames, past "
+                                 f"expected_frames={self.expected_frames}; pass the master's exact length")
+        if not block.shape[1]:
+            return
+        self._position += block.shape[1]
+        if self._meter is not None:
+            self._meter.process(block)
+        self._sample_peak = max(self._sample_peak, float(block.max()), -float(block.min()))
+        if self.mode == "off":
+            return
+        self._add_power(self._spectrogram.add(block))
+        self._windows.add(block)
+        for depth, digest in self._digests.items():
+            digest.update(_canonical_bytes(_quantized(block, depth)).data)
+
+    def _add_power(self, power: np.ndarray) -> None:
+        self._power_sum += power.sum(axis=0, dtype=np.float64)
+        self._power_frames += power.shape[0]
+        segments = self._segments.add(power)
+        self._mel_db[self._segment_count:self._segment_count + segments.shape[0]] = segments
+        self._segment_count += segments.shape[0]
+
+    def finish(self) -> Reference:
+        """The :class:`Reference` of everything added.
+
+        Raises
+        ------
+        ParameterError
+            If the master's length differs from ``expected_frames``.
+        """
+        if self._position != self.expected_frames:
+            raise ParameterError(f"the master has {self._position} frames; expected_frames said "
+                                 f"{self.expected_frames}. Pass its exact length")
+        integrated_lufs, true_peak_dbtp = self._loudness or _reading(self._meter)
+        spectrum = spectrum_db = np.empty(0)
+        mel_db = floor = np.empty((0, 1), np.float32)
+        has_content, bandwidth, per_segment, digests = np.empty(0, bool), 0.0, 0, {}
+        windows: tuple[AlignmentWindow, ...] = ()
+        if self.mode != "off":
+            self._add_power(self._spectrogram.finish())
+            mel_db = self._mel_db[:self._segment_count]
+            floor = np.maximum(float(mel_db.max()) - MEL_FLOOR_DB,
+                               mel_db.max(axis=1, keepdims=True) - SEGMENT_RANGE_DB)
+            mel_db = np.maximum(mel_db, floor)
+            spectrum = self._power_sum / self._power_frames
+            spectrum_db = _smoothed_db(spectrum)
+            freqs = np.linspace(0.0, self.sample_rate / 2, spectrum.shape[0])
+            midband = spectrum_db[(freqs >= 200.0) & (freqs <= 4000.0)]
+            has_content = spectrum_db >= np.median(midband) - CONTENT_FLOOR_DB
+            bandwidth = float(freqs[np.flatnonzero(has_content)[-1]]) if has_content.any() else 0.0
+            taps = self._windows
+            windows = tuple(AlignmentWindow(start, taps.sums[index], taps.peaks[index] > 0.0)
+                            for index, (start, _) in enumerate(taps.spans))
+            per_segment = self._segments.per_segment
+            digests = {depth: digest.hexdigest() for depth, digest in self._digests.items()}
+        return Reference(
+            sample_rate=self.sample_rate,
+            num_channels=self.num_channels,
+            num_frames=self._position,
+            mode=self.mode,
+            integrated_lufs=float(integrated_lufs),
+            true_peak_dbtp=float(true_peak_dbtp),
+            sample_peak=self._sample_peak,
+            segment_stft_frames=per_segment,
+            mel_db=mel_db,
+            mel_floor_db=floor,
+            spectrum_db=spectrum_db,
+            spectrum_power=spectrum,
+            has_content=has_content,
+            bandwidth_hz=bandwidth,
+            windows=windows,
+            lossless_digests=digests,
+        )
 
 
 @dataclass(frozen=True)
@@ -337,21 +671,14 @@ def alignment_offset(reference: np.ndarray, decoded: np.ndarray) -> int:
         :data:`PEAK_TIE_FRACTION` of the highest, the one nearest lag 0 wins
         (periodic signals); silence gives 0.
     """
-    return _middle_alignment(reference, decoded)[0]
+    start, length = _middle_window(min(reference.shape[1], decoded.shape[1]))
+    return _window_alignment(reference[:, start:start + length].sum(axis=0, dtype=np.float64),
+                             decoded[:, start:start + length].sum(axis=0, dtype=np.float64))[0]
 
 
-def _middle_alignment(reference: np.ndarray, decoded: np.ndarray) -> tuple[int, float]:
-    frames = min(reference.shape[1], decoded.shape[1])
-    length = min(frames, ALIGNMENT_WINDOW_FRAMES)
-    start = (frames - length) // 2
-    return _window_alignment(reference[:, start:start + length], decoded[:, start:start + length])
-
-
-def _window_alignment(reference: np.ndarray, decoded: np.ndarray) -> tuple[int, float]:
-    """(lag, normalized correlation at that lag) of one window; (0, 1.0) for silence."""
-    length = reference.shape[1]
-    a = reference.sum(axis=0, dtype=np.float64)
-    b = decoded.sum(axis=0, dtype=np.float64)
+def _window_alignment(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
+    """(lag, normalized correlation at that lag) of two channel sums; (0, 1.0) for silence."""
+    length = a.shape[0]
     if length < 2 or not (a.any() and b.any()):
         return 0, 1.0
     size = 1 << math.ceil(math.log2(length + MAX_LAG_FRAMES))
@@ -367,34 +694,243 @@ def _window_alignment(reference: np.ndarray, decoded: np.ndarray) -> tuple[int, 
     return int(lags[ties[np.argmin(np.abs(lags[ties]))]]), coefficient
 
 
-def _windows_across(reference: np.ndarray, decoded: np.ndarray) -> list[tuple[int, float]]:
-    """Alignments of up to FULL_WINDOWS windows spread evenly over the track (those with signal in both)."""
-    frames = min(reference.shape[1], decoded.shape[1])
-    length = min(frames, FULL_WINDOW_FRAMES)
-    count = max(1, min(FULL_WINDOWS, frames // max(length, 1)))
-    out = []
-    for start in np.linspace(0, frames - length, count).astype(int):
-        a, b = reference[:, start:start + length], decoded[:, start:start + length]
-        if np.abs(a).max(initial=0.0) > 0.0 and np.abs(b).max(initial=0.0) > 0.0:
-            out.append(_window_alignment(a, b))
-    return out
-
-
-def _quantized(samples: np.ndarray, bit_depth: int) -> np.ndarray:
-    """``samples`` as the writer stores them at ``bit_depth``, back in float32."""
-    full_scale = 2.0 ** (bit_depth - 1)
-    steps = np.clip(np.round(samples.astype(np.float64) * full_scale), -full_scale, full_scale - 1)
-    return (steps / full_scale).astype(np.float32)
-
-
 def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
+
+
+class RenditionAnalysis:
+    """The QA of one decoded rendition, fed block by block; :meth:`finish` gives its :class:`RenditionQA`.
+
+    Each mel segment is compared with the reference's as it completes and the
+    long-term spectrum is a running sum, so memory stays bounded (the
+    alignment windows, under one STFT frame of samples, the loudness meter's
+    10 ms energies) whatever the length. Samples past the reference's length
+    are metered but not compared (the frames check fails them).
+
+    Parameters
+    ----------
+    reference : Reference
+        The master's, analysed for ``mode`` or more.
+    resolved : ResolvedRung
+        The rung encoded; its sample rate is the reference's.
+    mode : {"fast", "full"}
+        ``full`` also checks the offset in windows across the whole track.
+    loudness : (float, float), optional
+        The rendition's (integrated LUFS, true peak dBTP) when measured
+        elsewhere; the analysis then runs no loudness meter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audiokit.transcode.rungs import Rung, resolve_rung
+    >>> master = np.zeros((1, 48000), np.float32)
+    >>> flac = resolve_rung(Rung("f", "flac"), source_rate=48000, source_channels=1, source_bit_depth=16)
+    >>> reference = ReferenceAnalysis(48000, 1, expected_frames=48000, mode="fast", bit_depths=(16,))
+    >>> reference.add(master)
+    >>> analysis = RenditionAnalysis(reference.finish(), flac, mode="fast")
+    >>> for start in range(0, 48000, 4096):
+    ...     analysis.add(master[:, start:start + 4096])
+    >>> qa = analysis.finish(measured_bitrate_bps=0)
+    >>> qa.bit_exact, qa.passed
+    (True, True)
+    """
+
+    def __init__(self, reference: Reference, resolved: ResolvedRung, *, mode: str,
+                 loudness: tuple[float, float] | None = None) -> None:
+        self.mode = _checked_mode(mode, ("fast", "full"))
+        if reference.mode == "off" or (self.mode == "full" and reference.mode != "full"):
+            raise ParameterError(f"the reference was analysed with mode={reference.mode!r}; {self.mode!r} QA "
+                                 f"needs a ReferenceAnalysis made with mode={self.mode!r} or 'full'")
+        if resolved.sample_rate != reference.sample_rate:
+            raise ParameterError(f"rung {resolved.rung.name!r} is at {resolved.sample_rate} Hz; its reference at "
+                                 f"{reference.sample_rate} Hz. Analyse the master the rung was encoded from")
+        self.reference, self.resolved = reference, resolved
+        self._loudness = loudness
+        self._meter: ProgrammeLoudness | None = None
+        self._num_channels: int | None = None
+        self._position = 0
+        spec = resolved.spec
+        if spec.lossless:
+            depth = resolved.lossless_bit_depth
+            if depth not in reference.lossless_digests:
+                raise ParameterError(f"the reference holds no digest at {depth} bits for lossless rung "
+                                     f"{resolved.rung.name!r}; pass bit_depths=({depth},) to its ReferenceAnalysis")
+            self.expected_bandwidth_hz, self.mel_limit_db = reference.bandwidth_hz, 0.0
+            # The passband: mel bands and spectrum bins up to the bandwidth the codec is expected to keep.
+            self.passband_hz = reference.sample_rate / 2
+        else:
+            self._per_channel = resolved.lossy_bitrate_bps / resolved.num_channels
+            self.expected_bandwidth_hz = min(_lookup(EXPECTED_BANDWIDTH_HZ[resolved.rung.codec], self._per_channel),
+                                             REFERENCE_BANDWIDTH_FRACTION * reference.bandwidth_hz)
+            self.mel_limit_db = _lookup(MEL_DISTANCE_LIMITS_DB[resolved.rung.codec], self._per_channel)
+            self.passband_hz = self.expected_bandwidth_hz
+        self._bands = _mel_upper_edges_hz(reference.sample_rate) <= max(self.passband_hz, 1.0)
+        self._bands[0] = True
+        self._digest = hashlib.sha256() if spec.lossless else None
+        self._spectrogram = _Spectrogram(reference.sample_rate)
+        self._segments = _MelSegments(reference.sample_rate, self._spectrogram.n_fft, reference.segment_stft_frames)
+        self._segment_count = 0
+        self._mel_sum = 0.0
+        self._mel_values = 0
+        self._power_sum = np.zeros(self._spectrogram.n_fft // 2 + 1)
+        self._power_frames = 0
+        windows = reference.windows if self.mode == "full" else reference.windows[:1]
+        self._windows = _WindowTaps([(window.start, window.channel_sum.shape[0]) for window in windows])
+
+    def add(self, block: np.ndarray) -> None:
+        """Add the next block of the decoded rendition.
+
+        Parameters
+        ----------
+        block : np.ndarray [shape=(channels, frames), dtype=float32]
+            Any number of frames (0 included); finite.
+        """
+        block = _checked_block(block, self._num_channels)
+        if self._num_channels is None:
+            self._num_channels = block.shape[0]
+            if self._loudness is None:
+                self._meter = ProgrammeLoudness(self.reference.sample_rate, block.shape[0])
+        if self._meter is not None:
+            self._meter.process(block)
+        compared = block[:, :max(0, self.reference.num_frames - self._position)]
+        self._position += block.shape[1]
+        if not compared.shape[1]:
+            return
+        self._add_power(self._spectrogram.add(compared))
+        self._windows.add(compared)
+        if self._digest is not None:
+            self._digest.update(_canonical_bytes(compared).data)
+
+    def _add_power(self, power: np.ndarray) -> None:
+        self._power_sum += power.sum(axis=0, dtype=np.float64)
+        self._power_frames += power.shape[0]
+        self._compare(self._segments.add(power))
+
+    def _compare(self, mel_db: np.ndarray) -> None:
+        """Accumulate the distance of these log-mel segments from the reference's."""
+        first = self._segment_count
+        last = first + mel_db.shape[0]
+        reference = self.reference
+        floored = np.maximum(mel_db, reference.mel_floor_db[first:last])
+        difference = np.abs(floored - reference.mel_db[first:last])[:, self._bands]
+        self._mel_sum += float(difference.sum(dtype=np.float64))
+        self._mel_values += difference.size
+        self._segment_count = last
+
+    def finish(self, *, measured_bitrate_bps: int, gain_db: float = 0.0) -> RenditionQA:
+        """Judge the rendition.
+
+        Parameters
+        ----------
+        measured_bitrate_bps : int
+            Payload bitrate from :func:`audiokit.probe`.
+        gain_db : float
+            Gain the encoder was fed on purpose over the reference (``full``
+            QA's AAC level match); the level check expects it.
+
+        Returns
+        -------
+        RenditionQA
+        """
+        self._add_power(self._spectrogram.finish())
+        if not self._segment_count:  # shorter than one segment of the reference: its frames are the segment
+            self._compare(self._segments.partial())
+        reference, resolved = self.reference, self.resolved
+        rung, spec = resolved.rung, resolved.spec
+        failures, skipped = [], []
+        shape = (self._num_channels or 0, self._position)
+        if shape != (reference.num_channels, reference.num_frames):
+            failures.append(f"decoded shape {shape} != reference {(reference.num_channels, reference.num_frames)} "
+                            "(frames must be exact)")
+        tolerance = OFFSET_TOLERANCE_FRAMES[rung.codec]
+        taps = self._windows
+        windows = []
+        for index, window in enumerate(reference.windows[:len(taps.spans)]):
+            covered = taps.covered(index)
+            if index == 0 or (window.has_signal and taps.peaks[index] > 0.0):
+                windows.append(_window_alignment(window.channel_sum[:covered], taps.sums[index][:covered]))
+        measurable = [lag for lag, coefficient in windows if coefficient >= MIN_ALIGNMENT_CORRELATION]
+        offset = max(measurable, key=abs) if measurable else 0
+        if not measurable:
+            skipped.append(f"offset: the codec did not keep the waveform (correlation {max(c for _, c in windows):.2f} "
+                           f"at the best lag, under {MIN_ALIGNMENT_CORRELATION}): alignment is not measurable")
+        elif abs(offset) > tolerance:
+            failures.append(f"time offset {offset} frames against the source (tolerance {tolerance} for {rung.codec})")
+        if not spec.lossless:
+            error = measured_bitrate_bps / resolved.lossy_bitrate_bps - 1.0
+            if spec.constant_bitrate and abs(error) > BITRATE_TOLERANCE:
+                failures.append(
+                    f"measured bitrate {measured_bitrate_bps} bit/s is {error:+.1%} off the {resolved.bitrate_bps} "
+                    f"target (tolerance {BITRATE_TOLERANCE:.0%})"
+                )
+            elif error > VARIABLE_BITRATE_OVERSHOOT:
+                failures.append(
+                    f"measured bitrate {measured_bitrate_bps} bit/s is {error:+.1%} over the {resolved.bitrate_bps} "
+                    f"target (at most +{VARIABLE_BITRATE_OVERSHOOT:.0%})"
+                )
+        integrated, peak = self._loudness or _reading(self._meter)
+        delta = integrated - reference.integrated_lufs
+        bit_exact = None
+        if self._digest is not None:
+            depth = resolved.lossless_bit_depth
+            bit_exact = (shape == (reference.num_channels, reference.num_frames)
+                         and self._digest.hexdigest() == reference.lossless_digests[depth])
+            if not bit_exact:
+                failures.append(f"lossless rendition is not bit-exact at {depth} bits")
+        spectrum = self._power_sum / self._power_frames
+        spectrum_db = _smoothed_db(spectrum)
+        freqs = np.linspace(0.0, reference.sample_rate / 2, spectrum.shape[0])
+        in_band = (spectrum_db >= reference.spectrum_db - BANDWIDTH_DROP_DB) & reference.has_content
+        bandwidth = float(freqs[np.flatnonzero(in_band)[-1]]) if in_band.any() else 0.0
+        # Reported to 0.0001 dB: float32 sums in an order that depends on block sizes and BLAS threads
+        # move the last bits, and a manifest must not depend on where it was made.
+        mel_distance = round(self._mel_sum / self._mel_values, 4)
+        bins = (freqs >= LEVEL_FMIN_HZ) & (freqs <= self.passband_hz) & reference.has_content
+        reference_power = float(reference.spectrum_power[bins].sum(dtype=np.float64))
+        level_delta = None
+        if not math.isfinite(reference.integrated_lufs):
+            skipped.append("bandwidth, mel distance, level: the source is under the BS.1770 absolute gate "
+                           "(-70 LUFS), nothing audible to compare")
+        else:
+            if reference_power > 0:
+                level_delta = round(10.0 * math.log10(max(float(spectrum[bins].sum(dtype=np.float64)), 1e-30)
+                                                      / reference_power) - gain_db, 4)
+                level_limit = 0.0 if spec.lossless else _lookup(LEVEL_TOLERANCE_DB[rung.codec], self._per_channel)
+                if not spec.lossless and abs(level_delta) > level_limit:
+                    failures.append(f"level {level_delta:+.2f} dB off the source inside the {self.passband_hz:.0f} "
+                                    f"Hz passband (tolerance {level_limit} dB)")
+            if not spec.lossless and mel_distance > self.mel_limit_db:
+                failures.append(f"mel distance {mel_distance:.2f} dB over the {self.mel_limit_db} dB limit for "
+                                f"{rung.codec} at {resolved.bitrate_bps} bit/s")
+            if bandwidth < self.expected_bandwidth_hz:
+                failures.append(f"bandwidth {bandwidth:.0f} Hz under the expected {self.expected_bandwidth_hz:.0f} Hz")
+        return RenditionQA(
+            mode=self.mode,
+            num_frames=self._position,
+            offset_frames=offset,
+            offset_tolerance_frames=tolerance,
+            measured_bitrate_bps=int(measured_bitrate_bps),
+            integrated_lufs=_finite(integrated),
+            true_peak_dbtp=_finite(peak),
+            loudness_delta_lu=_finite(delta) if math.isfinite(integrated) else None,
+            level_delta_db=level_delta,
+            bandwidth_hz=bandwidth,
+            expected_bandwidth_hz=float(self.expected_bandwidth_hz),
+            mel_distance_db=mel_distance,
+            mel_distance_limit_db=self.mel_limit_db,
+            bit_exact=bit_exact,
+            failures=tuple(failures),
+            skipped=tuple(skipped),
+        )
 
 
 def check_rendition(decoded: np.ndarray, reference: Reference, resolved: ResolvedRung, *,
                     measured_bitrate_bps: int, mode: str = "fast",
                     loudness: tuple[float, float] | None = None, gain_db: float = 0.0) -> RenditionQA:
-    """Measure a decoded rendition against its reference and list failed checks.
+    """Measure a whole decoded rendition against its reference and list failed checks.
+
+    :class:`RenditionAnalysis` fed the rendition in blocks of
+    :data:`~audiokit._arrays.BLOCK_FRAMES`.
 
     Parameters
     ----------
@@ -427,103 +963,8 @@ def check_rendition(decoded: np.ndarray, reference: Reference, resolved: Resolve
     >>> check_rendition(master, reference, flac, measured_bitrate_bps=0).skipped[0][:30]
     'bandwidth, mel distance, level'
     """
-    if mode not in ("fast", "full"):
-        raise ParameterError(f"mode is {mode!r}; expected 'fast' or 'full'")
-    rung, spec = resolved.rung, resolved.spec
-    failures, skipped = [], []
-    expected_frames = reference.samples.shape[1]
-    if decoded.shape != reference.samples.shape:
-        failures.append(f"decoded shape {decoded.shape} != reference {reference.samples.shape} (frames must be exact)")
-        length = min(decoded.shape[1], expected_frames)
-        decoded_cmp, reference_cmp = decoded[:, :length], reference.samples[:, :length]
-    else:
-        decoded_cmp, reference_cmp = decoded, reference.samples
-    tolerance = OFFSET_TOLERANCE_FRAMES[rung.codec]
-    windows = [_middle_alignment(reference_cmp, decoded_cmp)]
-    if mode == "full":
-        windows += _windows_across(reference_cmp, decoded_cmp)
-    measurable = [lag for lag, coefficient in windows if coefficient >= MIN_ALIGNMENT_CORRELATION]
-    offset = max(measurable, key=abs) if measurable else 0
-    if not measurable:
-        skipped.append(f"offset: the codec did not keep the waveform (correlation {max(c for _, c in windows):.2f} "
-                       f"at the best lag, under {MIN_ALIGNMENT_CORRELATION}): alignment is not measurable")
-    elif abs(offset) > tolerance:
-        failures.append(f"time offset {offset} frames against the source (tolerance {tolerance} for {rung.codec})")
-    if not spec.lossless:
-        error = measured_bitrate_bps / resolved.lossy_bitrate_bps - 1.0
-        if spec.constant_bitrate and abs(error) > BITRATE_TOLERANCE:
-            failures.append(
-                f"measured bitrate {measured_bitrate_bps} bit/s is {error:+.1%} off the {resolved.bitrate_bps} target "
-                f"(tolerance {BITRATE_TOLERANCE:.0%})"
-            )
-        elif error > VARIABLE_BITRATE_OVERSHOOT:
-            failures.append(
-                f"measured bitrate {measured_bitrate_bps} bit/s is {error:+.1%} over the {resolved.bitrate_bps} target "
-                f"(at most +{VARIABLE_BITRATE_OVERSHOOT:.0%})"
-            )
-    integrated, peak = loudness if loudness is not None else measure_loudness(decoded, resolved.sample_rate)
-    delta = integrated - reference.integrated_lufs
-    bit_exact = None
-    if spec.lossless:
-        bit_exact = bool(np.array_equal(decoded_cmp, _quantized(reference_cmp, resolved.lossless_bit_depth)))
-        if not bit_exact:
-            failures.append(f"lossless rendition is not bit-exact at {resolved.bit_depth} bits")
-    power = _stft_power(decoded_cmp, resolved.sample_rate)
-    spectrum = power.mean(axis=0)
-    spectrum_db = _smoothed_db(spectrum)
-    freqs = np.linspace(0.0, resolved.sample_rate / 2, power.shape[1])
-    in_band = (spectrum_db >= reference.spectrum_db - BANDWIDTH_DROP_DB) & reference.has_content
-    bandwidth = float(freqs[np.flatnonzero(in_band)[-1]]) if in_band.any() else 0.0
-    if spec.lossless:
-        expected_bandwidth, mel_limit = reference.bandwidth_hz, 0.0
-    else:
-        per_channel = resolved.lossy_bitrate_bps / resolved.num_channels
-        expected_bandwidth = min(_lookup(EXPECTED_BANDWIDTH_HZ[rung.codec], per_channel),
-                                 REFERENCE_BANDWIDTH_FRACTION * reference.bandwidth_hz)
-        mel_limit = _lookup(MEL_DISTANCE_LIMITS_DB[rung.codec], per_channel)
-    # The passband: mel bands and spectrum bins up to the bandwidth the codec is expected to keep.
-    passband_hz = expected_bandwidth if not spec.lossless else resolved.sample_rate / 2
-    bands = _mel_upper_edges_hz(resolved.sample_rate) <= max(passband_hz, 1.0)
-    bands[0] = True
-    mel_db = _segment_mel_db(power, resolved.sample_rate)
-    mel_db = np.maximum(mel_db, reference.mel_floor_db[: mel_db.shape[0]])
-    # Reported to 0.0001 dB: the float32 BLAS products above sum in an order that depends on the
-    # thread count, which moves the last bits, and a manifest must not depend on where it was made.
-    mel_distance = round(float(np.abs(mel_db - reference.mel_db[: mel_db.shape[0]])[:, bands].mean()), 4)
-    bins = (freqs >= LEVEL_FMIN_HZ) & (freqs <= passband_hz) & reference.has_content
-    reference_power = float(reference.spectrum_power[bins].sum(dtype=np.float64))
-    level_delta = None
-    if not math.isfinite(reference.integrated_lufs):
-        skipped.append("bandwidth, mel distance, level: the source is under the BS.1770 absolute gate "
-                       "(-70 LUFS), nothing audible to compare")
-    else:
-        if reference_power > 0:
-            level_delta = round(10.0 * math.log10(max(float(spectrum[bins].sum(dtype=np.float64)), 1e-30)
-                                                  / reference_power) - gain_db, 4)
-            level_limit = 0.0 if spec.lossless else _lookup(LEVEL_TOLERANCE_DB[rung.codec], per_channel)
-            if not spec.lossless and abs(level_delta) > level_limit:
-                failures.append(f"level {level_delta:+.2f} dB off the source inside the {passband_hz:.0f} Hz "
-                                f"passband (tolerance {level_limit} dB)")
-        if not spec.lossless and mel_distance > mel_limit:
-            failures.append(f"mel distance {mel_distance:.2f} dB over the {mel_limit} dB limit for {rung.codec} "
-                            f"at {resolved.bitrate_bps} bit/s")
-        if bandwidth < expected_bandwidth:
-            failures.append(f"bandwidth {bandwidth:.0f} Hz under the expected {expected_bandwidth:.0f} Hz")
-    return RenditionQA(
-        mode=mode,
-        num_frames=decoded.shape[1],
-        offset_frames=offset,
-        offset_tolerance_frames=tolerance,
-        measured_bitrate_bps=int(measured_bitrate_bps),
-        integrated_lufs=_finite(integrated),
-        true_peak_dbtp=_finite(peak),
-        loudness_delta_lu=_finite(delta) if math.isfinite(integrated) else None,
-        level_delta_db=level_delta,
-        bandwidth_hz=bandwidth,
-        expected_bandwidth_hz=float(expected_bandwidth),
-        mel_distance_db=mel_distance,
-        mel_distance_limit_db=mel_limit,
-        bit_exact=bit_exact,
-        failures=tuple(failures),
-        skipped=tuple(skipped),
-    )
+    analysis = RenditionAnalysis(reference, resolved, mode=mode, loudness=loudness)
+    decoded = as_samples(decoded, name="decoded")
+    for start in range(0, max(decoded.shape[1], 1), BLOCK_FRAMES):  # an empty rendition still has channels
+        analysis.add(decoded[:, start:start + BLOCK_FRAMES])
+    return analysis.finish(measured_bitrate_bps=measured_bitrate_bps, gain_db=gain_db)
