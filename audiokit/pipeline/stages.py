@@ -4,14 +4,21 @@ Every stage takes the :class:`TrackContext` and returns the JSON-ready value
 it adds to the manifest under its own key (or None). A stage whose optional
 module or extra is missing raises :class:`StageSkipped`; the manifest then
 records it as skipped with the reason, never silently drops it.
+
+The core stages decode the track once, in blocks, and never hold it whole:
+``decode`` is the one streaming pass (:func:`audiokit.transcode.build_ladder`:
+each block goes to the source's loudness meter and every rendition's encoder),
+and ``loudness`` and ``ladder`` write what that pass measured and made. The
+model stages that need the whole signal get it from
+:meth:`TrackContext.require_audio`, which decodes it on first use.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +26,9 @@ from ..audio import Audio
 from ..channels import to_mono
 from ..errors import AudiokitError, ParameterError
 from ..io.probe import MediaInfo
+
+if TYPE_CHECKING:
+    from ..transcode import LadderResult
 
 __all__ = ["CORE_STAGES", "STAGES", "Stage", "StageSkipped", "TrackContext", "resolve_stages"]
 
@@ -51,7 +61,9 @@ class TrackContext:
     settings: dict
     #: filled by the probe stage
     info: MediaInfo | None = None
-    #: filled by the decode stage: the whole track, decoded once
+    #: filled by the decode stage: what its streaming pass measured and made
+    ladder: LadderResult | None = None
+    #: the whole track, decoded by :meth:`require_audio` on first use (the model stages)
     audio: Audio | None = None
     #: manifest sections written so far, by stage name
     results: dict = field(default_factory=dict)
@@ -70,16 +82,30 @@ class TrackContext:
             raise AudiokitError(f"{self.path}: no media info; the probe stage must run first")
         return self.info
 
-    def require_audio(self) -> Audio:
-        """:attr:`audio`, for the stages that run after the decode stage.
+    def require_ladder(self) -> LadderResult:
+        """:attr:`ladder`, for the stages that run after the decode stage.
 
         Raises
         ------
         AudiokitError
             If the decode stage has not run.
         """
+        if self.ladder is None:
+            raise AudiokitError(f"{self.path}: no streaming pass result; the decode stage must run first")
+        return self.ladder
+
+    def require_audio(self) -> Audio:
+        """The whole track, decoded on the first call (the core stages never need it whole).
+
+        Raises
+        ------
+        FormatError
+            If the file cannot be decoded.
+        """
         if self.audio is None:
-            raise AudiokitError(f"{self.path}: no decoded audio; the decode stage must run first")
+            from ..io.source import as_audio
+
+            self.audio = as_audio(self.path)
         return self.audio
 
 
@@ -106,35 +132,32 @@ def _probe(context: TrackContext) -> dict:
 
 
 def _decode(context: TrackContext) -> dict:
-    from ..io.reader import read
+    """The one streaming pass: the file decoded in blocks, fanned out to the loudness meter and the encoders."""
+    from .. import transcode
 
-    context.audio = read(context.path)
-    return {"num_frames": context.audio.num_frames, "sample_rate": context.audio.sample_rate}
+    context.require_info()
+    context.ladder = transcode.build_ladder(
+        context.path, context.work_dir / "renditions", preset=context.settings["preset"],
+        hls=context.settings["hls"], dash=context.settings["dash"], qa=context.settings.get("qa", "fast"),
+    )
+    return {"num_frames": context.ladder.source_num_frames, "sample_rate": context.ladder.source_sample_rate}
 
 
 def _loudness(context: TrackContext) -> dict:
+    """The source's BS.1770 report (probed channel layout), measured in the decode stage's pass."""
     from .. import loudness
 
-    audio = context.require_audio()
-    with warnings.catch_warnings():  # undefined values are recorded as null in the manifest
-        warnings.simplefilter("ignore", loudness.LoudnessWarning)
-        report = loudness.measure(audio.samples, audio.sample_rate,
-                                  channel_layout=context.require_info().channel_layout)
+    report = context.require_ladder().source_loudness
+    if report is None:
+        raise AudiokitError(f"{context.path}: the streaming pass measured no loudness")
     document = report.to_dict()
-    if hasattr(loudness, "preset_gains"):
-        document["normalization"] = loudness.preset_gains(report)
+    document["normalization"] = loudness.preset_gains(report)
     return document
 
 
 def _ladder(context: TrackContext) -> dict:
-    from .. import transcode
-
-    result = transcode.build_ladder(
-        context.audio, context.work_dir / "renditions", preset=context.settings["preset"],
-        hls=context.settings["hls"], dash=context.settings["dash"], source_info=context.info,
-        qa=context.settings.get("qa", "fast"),
-    )
-    document = result.to_dict()
+    """The renditions the decode stage's pass encoded, checked and packaged."""
+    document = context.require_ladder().to_dict()
     # The ladder was built inside the track's partial folder; record where it lives in the final one.
     document["out_dir"] = "renditions"
     return document
@@ -145,7 +168,7 @@ def _tags(context: TrackContext) -> dict:
 
     sections = {}
     # One call: both models run on one front end (one resample, one mel spectrogram).
-    for model, result in zip(TAG_MODELS, tag(context.audio, model=list(TAG_MODELS), top_k=TAG_TOP_K), strict=True):
+    for model, result in zip(TAG_MODELS, tag(context.require_audio(), model=list(TAG_MODELS), top_k=TAG_TOP_K), strict=True):
         context.tag_results[model] = result
         document = result.to_dict()
         sections[model] = {"tags": document["tags"], "embedding": document["embedding"]}
@@ -164,7 +187,7 @@ def _analysis(context: TrackContext) -> dict:
     from ..analysis import analyze
 
     # The music/speech segmentation reuses the tags stage's MTT_musicnn result when it ran.
-    return analyze(context.audio, tags=context.tag_results.get("MTT_musicnn")).to_dict()
+    return analyze(context.require_audio(), tags=context.tag_results.get("MTT_musicnn")).to_dict()
 
 
 def _load_analysis() -> None:  # its speech/music segmentation runs Silero VAD and the MTT tagger
@@ -200,7 +223,7 @@ def _transcript(context: TrackContext) -> dict:
     from ..models import transcribe
     from ..models.whisper.writers import write_transcript
 
-    segments, info = transcribe(context.audio, backend=TRANSCRIPT_BACKEND)
+    segments, info = transcribe(context.require_audio(), backend=TRANSCRIPT_BACKEND)
     segments = list(segments)
     folder = context.work_dir / "transcript"
     paths = write_transcript(segments, info, context.path, folder, formats=TRANSCRIPT_FORMATS)
@@ -224,11 +247,11 @@ def _moderation(context: TrackContext) -> dict:
     speech = context.results.get("speech") or {}
     # the policy also picks the delivery spec the audio is checked against (music: spotify, speech: podcast)
     if transcript is not None:  # speech: podcast policy on the transcript just written
-        result = moderate(context.audio, transcript=context.work_dir / transcript["paths"]["json"], policy="podcast")
+        result = moderate(context.require_audio(), transcript=context.work_dir / transcript["paths"]["json"], policy="podcast")
     elif speech.get("speech_dominant"):  # speech nobody transcribed: audio checks against the podcast spec
-        result = moderate(context.audio, transcribe=False, policy="podcast")
+        result = moderate(context.require_audio(), transcribe=False, policy="podcast")
     else:  # music: audio checks against the music spec, the music policy
-        result = moderate(context.audio, transcribe=False, policy="music")
+        result = moderate(context.require_audio(), transcribe=False, policy="music")
     document = result.to_dict()
     context.results["flags"] = document["flags"]
     context.results["explicit"] = document["explicit"] if transcript is not None else None
