@@ -13,7 +13,7 @@ Examples
 
 from .analyze import AnalysisResult, analyze
 from .rhythm import TempoResult, tempo
-from .segments import Segment, SegmentationResult, segments
+from .segments import Segment, SegmentationInput, SegmentationResult, Segmenter, energy_segmentation, segments
 from .spectral import SilenceResult, SpectralSummary, silence, spectral_summary
 from .tonality import KeyResult, key
 
@@ -21,11 +21,14 @@ __all__ = [
     "AnalysisResult",
     "KeyResult",
     "Segment",
+    "SegmentationInput",
     "SegmentationResult",
+    "Segmenter",
     "SilenceResult",
     "SpectralSummary",
     "TempoResult",
     "analyze",
+    "energy_segmentation",
     "key",
     "segments",
     "silence",

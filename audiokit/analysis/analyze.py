@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ._frames import frames_of
 from .rhythm import TempoResult, tempo_from_frames
-from .segments import SegmentationResult, segments_from_frames
+from .segments import SegmentationResult, Segmenter, segments_from_frames
 from .spectral import SilenceResult, SpectralSummary, silence_from_frames, summary_from_frames
 from .tonality import KeyResult, key_from_frames
 
@@ -43,7 +43,8 @@ class AnalysisResult:
 
 
 def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -60.0,
-            min_silence_ms: float = 500.0, segment_method: str = "auto", tags=None) -> AnalysisResult:
+            min_silence_ms: float = 500.0, segment_method: str = "auto", tags: object | None = None,
+            segmenter: Segmenter | None = None) -> AnalysisResult:
     """Analyze a file or signal: tempo and beats, key, spectral summary, silence, speech/music.
 
     Parameters
@@ -57,9 +58,11 @@ def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -
     min_silence_ms : float
         Shortest silent stretch reported.
     segment_method : str
-        Speech/music method, "auto", "learned" or "energy" (see :func:`.segments.segments`).
+        Speech/music method, "auto", "learned" or "energy" (see :mod:`.segments`).
     tags : audiokit.models.tagging.TagResult, optional
-        MTT_musicnn's result on the same signal, reused by the speech/music segmentation.
+        MTT_musicnn's result on the same signal, handed to the learned segmenter, which reuses it.
+    segmenter : callable, optional
+        A :data:`.segments.Segmenter` to run instead of ``segment_method``'s.
 
     Returns
     -------
@@ -70,7 +73,7 @@ def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -
     ParameterError
         On a bad option or a signal under 93 ms.
     MissingDependencyError
-        With ``segment_method="learned"`` when the ml extra is missing ("auto" falls back).
+        With ``segment_method="learned"`` when the ml extra is missing ("auto" falls back to "energy").
     FormatError
         If the file cannot be decoded.
 
@@ -91,5 +94,6 @@ def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -
         key=key_from_frames(frames, profile=key_profile),
         spectral=summary_from_frames(frames, threshold_dbfs=threshold_dbfs),
         silence=silence_from_frames(frames, threshold_dbfs=threshold_dbfs, min_silence_ms=min_silence_ms),
-        segments=segments_from_frames(frames, threshold_dbfs=threshold_dbfs, method=segment_method, tags=tags),
+        segments=segments_from_frames(frames, threshold_dbfs=threshold_dbfs, method=segment_method, tags=tags,
+                                      segmenter=segmenter),
     )

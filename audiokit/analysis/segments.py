@@ -1,80 +1,69 @@
-"""Speech / music / silence segmentation: Silero VAD for speech, energy for silence, the tagger for music.
+"""Speech / music / silence segmentation: the seam for model-backed segmenters, and the energy method.
 
-Method (``method="silero-vad+MTT_musicnn"``, needs the ``ml`` extra). Every
-decision lands on the shared analysis frames (23.2 ms hop, see :mod:`._frames`):
+The core holds no model. A *segmenter* is any callable that takes a
+:class:`SegmentationInput` (the shared analysis signal, its frame times, frame
+RMS and silent frames) and returns a :class:`SegmentationResult`;
+:func:`segments_from_labels` turns one label per analysis frame into that
+result the same way for every segmenter.
 
-1. **silence**: frame RMS below ``threshold_dbfs`` (:func:`.spectral.silent_frames`),
-   in runs of at least :data:`MIN_SILENCE_S`; shorter dips belong to what surrounds them.
-2. **speech**: Silero VAD (``audiokit.models.whisper.vad.SpeechDetector``) scores
-   every 32 ms frame of the 16 kHz mono signal; Silero's hysteresis turns the
-   scores into regions: speech starts at a probability >= :data:`VAD_THRESHOLD`,
-   ends after :data:`VAD_MIN_SILENCE_S` below :data:`VAD_NEG_THRESHOLD` (the end
-   is where that stretch began), and regions under :data:`VAD_MIN_SPEECH_S` are
-   dropped.
-3. **music**: the MTT_musicnn tagger's per-3 s timeline; a patch is music when
-   its highest instrument or genre tag (:data:`MUSIC_TAGS`) reaches
-   :data:`MUSIC_THRESHOLD`. The vocal tags ("vocal", "male", "female", "voice",
-   ...) are left out: they fire on plain speech (0.36 "female" on an ALSA test
-   voice), and MagnaTagATune has no "speech" tag; speech is the VAD's call. The
-   mood/tempo tags ("slow", "loud", ...) and "techno", "electronic", "ambient"
-   are left out too: white noise scores 0.22 "techno".
-4. Anything else that is not silent is **other** (noise, effects, a click
-   track): sound that is neither speech nor, by the tagger, music.
+Which segmenter runs (``method``):
 
-Priority is silence > speech > music > other, so speech over music is speech.
-Runs shorter than :data:`MIN_SEGMENT_S` join the segment before them.
+- ``"energy"``: :func:`energy_segmentation`, below; no model.
+- ``"learned"``: the segmenter registered under the name ``"learned"`` in the
+  entry-point group :data:`SEGMENTER_GROUP` (Python packaging metadata, the
+  mechanism pytest uses for its plugins). audiokit registers
+  ``audiokit.models.segmentation:LearnedSegmenter`` there (Silero VAD for speech,
+  the MTT_musicnn tagger for music); the core never imports it by name. A missing
+  registration or a missing ``ml`` extra raises
+  :class:`~audiokit.errors.MissingDependencyError`.
+- ``"auto"`` (default): ``"learned"``, and the energy method with a
+  :class:`RuntimeWarning` and ``fallback_reason`` set when it cannot run.
 
-Fallback (``method="energy"``): when torch or onnxruntime is missing
-(:class:`~audiokit.errors.MissingDependencyError`), or when asked for, each 1 s
-window is silence when most of its frames are silent, otherwise speech when
-more than :data:`LOW_ENERGY_SPEECH` of its frames have an RMS below half the
-window's mean (Scheirer & Slaney 1997's low-energy feature), otherwise music.
-The result's ``method`` says which ran and ``fallback_reason`` why the energy
-method stood in; a :class:`RuntimeWarning` says it too.
+A ``segmenter=`` callable overrides ``method``.
+
+Energy method: each 1 s window is silence when most of its frames are silent,
+otherwise speech when more than :data:`LOW_ENERGY_SPEECH` of its frames have an
+RMS below half the window's mean (the low-energy feature of Scheirer & Slaney,
+"Construction and evaluation of a robust multifeature speech/music
+discriminator", ICASSP 1997), otherwise music.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from importlib.metadata import entry_points
 
 import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError
-from ._frames import ANALYSIS_RATE, HOP_LENGTH, Frames, frames_of
+from ._frames import ANALYSIS_RATE, Frames, frames_of
 from .spectral import silent_frames
 
-__all__ = ["LABELS", "METHODS", "Segment", "SegmentationResult", "segments", "segments_from_frames"]
+__all__ = [
+    "LABELS",
+    "METHODS",
+    "SEGMENTER_GROUP",
+    "Segment",
+    "SegmentationInput",
+    "SegmentationResult",
+    "Segmenter",
+    "energy_segmentation",
+    "load_segmenter",
+    "segments",
+    "segments_from_frames",
+    "segments_from_labels",
+]
 
 #: every label a segment can carry
 LABELS = ("speech", "music", "silence", "other")
-#: "auto" runs the learned method and falls back to "energy" when the ml extra is missing
+#: "auto" runs the learned segmenter and falls back to "energy" when it cannot run
 METHODS = ("auto", "learned", "energy")
-#: what ``SegmentationResult.method`` says for the learned method
-LEARNED_METHOD = "silero-vad+MTT_musicnn"
-#: Silero VAD's input rate, Hz
-VAD_SAMPLE_RATE = 16000
-#: Silero VAD frame, seconds (512 samples at 16 kHz)
-VAD_FRAME_S = 512 / VAD_SAMPLE_RATE
-#: a VAD probability at or above this starts or continues speech (Silero's default)
-VAD_THRESHOLD = 0.5
-#: a VAD probability below this counts as a pause inside speech (Silero's threshold - 0.15)
-VAD_NEG_THRESHOLD = 0.35
-#: a pause at least this long ends a speech region, seconds
-VAD_MIN_SILENCE_S = 0.3
-#: speech regions shorter than this are dropped, seconds
-VAD_MIN_SPEECH_S = 0.25
-#: tagger model whose timeline decides music
-MUSIC_MODEL = "MTT_musicnn"
-#: MagnaTagATune instrument and genre tags that count as evidence of music
-MUSIC_TAGS = (
-    "guitar", "strings", "drums", "piano", "violin", "synth", "harpsichord", "flute", "sitar", "harp", "cello",
-    "beat", "beats", "classical", "classic", "rock", "pop", "metal", "country", "dance", "indian", "opera",
-    "new age", "choral",
-)
-#: a patch whose highest MUSIC_TAGS score reaches this is music (measured: speech <= 0.03,
-#: white noise 0.09, click track 0.14; piano track >= 0.57, synthetic triads 0.20-0.41)
-MUSIC_THRESHOLD = 0.2
+#: entry-point group where packages register segmenters by name (``name = "module:factory"``)
+SEGMENTER_GROUP = "audiokit.segmenters"
+#: the registered name ``method="learned"`` loads
+LEARNED = "learned"
 #: silent runs shorter than this are not silence segments, seconds
 MIN_SILENCE_S = 0.5
 #: runs shorter than this join the segment before them, seconds
@@ -115,7 +104,7 @@ class SegmentationResult:
     silence_ratio: float
     #: time that is neither speech, music nor silence, over total time (always 0 for "energy")
     other_ratio: float = 0.0
-    #: "silero-vad+MTT_musicnn" (learned) or "energy" (the low-energy-frame fallback)
+    #: the segmenter that ran: "energy", or the learned one's name (e.g. "silero-vad+MTT_musicnn")
     method: str = "energy"
     #: why the energy method ran instead of the learned one; None when it was not a fallback
     fallback_reason: str | None = None
@@ -127,6 +116,45 @@ class SegmentationResult:
                 "other_ratio": self.other_ratio, "method": self.method, "fallback_reason": self.fallback_reason}
 
 
+@dataclass(frozen=True, eq=False)
+class SegmentationInput:
+    """What a segmenter gets: the shared analysis signal and its frames."""
+
+    #: mono samples at ``sample_rate``, shape (n,), float32
+    mono: np.ndarray
+    #: rate of ``mono``, Hz (the analysis rate, 22050)
+    sample_rate: int
+    #: analysis frames per second
+    frame_rate: float
+    #: centre of each analysis frame, seconds, shape (frames,)
+    frame_times_s: np.ndarray
+    #: frame RMS, shape (frames,), float32
+    rms: np.ndarray
+    #: frames whose RMS is below the silence threshold, shape (frames,), bool
+    silent: np.ndarray
+    #: duration of the input, seconds
+    duration_s: float
+
+    def silence_mask(self) -> np.ndarray:
+        """Silent frames in runs of at least :data:`MIN_SILENCE_S`: the "silence" label, shape (frames,), bool."""
+        mask = np.zeros(self.silent.size, bool)
+        shortest = int(np.ceil(MIN_SILENCE_S * self.frame_rate))
+        for start, stop in _runs(self.silent):
+            if stop - start >= shortest:
+                mask[start:stop] = True
+        return mask
+
+
+#: a segmenter: the shared analysis signal in, segments out
+Segmenter = Callable[[SegmentationInput], SegmentationResult]
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the True runs of a boolean array."""
+    changes = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(changes[::2].tolist(), changes[1::2].tolist()))
+
+
 def _result(merged: list[Segment], duration_s: float, method: str, fallback_reason: str | None) -> SegmentationResult:
     share = {name: round(min(1.0, sum(s.end_s - s.start_s for s in merged if s.label == name) / duration_s), 4)
              for name in LABELS}
@@ -135,7 +163,7 @@ def _result(merged: list[Segment], duration_s: float, method: str, fallback_reas
                               fallback_reason=fallback_reason)
 
 
-def _merge(labels, edges_s) -> list[Segment]:
+def _merge(labels, edges_s: np.ndarray) -> list[Segment]:
     """Segments from one label per interval [edges_s[i], edges_s[i + 1])."""
     merged: list[Segment] = []
     for index, label in enumerate(labels):
@@ -147,156 +175,140 @@ def _merge(labels, edges_s) -> list[Segment]:
     return merged
 
 
-def _energy(frames: Frames, silent: np.ndarray, fallback_reason: str | None) -> SegmentationResult:
-    """The low-energy-frame method on 1 s windows (see the module docstring)."""
-    per_window = max(1, int(round(WINDOW_S * frames.frame_rate)))
+def segments_from_labels(labels: np.ndarray, signal: SegmentationInput, *, method: str) -> SegmentationResult:
+    """Segments from one label per analysis frame; runs under :data:`MIN_SEGMENT_S` join the run before them.
+
+    The first run, when short, takes the label of the runs after it until it
+    is long enough. Segment edges fall halfway between frame centres.
+
+    Parameters
+    ----------
+    labels : np.ndarray [shape=(frames,)]
+        One of :data:`LABELS` per frame of ``signal``.
+    signal : SegmentationInput
+    method : str
+        What ``SegmentationResult.method`` says.
+
+    Returns
+    -------
+    SegmentationResult
+
+    Raises
+    ------
+    ParameterError
+        When ``labels`` has not one entry per frame or holds an unknown label.
+    """
+    labels = np.asarray(labels)
+    count = signal.frame_times_s.size
+    if labels.shape != (count,):
+        raise ParameterError(f"labels has shape {labels.shape}; expected ({count},), one label per analysis frame")
+    unknown = set(np.unique(labels).tolist()) - set(LABELS)
+    if unknown:
+        raise ParameterError(f"labels holds {sorted(unknown)}; expected only {', '.join(LABELS)}")
+    shortest = MIN_SEGMENT_S * signal.frame_rate
+    bounds = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    run_starts, run_stops = np.concatenate([[0], bounds]).tolist(), np.concatenate([bounds, [count]]).tolist()
+    kept: list[list] = []  # [label, start frame, stop frame]; every run in it but the first is long
+    for label, start, stop in zip(labels[run_starts].tolist(), run_starts, run_stops):
+        if len(kept) == 1 and kept[0][2] < shortest:
+            kept[0] = [label, 0, stop]  # a short first run takes the label of what follows
+        elif kept and (kept[-1][0] == label or stop - start < shortest):
+            kept[-1][2] = stop  # a short run joins the run before it; equal labels merge
+        else:
+            kept.append([label, start, stop])
+    times_s = signal.frame_times_s
+    edges_s = np.concatenate([[0.0], np.minimum((times_s[1:] + times_s[:-1]) / 2, signal.duration_s),
+                              [signal.duration_s]])
+    merged = [Segment(round(float(edges_s[start]), 3), round(float(edges_s[stop]), 3), label)
+              for label, start, stop in kept]
+    return _result([segment for segment in merged if segment.end_s > segment.start_s], signal.duration_s, method,
+                   None)
+
+
+def energy_segmentation(signal: SegmentationInput) -> SegmentationResult:
+    """The low-energy-frame method on 1 s windows (see the module docstring); needs no model.
+
+    Parameters
+    ----------
+    signal : SegmentationInput
+
+    Returns
+    -------
+    SegmentationResult
+        ``method="energy"``; edges on whole seconds.
+    """
+    per_window = max(1, int(round(WINDOW_S * signal.frame_rate)))
     labels = []
-    for start in range(0, frames.rms.size, per_window):
-        rms, quiet = frames.rms[start : start + per_window], silent[start : start + per_window]
+    for start in range(0, signal.rms.size, per_window):
+        rms, quiet = signal.rms[start : start + per_window], signal.silent[start : start + per_window]
         if quiet.mean() > 0.5:
             labels.append("silence")
         else:
             low_energy = float(np.mean(rms < 0.5 * rms.mean()))
             labels.append("speech" if low_energy > LOW_ENERGY_SPEECH else "music")
-    edges = np.minimum(np.arange(len(labels) + 1) * WINDOW_S, frames.duration_s)
-    return _result(_merge(labels, edges), frames.duration_s, "energy", fallback_reason)
+    edges = np.minimum(np.arange(len(labels) + 1) * WINDOW_S, signal.duration_s)
+    return _result(_merge(labels, edges), signal.duration_s, "energy", None)
 
 
-def _runs(mask: np.ndarray):
-    """(start, stop) index pairs of the True runs of a boolean array."""
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    changes = np.flatnonzero(np.diff(padded))
-    return zip(changes[::2], changes[1::2])
+def load_segmenter(name: str = LEARNED, **options) -> Segmenter:
+    """The segmenter registered as ``name`` in the entry-point group :data:`SEGMENTER_GROUP`.
 
+    Parameters
+    ----------
+    name : str
+        The registered name; audiokit registers ``"learned"``.
+    **options
+        Passed to the registered factory (the learned segmenter takes ``tags=``).
 
-def _speech_regions(probabilities: np.ndarray) -> np.ndarray:
-    """Silero's hysteresis on VAD frame probabilities; a boolean mask per VAD frame."""
-    min_silence = int(round(VAD_MIN_SILENCE_S / VAD_FRAME_S))
-    min_speech = int(round(VAD_MIN_SPEECH_S / VAD_FRAME_S))
-    mask = np.zeros(probabilities.size, bool)
-    start = pause = None
-    for index, probability in enumerate(probabilities):
-        if probability >= VAD_THRESHOLD:
-            start = index if start is None else start
-            pause = None
-        elif probability < VAD_NEG_THRESHOLD and start is not None:
-            pause = index if pause is None else pause
-            if index + 1 - pause >= min_silence:
-                if pause - start >= min_speech:
-                    mask[start:pause] = True
-                start = pause = None
-    if start is not None:
-        end = pause if pause is not None else probabilities.size
-        if end - start >= min_speech:
-            mask[start:end] = True
-    return mask
+    Returns
+    -------
+    Segmenter
 
-
-def _vad_probabilities(mono_16k: np.ndarray) -> np.ndarray:
-    from audiokit.models.whisper.vad import SpeechDetector
-
-    detector = SpeechDetector()
-    return np.concatenate([detector.process(mono_16k), detector.flush()])
-
-
-def _music_patches(mono_16k: np.ndarray, tags=None) -> tuple[np.ndarray, np.ndarray]:
-    """(patch start times in s, music score per patch): the max over MUSIC_TAGS of each timeline row.
-
-    The tagger drops a trailing part shorter than a patch; that tail gets one
-    more patch, the signal's last 3 s. A given ``tags`` (MTT_musicnn's result
-    on the same signal) is used as it is: its last patch covers the tail.
+    Raises
+    ------
+    MissingDependencyError
+        When nothing is registered under ``name``, or the factory's optional
+        dependencies are missing.
     """
-    if tags is not None:
-        if tags.model != MUSIC_MODEL:
-            raise ParameterError(f"tags come from {tags.model!r}; expected a {MUSIC_MODEL!r} TagResult")
-        columns = [tags.labels.index(name) for name in MUSIC_TAGS]
-        return tags.patch_starts_s, tags.timeline[:, columns].max(axis=1)
-    from audiokit.audio import Audio
-    from audiokit.models.tagging import tag
-    from audiokit.models.tagging.frontend import HOP_LENGTH as TAG_HOP
-    from audiokit.models.tagging.frontend import N_FFT as TAG_FFT
-    from audiokit.models.tagging.frontend import PATCH_FRAMES
-
-    result = tag(Audio(mono_16k, VAD_SAMPLE_RATE), model=MUSIC_MODEL, top_k=1)
-    columns = [result.labels.index(name) for name in MUSIC_TAGS]
-    starts, scores = result.patch_starts_s, result.timeline[:, columns].max(axis=1)
-    patch_samples = TAG_FFT + (PATCH_FRAMES - 1) * TAG_HOP
-    covered_s = starts[-1] + result.patch_duration_s
-    if mono_16k.size > patch_samples and mono_16k.size / VAD_SAMPLE_RATE - covered_s > MIN_SEGMENT_S:
-        tail = tag(Audio(mono_16k[-patch_samples:], VAD_SAMPLE_RATE), model=MUSIC_MODEL, top_k=1)
-        starts = np.append(starts, (mono_16k.size - patch_samples) / VAD_SAMPLE_RATE)
-        scores = np.append(scores, tail.timeline[0, columns].max())
-    return starts, scores
+    found = [point for point in entry_points(group=SEGMENTER_GROUP) if point.name == name]
+    if not found:
+        raise MissingDependencyError(
+            f"no segmenter named {name!r} is registered in the entry-point group {SEGMENTER_GROUP!r}; "
+            "reinstall audiokit (pip install 'audiokit[ml]') so its package metadata registers one"
+        )
+    return found[0].load()(**options)
 
 
-def _learned(frames: Frames, silent: np.ndarray, tags) -> SegmentationResult:
-    from audiokit.io.resample import resample
-    from audiokit.models import require
-
-    require("onnxruntime")  # fail before any work when the ml extra is missing
-    require("torch")
-    # frame i of the shared STFT is centred on i * HOP_LENGTH (librosa's center=True)
-    count = frames.rms.size
-    times_s = np.arange(count) * HOP_LENGTH / ANALYSIS_RATE
-    edges_s = np.concatenate([[0.0], np.minimum((times_s[1:] + times_s[:-1]) / 2, frames.duration_s),
-                              [frames.duration_s]])
-
-    quiet = np.zeros(count, bool)
-    min_silence = int(np.ceil(MIN_SILENCE_S * frames.frame_rate))
-    for start, stop in _runs(silent):
-        if stop - start >= min_silence:
-            quiet[start:stop] = True
-
-    mono_16k = resample(frames.mono, ANALYSIS_RATE, VAD_SAMPLE_RATE)[0]
-    speech_vad = _speech_regions(_vad_probabilities(mono_16k))
-    speech = np.zeros(count, bool)
-    if speech_vad.size:
-        speech = speech_vad[np.minimum((times_s / VAD_FRAME_S).astype(int), speech_vad.size - 1)]
-
-    labels = np.where(quiet, "silence", np.where(speech, "speech", "other")).astype(object)
-    undecided = labels == "other"
-    if undecided.any():  # the tagger runs only where neither energy nor the VAD has decided
-        starts, scores = _music_patches(mono_16k, tags)
-        patch = np.clip(np.searchsorted(starts, times_s, side="right") - 1, 0, starts.size - 1)
-        labels[undecided & (scores[patch] >= MUSIC_THRESHOLD)] = "music"
-
-    # absorb runs shorter than MIN_SEGMENT_S into the run before them (the first into the one after)
-    shortest = MIN_SEGMENT_S * frames.frame_rate
-    changed = True
-    while changed:
-        changed = False
-        bounds = np.flatnonzero(labels[1:] != labels[:-1]) + 1
-        starts_i, stops_i = np.concatenate([[0], bounds]), np.concatenate([bounds, [count]])
-        if starts_i.size < 2:
-            break
-        for start, stop in zip(starts_i, stops_i):
-            if stop - start < shortest:
-                labels[start:stop] = labels[start - 1] if start > 0 else labels[stop]
-                changed = True
-                break
-    return _result(_merge(labels, edges_s), frames.duration_s, LEARNED_METHOD, None)
+def _input_of(frames: Frames, silent: np.ndarray) -> SegmentationInput:
+    return SegmentationInput(mono=frames.mono, sample_rate=ANALYSIS_RATE, frame_rate=frames.frame_rate,
+                             frame_times_s=frames.times_s,
+                             rms=frames.rms, silent=silent, duration_s=frames.duration_s)
 
 
 def segments_from_frames(frames: Frames, *, threshold_dbfs: float = -60.0, method: str = "auto",
-                         tags=None) -> SegmentationResult:
+                         tags: object | None = None,
+                         segmenter: Segmenter | None = None) -> SegmentationResult:
     """:func:`segments` on frames already computed by :func:`._frames.frames_of`."""
     if method not in METHODS:
         raise ParameterError(f"method is {method!r}; expected one of {', '.join(METHODS)}")
-    silent = silent_frames(frames, threshold_dbfs=threshold_dbfs)
+    signal = _input_of(frames, silent_frames(frames, threshold_dbfs=threshold_dbfs))
+    if segmenter is not None:
+        return segmenter(signal)
     if method == "energy":
-        return _energy(frames, silent, None)
+        return energy_segmentation(signal)
     try:
-        return _learned(frames, silent, tags)
+        return load_segmenter(LEARNED, tags=tags)(signal)
     except MissingDependencyError as error:
         if method == "learned":
             raise
         reason = f"{error} (speech/music fell back to the energy method)"
         warnings.warn(reason, RuntimeWarning, stacklevel=3)
-        return _energy(frames, silent, reason)
+        return replace(energy_segmentation(signal), fallback_reason=reason)
 
 
 def segments(samples, sample_rate: int, *, threshold_dbfs: float = -60.0, method: str = "auto",
-             tags=None) -> SegmentationResult:
+             tags: object | None = None,
+             segmenter: Segmenter | None = None) -> SegmentationResult:
     """Label a signal speech, music, silence or other.
 
     Parameters
@@ -307,13 +319,16 @@ def segments(samples, sample_rate: int, *, threshold_dbfs: float = -60.0, method
     threshold_dbfs : float
         Frame RMS below this is silent.
     method : str
-        "auto" (Silero VAD + MTT_musicnn, or the energy method with a
-        RuntimeWarning and ``fallback_reason`` set when the ml extra is
-        missing), "learned" (raise instead of falling back) or "energy".
-    tags : audiokit.models.tagging.TagResult, optional
-        ``tag(..., model="MTT_musicnn")`` of the same signal, when the caller
-        has it: the tagger is the learned method's main cost (about 8x
-        realtime on 2 CPU cores), so passing it saves running it twice.
+        "auto" (the registered learned segmenter, Silero VAD + MTT_musicnn,
+        or the energy method with a RuntimeWarning and ``fallback_reason``
+        set when it cannot run), "learned" (raise instead of falling back) or
+        "energy".
+    tags : object, optional
+        Passed to the learned segmenter: ``tag(..., model="MTT_musicnn")`` of
+        the same signal, when the caller has it. The tagger is the learned
+        method's main cost, so passing it saves running it twice.
+    segmenter : callable, optional
+        A :data:`Segmenter` to run instead of ``method``'s.
 
     Returns
     -------
@@ -325,14 +340,14 @@ def segments(samples, sample_rate: int, *, threshold_dbfs: float = -60.0, method
     ParameterError
         On a bad array, rate or method.
     MissingDependencyError
-        With ``method="learned"`` when torch or onnxruntime is missing.
+        With ``method="learned"`` when no learned segmenter is registered or the ml extra is missing.
 
     Examples
     --------
-    >>> from audiokit.analysis import segments
-    >>> result = segments(samples, 44100)                          # doctest: +SKIP
-    >>> result.method, result.speech_ratio, result.music_ratio     # doctest: +SKIP
-    ('silero-vad+MTT_musicnn', 0.0, 1.0)
+    >>> import numpy as np
+    >>> result = segments(np.zeros(44100, np.float32), 44100, method="energy")
+    >>> result.method, result.silence_ratio
+    ('energy', 1.0)
     """
     return segments_from_frames(frames_of(samples, sample_rate), threshold_dbfs=threshold_dbfs, method=method,
-                                tags=tags)
+                                tags=tags, segmenter=segmenter)

@@ -1,7 +1,7 @@
 """Key and mode from a chroma profile.
 
-Method: the STFT chroma (librosa ``chroma_stft``, A440 tuning), summed over
-all frames and normalized, is correlated (Pearson) with the 24 rotations of a
+Method: the chroma of the shared STFT (librosa's ``chroma_stft`` filter bank,
+A440 tuning), summed over all frames and normalized, is correlated (Pearson) with the 24 rotations of a
 major and a minor key profile; the best correlation names the key. Profiles:
 Krumhansl-Kessler's probe-tone ratings (Krumhansl 1990) or Temperley's
 (Kostka-Payne corpus, Temperley 2001).
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
-from ._frames import ANALYSIS_RATE, Frames, frames_of
+from ._frames import Frames, chroma_energy, frames_of
 
 __all__ = ["PITCH_CLASSES", "PROFILES", "KeyResult", "key", "key_from_frames"]
 
@@ -61,11 +61,9 @@ class KeyResult:
 
 def key_from_frames(frames: Frames, *, profile: str = "krumhansl") -> KeyResult:
     """:func:`key` on frames already computed by :func:`._frames.frames_of`."""
-    import librosa
-
     if profile not in PROFILES:
         raise ParameterError(f"profile is {profile!r}; expected one of {', '.join(PROFILES)}")
-    chroma = librosa.feature.chroma_stft(S=frames.magnitude**2, sr=ANALYSIS_RATE, tuning=0.0, norm=None).sum(axis=1)
+    chroma = chroma_energy(frames)
     total = chroma.sum()
     chroma = chroma / total if total > 0 else np.full(12, 1 / 12)
     scores = []  # (correlation, tonic, mode)

@@ -13,9 +13,9 @@ import pytest
 import audiokit
 from audiokit import Audio
 from audiokit.analysis import analyze, segments
-from audiokit.analysis.segments import LEARNED_METHOD
 from audiokit.errors import MissingDependencyError, ParameterError
 from audiokit.io.resample import resample
+from audiokit.models.segmentation import LEARNED_METHOD
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "example.flac"
 SPEECH_TEXT = ("Welcome back to the show. Today we talk about audio tools, streaming platforms, "

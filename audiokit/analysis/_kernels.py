@@ -1,0 +1,65 @@
+"""Numba kernels of the analysis front end; private, called through :mod:`._frames` and :mod:`.spectral`.
+
+Kernels trust their input: the wrappers check shapes and dtypes and allocate
+the outputs. Spectra are frames-major, ``(frames, bins)``, so every loop over
+one frame reads contiguous memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["band_energies", "spectral_shape"]
+
+
+@njit(cache=True, nogil=True)
+def band_energies(power, weights, first_bins, stop_bins, out):  # pragma: no cover - compiled
+    """Filter-bank energies: out[band, t] = sum_k weights[band, k] * power[t, k].
+
+    Only the bins ``first_bins[band] <= k < stop_bins[band]`` where a mel or
+    chroma filter is non-zero are visited (a mel filter covers a few bins), so
+    the cost is the filters' support, not bands x bins.
+    """
+    frames = power.shape[0]
+    for t in range(frames):
+        row = power[t]
+        for band in range(weights.shape[0]):
+            total = 0.0
+            for k in range(first_bins[band], stop_bins[band]):
+                total += weights[band, k] * row[k]
+            out[band, t] = total
+
+
+@njit(cache=True, nogil=True)
+def spectral_shape(magnitude, frequencies, rolloff_fraction, centroid, bandwidth, rolloff):  # pragma: no cover
+    """Per-frame spectral centroid, bandwidth and rolloff of a magnitude spectrogram.
+
+    centroid = sum_k f_k m_k / sum_k m_k; bandwidth = sqrt(sum_k (f_k - centroid)^2 m_k / sum_k m_k)
+    (librosa's ``spectral_bandwidth`` with p = 2, on the magnitude not normalized per frame);
+    rolloff = the lowest f_k whose cumulative magnitude reaches ``rolloff_fraction`` of the
+    frame's total (librosa's ``spectral_rolloff``). Sums in float64.
+    """
+    bins = magnitude.shape[1]
+    for t in range(magnitude.shape[0]):
+        row = magnitude[t]
+        raw_total = 0.0
+        weighted = 0.0
+        for k in range(bins):
+            raw_total += row[k]
+            weighted += frequencies[k] * row[k]
+        total = max(raw_total, 1e-12)
+        centre = weighted / total
+        spread = 0.0
+        for k in range(bins):
+            spread += (frequencies[k] - centre) ** 2 * row[k]
+        centroid[t] = centre
+        bandwidth[t] = np.sqrt(spread / total)
+        threshold = rolloff_fraction * raw_total
+        cumulative = 0.0
+        rolloff[t] = frequencies[bins - 1]
+        for k in range(bins):
+            cumulative += row[k]
+            if cumulative >= threshold:
+                rolloff[t] = frequencies[k]
+                break
