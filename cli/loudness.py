@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .main_helpers import exit_for_batch, progress_bar, report_error, report_files, warnings_named
-from .stdio import STDIO, AudioPath, audio_output, input_files, shown
+from .main_helpers import exit_for_batch, note, progress_bar, report_error, report_files, warnings_named
+from .stdio import STDIO, STDOUT_NAME, AudioPath, audio_output, input_files, shown
 
 if TYPE_CHECKING:
     from audiokit.loudness.normalize import _Target
@@ -230,8 +230,11 @@ def normalize(paths: tuple[str, ...], output: str | None, preset: str | None, ta
             documents.append(document)
             if as_jsonl:
                 click.echo(json.dumps(document))
+            elif output_name == STDIO:
+                note(_human_result({**document, "output_file": STDOUT_NAME}), quiet=quiet)
+                _warn_off_target({**document, "output_file": STDOUT_NAME})
             elif not as_json:
-                click.echo(_human_result(document), err=output_name == STDIO)
+                click.echo(_human_result(document))
                 _warn_off_target(document)
     if as_json:
         click.echo(json.dumps(documents, indent=2))

@@ -6,10 +6,21 @@ Only click is imported at module level; the API loads inside each command.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from .main_helpers import echo_result, note, progress_bar
+from .stdio import STDIO, AudioPath, audio_output, check_text_output, format_option, input_files
+
+if TYPE_CHECKING:
+    from audiokit.spatial import HRTF
+
 __all__ = ["COMMANDS", "spatial", "hrtf"]
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 #: --subtype choices: keep the input's sample type, or float32 / integer PCM of a bit depth
 SUBTYPES = ("same", "float", "pcm16", "pcm24", "pcm32")
@@ -34,8 +45,6 @@ def _input_subtype(path: str) -> str:
 
 def _write_options(subtype: str, source: str, output: str) -> dict:
     """``audiokit.write`` keywords that store ``subtype`` in OUTPUT's container, or a usage error."""
-    from pathlib import Path
-
     suffix = Path(output).suffix.lower()
     depths = _PCM_DEPTHS.get(suffix)
     wanted = subtype if subtype != "same" else source
@@ -56,7 +65,7 @@ def _write_options(subtype: str, source: str, output: str) -> dict:
     return {"bit_depth": depth, **({"codec": "alac"} if suffix in (".m4a", ".mp4") else {})}
 
 
-def _subtype_option(default: str, help_text: str):
+def _subtype_option(default: str, help_text: str) -> Callable[[_Command], _Command]:
     return click.option("--subtype", type=click.Choice(SUBTYPES), default=default, show_default=True,
                         help=help_text)
 
@@ -67,7 +76,7 @@ _TAIL_OPTION = click.option(
          "input + taps - 1 for a measured HRIR), or cut the output to the input's length.")
 
 
-def _load_hrtf(path, sample_rate: int):
+def _load_hrtf(path: str | None, sample_rate: int) -> HRTF:
     from audiokit.spatial import HRTF
 
     return HRTF.load(path, sample_rate=sample_rate)
@@ -80,72 +89,102 @@ def spatial() -> None:
 
 @spatial.command("render")
 @click.argument("scene", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output audio file.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Output audio file, or '-' for stdout (with --format).")
+@format_option()
 @_subtype_option("float", "Sample type of OUTPUT; 'same' is float (the renderer's).")
 @_TAIL_OPTION
 @click.option("--json/--no-json", "as_json", default=False, help="Print a JSON summary.")
-def render(scene: str, output: str, subtype: str, tail: bool, as_json: bool) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")
+def render(scene: str, output: str, audio_format: str | None, subtype: str, tail: bool, as_json: bool,
+           quiet: bool) -> None:
     """Render a JSON SCENE (docs/spatial-scene.schema.json) to a binaural file.
+
+    A progress bar on a terminal names each stage (load, render, write).
 
     \b
     Examples:
       audiokit spatial render scene.json -o scene.wav
       audiokit spatial render scene.json -o scene.flac --subtype pcm24 --no-tail --json
+      audiokit spatial render scene.json -o - --format flac --subtype pcm24 > scene.flac
     """
     import audiokit
     from audiokit.spatial import load_scene, render_scene
 
-    options = _write_options(subtype, "float", output)
-    loaded = load_scene(scene)
-    audio = render_scene(loaded, tail=tail)
-    audiokit.write(output, audio, **options)
+    check_text_output(output, as_json=as_json, what="the audio")
+    with audio_output(output, audio_format) as path:
+        options = _write_options(subtype, "float", path)
+        with progress_bar(Path(scene).name, quiet=quiet, total=3, unit="stage") as bar:
+            bar.set_postfix_str("loading the scene")
+            loaded = load_scene(scene)
+            bar.update(1)
+            bar.set_postfix_str("rendering")
+            audio = render_scene(loaded, tail=tail)
+            bar.update(1)
+            bar.set_postfix_str("writing")
+            audiokit.write(path, audio, **options)
+            bar.update(1)
     summary = {"output": output, "sample_rate": audio.sample_rate, "frames": audio.num_frames,
                "sources": len(loaded.sources), "hrtf": loaded.hrtf, "subtype": subtype, "tail": tail}
-    click.echo(json.dumps(summary, indent=2) if as_json else output)
+    _report(summary, output, as_json=as_json, quiet=quiet)
 
 
 @spatial.command("binaural")
-@click.argument("input_path", metavar="IN", type=click.Path(exists=True, dir_okay=False))
-@click.argument("output", metavar="OUT", type=click.Path(dir_okay=False))
+@click.argument("input_path", metavar="IN", type=AudioPath())
+@click.argument("output", metavar="OUT", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--azimuth", type=float, default=0.0, show_default=True, help="Degrees, counter-clockwise (90 = left).")
 @click.option("--elevation", type=float, default=0.0, show_default=True, help="Degrees, up positive.")
 @click.option("--distance", type=float, default=1.0, show_default=True, help="Metres.")
 @click.option("--hrtf", "hrtf_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="SOFA file (default: the analytic spherical head).")
 @click.option("--block-size", type=int, default=512, show_default=True)
+@format_option("OUT")
 @_subtype_option("same", "Sample type of OUT; 'same' keeps IN's (float in, float out).")
 @_TAIL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of what was written.")
+@click.option("-q", "--quiet", is_flag=True, help="No notes.")
 def binaural(input_path: str, output: str, azimuth: float, elevation: float, distance: float,
-             hrtf_path: str | None, block_size: int, subtype: str, tail: bool, as_json: bool) -> None:
+             hrtf_path: str | None, block_size: int, audio_format: str | None, subtype: str, tail: bool,
+             as_json: bool, quiet: bool) -> None:
     """Place the mono downmix of IN at one direction and write OUT.
 
     At a measured direction of a SOFA set (and the default 1 m) OUT is IN convolved
-    with the measured HRIR pair, to float32 rounding.
+    with the measured HRIR pair, to float32 rounding. IN '-' is read from stdin,
+    OUT '-' is written to stdout in the container --format names.
 
     \b
     Examples:
       audiokit spatial binaural voice.wav voice-left.wav --azimuth 90
       audiokit spatial binaural voice.wav out.wav --azimuth 30 --hrtf /usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa
+      audiokit spatial binaural - - --format flac --azimuth 90 < voice.wav > voice-left.flac
     """
     import audiokit
     from audiokit.channels import to_mono
     from audiokit.spatial import render_static
 
-    options = _write_options(subtype, _input_subtype(input_path), output)
-    audio = audiokit.read(input_path)
-    mono = to_mono(audio.samples)
-    hrtf = _load_hrtf(hrtf_path, audio.sample_rate)
-    out = render_static(mono, audio.sample_rate, hrtf, azimuth_deg=azimuth % 360.0,
-                        elevation_deg=elevation, distance_m=distance, block_size=block_size, tail=tail)
-    audiokit.write(output, audiokit.Audio(out, audio.sample_rate), **options)
+    check_text_output(output, as_json=as_json, what="the audio")
+    with input_files([input_path]) as ((_, source),), audio_output(output, audio_format) as path:
+        options = _write_options(subtype, _input_subtype(source), path)
+        audio = audiokit.read(source)
+        mono = to_mono(audio.samples)
+        hrtf = _load_hrtf(hrtf_path, audio.sample_rate)
+        out = render_static(mono, audio.sample_rate, hrtf, azimuth_deg=azimuth % 360.0,
+                            elevation_deg=elevation, distance_m=distance, block_size=block_size, tail=tail)
+        audiokit.write(path, audiokit.Audio(out, audio.sample_rate), **options)
+    summary = {"output": output, "sample_rate": audio.sample_rate, "frames": out.shape[1], "azimuth_deg": azimuth,
+               "elevation_deg": elevation, "distance_m": distance,
+               "hrtf": hrtf.origin.get("path", hrtf.origin["kind"]), "subtype": subtype, "tail": tail}
+    _report(summary, output, as_json=as_json, quiet=quiet)
+
+
+def _report(summary: dict, output: str, *, as_json: bool, quiet: bool) -> None:
+    """The JSON summary, or the output's name (a note on stderr when the audio went to stdout)."""
     if as_json:
-        click.echo(json.dumps({"output": output, "sample_rate": audio.sample_rate, "frames": out.shape[1],
-                               "azimuth_deg": azimuth, "elevation_deg": elevation, "distance_m": distance,
-                               "hrtf": hrtf.origin.get("path", hrtf.origin["kind"]), "subtype": subtype,
-                               "tail": tail}, indent=2))
+        click.echo(json.dumps(summary, indent=2))
+    elif output == STDIO:
+        note(f"wrote {summary['frames']} frames at {summary['sample_rate']} Hz to stdout", quiet=quiet)
     else:
-        click.echo(output)
+        echo_result(output)
 
 
 @click.group()

@@ -21,19 +21,20 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["AUDIO_FORMATS", "STDIN_NAME", "STDIO", "AudioPath", "audio_output", "check_text_output",
+__all__ = ["AUDIO_FORMATS", "STDIN_NAME", "STDIO", "STDOUT_NAME", "AudioPath", "audio_output", "check_text_output",
            "format_option", "input_files", "shown"]
 
 #: The file name that means stdin (as an input) or stdout (as an output).
 STDIO = "-"
-#: How stdin is named in messages.
+#: How stdin and stdout are named in messages.
 STDIN_NAME = "<stdin>"
+STDOUT_NAME = "<stdout>"
 #: Containers an audio output ``-`` can be written in: the extensions of
 #: audiokit.io.writer.FORMATS (kept in step by tests/cli/test_stdio.py, so that
 #: ``--help`` needs no PyAV).
 AUDIO_FORMATS = ("wav", "flac", "aiff", "mp3", "ogg", "opus", "webm", "m4a", "mp4")
 _COPY_CHUNK_BYTES = 1 << 20
-#: Temporary spool file -> the name messages give it.
+#: Temporary file standing for stdin or stdout -> the name messages give it.
 _SPOOLED: dict[str, str] = {}
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
@@ -46,7 +47,7 @@ class AudioPath(click.Path):
 
 
 def shown(text: str) -> str:
-    """``text`` with the path of a spooled stdin replaced by ``<stdin>``."""
+    """``text`` with the temporary files standing for stdin and stdout named ``<stdin>`` and ``<stdout>``."""
     for path, name in _SPOOLED.items():
         text = text.replace(path, name)
     return text
@@ -81,10 +82,17 @@ def input_files(arguments: Sequence[str]) -> Iterator[list[tuple[str, str]]]:
             shutil.copyfileobj(stdin, file, _COPY_CHUNK_BYTES)
         yield [(STDIN_NAME, spool) if argument == STDIO else (argument, argument) for argument in arguments]
     except Exception as error:
-        error.args = tuple(shown(arg) if isinstance(arg, str) else arg for arg in error.args)
+        _rename_in(error)
         raise
     finally:
         os.unlink(spool)
+
+
+def _rename_in(error: Exception) -> None:
+    """Replace temporary paths in ``error``'s message by the names :func:`shown` gives them."""
+    error.args = tuple(shown(arg) if isinstance(arg, str) else arg for arg in error.args)
+    if isinstance(error, click.ClickException):
+        error.message = shown(error.message)
 
 
 def format_option(noun: str = "OUTPUT") -> Callable[[_Command], _Command]:
@@ -129,7 +137,12 @@ def audio_output(output: str, audio_format: str | None, *, option: str = "--form
                                "or redirect it (> FILE)")
     with tempfile.TemporaryDirectory(prefix="audiokit-stdout-") as folder:
         path = os.path.join(folder, f"stdout.{audio_format}")
-        yield path
+        _SPOOLED[path] = STDOUT_NAME
+        try:
+            yield path
+        except Exception as error:
+            _rename_in(error)
+            raise
         with open(path, "rb") as file:
             shutil.copyfileobj(file, stdout, _COPY_CHUNK_BYTES)
         stdout.flush()
