@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .._files import display_path
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ._containers import (
     SOUNDFILE_BIT_DEPTH,
     check_readable,
@@ -82,7 +82,7 @@ class MediaInfo:
         return asdict(self)
 
 
-def probe(path: str | os.PathLike[str]) -> MediaInfo:
+def probe(path: str | os.PathLike[str], *, max_duration_s: float | None = None) -> MediaInfo:
     """Read a file's format, stream parameters, exact length and tags.
 
     The frame count is what decoding gives, not what a header claims: PCM
@@ -98,9 +98,17 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     The result is cached per file (path, inode, size and modification time), so
     :func:`~audiokit.io.open` after :func:`probe` does not decode twice.
 
+    With ``max_duration_s`` a longer file is refused before it is decoded
+    where its header declares its length (PCM WAV/AIFF/CAF, FLAC STREAMINFO,
+    an MP3 Xing/Info/VBRI header, Ogg's last granule position, MP4's media
+    header), else as soon as decoding passes the limit: a file never costs
+    more than the limit's worth of decoding.
+
     Parameters
     ----------
     path : str or os.PathLike
+    max_duration_s : float, optional
+        Refuse files longer than this many seconds (None: no limit).
 
     Returns
     -------
@@ -112,7 +120,10 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         If the path is not a readable regular file (missing, empty, a directory,
         a FIFO or device, a symbolic link loop), not media, has no audio
         stream, declares an implausible rate, channel count or sample table,
-        or is truncated or corrupt. The message names the file.
+        is truncated or corrupt, or is longer than ``max_duration_s``. The
+        message names the file.
+    ParameterError
+        If ``max_duration_s`` is not a positive number.
 
     Examples
     --------
@@ -120,6 +131,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     >>> info.codec, info.sample_rate, info.num_channels
     ('flac', 44100, 2)
     """
+    check_max_duration(max_duration_s)
     path = check_readable(path)
     cached = cached_probe(path)
     if cached is None:
@@ -128,7 +140,9 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             with handle:
                 cached = _remember(path, _probe_soundfile(path, handle))
         else:
-            cached = probe_decoding(path)
+            cached = probe_decoding(path, max_duration_s=max_duration_s)
+    if max_duration_s is not None and cached.num_frames > max_duration_s * cached.sample_rate:
+        raise _too_long(path, f"lasts {cached.duration_s:.1f} s", max_duration_s)
     return replace(cached, tags=dict(cached.tags))
 
 
@@ -143,16 +157,31 @@ def cached_probe(path: Path) -> MediaInfo | None:
     return replace(cached, tags=dict(cached.tags))
 
 
-def probe_decoding(path: Path, consume: Callable | None = None) -> MediaInfo:
+def probe_decoding(path: Path, consume: Callable | None = None, *, max_duration_s: float | None = None) -> MediaInfo:
     """Probe a file PyAV decodes, passing each decoded ``av.AudioFrame`` to ``consume``.
 
     :func:`~audiokit.io.read` uses it to decode once: the frames it keeps are
     the frames probing counts. The result is remembered as :func:`probe`'s.
+    With ``max_duration_s``, a longer file raises FormatError (from its header
+    before decoding, or once the decode passes the limit) and is not remembered.
     """
     try:
-        return _remember(path, _probe_pyav(path, consume))
+        return _remember(path, _probe_pyav(path, consume, max_duration_s))
     except MemoryError:
         raise FormatError(f"{display_path(path)}: decoding ran out of memory; the file is corrupt or hostile") from None
+
+
+def check_max_duration(max_duration_s) -> None:
+    """Raise ParameterError unless ``max_duration_s`` is None or a positive number of seconds."""
+    if max_duration_s is None:
+        return
+    if isinstance(max_duration_s, bool) or not isinstance(max_duration_s, (int, float)) or not max_duration_s > 0:
+        raise ParameterError(f"max_duration_s is {max_duration_s!r}; expected a positive number of seconds or None")
+
+
+def _too_long(path: Path, how: str, max_duration_s: float) -> FormatError:
+    return FormatError(f"{display_path(path)}: {how}, longer than the limit of {max_duration_s:g} s "
+                       "(max_duration_s, audiokit ingest --max-duration); raise the limit to accept it")
 
 
 def _cache_key(path: Path) -> tuple:
@@ -250,12 +279,16 @@ class _Count:
     layout: str = ""  # of the decoded frames
 
 
-def _probe_pyav(path: Path, consume: Callable | None = None) -> MediaInfo:
+def _probe_pyav(path: Path, consume: Callable | None = None, max_duration_s: float | None = None) -> MediaInfo:
     container, stream = open_container(path)
     with container:
         if container.format.name == "wav":  # compressed codecs in WAV (GSM, ADPCM, ...)
             check_wav_data_chunk(path)
-        count = _decode_count(path, container, stream, consume)
+        if max_duration_s is not None:
+            declared_s = _declared_duration_s(path, container, stream)
+            if declared_s is not None and declared_s > max_duration_s:
+                raise _too_long(path, f"its header declares {declared_s:.1f} s", max_duration_s)
+        count = _decode_count(path, container, stream, consume, max_duration_s)
         num_frames = _exact_length(path, container, stream, count)
         check_stream_params(path, count.sample_rate, count.num_channels)
         return MediaInfo(
@@ -274,8 +307,22 @@ def _probe_pyav(path: Path, consume: Callable | None = None) -> MediaInfo:
         )
 
 
-def _decode_count(path: Path, container, stream, consume: Callable | None = None) -> _Count:
-    """Decode ``stream`` to the end, counting frames; the rate and channels come from the frames."""
+def _declared_duration_s(path: Path, container, stream) -> float | None:
+    """The length a header declares (not ffmpeg's estimate from the bitrate), seconds, or None."""
+    demuxer = container.format.name
+    declares = demuxer in ("flac", "ogg") or demuxer.startswith("mov") or (
+        demuxer == "mp3" and _mp3_has_length_header(path))
+    if not declares or not stream.duration or stream.time_base is None:
+        return None
+    return float(stream.duration * stream.time_base)
+
+
+def _decode_count(path: Path, container, stream, consume: Callable | None = None,
+                  max_duration_s: float | None = None) -> _Count:
+    """Decode ``stream`` to the end, counting frames; the rate and channels come from the frames.
+
+    With ``max_duration_s`` the decode stops with FormatError once it passes that many seconds.
+    """
     import av
 
     count = _Count()
@@ -299,6 +346,9 @@ def _decode_count(path: Path, container, stream, consume: Callable | None = None
                         "rate and channel count per file. Re-encode it, or split it where the change happens"
                     )
                 count.decoded += frame.samples
+                if max_duration_s is not None and count.decoded > max_duration_s * count.sample_rate:
+                    raise _too_long(path, f"lasts more than {count.decoded / count.sample_rate:.1f} s "
+                                          "(decoding stopped there)", max_duration_s)
                 if consume is not None:
                     consume(frame)
     except av.FFmpegError as error:
