@@ -37,25 +37,30 @@ __all__ = ["COMMANDS", "ingest"]
               help="Rendition QA: fast (decode back in the encoder threads, every check), full (also whole-track "
                    "alignment and AAC level matching by re-encoding), off. A rendition that fails is left out and "
                    "the track is marked degraded.")
+@click.option("--max-duration", "max_duration_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Refuse inputs longer than this, before decoding them [default: no limit]. "
+                                      "Not part of the track id; a refused input is retried by the next run.")
 @click.option("--force/--no-force", default=False, help="Redo tracks that are already complete (and failed ones).")
 @click.option("--retry-failed/--no-retry-failed", default=False,
               help="Retry inputs that failed before with the same content and settings (skipped otherwise).")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON document.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per track.")
 def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, ray_cpus, gpus_per_model,
-           model_actors, qa, force, retry_failed, as_json, as_jsonl) -> None:
+           model_actors, qa, max_duration_s, force, retry_failed, as_json, as_jsonl) -> None:
     """Ingest INPUTS (files, folders, globs): measure, transcode, package, write manifests and a catalog.
 
     Each track lands in OUT/tracks/ID/ with manifest.json written last; re-running
     on complete tracks does nothing, and inputs that failed before with the same
     content and settings are not redone without --retry-failed. Exit code 3 when
-    some inputs failed. With --executor ray every Ray node must see INPUTS and
-    OUT at the same paths.
+    some inputs failed. Several ingest runs may share OUT: each track is built
+    by one of them (the others wait for it and report it unchanged). With
+    --executor ray every Ray node must see INPUTS and OUT at the same paths.
 
     \b
     Examples:
       audiokit ingest uploads/ -o catalog/ --stages all --jobs 2
       audiokit ingest track.flac -o catalog/ --qa full --json
+      audiokit ingest uploads/ -o catalog/ --max-duration 14400
       audiokit ingest uploads/ -o catalog/ --executor ray --ray-cpus 0.5
     """
     from audiokit.pipeline import IngestOptions
@@ -82,7 +87,7 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, 
                             ("--model-actors", model_actors is not None)):
             if given:
                 raise click.BadParameter(f"{flag} needs --executor ray", param_hint=flag)
-    options = IngestOptions(preset=preset, hls=hls, dash=dash, stages=stages, qa=qa)
+    options = IngestOptions(preset=preset, hls=hls, dash=dash, stages=stages, qa=qa, max_duration_s=max_duration_s)
     summary = run_ingest(list(inputs), out_dir, options, jobs=jobs, force=force, retry_failed=retry_failed,
                          on_result=progress, on_note=lambda text: click.echo(f"audiokit ingest: {text}", err=True),
                          executor=executor, address=address, ray_num_cpus=ray_cpus, gpus_per_model=gpus_per_model,

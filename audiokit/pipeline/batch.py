@@ -10,12 +10,13 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import ParameterError
+from ..io.probe import check_max_duration
 from .catalog import Catalog
 from .discover import discover_inputs
 from .executors import EXECUTORS, run_local, run_ray
 from .manifest import read_manifest
 from .stages import resolve_stages
-from .track import TrackResult
+from .track import DURATION_GUARD_STAGE, TrackResult
 
 __all__ = ["BatchSummary", "IngestOptions", "ingest"]
 
@@ -34,9 +35,12 @@ class IngestOptions:
     stages: str = "core"
     #: rendition QA: "fast", "full" or "off" (see audiokit.transcode.build_ladder)
     qa: str = "fast"
+    #: refuse inputs longer than this, seconds, before decoding them (None: no limit). A guard of the run,
+    #: not a setting of the track: it is not part of the track id, and its refusals are not remembered
+    max_duration_s: float | None = None
 
     def track_settings(self) -> dict:
-        """The settings that shape a track's outputs (part of its identity)."""
+        """The settings that shape a track's outputs (part of its identity; ``max_duration_s`` is not)."""
         from ..transcode.qa import QA_MODES
 
         if self.qa not in QA_MODES:
@@ -94,6 +98,13 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
     content and settings is not redone (reported failed again, ``remembered``)
     unless ``retry_failed`` or ``force``.
 
+    Several ingest processes (on this host, or on hosts sharing ``out_dir``)
+    may run on one output folder at once: each claims a track before building
+    it, so no track is built twice. A track another process holds is put off
+    to the end of the batch and then waited for; it is reported "unchanged"
+    when that process completes it, and built here when that process failed or
+    died (see :mod:`audiokit.pipeline.claims`).
+
     Parameters
     ----------
     inputs : str or list of str
@@ -136,6 +147,7 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
         if any(ray_only.values()):
             raise ParameterError(f"{', '.join(name for name, given in ray_only.items() if given)} "
                                  "is only for executor='ray'")
+    check_max_duration(options.max_duration_s)
     out_dir = Path(out_dir)
     paths = discover_inputs([os.fspath(inputs)] if isinstance(inputs, (str, os.PathLike)) else list(inputs),
                             exclude=out_dir)
@@ -160,7 +172,11 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
             results[index] = result
             if result.status == "failed":
                 if not result.remembered:  # a remembered one is in the catalog already
-                    catalog.add_failure(result.input_path, result.error or "", track_id=result.track_id,
+                    # Without a track id the failure is listed but not remembered: a refusal by the duration
+                    # guard depends on the run's limit, which the track id does not hold.
+                    guarded = result.stage == DURATION_GUARD_STAGE
+                    catalog.add_failure(result.input_path, result.error or "",
+                                        track_id=None if guarded else result.track_id,
                                         input_sha256=result.input_sha256, stage=result.stage)
             else:
                 # ingested or unchanged: a complete track, which always has its id and manifest
@@ -175,10 +191,11 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
 
         if executor == "ray":
             run_ray(paths, out_dir, settings, stages, record, force=force, address=address, num_cpus=ray_num_cpus,
-                    gpus_per_model=gpus_per_model, model_actors=model_actors, known_failures=known_failures)
+                    gpus_per_model=gpus_per_model, model_actors=model_actors, known_failures=known_failures,
+                    max_duration_s=options.max_duration_s)
         else:
             run_local(paths, out_dir, settings, stages, record, force=force, jobs=jobs,
-                      known_failures=known_failures, on_note=note)
+                      known_failures=known_failures, on_note=note, max_duration_s=options.max_duration_s)
     ordered = tuple(results[index] for index in range(len(paths)))
     counts: dict[str, int] = {}
     for result in ordered:

@@ -8,8 +8,10 @@ Every executor calls the same pure per-track function,
 ``local``
     In-process (``jobs=1``) or a pool of ``jobs`` spawned worker processes on
     this machine (:class:`_WorkerPool`). Every Numba kernel is compiled or
-    loaded once (:func:`.warmup.prepare_kernels`) before a worker starts, so
-    workers only load the cache. A worker that dies (a signal: a segfault,
+    loaded once (:func:`.warmup.prepare_kernels`) before the first track, so
+    workers (or this process) only load the cache, and a corrupt cache is
+    rebuilt first. A track that another ingest process holds (its claim,
+    see claims.py) is put off to the end of the batch, then waited for. A worker that dies (a signal: a segfault,
     SIGKILL, the OOM killer) fails only the input it held; it is replaced and
     the batch goes on. Workers exit when the driver dies.
 ``ray``
@@ -47,22 +49,33 @@ RAY_MAX_RETRIES = 3
 
 def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[Stage, ...], on_done: OnDone, *,
               force: bool = False, jobs: int = 1, known_failures: Mapping[str, dict] | None = None,
-              on_note: Callable[[str], None] | None = None) -> None:
+              on_note: Callable[[str], None] | None = None, max_duration_s: float | None = None) -> None:
     """Run every track in this process (``jobs == 1``) or in a pool of ``jobs`` worker processes.
 
-    ``known_failures`` (``{track_id: failure}``) are not redone (see :func:`.track.start_track`);
-    ``on_note`` receives one-line notes for the user (a repaired kernel cache, a replaced worker).
+    ``known_failures`` (``{track_id: failure}``) are not redone and inputs longer than
+    ``max_duration_s`` are refused (see :func:`.track.start_track`); ``on_note`` receives one-line
+    notes for the user (a repaired kernel cache, a replaced worker).
     """
-    if jobs == 1:
-        for index, path in enumerate(paths):
-            on_done(index, ingest_track(path, out_dir, settings, stages, force=force, known_failures=known_failures))
-        return
     from .warmup import prepare_kernels
 
-    prepared = prepare_kernels()
+    prepared = prepare_kernels(in_this_process=jobs == 1)
     if prepared.detail and on_note is not None:
         on_note(f"numba kernels: {prepared.detail}")
-    _WorkerPool(jobs, (str(out_dir), settings, stages, force, dict(known_failures or {})), on_note).run(paths, on_done)
+    if jobs > 1:
+        arguments = (str(out_dir), settings, stages, force, dict(known_failures or {}), max_duration_s)
+        _WorkerPool(jobs, arguments, on_note).run(paths, on_done)
+        return
+    claimed = []
+    for index, path in enumerate(paths):
+        result = ingest_track(path, out_dir, settings, stages, force=force, known_failures=known_failures,
+                              max_duration_s=max_duration_s, wait_for_claim=False)
+        if result.status == "claimed":  # another ingest process has it: come back to it at the end
+            claimed.append(index)
+        else:
+            on_done(index, result)
+    for index in claimed:
+        on_done(index, ingest_track(paths[index], out_dir, settings, stages, force=force,
+                                    known_failures=known_failures, max_duration_s=max_duration_s))
 
 
 class _Worker:
@@ -73,8 +86,8 @@ class _Worker:
         self.process = context.Process(target=_worker_main, args=(child, *arguments), name="audiokit-ingest-worker")
         self.process.start()
         child.close()
-        #: (input index, path) of the track it holds, or None when idle
-        self.task: tuple[int, Path] | None = None
+        #: (input index, path, wait for another process's claim) of the track it holds, or None when idle
+        self.task: tuple[int, Path, bool] | None = None
 
 
 class _WorkerPool:
@@ -84,7 +97,9 @@ class _WorkerPool:
     breaks that pool for good (``BrokenProcessPool``) and fails every pending
     track. Here the driver waits on each worker's pipe and its process
     sentinel; a worker that exits while it holds a track fails that track only
-    (the reason names the signal) and is replaced by a fresh process.
+    (the reason names the signal) and is replaced by a fresh process. A track
+    that another ingest process holds goes back to the end of the queue, to be
+    waited for when its turn comes again.
     """
 
     def __init__(self, size: int, arguments: tuple, on_note: Callable[[str], None] | None) -> None:
@@ -95,7 +110,7 @@ class _WorkerPool:
         self._on_note = on_note
 
     def run(self, paths: Sequence[Path], on_done: OnDone) -> None:
-        queue = list(enumerate(paths))[::-1]  # popped from the end: input order
+        queue = [(index, path, False) for index, path in enumerate(paths)][::-1]  # popped from the end: input order
         workers = [_Worker(self._context, self._arguments) for _ in range(min(self._size, len(queue)))]
         try:
             for worker in workers:
@@ -115,7 +130,9 @@ class _WorkerPool:
                         continue
                     result = self._receive(worker)
                     held, worker.task = worker.task, None
-                    if result is not None:
+                    if result is not None and result.status == "claimed":
+                        queue.insert(0, (held[0], held[1], True))  # last in line; then wait for the claim
+                    elif result is not None:
                         on_done(held[0], result)
                     if not worker.process.is_alive() or result is None:
                         if result is None:  # it died holding a track
@@ -133,7 +150,7 @@ class _WorkerPool:
         if queue and worker.task is None and worker.process.is_alive():
             task = queue.pop()
             try:
-                worker.connection.send((task[0], str(task[1])))
+                worker.connection.send((task[0], str(task[1]), task[2]))
             except OSError:  # it died between tracks: the track goes back; its sentinel will replace it
                 queue.append(task)
                 return
@@ -153,13 +170,24 @@ class _WorkerPool:
         return None
 
 
+def _identify(path: Path, settings: dict) -> tuple[str | None, str | None]:
+    """(sha256, track id) of an input, or (None, None) when it cannot be read."""
+    from .._files import file_sha256
+    from .identity import track_id
+
+    try:
+        sha = file_sha256(path)
+    except (OSError, AudiokitError):
+        return None, None
+    return sha, track_id(sha, settings)
+
+
 def _died(path: Path, process, out_dir: str, settings: dict) -> TrackResult:
-    """The failure of a track whose worker process exited while running it; its partial folder is removed."""
+    """The failure of a track whose worker process exited while running it; its partial folder and claim go."""
     import shutil
     import socket
 
-    from .._files import file_sha256
-    from .identity import track_id
+    from .claims import release_dead
     from .track import TRACKS_DIR
 
     code = process.exitcode
@@ -167,15 +195,12 @@ def _died(path: Path, process, out_dir: str, settings: dict) -> TrackResult:
         how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
     except ValueError:
         how = f"exit status {code}"
-    identity = sha = None
-    try:
-        sha = file_sha256(path)
-        identity = track_id(sha, settings)
-    except OSError:
-        pass
-    if identity is not None:  # what the dead process was building (track._partial_name)
-        for partial in (Path(out_dir) / TRACKS_DIR).glob(f".{identity}.partial-{socket.gethostname()}-{process.pid}-*"):
+    sha, identity = _identify(path, settings)
+    if identity is not None:  # what the dead process was building (track._partial_name) and its claim
+        tracks = Path(out_dir) / TRACKS_DIR
+        for partial in tracks.glob(f".{identity}.partial-{socket.gethostname()}-{process.pid}-*"):
             shutil.rmtree(partial, ignore_errors=True)
+        release_dead(tracks / identity, process.pid)
     return TrackResult(str(path), "failed", identity, input_sha256=sha, stage="worker",
                        error=f"worker process {process.pid} died ({how}) while ingesting this input (a crash in a "
                              "codec or kernel, or out of memory); the batch went on")
@@ -195,7 +220,7 @@ def _stop(worker: _Worker) -> None:
 
 
 def _worker_main(connection, out_dir: str, settings: dict, stages: tuple[Stage, ...], force: bool,
-                 known_failures: dict) -> None:
+                 known_failures: dict, max_duration_s: float | None) -> None:
     """A worker: run the tracks the driver sends until it sends None, or the driver is gone."""
     _exit_with_parent()
     while True:
@@ -205,8 +230,9 @@ def _worker_main(connection, out_dir: str, settings: dict, stages: tuple[Stage, 
             return
         if message is None:
             return
-        index, path = message
-        result = ingest_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures)
+        index, path, wait = message
+        result = ingest_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures,
+                              max_duration_s=max_duration_s, wait_for_claim=wait)
         connection.send((index, result))
 
 
@@ -243,13 +269,17 @@ def require_ray():
 def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[Stage, ...], on_done: OnDone, *,
             force: bool = False, address: str | None = None, num_cpus: float = 1.0, gpus_per_model: float = 0.0,
             model_actors: int | None = None, max_in_flight: int | None = None,
-            max_retries: int = RAY_MAX_RETRIES, known_failures: Mapping[str, dict] | None = None) -> None:
+            max_retries: int = RAY_MAX_RETRIES, known_failures: Mapping[str, dict] | None = None,
+            max_duration_s: float | None = None) -> None:
     """Run the tracks on Ray, at most ``max_in_flight`` at a time, consuming results as they complete.
 
     The core stages of each track run as one Ray task. When ``stages`` has
     model stages (tags, analysis, speech, transcript, moderation), a pool of
     ``model_actors`` Ray actors, each of which loaded the models once, runs
-    them on each started track and writes its manifest.
+    them on each started track and writes its manifest. A task that finds
+    its track claimed by another ingest process waits for that claim. A
+    track whose task or actor was lost for good is reported failed with its
+    track id (from the input's sha256) when the input can be read.
 
     Parameters
     ----------
@@ -310,9 +340,10 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
                 path = str(paths[next_index])
                 if pool is None:
                     pending[whole_track.remote(path, str(out_dir), settings, stages, force,
-                                               known_failures)] = (next_index, None)
+                                               known_failures, max_duration_s)] = (next_index, None)
                 else:
-                    outcome, partial = first_half.remote(path, str(out_dir), settings, core, force, known_failures)
+                    outcome, partial = first_half.remote(path, str(out_dir), settings, core, force, known_failures,
+                                                         max_duration_s)
                     pending[outcome] = (next_index, partial)
                 next_index += 1
             [ref], _ = ray.wait(list(pending), num_returns=1)
@@ -323,9 +354,9 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
                 result = ray.get(ref)
             except Exception as error:  # a worker or actor lost past max_retries, a task cancelled, ...
                 reason = " ".join(str(error).split())[:500] or type(error).__name__
-                result = TrackResult(str(paths[index]), "failed", stage="worker",
-                                     error=f"ray task failed after {max_retries} "
-                                                                        f"retries: {reason}")
+                sha, identity = _identify(Path(paths[index]), settings)
+                result = TrackResult(str(paths[index]), "failed", identity, input_sha256=sha, stage="worker",
+                                     error=f"ray task failed after {max_retries} retries: {reason}")
             if result is None:  # core stages done: the model stages go to the least busy actor
                 assert pool is not None  # only start tasks return None, and they run only with a pool
                 pending[pool.submit(partial)] = (index, None)
@@ -395,14 +426,16 @@ class _ModelPool:
 
 
 def _ray_ingest_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...],
-                      force: bool, known_failures: dict) -> TrackResult:
-    return ingest_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures)
+                      force: bool, known_failures: dict, max_duration_s: float | None) -> TrackResult:
+    return ingest_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures,
+                        max_duration_s=max_duration_s)
 
 
-def _ray_start_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...],
-                     force: bool, known_failures: dict) -> tuple[TrackResult | None, PartialTrack | None]:
+def _ray_start_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...], force: bool,
+                     known_failures: dict, max_duration_s: float | None) -> tuple[TrackResult | None, PartialTrack | None]:
     """(the result, None) when the track is done or failed; (None, the started track) otherwise."""
-    started = start_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures)
+    started = start_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures,
+                          max_duration_s=max_duration_s)
     return (started, None) if isinstance(started, TrackResult) else (None, started)
 
 

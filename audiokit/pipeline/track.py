@@ -4,7 +4,9 @@ A track's outputs are built in a hidden ``.ID.partial-HOST-PID-TOKEN`` folder
 next to their final place and renamed into ``OUT/tracks/ID`` only when every core
 stage succeeded and ``manifest.json`` is written, so a manifest's presence
 means the track is complete, and a crash leaves only a partial folder that
-the next run removes and redoes.
+the next run removes and redoes. While it works on a track a process holds
+the track's claim (``OUT/tracks/.ID.claim``, see claims.py), so that several
+ingest processes on one output folder never build the same track twice.
 
 The work comes in two halves so that an executor may run them in different
 processes: :func:`start_track` (identity, the core stages) and
@@ -30,17 +32,23 @@ from typing import Literal, overload
 from .._files import file_sha256, replace_dir, write_atomically
 from .._version import __version__
 from ..errors import AudiokitError, MissingDependencyError
+from ..io.probe import probe
+from . import claims
 from .identity import track_id
 from .manifest import MANIFEST_NAME, MANIFEST_VERSION
 from .stages import Stage, StageSkipped, TrackContext
 
-__all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "finish_track", "ingest_track", "split_stages", "start_track"]
+__all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "DURATION_GUARD_STAGE", "finish_track", "ingest_track",
+           "split_stages", "start_track"]
 
 #: Subfolder of OUT_DIR holding one folder per track id.
 TRACKS_DIR = "tracks"
 #: A partial folder made on another host is taken for abandoned when untouched this long (its PID means
 #: nothing on this host); no stage of one track runs near that long.
 FOREIGN_PARTIAL_MAX_AGE_S = 24 * 3600
+#: The ``stage`` of a failure for an input longer than ``max_duration_s``: a guard of the run, not a fact
+#: about the track under its settings, so the failure is not remembered (the limit is not part of the id).
+DURATION_GUARD_STAGE = "max-duration"
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,8 @@ class TrackResult:
 
     #: the input file
     input_path: str
-    #: "ingested", "unchanged" (already complete: nothing done) or "failed"
+    #: "ingested", "unchanged" (already complete: nothing done) or "failed"; inside an executor also
+    #: "claimed" (another ingest process holds the track: the executor tries it again later, waiting)
     status: str
     #: content-and-settings id (None if the input could not be read)
     track_id: str | None = None
@@ -96,17 +105,25 @@ class PartialTrack:
     #: seconds spent on the track so far
     seconds: float
 
+    @property
+    def token(self) -> str:
+        """Names this attempt: the last field of the partial folder's name, and the claim's token."""
+        return self.context.work_dir.name.rsplit("-", 1)[1]
+
 
 def ingest_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, ...], *,
-                 force: bool = False, known_failures: Mapping[str, dict] | None = None) -> TrackResult:
+                 force: bool = False, known_failures: Mapping[str, dict] | None = None,
+                 max_duration_s: float | None = None, wait_for_claim: bool = True) -> TrackResult:
     """Run ``stages`` on ``path`` and write ``OUT/tracks/ID/manifest.json`` last.
 
     Never raises for a bad input: the failure is returned in the result. An
     input whose track id is in ``known_failures`` (``{track_id: {"stage",
-    "error"}}``, from the catalog) is not redone: its earlier failure is returned.
+    "error"}}``, from the catalog) is not redone: its earlier failure is
+    returned. See :func:`start_track` for ``max_duration_s`` and ``wait_for_claim``.
     """
     core, models = split_stages(stages)
-    started = start_track(path, out_dir, settings, core, force=force, known_failures=known_failures)
+    started = start_track(path, out_dir, settings, core, force=force, known_failures=known_failures,
+                          max_duration_s=max_duration_s, wait_for_claim=wait_for_claim)
     return started if isinstance(started, TrackResult) else finish_track(started, models)
 
 
@@ -116,34 +133,67 @@ def split_stages(stages: tuple[Stage, ...]) -> tuple[tuple[Stage, ...], tuple[St
 
 
 def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, ...], *,
-                force: bool = False, known_failures: Mapping[str, dict] | None = None) -> TrackResult | PartialTrack:
-    """Identify the track and run ``stages`` (the core ones) in a new partial folder.
+                force: bool = False, known_failures: Mapping[str, dict] | None = None,
+                max_duration_s: float | None = None, wait_for_claim: bool = True) -> TrackResult | PartialTrack:
+    """Identify the track, claim it, and run ``stages`` (the core ones) in a new partial folder.
 
     Returns a :class:`TrackResult` when there is nothing more to do (the track
     is already complete, or it failed; never raises for a bad input), else
-    the :class:`PartialTrack` for :func:`finish_track`.
+    the :class:`PartialTrack` for :func:`finish_track`, which releases the claim.
+
+    An input longer than ``max_duration_s`` fails (stage
+    :data:`DURATION_GUARD_STAGE`) before its stages run: refused from its
+    header where the format declares its length, else when decoding passes the
+    limit. A track claimed by another live ingest process is waited for
+    (``wait_for_claim``; "unchanged" if that process completes it meanwhile) or
+    returned at once with the status "claimed".
     """
     clock = time.perf_counter()
     path = Path(path)
     identity = input_sha256 = None
+    token = uuid.uuid4().hex[:8]
+    claimed_dir: Path | None = None
     try:
         input_sha256 = file_sha256(path)
         identity = track_id(input_sha256, settings)
         final_dir = out_dir / TRACKS_DIR / identity
-        if (final_dir / MANIFEST_NAME).exists() and not force:
+
+        def unchanged() -> TrackResult:
             return TrackResult(str(path), "unchanged", identity, str(final_dir / MANIFEST_NAME),
                                seconds=time.perf_counter() - clock, input_sha256=input_sha256)
+
+        if (final_dir / MANIFEST_NAME).exists() and not force:
+            return unchanged()
         earlier = (known_failures or {}).get(identity)
         if earlier is not None:  # same content, same settings: it would fail the same way
             return TrackResult(str(path), "failed", identity, error=earlier["error"], stage=earlier.get("stage"),
                                remembered=True, input_sha256=input_sha256, seconds=time.perf_counter() - clock)
+        if max_duration_s is not None:
+            try:
+                probe(path, max_duration_s=max_duration_s)
+            except AudiokitError as error:
+                return _failed(path, identity, error, time.perf_counter() - clock, stage=DURATION_GUARD_STAGE,
+                               input_sha256=input_sha256)
         final_dir.parent.mkdir(parents=True, exist_ok=True)
+        waited = claims.take(final_dir, token, wait=False) is None
+        if waited:
+            if not wait_for_claim:
+                return TrackResult(str(path), "claimed", identity, seconds=time.perf_counter() - clock,
+                                   input_sha256=input_sha256)
+            claims.take(final_dir, token, wait=True)
+        claimed_dir = final_dir
+        # Completed by another process before this one claimed it (with force: while this one waited).
+        if (final_dir / MANIFEST_NAME).exists() and (waited or not force):
+            claims.release(final_dir, token)
+            return unchanged()
         _remove_abandoned_partials(final_dir)
-        work_dir = final_dir.with_name(_partial_name(identity, uuid.uuid4().hex[:8]))
+        work_dir = final_dir.with_name(_partial_name(identity, token))
         work_dir.mkdir()
         track = PartialTrack(path, identity, input_sha256, final_dir,
                              TrackContext(path=path, work_dir=work_dir, settings=settings), {}, 0.0)
     except Exception as error:
+        if claimed_dir is not None:
+            claims.release(claimed_dir, token)
         return _failed(path, identity, error, time.perf_counter() - clock, stage="identify",
                        input_sha256=input_sha256)
     return _advance(track, stages, clock, finish=False)
@@ -152,9 +202,9 @@ def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, 
 def finish_track(track: PartialTrack, stages: tuple[Stage, ...]) -> TrackResult:
     """Run ``stages`` (the model ones) on a started track, write its manifest and move it into place.
 
-    A track started in another process is first claimed: its partial folder is
-    renamed after this process, so that no other run takes it for abandoned.
-    Never raises for a bad input.
+    A track started in another process is first taken over: its claim and
+    its partial folder are renamed after this process, so that no other run
+    takes them for abandoned. Never raises for a bad input.
     """
     clock = time.perf_counter()
     try:
@@ -189,10 +239,12 @@ def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *, fi
         replace_dir(work_dir, track.final_dir)
     except BaseException as error:
         shutil.rmtree(work_dir, ignore_errors=True)
+        claims.release(track.final_dir, track.token)
         if not isinstance(error, Exception):  # an interrupt: stop, leaving nothing half-written
             raise
         return _failed(track.path, track.track_id, error, track.seconds + time.perf_counter() - clock,
                        stage=current, input_sha256=track.input_sha256)
+    claims.release(track.final_dir, track.token)
     return TrackResult(str(track.path), "ingested", track.track_id, str(track.final_dir / MANIFEST_NAME),
                        seconds=track.seconds, degraded=_degraded(track.context), input_sha256=track.input_sha256)
 
@@ -273,9 +325,13 @@ def _partial_name(identity: str, token: str) -> str:
 
 
 def _claim(track: PartialTrack) -> None:
-    """Rename the track's partial folder after this process (it may have been started by another)."""
+    """Make this process the holder of the track's claim and partial folder (it may have been started by another)."""
     work_dir = track.context.work_dir
-    token = work_dir.name.rsplit("-", 1)[1]
+    token = track.token
+    if not claims.hand_over(track.final_dir, token):
+        raise AudiokitError(f"the claim on {track.path} was taken over by another ingest process (it took this "
+                            "attempt for abandoned while it waited for its model stages); rerun the batch to redo "
+                            "the track if that one failed")
     mine = work_dir.with_name(_partial_name(track.track_id, token))
     if work_dir == mine:
         return
@@ -299,7 +355,7 @@ def _remove_abandoned_partials(final_dir: Path) -> None:
     for partial in final_dir.parent.glob(prefix + "*"):
         fields = partial.name[len(prefix):].rsplit("-", 2)  # HOST (may hold dashes), PID, TOKEN
         if len(fields) == 3 and fields[0] == socket.gethostname():
-            abandoned = not (fields[1].isdigit() and _process_alive(int(fields[1])))
+            abandoned = not (fields[1].isdigit() and claims.process_alive(int(fields[1])))
         else:
             try:
                 abandoned = time.time() - partial.stat().st_mtime > FOREIGN_PARTIAL_MAX_AGE_S
@@ -307,21 +363,6 @@ def _remove_abandoned_partials(final_dir: Path) -> None:
                 continue
         if abandoned:
             shutil.rmtree(partial, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie has exited too: e.g. a killed Ray worker whose parent died, in a container whose PID 1 never
-    # reaps orphans. proc(5): the state letter follows the parenthesised command name.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:  # no procfs (macOS): the signal check is all there is
-        return True
 
 
 def _one_line(error: BaseException) -> str:

@@ -13,6 +13,10 @@ corrupt cache can kill the process that does it. When that child fails (an
 exception or a signal), a second child empties the index of every kernel's
 cache (``Cache.flush``) and compiles afresh: a corrupt cache is repaired
 instead of taking the batch down.
+
+With ``--jobs 1`` the tracks run in the driver itself, which then loads the
+cache the warm-up checked (or rebuilt); the warm-up runs once per process
+and cache folder, since kernels a process has loaded stay in its memory.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ WARMUP_TIMEOUT_S = 600
 #: Rates and channel counts the warm-up runs (kernels specialize on dtype and array rank, not on these).
 _WARM_RATE = 48000
 _WARM_CHANNELS = (1, 2, 6)
+#: Numba cache folders (NUMBA_CACHE_DIR, "" for Numba's default) prepared for this very process.
+_PREPARED_HERE: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -104,8 +110,15 @@ def _describe(returncode: int, last_line: str) -> str:
     return f"exit status {returncode}: {last_line}" if last_line else f"exit status {returncode}"
 
 
-def prepare_kernels() -> KernelPreparation:
+def prepare_kernels(*, in_this_process: bool = False) -> KernelPreparation:
     """Compile or load every pipeline kernel in a child process; repair a corrupt cache.
+
+    Parameters
+    ----------
+    in_this_process : bool
+        The kernels will run in this process (ingest with one job), not in
+        fresh workers: once a warm-up succeeded for the current cache folder,
+        later calls return at once.
 
     Returns
     -------
@@ -114,12 +127,19 @@ def prepare_kernels() -> KernelPreparation:
         still runs (each worker then compiles for itself and a crash fails
         only its input).
     """
+    cache_dir = os.environ.get("NUMBA_CACHE_DIR", "")
+    if in_this_process and cache_dir in _PREPARED_HERE:
+        return KernelPreparation(True, False, None)
     code, last = _run_child("warm")
     if code == 0:
+        if in_this_process:
+            _PREPARED_HERE.add(cache_dir)
         return KernelPreparation(True, False, None)
     first = _describe(code, last)
     code, last = _run_child("flush-and-warm")
     if code == 0:
+        if in_this_process:
+            _PREPARED_HERE.add(cache_dir)
         return KernelPreparation(True, True, f"the first warm-up failed ({first}); the kernel cache was rebuilt")
     return KernelPreparation(False, True, f"warm-up failed ({first}), and again after emptying the cache "
                                           f"({_describe(code, last)})")

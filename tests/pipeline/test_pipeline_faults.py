@@ -252,3 +252,18 @@ def test_a_warm_up_that_crashes_is_repaired(tmp_path, monkeypatch):
     prepared = prepare_kernels()
     assert prepared.ready and prepared.repaired
     assert "killed by SIGSEGV" in prepared.detail and "rebuilt" in prepared.detail
+
+
+@pytest.mark.slow
+def test_one_job_runs_the_warm_up_too(tmp_path, monkeypatch):
+    """With --jobs 1 the tracks run in the driver: a warm-up that crashes is repaired there as well, once."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba-cache"))
+    monkeypatch.setenv(TEST_FAULT_ENV, "warmup:SEGV:warm")
+    notes: list[str] = []
+    inputs = _inputs(tmp_path / "in", ("a.wav", "b.wav"))
+    summary = ingest([str(p) for p in inputs], tmp_path / "out", OPTIONS, jobs=1, on_note=notes.append)
+    assert summary.counts == {"ingested": 2}, summary.to_dict()["failures"]
+    assert len(notes) == 1 and "killed by SIGSEGV" in notes[0] and "cache was rebuilt" in notes[0]
+    assert any((tmp_path / "numba-cache").rglob("*.nbi")), "the warm-up wrote the cache this process loads"
+    again = ingest([str(p) for p in inputs], tmp_path / "out2", OPTIONS, jobs=1, on_note=notes.append)
+    assert again.counts == {"ingested": 2} and len(notes) == 1, "prepared once per process and cache folder"

@@ -20,11 +20,14 @@ from pathlib import Path
 import pytest
 from _batch import manifests, music, partial_folders
 
+from audiokit._files import file_sha256
 from audiokit.errors import ParameterError
 from audiokit.pipeline import Catalog, IngestOptions, ingest, read_manifest
+from audiokit.pipeline.claims import process_alive
 from audiokit.pipeline.executors import run_ray
+from audiokit.pipeline.identity import track_id
 from audiokit.pipeline.stages import STAGES, Stage, resolve_stages
-from audiokit.pipeline.track import TRACKS_DIR, _process_alive
+from audiokit.pipeline.track import TRACKS_DIR
 
 ray = pytest.importorskip("ray", reason="needs the optional extra audiokit[ray]")
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -102,6 +105,9 @@ def test_a_killed_worker_without_retries_fails_its_track_and_a_rerun_completes_i
     first = _run(batch, out, stages, max_retries=0)
     killer.join(timeout=5)
     assert first[VICTIM].status == "failed" and "ray task failed" in first[VICTIM].error
+    # The failure names the track (from the input's sha256), so the catalog remembers it under its id.
+    sha = file_sha256(batch[0].parent / VICTIM)
+    assert (first[VICTIM].input_sha256, first[VICTIM].track_id) == (sha, track_id(sha, IngestOptions().track_settings()))
     assert first["one.flac"].status == first["three.flac"].status == "ingested"
     # The dead worker's work is only in its hidden partial folder: no track folder, no manifest.
     assert len(partial_folders(out)) == 1
@@ -111,7 +117,7 @@ def test_a_killed_worker_without_retries_fails_its_track_and_a_rerun_completes_i
     # finished tearing the SIGKILLed process down; a rerun takes its partial folder for abandoned only after.
     victim_pid = int((batch[0].parent / (VICTIM + ".pid")).read_text())
     deadline = time.monotonic() + 30
-    while _process_alive(victim_pid) and time.monotonic() < deadline:
+    while process_alive(victim_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
 
     again = _run(batch, out, stages, max_retries=0)

@@ -1,0 +1,168 @@
+"""Several ingest processes on one output folder: each track is built once (per-track claims)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from _batch import ROOT, manifests, music, partial_folders
+
+from audiokit.pipeline import Catalog, IngestOptions, ingest
+from audiokit.pipeline.claims import CLAIM_STALE_S, claim_path
+from audiokit.pipeline.stages import resolve_stages
+from audiokit.pipeline.track import TEST_FAULT_ENV, TRACKS_DIR, ingest_track, start_track
+
+OPTIONS = IngestOptions(preset="hls-aac", qa="off")
+
+
+def _tracks(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [music(folder / f"song{index}.wav", seconds=1.0, seed=2 * index) for index in range(count)]
+
+
+def _cli(paths: list[Path], out: Path, *options: str, env: dict | None = None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "audiokit.cli.main", "ingest", *map(str, paths), "-o", str(out),
+               "--preset", "hls-aac", "--qa", "off", "--jsonl", *options]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+def _claim_files(out: Path) -> list[Path]:
+    return sorted((out / TRACKS_DIR).glob(".*.claim*"))
+
+
+def _track_dir(out: Path, path: Path) -> Path:
+    from audiokit._files import file_sha256
+    from audiokit.pipeline.identity import track_id
+
+    return out / TRACKS_DIR / track_id(file_sha256(path), OPTIONS.track_settings())
+
+
+def test_two_ingest_processes_build_each_track_once(tmp_path):
+    """Overlapping lists in opposite orders, started together: 6 tracks, 6 builds, both exit 0."""
+    paths = _tracks(tmp_path / "in", 6)
+    out = tmp_path / "out"
+    first = _cli(paths[:5], out, "--jobs", "2")  # tracks 0-4 in order, in a pool of 2 workers
+    second = _cli(paths[:0:-1], out, "--jobs", "1")  # tracks 5-1, in this order, in-process
+    outputs = [process.communicate(timeout=600) for process in (first, second)]
+    for process, (_, stderr) in zip((first, second), outputs):
+        assert process.returncode == 0, stderr
+    reports = [[json.loads(line) for line in stdout.splitlines()] for stdout, _ in outputs]
+    assert [len(report) for report in reports] == [5, 5]
+    built: dict[str, list[int]] = {}
+    for run, report in enumerate(reports):
+        for result in report:
+            assert result["status"] in ("ingested", "unchanged"), result
+            if result["status"] == "ingested":
+                built.setdefault(Path(result["input_path"]).name, []).append(run)
+    # Every track built by exactly one of the two processes; the other reported it unchanged.
+    assert sorted(built) == sorted(path.name for path in paths)
+    assert all(len(runs) == 1 for runs in built.values()), built
+    assert len(manifests(out)) == 6
+    with Catalog(out) as catalog:
+        assert sorted(row["file_name"] for row in catalog.tracks()) == sorted(path.name for path in paths)
+        assert catalog.failures() == []
+    assert not partial_folders(out) and not _claim_files(out), "claims and partial folders are released"
+
+
+def test_a_claim_left_by_a_killed_process_is_taken_over(tmp_path):
+    """SIGKILL mid-track (jobs 1: the ingest process itself) leaves its claim; the next run takes it over."""
+    (path,) = _tracks(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    killed = _cli([path], out, "--jobs", "1", env={TEST_FAULT_ENV: f"ladder:KILL:{path.name}"})
+    killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    claim = json.loads(claim_path(_track_dir(out, path)).read_text())
+    assert (claim["host"], claim["pid"]) == (socket.gethostname(), killed.pid)
+    summary = ingest([str(path)], out, OPTIONS, jobs=1)
+    assert summary.counts == {"ingested": 1}
+    assert not partial_folders(out) and not _claim_files(out)
+
+
+def _write_claim(final_dir: Path, host: str, pid: int, age_s: float = 0.0) -> Path:
+    path = claim_path(final_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"host": host, "pid": pid, "token": "0badc0de", "claimed_utc": "2026-12-05T00:00:00"}))
+    if age_s:
+        stamp = time.time() - age_s
+        os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_a_claim_from_another_host_is_respected_until_stale(tmp_path):
+    """A claim made on another host sharing the folder holds while its heartbeat is fresh."""
+    (path,) = _tracks(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    core = resolve_stages("core")
+    claim = _write_claim(_track_dir(out, path), "another-host.example", 1)
+    held = start_track(path, out, OPTIONS.track_settings(), core, wait_for_claim=False)
+    assert held.status == "claimed" and held.track_id == _track_dir(out, path).name
+    assert not partial_folders(out), "nothing was built"
+    stamp = time.time() - CLAIM_STALE_S - 60  # its host stopped touching it: the process there is gone
+    os.utime(claim, (stamp, stamp))
+    result = ingest_track(path, out, OPTIONS.track_settings(), core, wait_for_claim=False)
+    assert result.status == "ingested", result.error
+    assert not _claim_files(out)
+
+
+def test_a_live_claim_is_waited_for_and_taken_over_when_its_process_dies(tmp_path):
+    (path,) = _tracks(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    holder = subprocess.Popen(["sleep", "60"])
+    try:
+        _write_claim(_track_dir(out, path), socket.gethostname(), holder.pid)
+        results = []
+        waiter = threading.Thread(target=lambda: results.append(
+            ingest_track(path, out, OPTIONS.track_settings(), resolve_stages("core"))))
+        waiter.start()
+        waiter.join(timeout=2.0)
+        assert waiter.is_alive() and not results, "it waits while the holder lives"
+        holder.kill()  # a zombie until reaped: already counts as dead
+        waiter.join(timeout=120)
+        assert [result.status for result in results] == ["ingested"]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not _claim_files(out)
+
+
+@pytest.mark.parametrize("limit_s, status", [(0.5, "failed"), (5.0, "ingested")])
+def test_max_duration_refuses_longer_inputs_without_remembering(tmp_path, limit_s, status):
+    """The limit is a guard of the run: not in the track id, and a refusal is retried without it."""
+    path = music(tmp_path / "song.flac", seconds=1.0)
+    out = tmp_path / "out"
+    guarded = ingest([str(path)], out, IngestOptions(preset="hls-aac", qa="off", max_duration_s=limit_s), jobs=1)
+    (result,) = guarded.results
+    assert result.status == status
+    if status == "failed":
+        assert result.stage == "max-duration" and str(path) in result.error and "0.5 s" in result.error
+        assert not (out / TRACKS_DIR / result.track_id).exists() and not partial_folders(out)
+        with Catalog(out) as catalog:
+            assert catalog.known_failures() == {} and len(catalog.failures()) == 1
+    unguarded = ingest([str(path)], out, OPTIONS, jobs=1)
+    assert unguarded.results[0].track_id == result.track_id, "the limit does not change the track id"
+    assert unguarded.results[0].status == ("ingested" if status == "failed" else "unchanged")
+
+
+def test_cli_max_duration(tmp_path):
+    path = music(tmp_path / "song.wav", seconds=1.5)
+    done = subprocess.run([sys.executable, "-m", "audiokit.cli.main", "ingest", str(path), "-o", str(tmp_path / "out"),
+                           "--max-duration", "1", "--json"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1, done.stderr
+    (failure,) = json.loads(done.stdout)["failures"]
+    assert failure["stage"] == "max-duration"
+    assert failure["error"] == (f"{path}: lasts 1.5 s, longer than the limit of 1 s (max_duration_s, audiokit ingest "
+                                "--max-duration); raise the limit to accept it")
+    usage = subprocess.run([sys.executable, "-m", "audiokit.cli.main", "ingest", str(path), "-o", str(tmp_path / "o2"),
+                            "--max-duration", "0"], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert usage.returncode == 2
