@@ -26,14 +26,14 @@ def corpus(tmp_path_factory):
     return folder
 
 
-def _fuzz(corpus: Path, tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
+def _fuzz(corpus: Path, tmp_path: Path, *options: str, timeout_s: float = 900) -> subprocess.CompletedProcess:
     # New inputs go to a scratch folder (first), the seeds are read only (second).
     work = tmp_path / "grown"
     work.mkdir()
     return subprocess.run(
         [sys.executable, str(HARNESS), str(work), str(corpus), "-rss_limit_mb=2048", "-timeout=10",
          f"-artifact_prefix={tmp_path}/", *options],
-        capture_output=True, check=False, text=True, timeout=900, cwd=tmp_path,
+        capture_output=True, check=False, text=True, timeout=timeout_s, cwd=tmp_path,
     )
 
 
@@ -53,3 +53,11 @@ def test_a_few_thousand_inputs_find_nothing(corpus, tmp_path):
 def test_ten_minutes_of_fuzzing_find_nothing(corpus, tmp_path):
     result = _fuzz(corpus, tmp_path, "-max_total_time=600", "-seed=1")
     _assert_clean(result, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_million_inputs_find_nothing(corpus, tmp_path):
+    """The issue's long run: 10^6 inputs of probe/read/open (about 1 to 2 hours on 2 cores; docs/reliability.md)."""
+    result = _fuzz(corpus, tmp_path, "-runs=1000000", "-seed=20261205", "-print_final_stats=1", timeout_s=6 * 3600)
+    _assert_clean(result, tmp_path)
+    assert "stat::number_of_executed_units: 1000000" in result.stderr
