@@ -220,7 +220,7 @@ def normalize(paths: tuple[str, ...], output: str | None, preset: str | None, ta
             try:
                 with warnings_named(input_name):
                     document = _run_one(input_name, input_path, output_name, target, options, dry_run=dry_run,
-                                        force=force, quiet=quiet or as_json or as_jsonl)
+                                        force=force, quiet=quiet)
             except AudiokitError as error:
                 failures += 1
                 report_error(error, input_name)
