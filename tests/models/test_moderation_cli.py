@@ -177,3 +177,20 @@ def test_errors_exit_1_with_one_line(episode, tmp_path):
         assert result.exit_code == 1, result.output
         assert result.stdout == ""
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("audiokit: error: ")
+
+
+def test_progress_reports_the_seconds_transcribed(front_center):
+    steps: list[float] = []
+    result = run_moderate(front_center, audio_checks=False, progress=steps.append)
+    assert steps and all(step > 0 for step in steps)
+    assert sum(steps) == pytest.approx(result.duration_s, abs=1e-3)
+
+
+def test_a_warning_names_its_file():
+    noise = Path("/usr/share/sounds/alsa/Noise.wav")
+    if not noise.is_file():
+        pytest.skip("needs the Debian package alsa-utils (/usr/share/sounds/alsa/Noise.wav)")
+    result = CliRunner().invoke(moderate, [str(noise), "--no-audio-checks", "--quiet", "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"audiokit: warning: {noise}: Silero VAD heard no speech in the input; the transcript is empty\n"
+    assert json.loads(result.stdout)["flags"] == []

@@ -107,3 +107,15 @@ def test_highlight_words_without_fallback(two_sentences, tmp_path):
 def test_bad_subtitle_option_is_usage_error(front_center, tmp_path):
     result = CliRunner().invoke(transcribe, [str(front_center), "-o", str(tmp_path), "--max-line-width", "3"])
     assert result.exit_code == 2 and "max-line-width" in result.stderr
+
+
+def test_a_warning_names_its_file(tmp_path):
+    """Noise has no speech: the warning says which input of the batch it is about."""
+    noise = Path("/usr/share/sounds/alsa/Noise.wav")
+    if not noise.is_file():
+        pytest.skip("needs the Debian package alsa-utils (/usr/share/sounds/alsa/Noise.wav)")
+    result = CliRunner().invoke(transcribe, [str(FRONT_CENTER), str(noise), "-o", str(tmp_path), "-f", "txt",
+                                             "--beam-size", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"audiokit: warning: {noise}: Silero VAD heard no speech in the input; the transcript is empty\n"
+    assert (tmp_path / "Noise.txt").read_text() == ""
