@@ -13,7 +13,7 @@ non-zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import numpy as np
 import scipy.fft
@@ -61,11 +61,6 @@ class Frames:
         """Centre of each frame, seconds, shape (frames,)."""
         return np.arange(self.rms.size) * HOP_LENGTH / ANALYSIS_RATE
 
-    @cached_property
-    def power(self) -> np.ndarray:
-        """``magnitude ** 2``, shape (frames, 1 + N_FFT // 2), float32; computed once for mel and chroma."""
-        return np.square(self.magnitude)
-
     def to_dict(self) -> dict:
         """The fields as JSON-ready Python values."""
         return {"frames": int(self.rms.size), "frame_rate": self.frame_rate, "duration_s": self.duration_s}
@@ -107,21 +102,24 @@ def mel_energies(frames: Frames) -> np.ndarray:
     """
     weights, first, stop = _mel_filters()
     out = np.empty((N_MELS, frames.rms.size), np.float32)
-    _kernels.band_energies(frames.power, weights, first, stop, out)
+    _kernels.band_energies(frames.magnitude, weights, first, stop, out)
     return out
 
 
 def chroma_energy(frames: Frames) -> np.ndarray:
     """Chroma summed over all frames: librosa's ``chroma_stft(S=power, tuning=0, norm=None).sum(axis=1)``.
 
-    The chroma filter bank is linear, so it is applied once to the power summed over time.
+    The chroma filter bank is linear, so it is applied once to the power summed over time
+    (a 12 x 1025 product instead of one per frame).
 
     Returns
     -------
     np.ndarray [shape=(12,), dtype=float64]
         C first.
     """
-    return _chroma_filters() @ frames.power.sum(axis=0, dtype=np.float64)
+    power = np.empty(frames.magnitude.shape[1])
+    _kernels.bin_energies(frames.magnitude, power)
+    return _chroma_filters() @ power
 
 
 def _stft(mono: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

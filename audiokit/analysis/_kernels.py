@@ -10,25 +10,36 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["band_energies", "spectral_shape"]
+__all__ = ["band_energies", "bin_energies", "spectral_shape"]
 
 
 @njit(cache=True, nogil=True)
-def band_energies(power, weights, first_bins, stop_bins, out):  # pragma: no cover - compiled
-    """Filter-bank energies: out[band, t] = sum_k weights[band, k] * power[t, k].
+def band_energies(magnitude, weights, first_bins, stop_bins, out):  # pragma: no cover - compiled
+    """Filter-bank energies of the power spectrum: out[band, t] = sum_k weights[band, k] * magnitude[t, k]^2.
 
-    Only the bins ``first_bins[band] <= k < stop_bins[band]`` where a mel or
-    chroma filter is non-zero are visited (a mel filter covers a few bins), so
-    the cost is the filters' support, not bands x bins.
+    Only the bins ``first_bins[band] <= k < stop_bins[band]`` where a mel
+    filter is non-zero are visited (a mel filter covers a few bins), so the
+    cost is the filters' support, not bands x bins; the power is squared on
+    the fly instead of stored.
     """
-    frames = power.shape[0]
+    frames = magnitude.shape[0]
     for t in range(frames):
-        row = power[t]
+        row = magnitude[t]
         for band in range(weights.shape[0]):
             total = 0.0
             for k in range(first_bins[band], stop_bins[band]):
-                total += weights[band, k] * row[k]
+                total += weights[band, k] * row[k] * row[k]
             out[band, t] = total
+
+
+@njit(cache=True, nogil=True)
+def bin_energies(magnitude, out):  # pragma: no cover - compiled
+    """Power per bin summed over all frames: out[k] = sum_t magnitude[t, k]^2, accumulated in float64."""
+    out[:] = 0.0
+    for t in range(magnitude.shape[0]):
+        row = magnitude[t]
+        for k in range(row.shape[0]):
+            out[k] += row[k] * row[k]
 
 
 @njit(cache=True, nogil=True)

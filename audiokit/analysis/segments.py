@@ -241,10 +241,10 @@ def energy_segmentation(signal: SegmentationInput) -> SegmentationResult:
     labels = []
     for start in range(0, signal.rms.size, per_window):
         rms, quiet = signal.rms[start : start + per_window], signal.silent[start : start + per_window]
-        if quiet.mean() > 0.5:
+        if np.count_nonzero(quiet) > 0.5 * quiet.size:
             labels.append("silence")
         else:
-            low_energy = float(np.mean(rms < 0.5 * rms.mean()))
+            low_energy = np.count_nonzero(rms < 0.5 * rms.mean()) / rms.size
             labels.append("speech" if low_energy > LOW_ENERGY_SPEECH else "music")
     edges = np.minimum(np.arange(len(labels) + 1) * WINDOW_S, signal.duration_s)
     return _result(_merge(labels, edges), signal.duration_s, "energy", None)
