@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .main_helpers import echo_result, note, progress_bar
-from .stdio import STDIO, AudioPath, audio_output, check_text_output, format_option, input_files
+from .stdio import STDIO, AudioPath, audio_output, check_text_output, format_option, input_files, shown
 
 if TYPE_CHECKING:
     from audiokit.spatial import HRTF
@@ -43,14 +43,17 @@ def _input_subtype(path: str) -> str:
     return f"pcm{max(16, min(32, info.bit_depth))}"
 
 
-def _write_options(subtype: str, source: str, output: str) -> dict:
-    """``audiokit.write`` keywords that store ``subtype`` in OUTPUT's container, or a usage error."""
-    suffix = Path(output).suffix.lower()
+def _write_options(subtype: str, source: str, output: str, path: str) -> dict:
+    """``audiokit.write`` keywords that store ``subtype`` in ``path``'s container, or a usage error.
+
+    ``path`` is the file written for the OUTPUT argument ``output`` (a temporary one for ``-``).
+    """
+    suffix = Path(path).suffix.lower()
     depths = _PCM_DEPTHS.get(suffix)
     wanted = subtype if subtype != "same" else source
     if depths is None or (suffix in (".m4a", ".mp4") and subtype == "same"):
         if subtype != "same":
-            raise click.BadParameter(f"{output} is a lossy format; --subtype applies to .wav, .aiff, .flac "
+            raise click.BadParameter(f"{shown(output)} is a lossy format; --subtype applies to .wav, .aiff, .flac "
                                      "and ALAC .m4a outputs", param_hint="--subtype")
         return {}
     if wanted == "float":
@@ -113,7 +116,7 @@ def render(scene: str, output: str, audio_format: str | None, subtype: str, tail
 
     check_text_output(output, as_json=as_json, what="the audio")
     with audio_output(output, audio_format) as path:
-        options = _write_options(subtype, "float", path)
+        options = _write_options(subtype, "float", output, path)
         with progress_bar(Path(scene).name, quiet=quiet, total=3, unit="stage") as bar:
             bar.set_postfix_str("loading the scene")
             loaded = load_scene(scene)
@@ -164,7 +167,7 @@ def binaural(input_path: str, output: str, azimuth: float, elevation: float, dis
 
     check_text_output(output, as_json=as_json, what="the audio")
     with input_files([input_path]) as ((_, source),), audio_output(output, audio_format) as path:
-        options = _write_options(subtype, _input_subtype(source), path)
+        options = _write_options(subtype, _input_subtype(source), output, path)
         audio = audiokit.read(source)
         mono = to_mono(audio.samples)
         hrtf = _load_hrtf(hrtf_path, audio.sample_rate)

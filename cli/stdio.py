@@ -47,7 +47,12 @@ class AudioPath(click.Path):
 
 
 def shown(text: str) -> str:
-    """``text`` with the temporary files standing for stdin and stdout named ``<stdin>`` and ``<stdout>``."""
+    """``text`` with the temporary files standing for stdin and stdout named ``<stdin>`` and ``<stdout>``.
+
+    An output argument ``-`` on its own is ``<stdout>`` too.
+    """
+    if text == STDIO:
+        return STDOUT_NAME
     for path, name in _SPOOLED.items():
         text = text.replace(path, name)
     return text
@@ -91,8 +96,6 @@ def input_files(arguments: Sequence[str]) -> Iterator[list[tuple[str, str]]]:
 def _rename_in(error: Exception) -> None:
     """Replace temporary paths in ``error``'s message by the names :func:`shown` gives them."""
     error.args = tuple(shown(arg) if isinstance(arg, str) else arg for arg in error.args)
-    if isinstance(error, click.ClickException):
-        error.message = shown(error.message)
 
 
 def format_option(noun: str = "OUTPUT") -> Callable[[_Command], _Command]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -93,7 +93,8 @@ def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: 
     subtitles = SubtitleOptions(max_line_width=max_line_width, max_line_count=max_line_count,
                                 highlight_words=highlight_words)
     temperatures = _temperatures(temperature, temperature_increment)
-    documents, failures = [], 0
+    documents: list[dict[str, Any]] = []
+    failures = 0
     with input_files(inputs) as named_inputs:
         for name, path in named_inputs:
             try:

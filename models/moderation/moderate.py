@@ -156,7 +156,7 @@ def moderate(
         flags += audio_flags
     flags.sort(key=lambda f: (f.start_s, f.end_s, f.source))
     bleeped = None
-    if bleep is not None:
+    if bleep is not None and source is not None:
         bleeped = _bleep(source, segments, flags, language, Path(bleep), bleep_mode, pad_ms)
     return ModerationResult(
         source=name, duration_s=duration_s if source is not None else _end(segments),
