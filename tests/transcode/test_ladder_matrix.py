@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import os
 import platform
 import subprocess
 import time
@@ -180,23 +181,26 @@ def _check_row(sources, out_dir: Path, row, record: dict) -> None:
 
 
 def _tested_code() -> dict:
-    """The audiokit version and git commit under test (``dirty``: audiokit/ differs from that commit)."""
+    """The audiokit version and git commit under test, and the files under audiokit/ that differ from it."""
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True)
         except (OSError, subprocess.CalledProcessError):
             return None
-        return done.stdout.strip()
+        return done.stdout
 
+    commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--", "audiokit")
-    return {"audiokit": audiokit.__version__, "commit": git("rev-parse", "HEAD"),
-            "dirty": None if status is None else bool(status)}
+    return {"audiokit": audiokit.__version__, "commit": None if commit is None else commit.strip(),
+            "uncommitted": None if status is None else [line[3:] for line in status.splitlines()]}
 
 
 @pytest.fixture(scope="module")
 def matrix_results():
     """Per-row records of the full run; written to :data:`RESULTS` when all of :data:`FULL` ran."""
     records: dict[str, dict] = {}
+    tested = _tested_code()  # before the run: the code these rows were built with
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     yield records
     if len(records) < len(FULL):
@@ -207,7 +211,8 @@ def matrix_results():
         "benchmark": "ladder_matrix",
         "command": "pytest -m slow tests/transcode/test_ladder_matrix.py",
         "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "tested": _tested_code(),
+        "tested": tested,
+        "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "versions": {"python": platform.python_version(), **versions},
         "excerpt_s": EXCERPT_S,
         "wall_s": round(time.perf_counter() - started, 1),
