@@ -47,11 +47,14 @@ def _track_dir(out: Path, path: Path) -> Path:
 
 
 def test_two_ingest_processes_build_each_track_once(tmp_path):
-    """Overlapping lists in opposite orders, started together: 6 tracks, 6 builds, both exit 0."""
+    """Overlapping lists (tracks 0-4 and 1-5) started together: 6 tracks, 6 builds, both exit 0.
+
+    Without claims this very setup built 9 and 10 times (docs/reliability.md).
+    """
     paths = _tracks(tmp_path / "in", 6)
     out = tmp_path / "out"
-    first = _cli(paths[:5], out, "--jobs", "2")  # tracks 0-4 in order, in a pool of 2 workers
-    second = _cli(paths[:0:-1], out, "--jobs", "1")  # tracks 5-1, in this order, in-process
+    first = _cli(paths[:5], out, "--jobs", "1")
+    second = _cli(paths[1:], out, "--jobs", "1")
     outputs = [process.communicate(timeout=600) for process in (first, second)]
     for process, (_, stderr) in zip((first, second), outputs):
         assert process.returncode == 0, stderr
@@ -84,6 +87,29 @@ def test_a_claim_left_by_a_killed_process_is_taken_over(tmp_path):
     assert (claim["host"], claim["pid"]) == (socket.gethostname(), killed.pid)
     summary = ingest([str(path)], out, OPTIONS, jobs=1)
     assert summary.counts == {"ingested": 1}
+    assert not partial_folders(out) and not _claim_files(out)
+
+
+def test_a_pool_puts_a_claimed_track_off_and_builds_it_when_its_holder_dies(tmp_path):
+    """jobs 2: the claimed track goes to the end of the queue, is waited for, and taken over."""
+    paths = _tracks(tmp_path / "in", 3)
+    out = tmp_path / "out"
+    holder = subprocess.Popen(["sleep", "300"])
+    try:
+        _write_claim(_track_dir(out, paths[0]), socket.gethostname(), holder.pid)
+        order: list[str] = []
+
+        def progress(result, done, total):
+            order.append(Path(result.input_path).name)
+            if len(order) == 2:  # the others are done; the first track's holder dies now
+                holder.kill()
+
+        summary = ingest([str(path) for path in paths], out, OPTIONS, jobs=2, on_result=progress)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert summary.counts == {"ingested": 3}
+    assert order[-1] == paths[0].name, "built after its holder died"
     assert not partial_folders(out) and not _claim_files(out)
 
 
