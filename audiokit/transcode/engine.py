@@ -151,13 +151,6 @@ class MasterChain:
     block_frames : int
         Frames of every block sent on (the last may be shorter): with the
         default, a master arrives in the blocks a whole-array write would cut.
-
-    Attributes
-    ----------
-    num_frames : int
-        Frames sent on so far.
-    peak : float
-        Largest absolute sample sent on so far (after the gain).
     """
 
     def __init__(self, in_rate: int, in_channels: int, sample_rate: int, num_channels: int,
@@ -172,8 +165,6 @@ class MasterChain:
         self._block_frames = block_frames
         self._pending: list[np.ndarray] = []
         self._pending_frames = 0
-        self.num_frames = 0
-        self.peak = 0.0
 
     def process(self, block: np.ndarray) -> None:
         """Take one source block ``(in_channels, frames)``."""
@@ -208,8 +199,6 @@ class MasterChain:
     def _send(self, master: np.ndarray) -> None:
         master = np.ascontiguousarray(master if self._gain is None else master * self._gain, dtype=np.float32)
         master.setflags(write=False)  # shared by every sink, some in other threads
-        self.num_frames += master.shape[1]
-        self.peak = max(self.peak, float(np.abs(master).max(initial=0.0)))
         for sink in self._sinks:
             sink.process(master)
 

@@ -54,10 +54,10 @@ from ..loudness import LoudnessMeter, LoudnessReport
 from .cover import CoverArt, read_cover_art
 from .encode import canonical_tags, encode_blocks, finish_rendition
 from .engine import BlockWorker, MasterChain, run_pass
-from .gain import gain_tags
+from .gain import ProgrammeLoudness, gain_tags
 from .normalize import apply_gain, check_normalize_preset, normalization_gain_db
 from .presets import preset_rungs
-from .qa import LOUDNESS_CHECK_MIN_BPS, QA_MODES, Reference, RenditionQA, check_rendition
+from .qa import LOUDNESS_CHECK_MIN_BPS, QA_MODES, Reference, ReferenceAnalysis, RenditionAnalysis, RenditionQA
 from .rungs import ResolvedRung, Rung, load_rungs, parse_rungs, resolve_rung
 
 __all__ = ["LADDER_MANIFEST", "LadderResult", "Rendition", "build_ladder"]
@@ -211,68 +211,6 @@ class LadderResult:
         }
 
 
-class _MasterReference:
-    """A master's loudness and peaks, with (QA on) the array :class:`~.qa.Reference` of its samples."""
-
-    def __init__(self, samples: Reference | None, integrated_lufs: float, true_peak_dbtp: float,
-                 sample_peak: float, num_frames: int, sample_rate: int) -> None:
-        self.samples, self.integrated_lufs, self.true_peak_dbtp = samples, integrated_lufs, true_peak_dbtp
-        self.sample_peak, self.num_frames, self.sample_rate = sample_peak, num_frames, sample_rate
-
-
-class ReferenceAnalysis:
-    """A master's reference, block by block: loudness and peaks streaming; QA's spectra from the kept blocks.
-
-    The array QA of :mod:`.qa` (``Reference.of``/``check_rendition``) needs the
-    whole master, so with QA on the blocks are kept until :meth:`finish`.
-    """
-
-    def __init__(self, sample_rate: int, num_channels: int, *, expected_frames: int, mode: str,
-                 bit_depths: tuple = ()) -> None:
-        self._sample_rate, self._mode = sample_rate, mode
-        self._meter = LoudnessMeter(sample_rate, num_channels)
-        self._blocks: list[np.ndarray] = []
-        self._peak = 0.0
-
-    def add(self, block: np.ndarray) -> None:
-        self._meter.process(block)
-        self._peak = max(self._peak, float(np.abs(block).max(initial=0.0)))
-        if self._mode != "off":
-            self._blocks.append(block)
-
-    def finish(self) -> _MasterReference:
-        report = self._meter.report(warn=False)
-        reference = None
-        if self._mode != "off":
-            samples = np.concatenate(self._blocks, axis=1)
-            self._blocks = []
-            reference = Reference.of(samples, self._sample_rate, integrated_lufs=report.integrated_lufs,
-                                     true_peak_dbtp=report.true_peak_dbtp)
-        return _MasterReference(reference, report.integrated_lufs, report.true_peak_dbtp, self._peak,
-                                self._meter.num_frames, self._sample_rate)
-
-
-class RenditionAnalysis:
-    """A decoded rendition, block by block, checked against its master at :meth:`finish` (array QA)."""
-
-    def __init__(self, reference: _MasterReference, resolved: ResolvedRung, *, mode: str) -> None:
-        self._reference, self._resolved, self._mode = reference, resolved, mode
-        self._blocks: list[np.ndarray] = []
-
-    def add(self, block: np.ndarray) -> None:
-        self._blocks.append(block)
-
-    def finish(self, *, measured_bitrate_bps: int, gain_db: float = 0.0) -> RenditionQA:
-        from .gain import measure_loudness
-
-        decoded = np.concatenate(self._blocks, axis=1)
-        self._blocks = []
-        assert self._reference.samples is not None  # made with QA on
-        return check_rendition(decoded, self._reference.samples, self._resolved,
-                               measured_bitrate_bps=measured_bitrate_bps, mode=self._mode,
-                               loudness=measure_loudness(decoded, self._resolved.sample_rate), gain_db=gain_db)
-
-
 def _requested_rungs(preset: str | None, rungs) -> tuple[str | None, tuple[Rung, ...]]:
     if rungs is None:
         if preset is None:
@@ -345,14 +283,13 @@ def _headroom_gain_db(peak: float) -> float:
     return round(MASTER_PEAK_CEILING_DBFS - 20.0 * math.log10(peak), 4)
 
 
-def _stream_loudness(path: Path) -> tuple[float, float]:
+def _file_loudness(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) of a file, decoded in blocks."""
     with open_source(path) as reader:
-        meter = LoudnessMeter(reader.sample_rate, reader.num_channels)
-        for block in reader.blocks():
-            meter.process(block)
-    report = meter.report(warn=False)
-    return report.integrated_lufs, report.true_peak_dbtp
+        programme = ProgrammeLoudness(reader.sample_rate, reader.num_channels)
+        for block in reader.blocks(BLOCK_FRAMES):
+            programme.process(block)
+    return programme.flush()
 
 
 class _Collect:
@@ -389,7 +326,7 @@ class _GroupOutcome:
     #: the master went over full scale: this pass's encodes are discarded and the group is encoded again
     redo: bool
     #: the master's loudness, peaks and (QA on) spectra
-    reference: _MasterReference
+    reference: Reference
     #: gain the master was given before encoding, dB (headroom for a downmix over full scale)
     gain_db: float
 
@@ -429,11 +366,11 @@ class _Ladder:
         yield from collected.take()
 
     def encode_groups(self, groups: dict[tuple[int, int], list[ResolvedRung]], gains: dict[tuple[int, int], float],
-                      source_meter: LoudnessMeter | None) -> dict[tuple[int, int], tuple[list, MasterChain]]:
+                      source_meter: LoudnessMeter | None) -> dict[tuple[int, int], tuple[list, Reference]]:
         """One pass: encode every rung of ``groups`` from masters with ``gains``; the source meter rides along.
 
         Returns, by group, its rungs' renditions (None for each when the group
-        must be encoded again: its master went over full scale) and its chain.
+        must be encoded again: its master went over full scale) and its master's reference.
         """
         reader = self.source.reader
         outcomes: dict[tuple[int, int], Future] = {key: Future() for key in groups}
@@ -449,9 +386,10 @@ class _Ladder:
         consumers = ([_Feed(source_meter.process)] if source_meter is not None else []) + list(chains.values())
         try:
             run_pass(self.source_blocks(), consumers, every_worker)
-            for key, chain in chains.items():
-                outcomes[key].set_result(_GroupOutcome(redo=chain.peak > 1.0 and gains[key] == 0.0,
-                                                       reference=analyses[key].finish(), gain_db=gains[key]))
+            references = {key: analysis.finish() for key, analysis in analyses.items()}
+            for key, reference in references.items():
+                outcomes[key].set_result(_GroupOutcome(redo=reference.sample_peak > 1.0 and gains[key] == 0.0,
+                                                       reference=reference, gain_db=gains[key]))
         except BaseException as error:  # no thread may wait forever for its group's outcome
             for future in outcomes.values():
                 if not future.done():
@@ -462,7 +400,7 @@ class _Ladder:
                 with contextlib.suppress(BaseException):
                     worker.result()
             raise
-        return {key: ([worker.result() for worker in workers[key]], chains[key]) for key in groups}
+        return {key: ([worker.result() for worker in workers[key]], references[key]) for key in groups}
 
     def _make_rendition(self, resolved: ResolvedRung, outcome: Future, blocks: Iterator[np.ndarray]) -> Rendition | None:
         """Encode one rung from the pass's blocks; after the pass, check it, tag it and describe it.
@@ -547,7 +485,7 @@ class _Ladder:
                 encode_blocks(blocks, resolved, destination, tags=self.source.tags, cover=self.source.cover)
             return master_lufs  # the rendition should read its master's loudness
 
-        match = encode_at_level(path, encode, lambda candidate: _stream_loudness(candidate)[0],
+        match = encode_at_level(path, encode, lambda candidate: _file_loudness(candidate)[0],
                                 tolerance_lu=LEVEL_MATCH_THRESHOLD_LU, max_passes=LEVEL_MATCH_PASSES)
         return round(match.gain_db, 4)
 
@@ -652,7 +590,8 @@ def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=
         meter = source_meter()
         made = ladder.encode_groups(groups, dict.fromkeys(groups, 0.0), meter)
         encoded_source = meter.report(warn=False)
-        hot = {key: _headroom_gain_db(chain.peak) for key, (_, chain) in made.items() if chain.peak > 1.0}
+        hot = {key: _headroom_gain_db(reference.sample_peak) for key, (_, reference) in made.items()
+               if reference.sample_peak > 1.0}
         if hot:  # known only at the end of the pass: those groups are encoded again, turned down
             made.update(ladder.encode_groups({key: groups[key] for key in hot}, hot, None))
         by_name = {r.name: r for group, _ in made.values() for r in group}
