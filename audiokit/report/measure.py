@@ -85,13 +85,14 @@ class SpectrogramBuilder:
         bin_hz = np.fft.rfftfreq(N_FFT, 1 / self.sample_rate)
         edges = np.geomspace(LOWEST_HZ, self.sample_rate / 2, rows + 1)
         self.row_hz = np.sqrt(edges[:-1] * edges[1:])
-        averaging = np.zeros((rows, bin_hz.size), np.float32)
-        for row in range(rows):
-            inside = np.flatnonzero((bin_hz >= edges[row]) & (bin_hz < edges[row + 1]))
-            if inside.size == 0:  # a band narrower than a bin: the nearest bin
-                inside = np.array([int(np.argmin(np.abs(bin_hz - self.row_hz[row])))])
-            averaging[row, inside] = 1.0 / inside.size
-        self._averaging = averaging
+        # Each row is the mean power of the bins [low, high) in its band (a band narrower than a bin: the
+        # nearest bin), taken from a running sum over the bins: no matrix product per block.
+        low = np.searchsorted(bin_hz, edges[:-1])
+        high = np.searchsorted(bin_hz, edges[1:])
+        nearest = np.abs(bin_hz[None, :] - self.row_hz[:, None]).argmin(axis=1)
+        empty = high <= low
+        self._low = np.where(empty, nearest, low)
+        self._high = np.where(empty, nearest + 1, high)
         self._pending = np.zeros(0, np.float32)
         self._frame_index = 0
         self._sums = np.zeros((rows, max_columns + 1))
@@ -105,8 +106,14 @@ class SpectrogramBuilder:
         if count:
             windows = np.lib.stride_tricks.sliding_window_view(pending, N_FFT)[:: self._hop][:count]
             power = np.abs(np.fft.rfft(windows * self._window, axis=1)) ** 2
-            self._add(power @ self._averaging.T)
+            self._add(self._bands(power))
         self._pending = pending[count * self._hop:]
+
+    def _bands(self, power: np.ndarray) -> np.ndarray:
+        """(frames, rows) mean power per band of (frames, bins) power spectra."""
+        running = np.zeros((power.shape[0], power.shape[1] + 1))
+        np.cumsum(power, axis=1, out=running[:, 1:])
+        return (running[:, self._high] - running[:, self._low]) / (self._high - self._low)
 
     def _add(self, rows_power: np.ndarray) -> None:
         """Accumulate (frames, rows) band powers into their columns."""
@@ -126,7 +133,7 @@ class SpectrogramBuilder:
             padded = np.zeros(N_FFT, np.float32)
             padded[: self._pending.size] = self._pending
             power = np.abs(np.fft.rfft(padded * self._window)) ** 2
-            self._add((power @ self._averaging.T)[None, :])
+            self._add(self._bands(power[None, :]))
             self._pending = np.zeros(0, np.float32)
         used = int(np.count_nonzero(self._counts))
         mean = self._sums[:, :used] / np.maximum(self._counts[:used], 1)
