@@ -26,6 +26,8 @@ SOUNDFILE_MAGIC = {b"RIFF", b"RF64", b"riff", b"FORM", b"caff", b".snd"}
 SOUNDFILE_BIT_DEPTH = {"PCM_U8": 8, "PCM_S8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
                        "FLOAT": 32, "DOUBLE": 64}
 # PyAV sample formats -> full-scale divisor for conversion to float.
+#: AV_NUM_DATA_POINTERS (libavutil/frame.h): planes a frame holds in ``data``; more go to ``extended_data``.
+_FRAME_DATA_POINTERS = 8
 _INT_FULL_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 2.0**63}
 
 
@@ -114,11 +116,19 @@ def frame_to_float(frame) -> np.ndarray:
 
     Integer formats are scaled to [-1, 1) (s16 by 2**15, s32 by 2**31, u8 centred).
     """
-    array = frame.to_ndarray()
     name = frame.format.name
     planar = name.endswith("p")
     base = name[:-1] if planar else name
     channels = frame.layout.nb_channels
+    if planar and channels > _FRAME_DATA_POINTERS:
+        # PyAV counts a frame's planes by scanning ``extended_data`` for a NULL, but ffmpeg allocates exactly
+        # one pointer per channel there when there are more than AV_NUM_DATA_POINTERS (libavutil/frame.h):
+        # the scan runs past the array and to_ndarray() reads garbage pointers (a segfault, found by fuzzing
+        # a 54-channel AAC). Interleave in ffmpeg first (libswresample reads extended_data correctly); a
+        # packed frame has one plane.
+        array, planar = _packed(frame, base), False
+    else:
+        array = frame.to_ndarray()
     if not planar:  # packed: one row of interleaved samples
         array = array.reshape(-1, channels).T
     if base in ("flt", "dbl"):
@@ -126,3 +136,12 @@ def frame_to_float(frame) -> np.ndarray:
     if base == "u8":
         return ((array.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
     return (array.astype(np.float64) / _INT_FULL_SCALE[base]).astype(np.float32)
+
+
+def _packed(frame, packed_format: str) -> np.ndarray:
+    """The frame's samples interleaved by libswresample: one row, ``packed_format`` (same rate and layout)."""
+    import av
+
+    resampler = av.AudioResampler(format=packed_format, layout=frame.layout, rate=frame.sample_rate)
+    return np.concatenate([out.to_ndarray() for out in [*resampler.resample(frame), *resampler.resample(None)]],
+                          axis=1)

@@ -49,6 +49,16 @@ def test_a_few_thousand_inputs_find_nothing(corpus, tmp_path):
     _assert_clean(result, tmp_path)
 
 
+def test_earlier_findings_stay_fixed(tmp_path):
+    """Each input in fuzz/regressions/ (one a finding of an earlier run) runs once, cleanly, in a fresh harness."""
+    findings = sorted((ROOT / "fuzz" / "regressions").iterdir())
+    assert findings
+    result = subprocess.run([sys.executable, str(HARNESS), *map(str, findings)], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path, check=False)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stderr.count("Executed ") == len(findings)
+
+
 @pytest.mark.slow
 def test_ten_minutes_of_fuzzing_find_nothing(corpus, tmp_path):
     result = _fuzz(corpus, tmp_path, "-max_total_time=600", "-seed=1")
