@@ -74,7 +74,15 @@ class WaveformPeaks:
 
     @classmethod
     def from_dict(cls, document: dict) -> WaveformPeaks:
-        """Read what :meth:`to_dict` wrote (audiowaveform JSON version 2, or version 1: one channel)."""
+        """Read what :meth:`to_dict` wrote (audiowaveform JSON version 2, or version 1: one channel).
+
+        Examples
+        --------
+        >>> peaks = WaveformPeaks.from_dict({"version": 2, "channels": 1, "sample_rate": 8000,
+        ...                                  "samples_per_pixel": 4, "bits": 8, "length": 2, "data": [-64, 64, 0, 115]})
+        >>> peaks.length, peaks.data[1, 0].tolist()
+        (2, [0, 115])
+        """
         try:
             bits, channels = int(document["bits"]), int(document.get("channels", 1))
             if bits not in _BITS:

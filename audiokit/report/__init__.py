@@ -1,11 +1,10 @@
 """HTML reports of ingested tracks: one self-contained page per track, one index page per output folder.
 
-Examples
---------
->>> from audiokit.report import write_reports
->>> pages = write_reports("out")                    # doctest: +SKIP
->>> pages[-1]                                       # doctest: +SKIP
-PosixPath('out/report/index.html')
+The ingest stage ``report`` (:mod:`audiokit.pipeline.extra_stages`) writes
+them as tracks are ingested; :func:`write_reports` (``audiokit catalog report``)
+rewrites them from a catalog, e.g. ``write_reports("out")`` returns the pages
+written, ``out/report/index.html`` last. The measurements behind the pictures
+are :func:`audiokit.report.measure.measure_track`'s.
 """
 
 from .index import INDEX_DIR, add_to_index, index_entry, write_index, write_reports

@@ -69,6 +69,16 @@ class SpectrogramBuilder:
         only adds columns.
     max_columns : int
     rows : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> builder = SpectrogramBuilder(8000, 8000)
+    >>> t = np.arange(8000) / 8000
+    >>> builder.process(np.sin(2 * np.pi * 1000 * t)[None, :].astype(np.float32))
+    >>> image = builder.flush()
+    >>> image.shape, round(float(builder.row_hz[image[:, 3].argmax()]))
+    ((160, 7), 990)
     """
 
     def __init__(self, sample_rate: int, num_frames: int, *, max_columns: int = MAX_COLUMNS, rows: int = ROWS) -> None:
@@ -159,6 +169,13 @@ def measure_track(source, *, with_peaks: bool, channel_layout=None) -> TrackMeas
     Returns
     -------
     TrackMeasurements
+
+    Examples
+    --------
+    >>> from audiokit.report.measure import measure_track
+    >>> measured = measure_track("examples/example.flac", with_peaks=True)
+    >>> round(measured.duration_s, 2), measured.spectrogram_db.shape, measured.peaks.samples_per_pixel
+    (20.2, (160, 869), 512)
     """
     from ..io.source import open_source
 
