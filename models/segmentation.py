@@ -17,7 +17,9 @@ Every decision lands on the shared analysis frames (23.2 ms hop, see
    :data:`VAD_THRESHOLD`, ends after :data:`VAD_MIN_SILENCE_S` below
    :data:`VAD_NEG_THRESHOLD` (the end is where that stretch began), and regions
    under :data:`VAD_MIN_SPEECH_S` are dropped.
-3. **music**: the MTT_musicnn tagger's per-3 s timeline; a patch is music when
+3. **music**: the MTT_musicnn tagger's per-3 s timeline, computed only for the
+   patches that hold a stretch of at least 0.25 s that is neither silent nor
+   speech (a shorter stretch joins its neighbour whatever its label); a patch is music when
    its highest instrument or genre tag (:data:`MUSIC_TAGS`) reaches
    :data:`MUSIC_THRESHOLD`. The vocal tags ("vocal", "male", "female", "voice",
    ...) are left out: they fire on plain speech (0.36 "female" on an ALSA test
@@ -39,7 +41,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from audiokit.analysis.segments import SegmentationInput, SegmentationResult, segments_from_labels
+from audiokit.analysis.segments import (
+    MIN_SEGMENT_S,
+    SegmentationInput,
+    SegmentationResult,
+    runs_of,
+    segments_from_labels,
+)
 from audiokit.errors import ParameterError
 
 from ._registry import require
@@ -113,29 +121,47 @@ def _music_columns(labels) -> list[int]:
     return [list(labels).index(name) for name in MUSIC_TAGS]
 
 
-def _music_patches(mono_16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(patch start times in s, music score per patch): the max over MUSIC_TAGS of each timeline row.
+def _music_scores(mono_16k: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+    """Music score (max over MUSIC_TAGS) of the tagger patch holding each of ``times_s``.
 
-    The tagger drops a trailing part shorter than a patch; that tail gets one
-    more patch, the signal's last 3 s.
+    Patches lie on the grid the tagger uses on the whole signal (3 s,
+    non-overlapping, from 0); the tagger drops a trailing part shorter than a
+    patch, so that tail gets one more patch, the signal's last 3 s, and the
+    times in it read that patch. Only the patches some time falls in are
+    tagged, one ``tag()`` call per run of consecutive patches: a speech episode
+    tags its pauses, not its speech. A run's first log-mel frame sees
+    reflect padding instead of the 16 ms of signal before it, the one
+    difference from tagging the whole signal.
     """
     from audiokit.audio import Audio
 
     from .tagging import tag
     from .tagging.frontend import HOP_LENGTH as TAG_HOP
     from .tagging.frontend import N_FFT as TAG_FFT
-    from .tagging.frontend import PATCH_FRAMES
+    from .tagging.frontend import PATCH_DURATION_S, PATCH_FRAMES
 
-    result = tag(Audio(mono_16k, VAD_SAMPLE_RATE), model=MUSIC_MODEL, top_k=1)
-    columns = _music_columns(result.labels)
-    starts, scores = result.patch_starts_s, result.timeline[:, columns].max(axis=1)
-    patch_samples = TAG_FFT + (PATCH_FRAMES - 1) * TAG_HOP
-    covered_s = starts[-1] + result.patch_duration_s
-    if mono_16k.size > patch_samples and mono_16k.size / VAD_SAMPLE_RATE - covered_s > MIN_TAIL_S:
-        tail = tag(Audio(mono_16k[-patch_samples:], VAD_SAMPLE_RATE), model=MUSIC_MODEL, top_k=1)
-        starts = np.append(starts, (mono_16k.size - patch_samples) / VAD_SAMPLE_RATE)
-        scores = np.append(scores, tail.timeline[0, columns].max())
-    return starts, scores
+    def scores_of(samples: np.ndarray) -> np.ndarray:
+        result = tag(Audio(samples, VAD_SAMPLE_RATE), model=MUSIC_MODEL, top_k=1)
+        return result.timeline[:, _music_columns(result.labels)].max(axis=1)
+
+    whole = (1 + mono_16k.size // TAG_HOP) // PATCH_FRAMES  # patches of the tagger's grid
+    if whole == 0:  # shorter than one patch: the tagger repeat-pads the signal into one
+        return np.full(times_s.size, scores_of(mono_16k)[0])
+    starts = np.arange(whole) * PATCH_DURATION_S
+    tail_samples = TAG_FFT + (PATCH_FRAMES - 1) * TAG_HOP
+    if mono_16k.size > tail_samples and mono_16k.size / VAD_SAMPLE_RATE - whole * PATCH_DURATION_S > MIN_TAIL_S:
+        starts = np.append(starts, (mono_16k.size - tail_samples) / VAD_SAMPLE_RATE)
+    patch = np.clip(np.searchsorted(starts, times_s, side="right") - 1, 0, starts.size - 1)
+    scores = np.zeros(starts.size, np.float32)
+    needed = np.unique(patch)
+    if needed[-1] == whole:  # the tail patch
+        scores[whole] = scores_of(mono_16k[-tail_samples:])[0]
+        needed = needed[:-1]
+    step = PATCH_FRAMES * TAG_HOP
+    for run in np.split(needed, np.flatnonzero(np.diff(needed) > 1) + 1):
+        if run.size:
+            scores[run[0] : run[-1] + 1] = scores_of(mono_16k[run[0] * step : (run[-1] + 1) * step])
+    return scores[patch]
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,13 +224,19 @@ class LearnedSegmenter:
             speech = speech_vad[np.minimum((times_s / VAD_FRAME_S).astype(int), speech_vad.size - 1)]
 
         labels = np.where(quiet, "silence", np.where(speech, "speech", "other")).astype(object)
-        undecided = labels == "other"
-        if undecided.any():  # the tagger runs only where neither energy nor the VAD has decided
+        # the tagger runs only where neither energy nor the VAD has decided, and only on stretches
+        # long enough to stay a segment: a shorter one joins its neighbour whatever its label
+        undecided = np.zeros(times_s.size, bool)
+        for start, stop in runs_of(labels == "other"):
+            if stop - start >= MIN_SEGMENT_S * signal.frame_rate:
+                undecided[start:stop] = True
+        if undecided.any():
             if self.tags is not None:
                 starts = np.asarray(self.tags.patch_starts_s)
                 scores = self.tags.timeline[:, _music_columns(self.tags.labels)].max(axis=1)
+                patch = np.clip(np.searchsorted(starts, times_s[undecided], side="right") - 1, 0, starts.size - 1)
+                music = scores[patch] >= MUSIC_THRESHOLD
             else:
-                starts, scores = _music_patches(mono_16k)
-            patch = np.clip(np.searchsorted(starts, times_s, side="right") - 1, 0, starts.size - 1)
-            labels[undecided & (scores[patch] >= MUSIC_THRESHOLD)] = "music"
+                music = _music_scores(mono_16k, times_s[undecided]) >= MUSIC_THRESHOLD
+            labels[np.flatnonzero(undecided)[music]] = "music"
         return segments_from_labels(labels, signal, method=LEARNED_METHOD)

@@ -51,6 +51,7 @@ __all__ = [
     "Segmenter",
     "energy_segmentation",
     "load_segmenter",
+    "runs_of",
     "segments",
     "segments_from_frames",
     "segments_from_labels",
@@ -139,7 +140,7 @@ class SegmentationInput:
         """Silent frames in runs of at least :data:`MIN_SILENCE_S`: the "silence" label, shape (frames,), bool."""
         mask = np.zeros(self.silent.size, bool)
         shortest = int(np.ceil(MIN_SILENCE_S * self.frame_rate))
-        for start, stop in _runs(self.silent):
+        for start, stop in runs_of(self.silent):
             if stop - start >= shortest:
                 mask[start:stop] = True
         return mask
@@ -149,8 +150,14 @@ class SegmentationInput:
 Segmenter = Callable[[SegmentationInput], SegmentationResult]
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) index pairs of the True runs of a boolean array."""
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the True runs of a boolean array, shape (n,).
+
+    Examples
+    --------
+    >>> runs_of(np.array([True, True, False, True]))
+    [(0, 2), (3, 4)]
+    """
     changes = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
     return list(zip(changes[::2].tolist(), changes[1::2].tolist()))
 
