@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -25,7 +26,7 @@ _COMMAND_MODULES = ("info", "loudness", "peaks", "duplicates", "ladder", "transc
 class _AudiokitGroup(click.Group):
     """A click group that turns exceptions into one line on stderr and exit 1."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):

@@ -25,6 +25,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from audiokit import loudness
 from audiokit.errors import ParameterError
 from audiokit.io.reader import DEFAULT_BLOCK_FRAMES
+from audiokit.io.source import AudioSource, open_source
+from audiokit.loudness import LoudnessReport, LoudnessSeries
 
 from .result import Flag
 
@@ -218,7 +220,8 @@ def _clipping(first_pass: _FirstPass, options: CheckOptions) -> list[Flag]:
     return flags
 
 
-def _true_peak_overs(blocks: Callable[[], Iterator[np.ndarray]], sample_rate: int, num_frames: int, report,
+def _true_peak_overs(blocks: Callable[[], Iterator[np.ndarray]], sample_rate: int, num_frames: int,
+                     report: LoudnessReport,
                      ceiling_dbtp: float) -> list[Flag]:
     """Where the true peak goes over the ceiling: a second pass, oversampling 10 s chunks (64 frames of context)."""
     from scipy.signal import resample_poly
@@ -254,7 +257,7 @@ def _true_peak_overs(blocks: Callable[[], Iterator[np.ndarray]], sample_rate: in
     return flags
 
 
-def _loudness_off_spec(report, duration_s: float, options: CheckOptions) -> list[Flag]:
+def _loudness_off_spec(report: LoudnessReport, duration_s: float, options: CheckOptions) -> list[Flag]:
     preset = loudness.get_preset(options.spec)
     measured = report.integrated_lufs
     if not math.isfinite(measured):
@@ -340,7 +343,7 @@ def _silence_ends(lufs: np.ndarray, gate_lufs: float, min_hops: int) -> np.ndarr
     return np.maximum.accumulate(ends)
 
 
-def _loudness_jumps(series, options: CheckOptions) -> list[Flag]:
+def _loudness_jumps(series: LoudnessSeries, options: CheckOptions) -> list[Flag]:
     lufs = series.lufs
     window = int(round(options.jump_window_s / 0.01))
     if lufs.shape[0] < 2:
@@ -388,10 +391,8 @@ def _segments(ends: np.ndarray) -> tuple[list[int], list[int]]:
     return starts, [*change.tolist(), ends.shape[0]]
 
 
-def _source_blocks(source) -> tuple[Callable[[], Iterator[np.ndarray]], int, int]:
+def _source_blocks(source: AudioSource) -> tuple[Callable[[], Iterator[np.ndarray]], int, int]:
     """(a function returning a fresh iterator of the source's blocks, sample rate, channels)."""
-    from audiokit.io.source import open_source
-
     def blocks() -> Iterator[np.ndarray]:
         with open_source(source) as reader:
             yield from reader.blocks(BLOCK_FRAMES)
@@ -400,7 +401,7 @@ def _source_blocks(source) -> tuple[Callable[[], Iterator[np.ndarray]], int, int
         return blocks, reader.sample_rate, reader.num_channels
 
 
-def check_audio(source, *, options: CheckOptions = CheckOptions()) -> tuple[list[Flag], dict]:
+def check_audio(source: AudioSource, *, options: CheckOptions = CheckOptions()) -> tuple[list[Flag], dict]:
     """Run every audio check on ``source``, block by block.
 
     Parameters

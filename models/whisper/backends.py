@@ -41,6 +41,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -162,7 +163,8 @@ def load_backend(name: str, weights: WhisperWeights, *, device: str, compute_typ
 
 
 @lru_cache(maxsize=4)
-def _cached_backend(cls, weights, device, compute_type, num_threads) -> "_Backend":
+def _cached_backend(cls: type[_OpenAIBackend] | type[_FasterBackend], weights: WhisperWeights, device: str, compute_type: str,
+                    num_threads: int) -> "_Backend":
     return cls(weights, device=device, compute_type=compute_type, num_threads=num_threads)
 
 
@@ -220,11 +222,11 @@ class _Backend(ABC):
             raise ParameterError(f"language is {language!r}; expected an ISO 639-1 code Whisper knows, e.g. 'en', 'de'")
         return language
 
-    def tokenizer(self, language: str):
+    def tokenizer(self, language: str) -> Any:
         """The runtime's tokenizer for transcribing ``language``."""
         return self._tokenizer(language)
 
-    def decode_windows(self, windows: list[Chunk], prompts: list[list[int]], *, tokenizer, options: DecodingOptions,
+    def decode_windows(self, windows: list[Chunk], prompts: list[list[int]], *, tokenizer: Any, options: DecodingOptions,
                        word_timestamps: bool, vad: bool, initial: Sequence[int] = ()) -> list[WindowResult]:
         """Decode a batch of windows (each the rest of a chunk, <= 30 s) with temperature fallback.
 
@@ -283,7 +285,7 @@ class _Backend(ABC):
             out.append(WindowResult(kept, next_seek, tokens, result.temperature))
         return out
 
-    def _decode_with_fallback(self, encoded, indices: list[int], prompts: list[list[int]], tokenizer,
+    def _decode_with_fallback(self, encoded: Any, indices: list[int], prompts: list[list[int]], tokenizer: Any,
                               options: DecodingOptions) -> list[_Generated]:
         """Whisper's decode_with_fallback for windows ``indices`` of a batch, batched per temperature."""
         results: dict[int, _Generated] = {}
@@ -315,31 +317,32 @@ class _Backend(ABC):
         return [results[index] for index in indices]
 
     @staticmethod
-    def _window_segments(window, result, tokenizer, options, vad) -> tuple[list[dict], int | None]:
+    def _window_segments(window: Chunk, result: _Generated, tokenizer: Any, options: DecodingOptions,
+                         vad: bool) -> tuple[list[dict], int | None]:
         segments, next_seek = _seek(window, result, tokenizer, options, vad)
         for segment in segments:
             segment.update(avg_logprob=result.avg_logprob, no_speech_prob=result.no_speech_prob, seek=0, words=[])
         return segments, next_seek
 
-    def encode_prompt(self, tokenizer, text: str | None) -> list[int]:
+    def encode_prompt(self, tokenizer: Any, text: str | None) -> list[int]:
         """Tokens of an initial prompt (leading space, as whisper encodes it)."""
         return list(tokenizer.encode(" " + text.strip())) if text and text.strip() else []
 
     @abstractmethod
-    def _tokenizer(self, language: str):
+    def _tokenizer(self, language: str) -> Any:
         """The runtime's tokenizer for transcribing ``language``."""
 
     @abstractmethod
-    def _encode(self, windows: list[Chunk]):
+    def _encode(self, windows: list[Chunk]) -> Any:
         """Encoder input and output of a batch of windows, reused by :meth:`_generate` and :meth:`_align`."""
 
     @abstractmethod
-    def _generate(self, encoded, indices: list[int], prompts: list[list[int]], tokenizer, temperature: float,
+    def _generate(self, encoded: Any, indices: list[int], prompts: list[list[int]], tokenizer: Any, temperature: float,
                   options: DecodingOptions) -> list[tuple[list[int], float, float]]:
         """(tokens, average log-probability, no-speech probability) for windows ``indices`` of a batch."""
 
     @abstractmethod
-    def _align(self, windows: list[Chunk], per_window: list[list[dict]], tokenizer, encoded) -> None:
+    def _align(self, windows: list[Chunk], per_window: list[list[dict]], tokenizer: Any, encoded: Any) -> None:
         """Add ``"words"`` (dicts with word, start, end, probability; window-relative) to every segment."""
 
 
@@ -364,7 +367,8 @@ def _needs_fallback(result: _Generated, options: DecodingOptions) -> bool:
     return options.log_prob_threshold is not None and result.avg_logprob < options.log_prob_threshold
 
 
-def _seek(window: Chunk, result: _Generated, tokenizer, options: DecodingOptions, vad: bool) -> tuple[list[dict], int | None]:
+def _seek(window: Chunk, result: _Generated, tokenizer: Any, options: DecodingOptions,
+          vad: bool) -> tuple[list[dict], int | None]:
     """The segments a window keeps and where its chunk's next window starts (samples from the window's start).
 
     whisper/transcribe.py's seek rule, with the VAD's regions: a window that
@@ -432,7 +436,7 @@ def _next_region_start(window: Chunk, sample: int) -> int | None:
 class _OpenAIBackend(_Backend):
     name = "openai"
 
-    def __init__(self, weights: WhisperWeights, *, device, compute_type, num_threads) -> None:
+    def __init__(self, weights: WhisperWeights, *, device: str, compute_type: str, num_threads: int) -> None:
         torch = require("torch")
         whisper = require("whisper")
         from whisper.model import ModelDimensions, Whisper
@@ -471,12 +475,12 @@ class _OpenAIBackend(_Backend):
         self._whisper = whisper
         self._torch = torch
 
-    def _tokenizer(self, language: str):
+    def _tokenizer(self, language: str) -> Any:
         from whisper.tokenizer import get_tokenizer
 
         return get_tokenizer(self.multilingual, num_languages=self.model.num_languages, language=language, task="transcribe")
 
-    def _mels(self, chunks: list[Chunk]):
+    def _mels(self, chunks: list[Chunk]) -> Any:
         """Log-mel spectrograms, shape (batch, n_mels, 3000), as whisper.transcribe computes them."""
         audio = self._whisper.audio
         mels = [
@@ -494,11 +498,12 @@ class _OpenAIBackend(_Backend):
         language = max(probs[0], key=probs[0].get)
         return language, float(probs[0][language])
 
-    def _encode(self, windows):
+    def _encode(self, windows: list[Chunk]) -> Any:
         with self._torch.inference_mode():
             return self.model.embed_audio(self._mels(windows))
 
-    def _generate(self, encoded, indices, prompts, tokenizer, temperature, options):
+    def _generate(self, encoded: Any, indices: list[int], prompts: list[list[int]], tokenizer: Any,
+                  temperature: float, options: DecodingOptions) -> list[tuple[list[int], float, float]]:
         sampling = temperature > 0
         out = []
         with self._torch.inference_mode():
@@ -520,7 +525,7 @@ class _OpenAIBackend(_Backend):
                 out.append((list(result.tokens), result.avg_logprob, result.no_speech_prob))
         return out
 
-    def _align(self, windows, per_window, tokenizer, encoded):
+    def _align(self, windows: list[Chunk], per_window: list[list[dict]], tokenizer: Any, encoded: Any) -> None:
         from whisper.timing import add_word_timestamps
 
         encoded_model = _EncodedModel(self.model)
@@ -546,17 +551,17 @@ class _EncodedModel:
     reuses the features computed for decoding.
     """
 
-    def __init__(self, model) -> None:
+    def __init__(self, model: Any) -> None:
         self._model = model
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)
 
-    def __call__(self, audio_features, tokens):
+    def __call__(self, audio_features: Any, tokens: Any) -> Any:
         return self._model.decoder(tokens, audio_features)
 
 
-def _quantize_dynamic(torch, whisper, model):
+def _quantize_dynamic(torch: Any, whisper: Any, model: Any) -> Any:
     """int8 weights for every Linear layer, activations quantized on the fly (CPU).
 
     torch's dynamic quantization only swaps ``torch.nn.Linear`` itself, so
@@ -577,7 +582,7 @@ def _quantize_dynamic(torch, whisper, model):
 class _FasterBackend(_Backend):
     name = "faster"
 
-    def __init__(self, weights: WhisperWeights, *, device, compute_type, num_threads) -> None:
+    def __init__(self, weights: WhisperWeights, *, device: str, compute_type: str, num_threads: int) -> None:
         ctranslate2 = require("ctranslate2")
         faster_whisper = require("faster_whisper")
 
@@ -598,7 +603,7 @@ class _FasterBackend(_Backend):
         self.multilingual = self.model.model.is_multilingual
         self._faster_whisper = faster_whisper
 
-    def _tokenizer(self, language: str):
+    def _tokenizer(self, language: str) -> Any:
         from faster_whisper.tokenizer import Tokenizer
 
         return Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language=language)
@@ -617,11 +622,12 @@ class _FasterBackend(_Backend):
         token, probability = self.model.model.detect_language(encoder_output)[0][0]
         return token[2:-2], float(probability)
 
-    def _encode(self, windows):
+    def _encode(self, windows: list[Chunk]) -> Any:
         features = self._features(windows)
         return features, self.model.encode(features)
 
-    def _generate(self, encoded, indices, prompts, tokenizer, temperature, options):
+    def _generate(self, encoded: Any, indices: list[int], prompts: list[list[int]], tokenizer: Any,
+                  temperature: float, options: DecodingOptions) -> list[tuple[list[int], float, float]]:
         # CTranslate2 needs <|startoftranscript|> at the same position in every row of a batch:
         # windows without previous text go together, the others share the last n tokens of
         # their previous text, n being the shortest of theirs
@@ -640,7 +646,7 @@ class _FasterBackend(_Backend):
                 out[row] = result
         return out
 
-    def _encoder_rows(self, encoded, indices):
+    def _encoder_rows(self, encoded: Any, indices: list[int]) -> Any:
         """The encoder output of some windows of a batch (sliced on CPU, encoded again on CUDA)."""
         features, output = encoded
         if list(indices) == list(range(features.shape[0])):
@@ -651,7 +657,8 @@ class _FasterBackend(_Backend):
             return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.asarray(output)[indices]))
         return self.model.encode(features[indices])
 
-    def _generate_rows(self, encoded, indices, prompts, tokenizer, temperature, options):
+    def _generate_rows(self, encoded: Any, indices: list[int], prompts: list[list[int]], tokenizer: Any,
+                       temperature: float, options: DecodingOptions) -> list[tuple[list[int], float, float]]:
         output = self._encoder_rows(encoded, indices)
         if temperature > 0:  # faster_whisper/transcribe.py generate_with_fallback
             kwargs = {"beam_size": 1, "num_hypotheses": options.best_of, "sampling_topk": 0,
@@ -678,12 +685,12 @@ class _FasterBackend(_Backend):
             out.append((list(tokens), float(avg_logprob), float(result.no_speech_prob)))
         return out
 
-    def _suppressed(self, tokenizer):
+    def _suppressed(self, tokenizer: Any) -> list[int]:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         return get_suppressed_tokens(tokenizer, [-1])
 
-    def _align(self, windows, per_window, tokenizer, encoded):
+    def _align(self, windows: list[Chunk], per_window: list[list[dict]], tokenizer: Any, encoded: Any) -> None:
         # faster-whisper's aligner wants one non-empty segment list per encoder row
         padded = [segments or [{"tokens": [], "start": 0.0, "end": 0.0, "seek": 0}] for segments in per_window]
         self.model.add_word_timestamps(
@@ -697,7 +704,7 @@ class _FasterBackend(_Backend):
         )
 
 
-def _split_at_timestamps(tokens: list[int], tokenizer, duration_s: float) -> tuple[list[dict], float | None]:
+def _split_at_timestamps(tokens: list[int], tokenizer: Any, duration_s: float) -> tuple[list[dict], float | None]:
     """Cut one window's tokens into segments at its timestamp tokens (window-relative seconds).
 
     Text between two timestamps is one segment; a timestamp with no text

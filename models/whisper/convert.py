@@ -28,6 +28,7 @@ import re
 import struct
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -226,7 +227,8 @@ def convert_ctranslate2(directory: str | os.PathLike) -> dict:
     }
 
 
-def _attention(prefix: str, q_w, q_b, k_w, v_w, v_b) -> dict[str, np.ndarray]:
+def _attention(prefix: str, q_w: np.ndarray, q_b: np.ndarray, k_w: np.ndarray, v_w: np.ndarray,
+               v_b: np.ndarray) -> dict[str, np.ndarray]:
     return {
         f"{prefix}.query.weight": q_w,
         f"{prefix}.query.bias": q_b,
@@ -294,7 +296,7 @@ def load_checkpoint(weights: WhisperWeights) -> dict:
     return checkpoint
 
 
-def _torch_load(torch, path: Path) -> dict:
+def _torch_load(torch: Any, path: Path) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...

@@ -22,7 +22,7 @@ from audiokit.channels import to_mono
 from audiokit.errors import ParameterError
 from audiokit.io.source import AudioSource, open_source
 
-from .backends import DEFAULT_TEMPERATURES, MAX_WINDOWS_PER_CHUNK, DecodingOptions, load_backend
+from .backends import DEFAULT_TEMPERATURES, MAX_WINDOWS_PER_CHUNK, DecodingOptions, WindowResult, _Backend, load_backend
 from .registry import DEFAULT_MODEL, SAMPLE_RATE, resolve_model
 from .result import Segment, TranscriptInfo
 from .vad import Chunk, VadOptions, speech_chunks
@@ -192,7 +192,7 @@ def transcribe(
     return _segments(runner, chunks, language, bool(word_timestamps), batch_size, decoding_options, bool(vad)), info
 
 
-def _segments(runner, chunks: Iterator[Chunk], language: str, word_timestamps: bool, batch_size: int,
+def _segments(runner: _Backend, chunks: Iterator[Chunk], language: str, word_timestamps: bool, batch_size: int,
               options: DecodingOptions, vad: bool) -> Iterator[Segment]:
     """Decode chunks in batches, each window by window until it is done; segments in time order.
 
@@ -258,7 +258,7 @@ class _ChunkState:
             regions = ((0, 0),)  # no speech left, but not "all of it"
         return Chunk(chunk.start + seek, chunk.samples[seek:], regions)
 
-    def advance(self, result, initial: list[int], options: DecodingOptions) -> None:
+    def advance(self, result: WindowResult, initial: list[int], options: DecodingOptions) -> None:
         """Take a decoded window: keep its segments and move on, or finish."""
         self.segments += [s for s in result.segments if not self.segments or s.start_s >= self.segments[-1].start_s]
         self.windows += 1

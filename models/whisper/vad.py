@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -342,7 +343,7 @@ def speech_chunks(
 
 
 @lru_cache(maxsize=1)
-def _silero_session():
+def _silero_session() -> Any:
     """The ONNX Runtime session of Silero VAD's sequence model, loaded once per process.
 
     The model comes from the silero-vad package. One session serves every
@@ -352,9 +353,11 @@ def _silero_session():
     """
     onnxruntime = require("onnxruntime")
     spec = importlib.util.find_spec("silero_vad")
-    if spec is None or spec.origin is None:
+    origin = spec.origin if spec is not None else None
+    if origin is None:
         require("silero_vad")  # raises MissingDependencyError naming the extra
-    path = Path(spec.origin).parent / "data" / "silero_vad_16k_sequence.onnx"
+        raise ModelError("silero_vad is importable but has no file location; reinstall it: pip install 'audiokit[ml]'")
+    path = Path(origin).parent / "data" / "silero_vad_16k_sequence.onnx"
     if not path.is_file():
         raise ModelError(f"{path} is missing; silero-vad >= 6 ships it: pip install 'audiokit[ml]'")
     options = onnxruntime.SessionOptions()
