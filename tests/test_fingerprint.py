@@ -16,6 +16,7 @@ import pytest
 from _signals import notes
 
 import audiokit
+from audiokit.errors import FormatError
 from audiokit.fingerprint import ITEM_S, Fingerprint, compare, duplicate_groups, fingerprint
 from audiokit.io.resample import resample
 
@@ -110,3 +111,12 @@ def test_the_duplicates_command_lists_groups_with_offsets(tmp_path):
     (group,) = json.loads(result.stdout)
     assert [member["file"] for member in group] == [str(original), str(copy)]
     assert group[1]["offset_s"] == pytest.approx(TRIM_S, abs=ITEM_S)
+
+
+def test_malformed_fingerprint_documents_are_format_errors(catalog):
+    document = catalog[0][0].to_dict()
+    assert document["num_words"] == catalog[0][0].words.size and document["algorithm"] == "chromaprint"
+    with pytest.raises(FormatError, match="not an audiokit fingerprint document"):
+        Fingerprint.from_dict({**document, "words_base64": "not base64!"})
+    with pytest.raises(FormatError, match="multiple of 4"):
+        Fingerprint.from_bytes(b"\x00" * 6, 1.0)

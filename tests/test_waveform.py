@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 import audiokit
 from audiokit.cli.peaks import peaks as peaks_command
-from audiokit.errors import ParameterError
-from audiokit.waveform import PeaksBuilder, waveform_peaks
+from audiokit.errors import FormatError, ParameterError
+from audiokit.waveform import PeaksBuilder, WaveformPeaks, waveform_peaks, write_peaks
 
 PLAYERS = Path(__file__).parent / "players"
 WAVEFORM_DATA = PLAYERS / "node_modules" / "waveform-data"
@@ -109,3 +109,15 @@ def test_peaks_js_parser_reads_what_the_cli_writes(track, tmp_path, bits):
     for channel in range(2):
         assert parsed["data"][channel]["min"] == ours.data[:, channel, 0].tolist()
         assert parsed["data"][channel]["max"] == ours.data[:, channel, 1].tolist()
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_written_peaks_read_back_exactly(track, tmp_path, bits):
+    (level,) = waveform_peaks(track, samples_per_pixel=(512,), bits=bits)
+    write_peaks(tmp_path / "peaks.json", level)
+    again = WaveformPeaks.from_dict(json.loads((tmp_path / "peaks.json").read_text()))
+    np.testing.assert_array_equal(again.data, level.data)
+    assert (again.sample_rate, again.samples_per_pixel, again.bits, again.data.dtype) == \
+        (level.sample_rate, 512, bits, level.data.dtype)
+    with pytest.raises(FormatError, match="not audiowaveform JSON"):
+        WaveformPeaks.from_dict({**level.to_dict(), "bits": 12})
