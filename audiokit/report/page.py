@@ -9,8 +9,8 @@ from a file (tags, file names, transcript text, flag evidence) is HTML-escaped.
 Sections: summary, player (an ``<audio>`` element playing a shipped
 rendition by relative path), loudness (momentary and short-term), waveform,
 spectrogram, the ladder with its QA verdicts, tags, analysis, and the
-transcript with the moderation flags highlighted; clicking a flag plays the
-track from the flag's time.
+transcript with the moderation flags highlighted. Clicking a flag, a
+transcript line's time or a point of a chart plays the track from there.
 """
 
 from __future__ import annotations
@@ -56,18 +56,27 @@ svg{width:100%;height:auto;display:block}svg text{font:11px system-ui,sans-serif
 .pass{color:#1e7b34}.fail{color:#b3261e;font-weight:600}.off{color:#777}
 .legend span{margin-right:14px}.legend .m{color:#7aa6d8}.legend .s{color:#c0392b}
 mark.flag,button.flag{cursor:pointer;background:#ffd5d0;border:1px solid #e8a29a;border-radius:3px;padding:0 3px}
-.segment{margin:2px 0}.segment.flagged{background:#fff4f2}.time{color:#888;cursor:pointer;margin-right:6px}
+.timeline,#spectrogram{cursor:pointer}.segment{margin:2px 0}.segment.flagged{background:#fff4f2}.time{color:#888;cursor:pointer;margin-right:6px}
 ul.flags{padding-left:18px}audio{width:100%}
 """
 
 _SCRIPT = """
+function playFrom(seconds) {
+  var player = document.getElementById("player");
+  if (!player) { return; }
+  player.currentTime = seconds;
+  var playing = player.play();
+  if (playing) { playing.catch(function () {}); }
+}
 document.querySelectorAll("[data-seek]").forEach(function (element) {
-  element.addEventListener("click", function () {
-    var player = document.getElementById("player");
-    if (!player) { return; }
-    player.currentTime = parseFloat(element.getAttribute("data-seek"));
-    var playing = player.play();
-    if (playing) { playing.catch(function () {}); }
+  element.addEventListener("click", function () { playFrom(parseFloat(element.getAttribute("data-seek"))); });
+});
+document.querySelectorAll("[data-duration]").forEach(function (element) {
+  element.addEventListener("click", function (event) {
+    var box = element.getBoundingClientRect();
+    var fraction = ((event.clientX - box.left) / box.width - parseFloat(element.getAttribute("data-left")))
+      / parseFloat(element.getAttribute("data-width"));
+    if (fraction >= 0 && fraction <= 1) { playFrom(fraction * parseFloat(element.getAttribute("data-duration"))); }
   });
 });
 """
@@ -278,6 +287,9 @@ def render_track_report(document: dict, track_dir: Path, *, source, page_dir: Pa
     policy = (f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-{script_hash}'; "
               "media-src 'self' file:; base-uri 'none'; form-action 'none'")
     integrated = loudness.get("integrated_lufs")
+    # a click on a chart plays from the time under the pointer: the plot's share of the chart's width
+    timeline = (f'data-duration="{measured.duration_s:.3f}" data-left="{MARGIN / CHART_WIDTH:.6f}" '
+                f'data-width="{WIDTH / CHART_WIDTH:.6f}"')
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{policy}">
@@ -291,11 +303,13 @@ def render_track_report(document: dict, track_dir: Path, *, source, page_dir: Pa
 <h2>Loudness</h2>
 <p class="legend"><span class="m">momentary (400 ms)</span><span class="s">short-term (3 s)</span>
 <span>dashed: integrated</span> <span class="muted">LUFS, EBU Tech 3341</span></p>
-{loudness_svg(measured.momentary, measured.short_term, measured.duration_s, integrated_lufs=integrated)}
+<div class="timeline" {timeline}>
+{loudness_svg(measured.momentary, measured.short_term, measured.duration_s, integrated_lufs=integrated)}</div>
 <h2>Waveform</h2>
-{waveform_svg(peaks, measured.duration_s) if peaks is not None else '<p class="muted">No peaks.</p>'}
+<div class="timeline" {timeline}>
+{waveform_svg(peaks, measured.duration_s) if peaks is not None else '<p class="muted">No peaks.</p>'}</div>
 <h2>Spectrogram</h2>
-<img id="spectrogram" alt="spectrogram, 40 Hz to {measured.spectrogram_hz[-1] / 1000:.1f} kHz on a log scale"
+<img id="spectrogram" data-duration="{measured.duration_s:.3f}" data-left="0" data-width="1" alt="spectrogram, 40 Hz to {measured.spectrogram_hz[-1] / 1000:.1f} kHz on a log scale"
  src="{png_data_uri(spectrogram)}">
 <p class="muted">Frequency rises upwards on a log scale, {measured.spectrogram_hz[0]:.0f} Hz to
 {measured.spectrogram_hz[-1] / 1000:.1f} kHz; brightness is power, the loudest cell white, 90 dB below it black.</p>

@@ -110,6 +110,12 @@ def page(report, tmp_path_factory):
             if (a.seeking) { await new Promise(r => a.addEventListener("seeked", r, {once: true})); }
             return {currentTime: a.currentTime, paused: a.paused};
         })()""")
+        browser.click("#waveform")  # its middle
+        on_chart = browser.evaluate("""(async () => {
+            const a = document.getElementById("player");
+            if (a.seeking) { await new Promise(r => a.addEventListener("seeked", r, {once: true})); }
+            return a.currentTime;
+        })()""")
         browser.evaluate("window.scrollTo(0, 0)")
         screenshot = browser.screenshot()
         errors = browser.errors()
@@ -124,7 +130,8 @@ def page(report, tmp_path_factory):
     shutil.copy(path, ARTIFACTS / "report.html")
     (ARTIFACTS / "console.json").write_text(json.dumps(messages, indent=1))
     print(f"report test artifacts: {ARTIFACTS}")
-    return {"player": player, "elements": elements, "target": target, "seeked": seeked, "screenshot": screenshot,
+    return {"player": player, "elements": elements, "target": target, "seeked": seeked, "on_chart": on_chart,
+            "screenshot": screenshot,
             "errors": errors, "index": index, "index_errors": index_errors, "manifest": manifest, "path": path}
 
 
@@ -162,6 +169,13 @@ def test_clicking_a_flag_plays_from_its_time(page):
     assert player["duration"] == pytest.approx(page["manifest"]["source"]["duration_s"], abs=0.1)
     assert seeked["currentTime"] == pytest.approx(target, abs=0.5)  # it plays on from there
     assert not seeked["paused"]
+
+
+def test_clicking_a_chart_plays_from_the_time_under_the_pointer(page):
+    from audiokit.report.charts import CHART_WIDTH, MARGIN, WIDTH
+
+    middle_s = (CHART_WIDTH / 2 - MARGIN) / WIDTH * page["manifest"]["source"]["duration_s"]
+    assert page["on_chart"] == pytest.approx(middle_s, abs=0.3)
 
 
 def test_the_screenshot_shows_the_page(page):
