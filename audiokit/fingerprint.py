@@ -23,12 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._arrays import BLOCK_FRAMES
+from ._arrays import BLOCK_FRAMES, as_samples
 from .channels import to_mono
 from .errors import FormatError, MissingDependencyError, ParameterError
 
-__all__ = ["ALGORITHM", "ITEM_S", "MATCH_MAX_BER", "MIN_OVERLAP_S", "SAMPLE_RATE", "Fingerprint", "Match", "compare",
-           "duplicate_groups", "fingerprint"]
+__all__ = ["ALGORITHM", "ITEM_S", "MATCH_MAX_BER", "MIN_OVERLAP_S", "SAMPLE_RATE", "Fingerprint", "FingerprintBuilder",
+           "Match", "compare", "duplicate_groups", "fingerprint"]
 
 #: Name of the fingerprint algorithm, as documents and the catalog record it.
 ALGORITHM = "chromaprint"
@@ -116,6 +116,61 @@ def _chromaprint():
     return chromaprint
 
 
+class FingerprintBuilder:
+    """Streaming Chromaprint fingerprint: ``process(block)`` at the source's rate, then ``flush()``.
+
+    Blocks are downmixed (:func:`audiokit.channels.to_mono`), resampled to
+    :data:`SAMPLE_RATE` by audiokit's resampler and fed to Chromaprint as
+    16-bit PCM, so a decode pass that feeds other consumers can feed this one too.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz of the blocks.
+
+    Raises
+    ------
+    MissingDependencyError
+        Without pyacoustid or libchromaprint.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> builder = FingerprintBuilder(22050)
+    >>> rng = np.random.default_rng(0)
+    >>> for _ in range(5):
+    ...     builder.process(rng.uniform(-0.5, 0.5, (2, 22050)).astype(np.float32))
+    >>> round(builder.flush().duration_s, 3)
+    5.0
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        from .io.resample import Resampler
+
+        chromaprint = _chromaprint()
+        self._decode = chromaprint.decode_fingerprint
+        self._printer = chromaprint.Fingerprinter()
+        self._printer.start(SAMPLE_RATE, 1)
+        self._resampler = Resampler(sample_rate, SAMPLE_RATE, 1) if sample_rate != SAMPLE_RATE else None
+        self._frames = 0
+
+    def _feed(self, mono: np.ndarray) -> None:
+        self._frames += mono.shape[1]
+        self._printer.feed(np.clip(np.round(mono[0] * 32767.0), -32768, 32767).astype("<i2").tobytes())
+
+    def process(self, block: np.ndarray) -> None:
+        """Add a ``(channels, frames)`` block."""
+        mono = to_mono(as_samples(block, name="block"))
+        self._feed(self._resampler.process(mono) if self._resampler is not None else mono)
+
+    def flush(self) -> Fingerprint:
+        """The fingerprint of everything processed."""
+        if self._resampler is not None:
+            self._feed(self._resampler.flush())
+        raw, _version = self._decode(self._printer.finish())
+        return Fingerprint(np.asarray(raw, dtype=np.int64).astype(np.uint32), self._frames / SAMPLE_RATE)
+
+
 def fingerprint(source) -> Fingerprint:
     """The Chromaprint fingerprint of a file or an :class:`~audiokit.Audio`, streamed.
 
@@ -143,17 +198,11 @@ def fingerprint(source) -> Fingerprint:
     """
     from .io.source import open_source
 
-    chromaprint = _chromaprint()
-    printer = chromaprint.Fingerprinter()
-    printer.start(SAMPLE_RATE, 1)
-    frames = 0
     with open_source(source) as reader:
-        for block in reader.resampled_to(SAMPLE_RATE).blocks(BLOCK_FRAMES):
-            mono = to_mono(block)[0]
-            frames += mono.size
-            printer.feed(np.clip(np.round(mono * 32767.0), -32768, 32767).astype("<i2").tobytes())
-    raw, _version = chromaprint.decode_fingerprint(printer.finish())
-    return Fingerprint(np.asarray(raw, dtype=np.int64).astype(np.uint32), frames / SAMPLE_RATE)
+        builder = FingerprintBuilder(reader.sample_rate)
+        for block in reader.blocks(BLOCK_FRAMES):
+            builder.process(block)
+    return builder.flush()
 
 
 #: Set bits of every 16-bit value.

@@ -120,3 +120,18 @@ def test_malformed_fingerprint_documents_are_format_errors(catalog):
         Fingerprint.from_dict({**document, "words_base64": "not base64!"})
     with pytest.raises(FormatError, match="multiple of 4"):
         Fingerprint.from_bytes(b"\x00" * 6, 1.0)
+
+
+@pytest.mark.parametrize("block", [997, 44100])
+def test_the_streaming_builder_is_chunk_invariant(block):
+    from audiokit.fingerprint import FingerprintBuilder
+
+    samples = (0.25 * notes(RATE, 12.0, np.random.default_rng(31))).astype(np.float32)
+    whole = FingerprintBuilder(RATE)
+    whole.process(samples)
+    chunked = FingerprintBuilder(RATE)
+    for start in range(0, samples.shape[1], block):
+        chunked.process(samples[:, start:start + block])
+    expected, found = whole.flush(), chunked.flush()
+    np.testing.assert_array_equal(found.words, expected.words)
+    assert found.duration_s == pytest.approx(12.0, abs=1 / 11025)
