@@ -172,3 +172,15 @@ def test_strings_from_files_are_escaped(tmp_path):
     assert f"'sha256-{digest}'" in policy and "unsafe-inline" not in re.search(r"script-src[^;]*", policy).group(0)
     (source,) = [attrs for tag, attrs in page.tags if tag == "source"]
     assert source["src"].startswith("renditions/%3Cscript%3E")  # a URL path, percent-encoded
+
+
+@pytest.mark.parametrize("frames", [0, 100, 4410])
+def test_silent_and_very_short_tracks_still_get_a_page(tmp_path, frames):
+    """No loudness value exists before 400 ms and silence has none at all: the page says so instead of failing."""
+    silence = audiokit.Audio(np.zeros((2, frames), np.float32), RATE)
+    page = _Page()
+    page.feed(render_track_report({"track_id": "0123456789abcdef"}, tmp_path, source=silence, page_dir=tmp_path))
+    ids = {attrs.get("id") for _, attrs in page.tags}
+    assert {"summary", "loudness-chart", "waveform", "spectrogram"} <= ids
+    assert not any(tag == "polyline" for tag, _ in page.tags)  # no finite loudness to draw
+    assert "The ladder stage did not run." in "".join(page.text)
