@@ -35,7 +35,7 @@ from pathlib import Path
 from .._files import write_atomically
 
 __all__ = ["CLAIM_HEARTBEAT_S", "CLAIM_POLL_S", "CLAIM_STALE_S", "Claim", "claim_path", "hand_over",
-           "process_alive", "release", "take"]
+           "process_alive", "release", "release_dead", "take"]
 
 #: How often a process touches the claims it holds, s.
 CLAIM_HEARTBEAT_S = 30.0
@@ -62,10 +62,6 @@ class Claim:
     #: when the track was claimed, ISO 8601 UTC
     claimed_utc: str
 
-    def describe(self) -> str:
-        """``process PID on HOST since TIME``, for messages."""
-        return f"process {self.pid} on {self.host} since {self.claimed_utc}"
-
 
 def claim_path(final_dir: Path) -> Path:
     """The claim file of the track that will live in ``final_dir`` (``OUT/tracks/.ID.claim``)."""
@@ -91,8 +87,7 @@ def take(final_dir: Path, token: str, *, wait: bool) -> Claim | None:
             descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             holder = _read(path)
-            if holder is None:  # released (or half-written) just now: look again
-                time.sleep(0.01 if _exists(path) else 0)
+            if holder is None:  # released just now: try again
                 continue
             if _abandoned(path, holder):
                 _break(path, holder)
@@ -163,31 +158,21 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _exists(path: Path) -> bool:
-    return os.path.lexists(path)
-
-
 def _read(path: Path) -> Claim | None:
-    """The claim in ``path``; None when there is none, or it is being written (empty or partial)."""
+    """The claim in ``path``, or None when there is none.
+
+    The file is created (O_EXCL) and then written, so it may be empty or
+    partial: that is a claim being made, by a claimant this process cannot
+    name, or one that died between the two. It is returned as an anonymous
+    claim (no host, PID or token), which only its age makes abandoned.
+    """
     try:
         fields = json.loads(path.read_text())
         return Claim(str(fields["host"]), int(fields["pid"]), str(fields["token"]), str(fields["claimed_utc"]))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
-        # Written by O_EXCL create then write: an empty or partial file is a claim being made, unless it is
-        # old (its writer died between the two), which _abandoned_file judges.
-        return _unreadable_claim(path)
-
-
-def _unreadable_claim(path: Path) -> Claim | None:
-    try:
-        age = time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return None
-    if age < CLAIM_STALE_S:
-        return None
-    return Claim("", -1, "", "")  # abandoned mid-write: _abandoned says so by age
+        return Claim("", -1, "", "") if os.path.lexists(path) else None
 
 
 def _abandoned(path: Path, holder: Claim) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from _batch import ROOT, manifests, music, partial_folders
 
-from audiokit.pipeline import Catalog, IngestOptions, ingest
+from audiokit.pipeline import Catalog, IngestOptions, claims, ingest
 from audiokit.pipeline.claims import CLAIM_STALE_S, claim_path
 from audiokit.pipeline.stages import resolve_stages
 from audiokit.pipeline.track import TEST_FAULT_ENV, TRACKS_DIR, ingest_track, start_track
@@ -158,6 +158,23 @@ def test_a_live_claim_is_waited_for_and_taken_over_when_its_process_dies(tmp_pat
         holder.kill()
         holder.wait()
     assert not _claim_files(out)
+
+
+def test_a_claim_file_left_empty_is_taken_over_once_stale(tmp_path):
+    """A claimant that died between creating its claim file and writing it: waited for while young, then taken."""
+    final_dir = tmp_path / "tracks" / "0123456789abcdef"
+    final_dir.parent.mkdir(parents=True)
+    claim_path(final_dir).touch()
+    assert claims.take(final_dir, "young000", wait=False) is None
+    stamp = time.time() - CLAIM_STALE_S - 1
+    os.utime(claim_path(final_dir), (stamp, stamp))
+    mine = claims.take(final_dir, "mine0000", wait=False)
+    assert mine is not None and (mine.host, mine.pid) == (socket.gethostname(), os.getpid())
+    assert json.loads(claim_path(final_dir).read_text())["token"] == "mine0000"
+    claims.release(final_dir, "someone")  # another attempt's token: the claim stays
+    assert claim_path(final_dir).exists()
+    claims.release(final_dir, "mine0000")
+    assert not claim_path(final_dir).exists() and not list(final_dir.parent.iterdir())
 
 
 @pytest.mark.parametrize("limit_s, status", [(0.5, "failed"), (5.0, "ingested")])
