@@ -150,11 +150,12 @@ def _blocks(num_frames: int, block_sizes: Sequence[int]) -> Iterator[tuple[int, 
 
 
 def write_variable_block_flac(path: Path, samples: np.ndarray, sample_rate: int, *,
-                              block_sizes: Sequence[int]) -> Path:
+                              block_sizes: Sequence[int], declare_length: bool = True) -> Path:
     """Write int16 ``samples`` (channels, frames) as a variable-block-size FLAC; return the path.
 
     Blocks take the sizes of ``block_sizes`` in turn (16 to 65535; the last
-    block is what remains).
+    block is what remains). Without ``declare_length`` STREAMINFO's total
+    samples is 0, "unknown" (RFC 9639 §8.2), as a streaming encoder leaves it.
     """
     assert samples.dtype == np.int16 and samples.ndim == 2 and 1 <= samples.shape[0] <= 8
     assert all(16 <= size <= 65535 for size in block_sizes)
@@ -170,7 +171,7 @@ def write_variable_block_flac(path: Path, samples: np.ndarray, sample_rate: int,
     info.put(sample_rate, 20)
     info.put(channels - 1, 3)
     info.put(_BITS - 1, 5)
-    info.put(num_frames, 36)
+    info.put(num_frames if declare_length else 0, 36)
     md5 = hashlib.md5(samples.T.astype("<i2").tobytes()).digest()  # interleaved, little-endian (§8.2)
     block_header = bytes([0x80]) + (34).to_bytes(3, "big")  # last metadata block, type 0, 34 bytes
     path = Path(path)

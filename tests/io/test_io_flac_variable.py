@@ -67,9 +67,13 @@ def test_probe_and_read_give_exactly_the_written_frames(tmp_path, sample_rate, c
     np.testing.assert_array_equal(streamed, expected)
 
 
-def test_a_truncated_variable_block_flac_is_a_clean_error(tmp_path):
+@pytest.mark.parametrize("declare_length", [True, False], ids=["length declared", "length unknown"])
+def test_a_truncated_variable_block_flac_is_a_clean_error(tmp_path, declare_length):
+    """Cut mid-frame: refused by STREAMINFO's count when it has one, else by the broken last frame."""
     samples = _music(44100, 1.5, 2, seed=1)
-    whole = write_variable_block_flac(tmp_path / "whole.flac", samples, 44100, block_sizes=BLOCK_SIZES)
+    whole = write_variable_block_flac(tmp_path / "whole.flac", samples, 44100, block_sizes=BLOCK_SIZES,
+                                      declare_length=declare_length)
+    assert audiokit.probe(whole).num_frames == samples.shape[1]
     cut = tmp_path / "cut short.flac"
     data = whole.read_bytes()
     cut.write_bytes(data[: len(data) * 3 // 5])
