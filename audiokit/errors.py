@@ -11,6 +11,7 @@ __all__ = [
     "AudiokitError",
     "ParameterError",
     "FormatError",
+    "DurationLimitError",
     "ModelError",
     "MissingDependencyError",
 ]
@@ -26,6 +27,10 @@ class ParameterError(AudiokitError, ValueError):
 
 class FormatError(AudiokitError):
     """A file or stream cannot be read or written as audio."""
+
+
+class DurationLimitError(FormatError):
+    """A file is longer than the caller's limit (``max_duration_s``): a policy refusal, not damage."""
 
 
 class ModelError(AudiokitError):
