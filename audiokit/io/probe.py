@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .._files import display_path
-from ..errors import FormatError, ParameterError
+from ..errors import DurationLimitError, FormatError, ParameterError
 from ._containers import (
     SOUNDFILE_BIT_DEPTH,
     check_readable,
@@ -120,8 +120,8 @@ def probe(path: str | os.PathLike[str], *, max_duration_s: float | None = None) 
         If the path is not a readable regular file (missing, empty, a directory,
         a FIFO or device, a symbolic link loop), not media, has no audio
         stream, declares an implausible rate, channel count or sample table,
-        is truncated or corrupt, or is longer than ``max_duration_s``. The
-        message names the file.
+        or is truncated or corrupt; :class:`~audiokit.errors.DurationLimitError`
+        if it is longer than ``max_duration_s``. The message names the file.
     ParameterError
         If ``max_duration_s`` is not a positive number.
 
@@ -162,8 +162,8 @@ def probe_decoding(path: Path, consume: Callable | None = None, *, max_duration_
 
     :func:`~audiokit.io.read` uses it to decode once: the frames it keeps are
     the frames probing counts. The result is remembered as :func:`probe`'s.
-    With ``max_duration_s``, a longer file raises FormatError (from its header
-    before decoding, or once the decode passes the limit) and is not remembered.
+    With ``max_duration_s``, a longer file raises DurationLimitError (from its
+    header before decoding, or once the decode passes the limit) and is not remembered.
     """
     try:
         return _remember(path, _probe_pyav(path, consume, max_duration_s))
@@ -179,8 +179,8 @@ def check_max_duration(max_duration_s) -> None:
         raise ParameterError(f"max_duration_s is {max_duration_s!r}; expected a positive number of seconds or None")
 
 
-def _too_long(path: Path, how: str, max_duration_s: float) -> FormatError:
-    return FormatError(f"{display_path(path)}: {how}, longer than the limit of {max_duration_s:g} s "
+def _too_long(path: Path, how: str, max_duration_s: float) -> DurationLimitError:
+    return DurationLimitError(f"{display_path(path)}: {how}, longer than the limit of {max_duration_s:g} s "
                        "(max_duration_s, audiokit ingest --max-duration); raise the limit to accept it")
 
 
@@ -321,7 +321,7 @@ def _decode_count(path: Path, container, stream, consume: Callable | None = None
                   max_duration_s: float | None = None) -> _Count:
     """Decode ``stream`` to the end, counting frames; the rate and channels come from the frames.
 
-    With ``max_duration_s`` the decode stops with FormatError once it passes that many seconds.
+    With ``max_duration_s`` the decode stops with DurationLimitError once it passes that many seconds.
     """
     import av
 

@@ -31,7 +31,7 @@ from typing import Literal, overload
 
 from .._files import file_sha256, replace_dir, write_atomically
 from .._version import __version__
-from ..errors import AudiokitError, MissingDependencyError
+from ..errors import AudiokitError, DurationLimitError, FormatError, MissingDependencyError
 from ..io.probe import probe
 from . import claims
 from .identity import track_id
@@ -171,9 +171,11 @@ def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, 
         if max_duration_s is not None:
             try:
                 probe(path, max_duration_s=max_duration_s)
-            except AudiokitError as error:
+            except DurationLimitError as error:
                 return _failed(path, identity, error, time.perf_counter() - clock, stage=DURATION_GUARD_STAGE,
                                input_sha256=input_sha256)
+            except FormatError:  # damaged, not too long: the probe stage fails it (and it is remembered)
+                pass
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         waited = claims.take(final_dir, token, wait=False) is None
         if waited:

@@ -195,6 +195,16 @@ def test_max_duration_refuses_longer_inputs_without_remembering(tmp_path, limit_
     assert unguarded.results[0].status == ("ingested" if status == "failed" else "unchanged")
 
 
+def test_a_damaged_input_under_a_limit_fails_as_damaged_and_is_remembered(tmp_path):
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"ID3" + bytes(range(256)) * 40)
+    out = tmp_path / "out"
+    (result,) = ingest([str(broken)], out, IngestOptions(preset="hls-aac", max_duration_s=60), jobs=1).results
+    assert result.status == "failed" and result.stage == "probe"
+    with Catalog(out) as catalog:
+        assert list(catalog.known_failures()) == [result.track_id]
+
+
 def test_cli_max_duration(tmp_path):
     path = music(tmp_path / "song.wav", seconds=1.5)
     done = subprocess.run([sys.executable, "-m", "audiokit.cli.main", "ingest", str(path), "-o", str(tmp_path / "out"),

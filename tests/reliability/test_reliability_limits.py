@@ -9,7 +9,7 @@ import _corpus
 import pytest
 
 import audiokit
-from audiokit.errors import FormatError, ParameterError
+from audiokit.errors import DurationLimitError, FormatError, ParameterError
 
 
 def test_a_declared_length_is_refused_before_decoding(tmp_path):
@@ -17,7 +17,7 @@ def test_a_declared_length_is_refused_before_decoding(tmp_path):
     path = _corpus.flac_claiming_2_36_samples(tmp_path)
     with pytest.raises(FormatError, match="truncated FLAC"):
         audiokit.probe(path)
-    with pytest.raises(FormatError, match=rf"^{re.escape(str(path))}: its header declares 1558264\.8 s, longer than the limit "
+    with pytest.raises(DurationLimitError, match=rf"^{re.escape(str(path))}: its header declares 1558264\.8 s, longer than the limit "
                                           r"of 3600 s \(max_duration_s"):
         audiokit.probe(path, max_duration_s=3600)
 
@@ -36,11 +36,11 @@ def test_longer_files_are_refused_and_shorter_ones_pass(tmp_path, make, seconds,
     info = audiokit.probe(path, max_duration_s=seconds + 1.0)
     assert info.duration_s == pytest.approx(seconds, abs=0.1)
     importlib.import_module("audiokit.io.probe")._CACHE.clear()  # from the file itself, not the remembered probe
-    with pytest.raises(FormatError, match=rf"^{re.escape(str(path))}: .*{how}.*longer than the limit of 1 s"):
+    with pytest.raises(DurationLimitError, match=rf"^{re.escape(str(path))}: .*{how}.*longer than the limit of 1 s"):
         audiokit.probe(path, max_duration_s=1.0)
     # Remembered from the first probe: the limit applies to the remembered length too.
     audiokit.probe(path)
-    with pytest.raises(FormatError, match=rf"^{re.escape(str(path))}: lasts {seconds:.0f}\.\d s, longer than the limit of 1 s"):
+    with pytest.raises(DurationLimitError, match=rf"^{re.escape(str(path))}: lasts {seconds:.0f}\.\d s, longer than the limit of 1 s"):
         audiokit.probe(path, max_duration_s=1.0)
 
 
