@@ -3,6 +3,10 @@
 Every function takes ``(samples, sample_rate)``; :func:`analyze` takes a path or an
 :class:`~audiokit.Audio` and runs them all on one shared 22050 Hz STFT.
 
+No model lives here and nothing here imports ``audiokit.models``: the speech/music
+segmentation that needs models is a *segmenter* plugged in through
+:mod:`.segments` (the entry-point group ``audiokit.segmenters``, or ``segmenter=``).
+
 Examples
 --------
 >>> from audiokit.analysis import analyze

@@ -33,7 +33,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from importlib.metadata import entry_points
+from functools import lru_cache
+from importlib.metadata import EntryPoint, entry_points
 
 import numpy as np
 
@@ -51,6 +52,7 @@ __all__ = [
     "Segmenter",
     "energy_segmentation",
     "load_segmenter",
+    "registered_segmenters",
     "runs_of",
     "segments",
     "segments_from_frames",
@@ -257,6 +259,21 @@ def energy_segmentation(signal: SegmentationInput) -> SegmentationResult:
     return _result(_merge(labels, edges), signal.duration_s, "energy", None)
 
 
+@lru_cache(maxsize=1)
+def registered_segmenters() -> dict[str, EntryPoint]:
+    """The segmenters registered in the entry-point group :data:`SEGMENTER_GROUP`, by name.
+
+    Read from the installed package metadata once per process (the scan
+    visits every installed distribution).
+
+    Returns
+    -------
+    dict
+        Name to :class:`importlib.metadata.EntryPoint`.
+    """
+    return {point.name: point for point in entry_points(group=SEGMENTER_GROUP)}
+
+
 def load_segmenter(name: str = LEARNED, **options) -> Segmenter:
     """The segmenter registered as ``name`` in the entry-point group :data:`SEGMENTER_GROUP`.
 
@@ -277,13 +294,13 @@ def load_segmenter(name: str = LEARNED, **options) -> Segmenter:
         When nothing is registered under ``name``, or the factory's optional
         dependencies are missing.
     """
-    found = [point for point in entry_points(group=SEGMENTER_GROUP) if point.name == name]
-    if not found:
+    point = registered_segmenters().get(name)
+    if point is None:
         raise MissingDependencyError(
             f"no segmenter named {name!r} is registered in the entry-point group {SEGMENTER_GROUP!r}; "
             "reinstall audiokit (pip install 'audiokit[ml]') so its package metadata registers one"
         )
-    return found[0].load()(**options)
+    return point.load()(**options)
 
 
 def _input_of(frames: Frames, silent: np.ndarray) -> SegmentationInput:

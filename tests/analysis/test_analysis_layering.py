@@ -14,7 +14,12 @@ import pytest
 
 from audiokit import Audio
 from audiokit.analysis import SegmentationInput, analyze, segments
-from audiokit.analysis.segments import SEGMENTER_GROUP, load_segmenter, segments_from_labels
+from audiokit.analysis.segments import (
+    SEGMENTER_GROUP,
+    load_segmenter,
+    registered_segmenters,
+    segments_from_labels,
+)
 from audiokit.errors import MissingDependencyError, ParameterError
 
 if sys.version_info >= (3, 11):
@@ -76,12 +81,13 @@ def test_importing_and_running_analysis_loads_no_model_module():
 def test_installed_metadata_registers_the_learned_segmenter_as_pyproject_says():
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][SEGMENTER_GROUP]
     installed = {point.name: point.value for point in entry_points(group=SEGMENTER_GROUP)}
+    assert {name: point.value for name, point in registered_segmenters().items()} == installed
     assert declared == {"learned": "audiokit.models.segmentation:LearnedSegmenter"}
     assert installed == declared, "the installed metadata is stale: pip install -e ."
 
 
 def test_no_registered_segmenter_falls_back_or_raises(monkeypatch):
-    monkeypatch.setattr(segments_module, "entry_points", lambda group: [])
+    monkeypatch.setattr(segments_module, "registered_segmenters", lambda: {})
     tone = np.sin(2 * np.pi * 440 * np.arange(2 * 22050) / 22050).astype(np.float32)
     with pytest.warns(RuntimeWarning, match=SEGMENTER_GROUP):
         result = segments(tone, 22050)

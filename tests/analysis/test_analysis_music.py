@@ -14,8 +14,10 @@ from audiokit.analysis.tonality import PITCH_CLASSES
 from audiokit.errors import ParameterError
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "example.flac"
-#: tempo tolerance on click tracks, BPM (the issue's acceptance)
+#: tempo tolerance on real-ish material, BPM (the issue's acceptance)
 BPM_TOLERANCE = 1.0
+#: tempo tolerance on click tracks, BPM: the refinement follows the ACF peaks (measured max error 0.01 BPM)
+CLICK_BPM_TOLERANCE = 0.05
 
 
 def click_track(bpm: float, *, sample_rate: int = 44100, duration_s: float = 20.0) -> np.ndarray:
@@ -46,9 +48,9 @@ def progression(tonic: int, mode: str, *, sample_rate: int = 22050, chord_s: flo
 
 
 @pytest.mark.parametrize("bpm", [80, 83.3, 90, 97.1, 100, 110, 120, 123.7, 130, 140, 150, 160, 170, 177.7, 180])
-def test_click_track_tempo_within_one_bpm(bpm):
+def test_click_track_tempo_within_a_twentieth_of_a_bpm(bpm):
     result = tempo(click_track(bpm), 44100)
-    assert abs(result.bpm - bpm) <= BPM_TOLERANCE, result.bpm
+    assert abs(result.bpm - bpm) <= CLICK_BPM_TOLERANCE, result.bpm
     intervals = np.diff(result.beat_times_s)
     assert np.median(intervals) == pytest.approx(60 / bpm, abs=0.03)
 
