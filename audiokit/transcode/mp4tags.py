@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import os
 import struct
+import uuid
 from pathlib import Path
 
-from .._files import write_atomically
 from ..errors import FormatError
 
 __all__ = ["NATIVE_KEYS", "add_freeform_tags", "add_ilst_atoms", "cover_atom", "freeform_atom"]
@@ -36,6 +36,8 @@ NATIVE_KEYS = frozenset({
 })
 _MEAN = b"com.apple.iTunes"
 _HEADER = struct.Struct(">I4s")
+#: Bytes copied at a time when rewriting a file around its new moov.
+_COPY_CHUNK_BYTES = 1 << 20
 _UTF8_DATA_TYPE = 1
 #: ``data`` atom type codes of images (QuickTime File Format, "Well-known types").
 _IMAGE_DATA_TYPES = {"image/jpeg": 13, "image/png": 14, "image/gif": 12, "image/bmp": 27}
@@ -113,7 +115,13 @@ def add_ilst_atoms(path, atoms: bytes) -> None:
     if not atoms:
         return
     path = Path(os.fspath(path))
-    data = path.read_bytes()
+    with open(path, "rb") as handle:  # only moov is read: the media data (any length) is copied in chunks
+        file_size = handle.seek(0, os.SEEK_END)
+        moov_offset = _top_level_offset(handle, file_size, b"moov")
+        if moov_offset is None:
+            raise FormatError(f"{path}: moov is not the last box; metadata atoms need it there")
+        handle.seek(moov_offset)
+        data = handle.read()
     top = _children(data, 0, len(data))
     if b"moov" not in top or sum(top[b"moov"]) != len(data):
         raise FormatError(f"{path}: moov is not the last box; metadata atoms need it there")
@@ -133,4 +141,29 @@ def add_ilst_atoms(path, atoms: bytes) -> None:
     for offset, size in chain:  # moov, udta, meta, ilst: all end where moov ends
         struct.pack_into(">I", patched, offset, size + len(atoms))
     patched += atoms
-    write_atomically(path, bytes(patched))
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        with open(path, "rb") as source, open(temp, "wb") as target:
+            remaining = moov_offset
+            while remaining:
+                chunk = source.read(min(remaining, _COPY_CHUNK_BYTES))
+                target.write(chunk)
+                remaining -= len(chunk)
+            target.write(patched)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _top_level_offset(handle, file_size: int, kind: bytes) -> int | None:
+    """Offset of the top-level box ``kind`` when it is the file's last box, read header by header; else None."""
+    offset = 0
+    while offset + _HEADER.size <= file_size:
+        handle.seek(offset)
+        size, found = _HEADER.unpack(handle.read(_HEADER.size))
+        if size < _HEADER.size:
+            raise FormatError(f"malformed MP4 box {found!r} at byte {offset}")
+        if found == kind:
+            return offset if offset + size == file_size else None
+        offset += size
+    return None
