@@ -12,7 +12,7 @@ Examples
 >>> from audiokit.analysis import analyze
 >>> result = analyze("examples/example.flac")   # doctest: +SKIP
 >>> result.tempo.bpm, result.key.name            # doctest: +SKIP
-(100.05, 'C major')
+(100.0, 'C major')
 """
 
 from .analyze import AnalysisResult, analyze
