@@ -35,7 +35,7 @@ from pathlib import Path
 from .._files import write_atomically
 
 __all__ = ["CLAIM_HEARTBEAT_S", "CLAIM_POLL_S", "CLAIM_STALE_S", "Claim", "claim_path", "hand_over",
-           "process_alive", "release", "release_dead", "take"]
+           "process_alive", "release", "release_dead", "take", "touch_held"]
 
 #: How often a process touches the claims it holds, s.
 CLAIM_HEARTBEAT_S = 30.0
@@ -213,19 +213,24 @@ def _hold(path: Path, token: str) -> None:
 
 
 def _beat() -> None:
-    """Touch every claim this process holds, every CLAIM_HEARTBEAT_S; forget those that are no longer ours."""
+    """Touch every claim this process holds, every CLAIM_HEARTBEAT_S, for as long as the process lives."""
     while True:
         time.sleep(CLAIM_HEARTBEAT_S)
+        touch_held()
+
+
+def touch_held() -> None:
+    """Touch every claim this process holds (the heartbeat's beat); forget those that are no longer ours."""
+    with _HELD_LOCK:
+        held = list(_HELD.items())
+    for path, token in held:
+        holder = _read(path)
+        if holder is not None and holder.token == token and holder.pid == os.getpid():
+            try:
+                os.utime(path)
+                continue
+            except FileNotFoundError:
+                pass
         with _HELD_LOCK:
-            held = list(_HELD.items())
-        for path, token in held:
-            holder = _read(path)
-            if holder is not None and holder.token == token and holder.pid == os.getpid():
-                try:
-                    os.utime(path)
-                    continue
-                except FileNotFoundError:
-                    pass
-            with _HELD_LOCK:
-                if _HELD.get(path) == token:
-                    del _HELD[path]
+            if _HELD.get(path) == token:
+                del _HELD[path]

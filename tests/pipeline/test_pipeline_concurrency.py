@@ -177,6 +177,26 @@ def test_a_claim_file_left_empty_is_taken_over_once_stale(tmp_path):
     assert not claim_path(final_dir).exists() and not list(final_dir.parent.iterdir())
 
 
+def test_the_heartbeat_touches_the_claims_held_and_forgets_lost_ones(tmp_path):
+    tracks = tmp_path / "tracks"
+    tracks.mkdir()
+    kept, lost = tracks / "aaaaaaaaaaaaaaaa", tracks / "bbbbbbbbbbbbbbbb"
+    for final_dir, token in ((kept, "keep0000"), (lost, "lose0000")):
+        assert claims.take(final_dir, token, wait=False) is not None
+        stamp = time.time() - 120
+        os.utime(claim_path(final_dir), (stamp, stamp))
+    _write_claim(lost, "another-host.example", 1)  # taken over meanwhile (as if this process had stalled)
+    claims.touch_held()
+    assert time.time() - claim_path(kept).stat().st_mtime < 60, "a held claim is touched"
+    assert json.loads(claim_path(lost).read_text())["host"] == "another-host.example", "the new holder's is kept"
+    stamp = time.time() - 120
+    os.utime(claim_path(lost), (stamp, stamp))
+    claims.touch_held()
+    assert time.time() - claim_path(lost).stat().st_mtime > 60, "another's claim is not kept alive by this process"
+    claims.release(kept, "keep0000")
+    assert not claim_path(kept).exists()
+
+
 @pytest.mark.parametrize("limit_s, status", [(0.5, "failed"), (5.0, "ingested")])
 def test_max_duration_refuses_longer_inputs_without_remembering(tmp_path, limit_s, status):
     """The limit is a guard of the run: not in the track id, and a refusal is retried without it."""
