@@ -8,7 +8,7 @@ swap), so the content is real-ish music and no two tracks are identical.
 Contenders, interleaved, warm-up discarded:
 
 - ``audiokit``: ``ingest(tracks, fresh_out_dir, IngestOptions(stages="core"), jobs=2)``
-  -- probe, decode once, loudness, and the spotify-like ladder (Ogg Opus 48 kHz
+  -- probe, then one streaming decode feeding the loudness meter and the spotify-like ladder (Ogg Opus 48 kHz
   24/96/160/320 kbit/s constrained VBR, AAC-LC .m4a 128/256 kbit/s, FLAC at the
   source rate and depth) with its default QA, catalog and manifest;
 - ``ffmpeg_pipeline``: a shell pipeline, ``xargs -P 2``, two tracks at a time; per

@@ -1,27 +1,38 @@
-"""Benchmark the spotify-like ladder: audiokit.transcode.build_ladder against the ffmpeg CLI.
+"""Benchmark the spotify-like ladder: ``audiokit ladder`` against the ffmpeg CLI, whole processes.
 
-Input: a 5-minute 44.1 kHz stereo 24-bit FLAC (music-like synthetic signal).
-Contenders, interleaved, warm-up discarded:
+Input: a 3-minute 44.1 kHz stereo 16-bit FLAC of real-ish music: the bundled
+``examples/example.flac`` (synthesized pop) looped with a slow level drift, as
+benchmarks/bench_ingest.py builds its tracks. Contenders, each a fresh process
+(interpreter start, imports and Numba cache loads included), interleaved,
+warm-up discarded:
 
-- ``audiokit``: ``build_ladder(..., qa="off")`` (decode once, resample once,
-  encode the 7 rungs in threads) -- the same work as the anchors;
-- ``audiokit_qa``: ``build_ladder(..., qa="fast")``, the default (each rendition
-  decoded back in its encoder thread, measured, tagged with its own gain, checked);
-- ``audiokit_qa_full``: ``qa="full"`` (also whole-track alignment and AAC level matching by re-encoding);
+- ``audiokit``: ``audiokit ladder --qa off`` (one streaming decode, one resampler
+  per rate, the 7 rungs encoded in threads while the source is decoded) -- the
+  same work as the anchors, plus the loudness meters of the gain tags;
+- ``audiokit_qa``: ``--qa fast``, the default (each rendition decoded back in its
+  encoder thread, measured, tagged with its own gain, checked);
+- ``audiokit_qa_full``: ``--qa full`` (also whole-track alignment and AAC level matching by re-encoding);
 - ``ffmpeg_one_process``: one Debian ``ffmpeg`` process writing the 7 renditions
-  with the same encoders (libopus, aac, flac) and bitrates;
+  with the same encoders and settings (libopus constrained VBR at 48 kHz, aac, flac);
 - ``ffmpeg_per_rendition``: one ``ffmpeg`` process per rendition, one after another.
+
+Besides wall time, each contender's CPU time (user + system of the process and
+its children) is recorded; QA's CPU share is the CPU ``--qa fast`` adds over
+``--qa off``, as a fraction of ``--qa off``'s (the encoders' and the decode's).
+The load average before and after the runs is recorded: the machine is shared.
 
 Per-codec encode speed (one thread, one rendition, the same 5 minutes):
 PyAV's bundled encoders through audiokit's writer against Debian's ffmpeg.
 
-Run ``python benchmarks/bench_ladder.py [SECONDS [REPEATS]]`` (default 300 s, 3
+Run ``python benchmarks/bench_ladder.py [SECONDS [REPEATS]]`` (default 180 s, 3
 repeats); writes benchmarks/results/ladder.json (and ladder.png when matplotlib
 is installed). Needs Debian's ``ffmpeg`` (``apt-get install -y ffmpeg``).
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -35,23 +46,28 @@ from _harness import RESULTS_DIR, summarize, time_interleaved, versions, write_j
 import audiokit
 from audiokit.transcode import PRESETS, build_ladder
 
-DURATION_S = float(sys.argv[1]) if len(sys.argv) > 1 else 300.0
+DURATION_S = float(sys.argv[1]) if len(sys.argv) > 1 else 180.0
 SAMPLE_RATE = 44100
 REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 PRESET = "spotify-like"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "example.flac"
+#: The audiokit command line, as installed.
+AUDIOKIT = [sys.executable, "-c", "from audiokit.cli.main import main; main()"]
 
 
 def _music(frames: int) -> np.ndarray:
-    """Tilted noise plus harmonic tones (as tests/transcode/_ladder_signals.py), stereo float32."""
-    generator = np.random.default_rng(0)
-    freqs = np.fft.rfftfreq(frames, 1 / SAMPLE_RATE)
-    freqs[0] = freqs[1]
-    shape = (freqs / 1000) ** -0.75 / np.sqrt(1 + (freqs / 16000) ** 8)
-    tilted = np.fft.irfft(np.fft.rfft(generator.standard_normal((2, frames)), axis=1) * shape, frames, axis=1)
-    tilted /= tilted.std()
+    """The bundled example looped to ``frames``, with a slow +-3 dB level drift, stereo float32."""
+    loop = audiokit.read(EXAMPLE, sample_rate=SAMPLE_RATE).samples.astype(np.float64)
+    samples = np.tile(loop, -(-frames // loop.shape[1]))[:, :frames]
     t = np.arange(frames) / SAMPLE_RATE
-    tones = sum(0.3 / k * np.sin(2 * np.pi * 110 * k * t + k) for k in range(1, 12))
-    return (0.08 * tilted * (0.6 + 0.4 * np.sin(2 * np.pi * 1.3 * t) ** 2) + 0.25 * tones).astype(np.float32)
+    samples *= 10 ** ((3.0 * np.sin(2 * np.pi * t / 37.0) - 4.0) / 20)
+    return (samples * min(1.0, 0.98 / np.abs(samples).max())).astype(np.float32)
+
+
+def _cpu_s() -> float:
+    """User + system seconds of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _ffmpeg_outputs(out: Path) -> list[list[str]]:
@@ -59,7 +75,8 @@ def _ffmpeg_outputs(out: Path) -> list[list[str]]:
     outputs = []
     for rung in PRESETS[PRESET]:
         if rung.codec == "opus":
-            args = ["-c:a", "libopus", "-b:a", str(rung.bitrate_bps), "-ar", "48000", str(out / f"{rung.name}.opus")]
+            args = ["-c:a", "libopus", "-b:a", str(rung.bitrate_bps), "-vbr", "constrained", "-ar", "48000",
+                    str(out / f"{rung.name}.opus")]
         elif rung.codec == "aac":
             args = ["-c:a", "aac", "-b:a", str(rung.bitrate_bps), str(out / f"{rung.name}.m4a")]
         else:
@@ -81,8 +98,23 @@ def main() -> None:
     ffmpeg_version = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.split("\n")[0]
     work = Path(tempfile.mkdtemp(prefix="bench_ladder."))
     source = work / "master.flac"
-    audiokit.write(source, audiokit.Audio(_music(round(DURATION_S * SAMPLE_RATE)), SAMPLE_RATE), bit_depth=24)
+    audiokit.write(source, audiokit.Audio(_music(round(DURATION_S * SAMPLE_RATE)), SAMPLE_RATE), bit_depth=16)
     base = [ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-threads", "1", "-i", str(source)]
+    load_before = os.getloadavg()
+    cpu: dict[str, list[float]] = {}
+
+    def with_cpu(name, run):
+        def measured():
+            before = _cpu_s()
+            run()
+            cpu.setdefault(name, []).append(_cpu_s() - before)
+        return measured
+
+    def audiokit_ladder(qa: str):
+        def run():
+            subprocess.run([*AUDIOKIT, "ladder", str(source), "-o", str(work / f"ak_{qa}"), "--preset", PRESET,
+                            "--qa", qa, "--force"], check=True, stdout=subprocess.DEVNULL)
+        return run
 
     def ffmpeg_one_process():
         out = _fresh(work / "ffmpeg_one")
@@ -94,14 +126,18 @@ def main() -> None:
             subprocess.run([*base, *output], check=True)
 
     contenders = {
-        "audiokit": lambda: build_ladder(source, work / "ak", preset=PRESET, qa="off", force=True),
-        "audiokit_qa": lambda: build_ladder(source, work / "ak_qa", preset=PRESET, qa="fast", force=True),
-        "audiokit_qa_full": lambda: build_ladder(source, work / "ak_full", preset=PRESET, qa="full", force=True),
+        "audiokit": audiokit_ladder("off"),
+        "audiokit_qa": audiokit_ladder("fast"),
+        "audiokit_qa_full": audiokit_ladder("full"),
         "ffmpeg_one_process": ffmpeg_one_process,
         "ffmpeg_per_rendition": ffmpeg_per_rendition,
     }
-    times = time_interleaved(contenders, repeats=REPEATS, warmup=1)
+    times = time_interleaved({name: with_cpu(name, run) for name, run in contenders.items()},
+                             repeats=REPEATS, warmup=1)
     summary = summarize(times, audio_seconds=DURATION_S, subject="audiokit")
+    cpu_s = {name: float(np.median(values[1:] if len(values) > 1 else values)) for name, values in cpu.items()}
+    qa_cpu_share = (cpu_s["audiokit_qa"] - cpu_s["audiokit"]) / cpu_s["audiokit"]
+    load_after = os.getloadavg()
     result = build_ladder(source, work / "ak_qa", preset=PRESET, force=True)
 
     # Per-codec encode speed, one thread, one rendition each.
@@ -130,7 +166,11 @@ def main() -> None:
                   "preset": PRESET, "rungs": [rung.to_dict() for rung in PRESETS[PRESET]]},
         "versions": {**versions("av"), "ffmpeg_cli": ffmpeg_version},
         "repeats": REPEATS,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "ladder": summary,
+        "cpu_s": cpu_s,
+        "qa_cpu_share_of_encoding": qa_cpu_share,
         "per_codec": per_codec,
         "renditions": [{key: r.to_dict()[key] for key in ("name", "measured_bitrate_bps", "integrated_lufs",
                                                            "bandwidth_hz", "mel_distance")} for r in result.renditions],
@@ -142,6 +182,9 @@ def main() -> None:
     for name, row in summary.items():
         print(f"{name:22s} {row['median_s']:7.2f} s  {row['x_realtime']:6.1f}x realtime  "
               f"audiokit speed-up {row.get('audiokit_speedup', 1.0):.2f}")
+    for name, seconds in cpu_s.items():
+        print(f"{name:22s} {seconds:7.2f} s CPU")
+    print(f"QA fast CPU over QA off: {qa_cpu_share:.1%}; load average {load_before} -> {load_after}")
     for codec, rows in per_codec.items():
         print(f"{codec:12s} pyav {rows['audiokit_pyav']['median_s']:.2f} s  cli {rows['ffmpeg_cli']['median_s']:.2f} s")
 
