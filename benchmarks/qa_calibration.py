@@ -16,15 +16,24 @@ offsets and in-band levels measured.
 Run ``python benchmarks/qa_calibration.py``; writes
 benchmarks/results/qa_calibration.json and prints the table of
 docs/transcode.md.
+
+``python benchmarks/qa_calibration.py --cost`` measures what the streaming QA
+costs instead: CPU seconds of the reference and rendition analyses of
+:data:`COST_SECONDS` of 48 kHz stereo (the bundled example looped) against
+their anchors, the encoders of the ``spotify-like`` rungs and the decodes back,
+interleaved, warm-up discarded; writes benchmarks/results/qa_cost.json.
 """
 
 from __future__ import annotations
 
 import math
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +41,13 @@ from _harness import versions, write_json
 
 import audiokit
 from audiokit import loudness
+from audiokit._arrays import BLOCK_FRAMES
 from audiokit.io.resample import resample
+from audiokit.io.source import open_source
 from audiokit.transcode import build_ladder, qa
+from audiokit.transcode.encode import encode_rendition
+from audiokit.transcode.presets import PRESETS
+from audiokit.transcode.rungs import resolve_rung
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the test suite's signal generators
@@ -207,5 +221,82 @@ def main() -> None:
         print("  " + failure)
 
 
+#: Length of the programme the cost of QA is measured on, s.
+COST_SECONDS = 300.0
+
+
+def _cpu(run) -> tuple[float, object]:
+    """(CPU seconds of every thread of this process, result) of ``run()``."""
+    start = time.process_time()
+    result = run()
+    return time.process_time() - start, result
+
+
+def cost(*, repeats: int = 3) -> dict:
+    """Median CPU seconds of streaming QA and of its anchors (encode, decode back) per rung and in all."""
+    example = audiokit.read(EXAMPLE)
+    looped = np.tile(example.samples, (1, math.ceil(COST_SECONDS * example.sample_rate / example.num_frames)))
+    master = resample(looped[:, :round(COST_SECONDS * example.sample_rate)], example.sample_rate, 48000)
+    rungs = [resolve_rung(rung, source_rate=48000, source_channels=2, source_bit_depth=16)
+             for rung in PRESETS["spotify-like"]]
+    assert all(r.sample_rate == 48000 and r.num_channels == 2 for r in rungs)  # one master serves them all
+
+    def analyse_master() -> qa.Reference:
+        analysis = qa.ReferenceAnalysis(48000, 2, expected_frames=master.shape[1], mode="full",
+                                        bit_depths=tuple(r.bit_depth for r in rungs if r.bit_depth))
+        for start in range(0, master.shape[1], BLOCK_FRAMES):
+            analysis.add(master[:, start:start + BLOCK_FRAMES])
+        return analysis.finish()
+
+    def decode(path: Path) -> list[np.ndarray]:
+        with open_source(path) as reader:
+            return list(reader.blocks(BLOCK_FRAMES))
+
+    def analyse(reference: qa.Reference, resolved, blocks: list[np.ndarray]) -> qa.RenditionQA:
+        analysis = qa.RenditionAnalysis(reference, resolved, mode="full")
+        for block in blocks:
+            analysis.add(block)
+        return analysis.finish(measured_bitrate_bps=0)
+
+    times: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for round_index in range(1 + repeats):  # round 0 warms up (kernels, filters, codecs)
+            spent: dict[str, float] = {}
+            spent["reference analysis"], reference = _cpu(analyse_master)
+            for resolved in rungs:
+                path = Path(folder) / resolved.file_name
+                spent[f"encode {resolved.rung.name}"], _ = _cpu(partial(encode_rendition, master, resolved, path,
+                                                                        tags={}))
+                spent[f"decode {resolved.rung.name}"], blocks = _cpu(partial(decode, path))
+                spent[f"analysis {resolved.rung.name}"], result = _cpu(partial(analyse, reference, resolved, blocks))
+                del blocks
+                if resolved.spec.lossless:
+                    assert result.bit_exact, result
+            if round_index:
+                for name, seconds in spent.items():
+                    times.setdefault(name, []).append(seconds)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+
+    def total(kind: str) -> float:
+        return sum(seconds for name, seconds in medians.items() if name.startswith(kind))
+
+    analysis_s = medians["reference analysis"] + total("analysis ")
+    return {"versions": versions("av", "scipy"), "programme": f"examples/example.flac looped to {COST_SECONDS:g} s, "
+            "resampled to 48 kHz stereo", "rungs": [r.rung.name for r in rungs], "repeats": repeats,
+            "median_cpu_s": medians, "qa_analysis_cpu_s": analysis_s, "encode_cpu_s": total("encode "),
+            "decode_back_cpu_s": total("decode "), "analysis_over_encode": analysis_s / total("encode "),
+            "analysis_and_decode_over_encode": (analysis_s + total("decode ")) / total("encode ")}
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--cost"]:
+        document = cost()
+        print(write_json("qa_cost", document))
+        for name, seconds in document["median_cpu_s"].items():
+            print(f"{name:24} {seconds:7.2f} s CPU")
+        print(f"QA analysis {document['qa_analysis_cpu_s']:.2f} s, encoders {document['encode_cpu_s']:.2f} s, "
+              f"decode back {document['decode_back_cpu_s']:.2f} s: analysis / encode "
+              f"{document['analysis_over_encode']:.3f}, (analysis + decode) / encode "
+              f"{document['analysis_and_decode_over_encode']:.3f}")
+    else:
+        main()

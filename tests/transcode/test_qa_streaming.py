@@ -20,7 +20,6 @@ from audiokit.transcode import qa
 from audiokit.transcode.encode import encode_rendition
 from audiokit.transcode.rungs import Rung, resolve_rung
 
-needs_espeak = pytest.mark.skipif(not _episodes.available(), reason="libespeak-ng (Debian espeak-ng) reads the speech")
 #: Block sizes fed: single frames, odd sizes around an STFT frame (2048 at 48 kHz) and hop, large blocks.
 BLOCK_SIZES = (1, 2, 3, 17, 1023, 1024, 1025, 2047, 4097, 9999, 65536, 100003)
 #: The mel distance and the level are reported to 0.0001 dB; the streaming sums run in another order than
@@ -29,8 +28,13 @@ BLOCK_SIZES = (1, 2, 3, 17, 1023, 1024, 1025, 2047, 4097, 9999, 65536, 100003)
 REPORTED_DB = 1e-4
 #: The reference's log-mel values: float32 products and means over other block lengths (see above).
 MEL_DB_TOLERANCE = 1e-4
-#: The long-term power spectrum is a float64 running sum here, a float32 mean in a whole-array pass.
+#: The long-term power spectrum is a float64 running sum here, a float32 mean in a whole-array pass, and the
+#: two float32 FFTs (scipy's in the QA, numpy's here) round differently by an amount set by a frame's strong
+#: bins: measured within 1.1e-5 of each bin on music, while bins of espeak-ng speech far above its 11 kHz band
+#: (it is resampled from 22.05 kHz) differ by up to 0.18 % of themselves. Bins are therefore compared within
+#: SPECTRUM_RELATIVE_TOLERANCE of themselves or SPECTRUM_PEAK_TOLERANCE of the peak bin.
 SPECTRUM_RELATIVE_TOLERANCE = 1e-5
+SPECTRUM_PEAK_TOLERANCE = 1e-9
 
 
 def _feed(analysis, samples: np.ndarray, rng: np.random.Generator) -> None:
@@ -163,7 +167,8 @@ def test_streamed_qa_in_any_blocks_equals_the_whole_array_measurements(case, tmp
     assert (reference.integrated_lufs, reference.true_peak_dbtp) == (report.integrated_lufs, report.true_peak_dbtp)
     assert reference.sample_peak == float(np.abs(master).max())
     np.testing.assert_allclose(reference.mel_db, whole["reference_mel_db"], rtol=0, atol=MEL_DB_TOLERANCE)
-    np.testing.assert_allclose(reference.spectrum_power, whole["reference_spectrum"], rtol=SPECTRUM_RELATIVE_TOLERANCE)
+    np.testing.assert_allclose(reference.spectrum_power, whole["reference_spectrum"], rtol=SPECTRUM_RELATIVE_TOLERANCE,
+                               atol=SPECTRUM_PEAK_TOLERANCE * whole["reference_spectrum"].max())
     assert np.array_equal(reference.has_content, whole["has_content"])
     assert reference.bandwidth_hz == whole["reference_bandwidth_hz"]
     assert reference.lossless_digests == qa.Reference.of(master, sample_rate).lossless_digests
