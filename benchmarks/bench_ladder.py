@@ -162,7 +162,8 @@ def main() -> None:
         per_codec[name] = summarize(codec_times, audio_seconds=DURATION_S, subject="audiokit_pyav")
 
     document = {
-        "input": {"duration_s": DURATION_S, "sample_rate": SAMPLE_RATE, "channels": 2, "format": "FLAC 24-bit",
+        "input": {"duration_s": DURATION_S, "sample_rate": SAMPLE_RATE, "channels": 2, "format": "FLAC 16-bit",
+                  "content": "examples/example.flac looped, +-3 dB drift",
                   "preset": PRESET, "rungs": [rung.to_dict() for rung in PRESETS[PRESET]]},
         "versions": {**versions("av"), "ffmpeg_cli": ffmpeg_version},
         "repeats": REPEATS,
