@@ -319,7 +319,7 @@ def test_memory_does_not_grow_with_duration():
     What stays: the alignment windows (6 MB of float64 channel sums for both signals) and one block's
     temporaries. What grows: the master's mel segments (256 bytes per 0.25 s) and the loudness meters'
     10 ms energies (8 bytes each, in a buffer that doubles, plus their report's temporaries): measured
-    0.8 MB over the 4 extra minutes for both signals together, against 92 MB for 4 minutes of one
+    0.9 MB over the 4 extra minutes for both signals together, against 92 MB for 4 minutes of one
     float32 stereo signal held whole.
     """
     master = dense(48000, duration_s=3 * BLOCK_FRAMES / 48000)
