@@ -400,7 +400,16 @@ class _Ladder:
                 with contextlib.suppress(BaseException):
                     worker.result()
             raise
-        return {key: ([worker.result() for worker in workers[key]], references[key]) for key in groups}
+        outcomes_by_worker: dict[BlockWorker, Rendition | None] = {}
+        failure: BaseException | None = None
+        for worker in every_worker:  # all of them, even after a failure: none may still write into staging
+            try:
+                outcomes_by_worker[worker] = worker.result()
+            except BaseException as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+        return {key: ([outcomes_by_worker[worker] for worker in workers[key]], references[key]) for key in groups}
 
     def _make_rendition(self, resolved: ResolvedRung, outcome: Future, blocks: Iterator[np.ndarray]) -> Rendition | None:
         """Encode one rung from the pass's blocks; after the pass, check it, tag it and describe it.

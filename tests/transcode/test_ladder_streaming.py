@@ -18,6 +18,7 @@ from audiokit.io.writer import AudioWriter
 from audiokit.transcode import build_ladder
 from audiokit.transcode.encode import encode_blocks
 from audiokit.transcode.engine import QUEUE_DEPTH
+from audiokit.transcode.qa import RenditionAnalysis
 from audiokit.transcode.rungs import parse_rungs, resolve_rung
 
 #: Long enough that a stalled encoder's queue fills and the pass waits on it: QUEUE_DEPTH + 5 blocks.
@@ -99,3 +100,20 @@ def test_normalize_measures_then_encodes_and_reports_the_source_before(tmp_path)
     assert result.source_integrated_lufs == pytest.approx(-14.0, abs=0.05)  # as encoded
     decoded = audiokit.read(tmp_path / "out" / "f.flac").samples
     assert audiokit.loudness.measure(decoded, 48000).integrated_lufs == pytest.approx(-14.0, abs=0.05)
+
+
+def test_an_error_after_the_pass_waits_for_every_thread_and_leaves_nothing(tmp_path, monkeypatch):
+    """A rendition's QA raising while the others are still being checked: all finish, then the error, no files."""
+    original = RenditionAnalysis.finish
+
+    def finish(self, **kwargs):
+        if self.resolved.rung.codec == "aac":
+            raise FormatError("aac rendition could not be decoded back")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(RenditionAnalysis, "finish", finish)
+    before = threading.active_count()
+    with pytest.raises(FormatError, match="decoded back"):
+        build_ladder(_surround(LONG_S / 3), tmp_path / "out", rungs=RUNGS, max_workers=1)
+    assert list(tmp_path.iterdir()) == []
+    assert threading.active_count() == before
