@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -109,11 +110,13 @@ def test_an_error_after_the_pass_waits_for_every_thread_and_leaves_nothing(tmp_p
     def finish(self, **kwargs):
         if self.resolved.rung.codec == "aac":
             raise FormatError("aac rendition could not be decoded back")
+        if self.resolved.rung.codec in ("mp3", "flac"):
+            time.sleep(1.0)  # still being checked when the aac error is collected
         return original(self, **kwargs)
 
     monkeypatch.setattr(RenditionAnalysis, "finish", finish)
     before = threading.active_count()
     with pytest.raises(FormatError, match="decoded back"):
-        build_ladder(_surround(LONG_S / 3), tmp_path / "out", rungs=RUNGS, max_workers=1)
+        build_ladder(_surround(LONG_S / 3), tmp_path / "out", rungs=RUNGS, max_workers=len(RUNGS))
     assert list(tmp_path.iterdir()) == []
     assert threading.active_count() == before
