@@ -120,8 +120,9 @@ MIN_ANALYSIS_FRAMES = 16384
 ALIGNMENT_WINDOW_FRAMES = 1 << 17
 MAX_LAG_FRAMES = 4096
 #: Largest |offset| accepted, frames, by codec. AAC and MP3: "time-aligned within one sample".
-#: Opus: measured -2 to -5 samples on stereo speech (espeak-ng), pure tones and noise at 24-320 kbit/s
-#: (SILK/hybrid modes and stereo coding shift the correlation peak), 0 on music; 8 keeps a margin while a
+#: Opus: -2 to -3 samples at 24 kbit/s stereo on espeak-ng speech, pink noise and a 5 kHz tone, 0 on every
+#: other calibration row (benchmarks/results/qa_calibration.json; SILK/hybrid modes and stereo coding shift
+#: the correlation peak); the earlier corpus measured up to -5 on noise; 8 keeps a margin while a
 #: pre-skip or priming error (312 or more samples) still fails (docs/transcode.md).
 OFFSET_TOLERANCE_FRAMES = {"opus": 8, "aac": 1, "mp3": 1, "flac": 0, "alac": 0}
 #: ``full`` QA: the offset is checked in up to this many windows of FULL_WINDOW_FRAMES spread over the track.
@@ -166,7 +167,7 @@ EXPECTED_BANDWIDTH_HZ = {
     "mp3": ((160_000, 18_500), (96_000, 18_000), (64_000, 15_500), (0, 7_500)),
 }
 #: Mel distance limits, dB, by codec: (minimum bitrate per channel in bits/s, limit), highest first.
-#: The worst case of benchmarks/qa_calibration.py's corpus (15 sources: music, 5.1, dense and quiet music,
+#: The worst case of benchmarks/qa_calibration.py's corpus (14 sources: music, 5.1, dense and quiet music,
 #: white and pink noise, real and espeak-ng speech, pure tones, near-silence) times 1.3, rounded up to
 #: 0.25 dB, at least 0.4 (docs/transcode.md); measured inside the passband only, so the limits of the
 #: earlier whole-band calibration, which counted a codec's band limit here too, came down.

@@ -73,7 +73,7 @@ def test_band_tempo_and_key_agree_with_librosa(bpm, tonic, mode):
     assert _krumhansl_key(librosa.feature.chroma_stft(y=y, sr=ANALYSIS_RATE, tuning=0.0).sum(axis=1)) == truth
     assert abs(_octave_folded_ratio(result.tempo.bpm, bpm) - 1) <= 0.005, result.tempo.bpm
     librosa_bpm = float(np.atleast_1d(librosa.beat.beat_track(y=y, sr=ANALYSIS_RATE)[0])[0])
-    # librosa's tempo is a whole number of frames per beat, coarser than 2 % above ~116 BPM (140 BPM
+    # librosa's tempo is a whole number of frames per beat (one step is 1/lag: coarser than 2 % above ~52 BPM; 140 BPM
     # lies between its 136.0 and 143.6): agreement is within 2 % or within one step of its grid
     tolerance = max(BPM_AGREEMENT, _librosa_lag_step(librosa_bpm))
     assert abs(_octave_folded_ratio(result.tempo.bpm, librosa_bpm) - 1) <= tolerance, (result.tempo.bpm, librosa_bpm)
