@@ -370,7 +370,13 @@ def _exact_length(path: Path, container, stream, count: _Count) -> int:
         # An edit list (ISO/IEC 14496-12 §8.6.6) hides the AAC priming, which the
         # decoder drops, and the end padding, which it does not: the edit's
         # length is the packets' durations less the priming.
-        num_frames = min(num_frames, round(count.ticks * rate_per_tick) - count.start_skip)
+        edit_frames = round(count.ticks * rate_per_tick) - count.start_skip
+        if edit_frames <= 0:
+            raise FormatError(
+                f"{shown}: corrupt MP4: its packets last {round(count.ticks * rate_per_tick)} frames, no more than "
+                f"the {count.start_skip} priming frames the decoder drops; re-export or re-download it"
+            )
+        num_frames = min(num_frames, edit_frames)
     declared, header = 0, ""
     if demuxer == "flac" and stream.duration:
         declared, header = round(stream.duration * rate_per_tick), "STREAMINFO"
