@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .stages import Stage, TrackContext
+from .context import Stage, TrackContext
 
 __all__ = ["CATALOG_STAGES", "PEAKS_DIR", "PEAKS_SAMPLES_PER_PIXEL"]
 
@@ -48,17 +48,12 @@ def _fingerprint(context: TrackContext) -> dict:
     return fingerprint(context.path).to_dict()
 
 
-def _track_id(context: TrackContext) -> str:
-    """The track's id: its work folder is ``.ID.partial-HOST-PID-TOKEN`` (see ``track._partial_name``)."""
-    return context.work_dir.name.lstrip(".").split(".partial-", 1)[0]
-
-
 def _report(context: TrackContext) -> dict:
     """``report.html`` in the track folder, and this track's entry of the run's index page."""
     from ..report import REPORT_NAME, add_to_index, write_track_report
 
     document = {
-        "track_id": _track_id(context),
+        "track_id": context.track_id,
         "source": {"file_name": context.path.name, "input_path": str(context.path), **context.results["probe"]},
         **{name: value for name, value in context.results.items() if name not in ("probe", "decode")},
     }

@@ -15,20 +15,13 @@ model stages that need the whole signal get it from
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ..audio import Audio
 from ..channels import to_mono
 from ..errors import AudiokitError, ParameterError
-from ..io.probe import MediaInfo
-
-if TYPE_CHECKING:
-    from ..transcode import LadderResult
+from .context import Stage, StageSkipped, TrackContext
+from .extra_stages import CATALOG_STAGES
 
 __all__ = ["CORE_STAGES", "STAGES", "Stage", "StageSkipped", "TrackContext", "resolve_stages"]
 
@@ -43,85 +36,6 @@ VAD_SPEECH_PROBABILITY = 0.5
 SPEECH_DOMINANT_RATIO = 0.5
 TRANSCRIPT_FORMATS = ("srt", "vtt", "json")
 TRANSCRIPT_BACKEND = "faster"
-
-
-class StageSkipped(Exception):
-    """Raised by a stage that cannot run here; the message says why."""
-
-
-@dataclass
-class TrackContext:
-    """What the stages of one track share (mutable: each stage fills its part)."""
-
-    #: the input file
-    path: Path
-    #: folder the track's outputs are written to (renamed into place at the end)
-    work_dir: Path
-    #: the ingest settings (preset, hls, dash, ...)
-    settings: dict
-    #: filled by the probe stage
-    info: MediaInfo | None = None
-    #: filled by the decode stage: what its streaming pass measured and made
-    ladder: LadderResult | None = None
-    #: the whole track, decoded by :meth:`require_audio` on first use (the model stages)
-    audio: Audio | None = None
-    #: manifest sections written so far, by stage name
-    results: dict = field(default_factory=dict)
-    #: filled by the tags stage: TagResult by model name
-    tag_results: dict = field(default_factory=dict)
-
-    def require_info(self) -> MediaInfo:
-        """:attr:`info`, for the stages that run after the probe stage.
-
-        Raises
-        ------
-        AudiokitError
-            If the probe stage has not run.
-        """
-        if self.info is None:
-            raise AudiokitError(f"{self.path}: no media info; the probe stage must run first")
-        return self.info
-
-    def require_ladder(self) -> LadderResult:
-        """:attr:`ladder`, for the stages that run after the decode stage.
-
-        Raises
-        ------
-        AudiokitError
-            If the decode stage has not run.
-        """
-        if self.ladder is None:
-            raise AudiokitError(f"{self.path}: no streaming pass result; the decode stage must run first")
-        return self.ladder
-
-    def require_audio(self) -> Audio:
-        """The whole track, decoded on the first call (the core stages never need it whole).
-
-        Raises
-        ------
-        FormatError
-            If the file cannot be decoded.
-        """
-        if self.audio is None:
-            from ..io.source import as_audio
-
-            self.audio = as_audio(self.path)
-        return self.audio
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One named step of the ingest pipeline."""
-
-    #: manifest key and --stages name
-    name: str
-    #: the function that runs it
-    run: Callable[[TrackContext], object]
-    #: True for the stages every track needs (a failure fails the track); the others use models
-    core: bool
-    #: loads the stage's model into this process's caches, so that a worker that runs many tracks
-    #: (a Ray model actor) pays for it once, before its first track
-    load: Callable[[], None] | None = None
 
 
 def _probe(context: TrackContext) -> dict:
@@ -264,11 +178,13 @@ STAGES = (
     Stage("decode", _decode, core=True),
     Stage("loudness", _loudness, core=True),
     Stage("ladder", _ladder, core=True),
+    *(stage for stage in CATALOG_STAGES if stage.name != "report"),
     Stage("tags", _tags, core=False, load=_load_tags),
     Stage("analysis", _analysis, core=False, load=_load_analysis),
     Stage("speech", _speech, core=False, load=_load_speech),
     Stage("transcript", _transcript, core=False, load=_load_transcript),
     Stage("moderation", _moderation, core=False),
+    *(stage for stage in CATALOG_STAGES if stage.name == "report"),  # last: it shows every other stage's results
 )
 CORE_STAGES = tuple(stage.name for stage in STAGES if stage.core)
 

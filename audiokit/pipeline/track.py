@@ -34,9 +34,9 @@ from .._version import __version__
 from ..errors import AudiokitError, DurationLimitError, FormatError, MissingDependencyError
 from ..io.probe import probe
 from . import claims
+from .context import Stage, StageSkipped, TrackContext
 from .identity import track_id
 from .manifest import MANIFEST_NAME, MANIFEST_VERSION
-from .stages import Stage, StageSkipped, TrackContext
 
 __all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "DURATION_GUARD_STAGE", "finish_track", "ingest_track",
            "split_stages", "start_track"]
@@ -192,7 +192,7 @@ def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, 
         work_dir = final_dir.with_name(_partial_name(identity, token))
         work_dir.mkdir()
         track = PartialTrack(path, identity, input_sha256, final_dir,
-                             TrackContext(path=path, work_dir=work_dir, settings=settings), {}, 0.0)
+                             TrackContext(path=path, work_dir=work_dir, settings=settings, track_id=identity), {}, 0.0)
     except Exception as error:
         if claimed_dir is not None:
             claims.release(claimed_dir, token)

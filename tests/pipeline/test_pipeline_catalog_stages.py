@@ -26,15 +26,14 @@ from audiokit.cli.catalog import catalog as catalog_command
 from audiokit.errors import FormatError
 from audiokit.fingerprint import fingerprint
 from audiokit.pipeline import Catalog, read_manifest
-from audiokit.pipeline.extra_stages import CATALOG_STAGES, PEAKS_SAMPLES_PER_PIXEL
+from audiokit.pipeline.extra_stages import PEAKS_SAMPLES_PER_PIXEL
 from audiokit.pipeline.lookalikes import duplicate_tracks, similar_tracks
-from audiokit.pipeline.stages import STAGES
+from audiokit.pipeline.stages import resolve_stages
 from audiokit.pipeline.track import ingest_track
 from audiokit.waveform import WaveformPeaks
 
 RATE = 44100
 TRIM_S = 3.0
-STAGE_NAMES = ("probe", "decode", "loudness", "ladder", "tags")
 
 
 def _uploads(folder: Path) -> list[Path]:
@@ -54,7 +53,7 @@ def ingested(tmp_path_factory):
     pytest.importorskip("torch", reason="the tags stage needs the ml extra")
     uploads = _uploads(tmp_path_factory.mktemp("uploads"))
     out = tmp_path_factory.mktemp("out")
-    stages = tuple(stage for stage in STAGES if stage.name in STAGE_NAMES) + CATALOG_STAGES
+    stages = resolve_stages("tags,peaks,fingerprint,report")  # what `audiokit ingest --stages tags,peaks,fingerprint,report` runs
     settings = {"preset": "hls-aac", "hls": False, "dash": False, "qa": "fast",
                 "stages": [stage.name for stage in stages]}
     ids = {}

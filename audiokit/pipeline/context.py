@@ -1,0 +1,102 @@
+"""What the ingest stages share: :class:`TrackContext`, :class:`Stage` and :class:`StageSkipped`.
+
+A module of its own so that the stage modules (:mod:`.stages`, :mod:`.extra_stages`)
+and the track runner (:mod:`.track`) import one definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..audio import Audio
+from ..errors import AudiokitError
+from ..io.probe import MediaInfo
+
+if TYPE_CHECKING:
+    from ..transcode import LadderResult
+
+__all__ = ["Stage", "StageSkipped", "TrackContext"]
+
+
+class StageSkipped(Exception):
+    """Raised by a stage that cannot run here; the message says why."""
+
+
+@dataclass
+class TrackContext:
+    """What the stages of one track share (mutable: each stage fills its part)."""
+
+    #: the input file
+    path: Path
+    #: folder the track's outputs are written to (renamed into place at the end)
+    work_dir: Path
+    #: the ingest settings (preset, hls, dash, ...)
+    settings: dict
+    #: the track's content-and-settings id (:func:`audiokit.pipeline.identity.track_id`)
+    track_id: str = ""
+    #: filled by the probe stage
+    info: MediaInfo | None = None
+    #: filled by the decode stage: what its streaming pass measured and made
+    ladder: LadderResult | None = None
+    #: the whole track, decoded by :meth:`require_audio` on first use (the model stages)
+    audio: Audio | None = None
+    #: manifest sections written so far, by stage name
+    results: dict = field(default_factory=dict)
+    #: filled by the tags stage: TagResult by model name
+    tag_results: dict = field(default_factory=dict)
+
+    def require_info(self) -> MediaInfo:
+        """:attr:`info`, for the stages that run after the probe stage.
+
+        Raises
+        ------
+        AudiokitError
+            If the probe stage has not run.
+        """
+        if self.info is None:
+            raise AudiokitError(f"{self.path}: no media info; the probe stage must run first")
+        return self.info
+
+    def require_ladder(self) -> LadderResult:
+        """:attr:`ladder`, for the stages that run after the decode stage.
+
+        Raises
+        ------
+        AudiokitError
+            If the decode stage has not run.
+        """
+        if self.ladder is None:
+            raise AudiokitError(f"{self.path}: no streaming pass result; the decode stage must run first")
+        return self.ladder
+
+    def require_audio(self) -> Audio:
+        """The whole track, decoded on the first call (the core stages never need it whole).
+
+        Raises
+        ------
+        FormatError
+            If the file cannot be decoded.
+        """
+        if self.audio is None:
+            from ..io.source import as_audio
+
+            self.audio = as_audio(self.path)
+        return self.audio
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One named step of the ingest pipeline."""
+
+    #: manifest key and --stages name
+    name: str
+    #: the function that runs it
+    run: Callable[[TrackContext], object]
+    #: True for the stages every track needs (a failure fails the track); the others use models
+    core: bool
+    #: loads the stage's model into this process's caches, so that a worker that runs many tracks
+    #: (a Ray model actor) pays for it once, before its first track
+    load: Callable[[], None] | None = None
