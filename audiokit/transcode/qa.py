@@ -69,6 +69,7 @@ from functools import lru_cache
 import numpy as np
 
 from .._arrays import BLOCK_FRAMES, as_samples, check_finite, check_sample_rate
+from .._mel import mel_filters, mel_frequencies
 from ..errors import ParameterError
 from .gain import ProgrammeLoudness
 from .rungs import ResolvedRung
@@ -208,20 +209,16 @@ def _mel_basis(sample_rate: int, n_fft: int):
     A sparse product runs in the calling thread: the dense one goes to a
     multithreaded BLAS, which several encoder threads' QA at once oversubscribes.
     """
-    import librosa
     from scipy.sparse import csr_array
 
     fmax = min(MEL_FMAX_HZ, sample_rate / 2)
-    return csr_array(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=MEL_BANDS, fmin=MEL_FMIN_HZ,
-                                         fmax=fmax, dtype=np.float32))
+    return csr_array(mel_filters(sample_rate, n_fft, MEL_BANDS, fmin_hz=MEL_FMIN_HZ, fmax_hz=fmax))
 
 
 def _mel_upper_edges_hz(sample_rate: int) -> np.ndarray:
     """Upper edge of each of the MEL_BANDS triangular mel filters, Hz."""
-    import librosa
-
     fmax = min(MEL_FMAX_HZ, sample_rate / 2)
-    return librosa.mel_frequencies(MEL_BANDS + 2, fmin=MEL_FMIN_HZ, fmax=fmax)[2:]
+    return mel_frequencies(MEL_BANDS + 2, fmin_hz=MEL_FMIN_HZ, fmax_hz=fmax)[2:]
 
 
 def _smoothed_db(power: np.ndarray) -> np.ndarray:
