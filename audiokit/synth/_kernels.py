@@ -16,8 +16,10 @@ CHORUS_MAIN = 0.7
 
 
 @njit(cache=True)
-def add_notes(out, table, voices, starts, lengths, increments, gains, attack, decay, sustain,
-              release, vibrato_rate, vibrato_depth, detune):  # pragma: no cover - compiled
+def add_notes(out: np.ndarray, table: np.ndarray, voices: np.ndarray, starts: np.ndarray,
+              lengths: np.ndarray, increments: np.ndarray, gains: np.ndarray, attack: float, decay: float,
+              sustain: float, release: float, vibrato_rate: float, vibrato_depth: float,
+              detune: float) -> None:  # pragma: no cover - compiled
     """Add wavetable notes with ADSR envelopes into ``out`` (one row per voice).
 
     For each note: two oscillators read the single-cycle ``table`` with linear
@@ -82,8 +84,8 @@ def add_notes(out, table, voices, starts, lengths, increments, gains, attack, de
 
 
 @njit(cache=True)
-def freeverb(x, out, comb_lengths, allpass_lengths, feedback, damping,
-             allpass_feedback):  # pragma: no cover - compiled
+def freeverb(x: np.ndarray, out: np.ndarray, comb_lengths: np.ndarray, allpass_lengths: np.ndarray,
+             feedback: float, damping: float, allpass_feedback: float) -> None:  # pragma: no cover - compiled
     """Freeverb (Jezar, public domain): parallel lowpass-feedback combs, then series allpasses.
 
     Comb (per channel c, comb k): ``y[n] = x[n] + feedback * lp[n]`` with

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -87,12 +88,13 @@ STRINGS = Timbre(harmonics=tuple(1.0 / k for k in range(1, 11)), attack_s=0.09, 
 TIMBRES = {"organ": ORGAN, "strings": STRINGS}
 
 
-def midi_to_hz(pitch) -> np.ndarray:
+def midi_to_hz(pitch: float | np.ndarray) -> np.ndarray:
     """Equal-tempered frequency of MIDI pitch(es), A4 = 69 = 440 Hz."""
     return 440.0 * 2.0 ** ((np.asarray(pitch, np.float64) - 69.0) / 12.0)
 
 
-def render_notes(pitches, starts_s, durations_s, sample_rate: int, *, voices=None,
+def render_notes(pitches: np.ndarray, starts_s: np.ndarray, durations_s: np.ndarray, sample_rate: int, *,
+                 voices: np.ndarray | None = None,
                  num_voices: int = 1, timbre: Timbre = ORGAN, gain: float = 0.2) -> np.ndarray:
     """Render notes to one stem per voice.
 
@@ -149,7 +151,7 @@ def render_notes(pitches, starts_s, durations_s, sample_rate: int, *, voices=Non
     return out
 
 
-def pan_stereo(stems, *, pans) -> np.ndarray:
+def pan_stereo(stems: np.ndarray, *, pans: Sequence[float] | np.ndarray) -> np.ndarray:
     """Mix stems to stereo with equal-power (sin/cos) panning.
 
     Parameters

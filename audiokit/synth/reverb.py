@@ -60,7 +60,7 @@ class ReverbOptions:
         return asdict(self)
 
 
-def reverb(samples, sample_rate: int, *, options: ReverbOptions | None = None) -> np.ndarray:
+def reverb(samples: np.ndarray, sample_rate: int, *, options: ReverbOptions | None = None) -> np.ndarray:
     """Add a light stereo room to ``samples``.
 
     Parameters
