@@ -10,6 +10,7 @@ shape: a ``(frames, channels)`` array is rejected, not transposed.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import ParameterError
 
@@ -49,7 +50,7 @@ def _to_float32(array: np.ndarray, name: str) -> np.ndarray:
     )
 
 
-def as_samples(samples, *, name: str = "samples") -> np.ndarray:
+def as_samples(samples: npt.ArrayLike, *, name: str = "samples") -> np.ndarray:
     """Return ``samples`` as a C-contiguous float32 ``(channels, frames)`` array.
 
     Parameters
@@ -102,7 +103,7 @@ def as_samples(samples, *, name: str = "samples") -> np.ndarray:
     return np.ascontiguousarray(_to_float32(samples, name))
 
 
-def from_interleaved(data, *, name: str = "data") -> np.ndarray:
+def from_interleaved(data: npt.ArrayLike, *, name: str = "data") -> np.ndarray:
     """Convert ``(frames, channels)`` data (soundfile, pyloudnorm) to audiokit's layout.
 
     Parameters
@@ -141,7 +142,7 @@ def check_finite(samples: np.ndarray, *, name: str = "samples") -> None:
     )
 
 
-def check_sample_rate(sample_rate, *, name: str = "sample_rate") -> int:
+def check_sample_rate(sample_rate: float | np.integer | np.floating, *, name: str = "sample_rate") -> int:
     """Return ``sample_rate`` as an int, or raise unless it is an integer in 1..:data:`MAX_SAMPLE_RATE` Hz."""
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
         if isinstance(sample_rate, (float, np.floating)) and float(sample_rate).is_integer():

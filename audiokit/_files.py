@@ -27,7 +27,7 @@ __all__ = ["check_input_file", "display_path", "file_sha256", "replace_dir", "re
 _HASH_CHUNK_BYTES = 1 << 20
 
 
-def write_atomically(path, data: bytes | str) -> Path:
+def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> Path:
     """Write ``data`` (bytes, or text as UTF-8) to ``path`` via a temporary name; returns the path."""
     path = Path(path)
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
@@ -51,7 +51,7 @@ def replace_dir(staging: Path, final: Path) -> None:
         os.replace(staging, final)
 
 
-def file_sha256(path) -> str:
+def file_sha256(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file's bytes, read in 1 MiB chunks (memory stays bounded).
 
     The path is checked first (:func:`check_input_file`): hashing a FIFO would

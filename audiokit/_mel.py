@@ -11,6 +11,7 @@ imports) out of processes that only need the filters, such as ladder QA.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["hz_to_mel", "mel_filters", "mel_frequencies", "mel_to_hz"]
 
@@ -23,7 +24,7 @@ _LOG_START_MEL = _LOG_START_HZ / _LINEAR_HZ_PER_MEL
 _LOG_STEP = np.log(6.4) / 27.0
 
 
-def hz_to_mel(frequencies_hz) -> np.ndarray:
+def hz_to_mel(frequencies_hz: npt.ArrayLike) -> np.ndarray:
     """Slaney mels of ``frequencies_hz`` (float64, the input's shape).
 
     Examples
@@ -37,7 +38,7 @@ def hz_to_mel(frequencies_hz) -> np.ndarray:
     return np.where(hz >= _LOG_START_HZ, logarithmic, linear)
 
 
-def mel_to_hz(mels) -> np.ndarray:
+def mel_to_hz(mels: npt.ArrayLike) -> np.ndarray:
     """Frequencies, Hz, of Slaney ``mels`` (float64, the input's shape); the inverse of :func:`hz_to_mel`."""
     mel = np.asarray(mels, dtype=np.float64)
     linear = _LINEAR_HZ_PER_MEL * mel

@@ -20,12 +20,17 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._arrays import BLOCK_FRAMES, as_samples
 from .channels import to_mono
 from .errors import FormatError, MissingDependencyError, ParameterError
+
+if TYPE_CHECKING:
+    from .io.source import AudioSource
 
 __all__ = ["ALGORITHM", "ITEM_S", "MATCH_MAX_BER", "MIN_OVERLAP_S", "SAMPLE_RATE", "Fingerprint", "FingerprintBuilder",
            "Match", "compare", "duplicate_groups", "fingerprint"]
@@ -104,7 +109,7 @@ class Match:
                 "overlap_s": round(self.overlap_s, 3), "same_recording": self.same_recording}
 
 
-def _chromaprint():
+def _chromaprint() -> ModuleType:
     try:
         import chromaprint
     except ImportError as error:  # pragma: no cover - pyacoustid is a core dependency
@@ -171,7 +176,7 @@ class FingerprintBuilder:
         return Fingerprint(np.asarray(raw, dtype=np.int64).astype(np.uint32), self._frames / SAMPLE_RATE)
 
 
-def fingerprint(source) -> Fingerprint:
+def fingerprint(source: AudioSource) -> Fingerprint:
     """The Chromaprint fingerprint of a file or an :class:`~audiokit.Audio`, streamed.
 
     Parameters

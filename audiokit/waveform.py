@@ -22,6 +22,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from ._arrays import BLOCK_FRAMES, as_samples, check_sample_rate
 from ._files import write_atomically
 from .channels import to_mono
 from .errors import FormatError, ParameterError
+
+if TYPE_CHECKING:
+    from .io.source import AudioSource
 
 __all__ = ["FORMAT_VERSION", "PeaksBuilder", "WaveformPeaks", "waveform_peaks", "write_peaks"]
 
@@ -164,7 +168,7 @@ class PeaksBuilder:
         return quantized.astype(np.int16 if self.bits == 16 else np.int8)
 
 
-def waveform_peaks(source, *, samples_per_pixel: Sequence[int] = (256,), bits: int = 8,
+def waveform_peaks(source: AudioSource, *, samples_per_pixel: Sequence[int] = (256,), bits: int = 8,
                    mono: bool = False) -> list[WaveformPeaks]:
     """Min/max peaks of a file or an :class:`~audiokit.Audio`, streamed, at every zoom level asked.
 
