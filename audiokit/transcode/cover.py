@@ -106,7 +106,7 @@ def _dimensions(data: bytes, mime: str) -> tuple[int, int, int]:
     return 0, 0, 0
 
 
-def read_cover_art(path) -> CoverArt | None:
+def read_cover_art(path: str | os.PathLike[str]) -> CoverArt | None:
     """The first attached picture of a media file (the front cover when labelled).
 
     Parameters
@@ -214,7 +214,7 @@ def _mp3_with_picture(data: bytes, cover: CoverArt, name: str) -> bytes:
     return _ID3_HEADER.pack(b"ID3", major, 0, 0, _syncsafe(len(frames))) + frames + rest
 
 
-def embed_cover_art(path, cover: CoverArt, *, codec: str) -> None:
+def embed_cover_art(path: str | os.PathLike[str], cover: CoverArt, *, codec: str) -> None:
     """Add ``cover`` to a finished FLAC, MP3 or M4A (AAC/ALAC) rendition, atomically.
 
     Parameters

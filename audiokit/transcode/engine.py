@@ -37,7 +37,7 @@ from typing import Generic, Protocol, TypeVar
 import numpy as np
 
 from .._arrays import BLOCK_FRAMES
-from ..channels import downmix
+from ..channels import ChannelLayout, downmix
 from ..io.resample import Resampler
 
 __all__ = ["MMAP_THRESHOLD_BYTES", "QUEUE_DEPTH", "BlockConsumer", "BlockWorker", "MasterChain", "PassCancelled",
@@ -171,7 +171,7 @@ class MasterChain:
     """
 
     def __init__(self, in_rate: int, in_channels: int, sample_rate: int, num_channels: int,
-                 sinks: Sequence[BlockConsumer], *, gain_db: float = 0.0, layout=None,
+                 sinks: Sequence[BlockConsumer], *, gain_db: float = 0.0, layout: ChannelLayout | None = None,
                  block_frames: int = BLOCK_FRAMES) -> None:
         self.sample_rate, self.num_channels = sample_rate, num_channels
         self.gain_db = gain_db

@@ -35,10 +35,11 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -49,16 +50,19 @@ from ..channels import ChannelLayout
 from ..errors import ParameterError
 from ..io.reader import AudioReader
 from ..io.resample import output_length
-from ..io.source import ArrayReader, open_source
+from ..io.source import ArrayReader, AudioSource, open_source
 from ..loudness import LoudnessMeter, LoudnessReport
 from .cover import CoverArt, read_cover_art
 from .encode import canonical_tags, encode_blocks, finish_rendition
-from .engine import BlockWorker, MasterChain, run_pass
+from .engine import BlockConsumer, BlockWorker, MasterChain, run_pass
 from .gain import ProgrammeLoudness, gain_tags
 from .normalize import apply_gain, check_normalize_preset, normalization_gain_db
 from .presets import preset_rungs
 from .qa import LOUDNESS_CHECK_MIN_BPS, QA_MODES, Reference, ReferenceAnalysis, RenditionAnalysis, RenditionQA
-from .rungs import ResolvedRung, Rung, load_rungs, parse_rungs, resolve_rung
+from .rungs import ResolvedRung, Rung, RungsDocument, load_rungs, parse_rungs, resolve_rung
+
+if TYPE_CHECKING:
+    from ..io import MediaInfo
 
 __all__ = ["LADDER_MANIFEST", "LadderResult", "Rendition", "build_ladder"]
 
@@ -211,7 +215,7 @@ class LadderResult:
         }
 
 
-def _requested_rungs(preset: str | None, rungs) -> tuple[str | None, tuple[Rung, ...]]:
+def _requested_rungs(preset: str | None, rungs: str | os.PathLike[str] | RungsDocument | None) -> tuple[str | None, tuple[Rung, ...]]:
     if rungs is None:
         if preset is None:
             raise ParameterError("pass a preset name or rungs=")
@@ -239,7 +243,7 @@ class _Source:
     layout: ChannelLayout | None
 
 
-def _open_source(source, source_info) -> _Source:
+def _open_source(source: AudioSource, source_info: MediaInfo | None) -> _Source:
     """The source's reader, path, canonical tags, integer bit depth, cover art and channel layout.
 
     An :class:`Audio` source takes its tags, bit depth and layout from
@@ -270,7 +274,7 @@ def _check_destination(out_dir: Path, force: bool) -> None:
         raise ParameterError(f"{out_dir}: already holds a ladder; pass force=True (--force) to replace it")
 
 
-def _qa_mode(qa) -> str:
+def _qa_mode(qa: str | bool) -> str:
     if qa is True or qa is False:  # the earlier boolean form
         return "fast" if qa else "off"
     if qa not in QA_MODES:
@@ -312,7 +316,7 @@ class _Collect:
 class _Feed:
     """A sink that hands each block to ``add`` (a meter or QA analysis, read by its owner after the pass)."""
 
-    def __init__(self, add) -> None:
+    def __init__(self, add: Callable[[np.ndarray], Any]) -> None:
         self.process = add
 
     def flush(self) -> None:
@@ -350,7 +354,7 @@ class _Ladder:
         gain_db = self.source_gain_db
         return (apply_gain(block, gain_db) for block in blocks)
 
-    def chain(self, key: tuple[int, int], sinks, gain_db: float) -> MasterChain:
+    def chain(self, key: tuple[int, int], sinks: Sequence[BlockConsumer], gain_db: float) -> MasterChain:
         reader = self.source.reader
         return MasterChain(reader.sample_rate, reader.num_channels, key[0], key[1], sinks, gain_db=gain_db,
                            layout=self.source.layout)
@@ -503,9 +507,10 @@ def _or_inf(value: float | None) -> float:
     return -math.inf if value is None else value
 
 
-def build_ladder(source, out_dir, *, preset: str | None = "spotify-like", rungs=None, hls: bool = False,
+def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset: str | None = "spotify-like",
+                 rungs: str | os.PathLike[str] | RungsDocument | None = None, hls: bool = False,
                  dash: bool = False, normalize: str | None = None, force: bool = False, qa: str = "fast",
-                 max_workers: int | None = None, source_info=None) -> LadderResult:
+                 max_workers: int | None = None, source_info: MediaInfo | None = None) -> LadderResult:
     """Encode every rendition of a ladder from one source, check each, and package them.
 
     The source is decoded in blocks and streamed to every encoder at once

@@ -22,6 +22,7 @@ import os
 import struct
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import FormatError
 
@@ -81,7 +82,7 @@ def _children(data: bytes, start: int, end: int) -> dict[bytes, tuple[int, int]]
     return found
 
 
-def add_freeform_tags(path, tags: dict[str, str]) -> None:
+def add_freeform_tags(path: str | os.PathLike[str], tags: dict[str, str]) -> None:
     """Append ``----:com.apple.iTunes:KEY`` atoms for ``tags`` to an M4A written by ffmpeg.
 
     Parameters
@@ -95,7 +96,7 @@ def add_freeform_tags(path, tags: dict[str, str]) -> None:
         add_ilst_atoms(path, b"".join(freeform_atom(name, value) for name, value in tags.items()))
 
 
-def add_ilst_atoms(path, atoms: bytes) -> None:
+def add_ilst_atoms(path: str | os.PathLike[str], atoms: bytes) -> None:
     """Append metadata atoms (:func:`freeform_atom`, :func:`cover_atom`) to an M4A's ``ilst``.
 
     Parameters
@@ -155,7 +156,7 @@ def add_ilst_atoms(path, atoms: bytes) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _top_level_offset(handle, file_size: int, kind: bytes) -> int | None:
+def _top_level_offset(handle: BinaryIO, file_size: int, kind: bytes) -> int | None:
     """Offset of the top-level box ``kind`` when it is the file's last box, read header by header; else None."""
     offset = 0
     while offset + _HEADER.size <= file_size:

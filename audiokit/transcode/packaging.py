@@ -39,6 +39,7 @@ import bisect
 import io
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -280,7 +281,7 @@ def _target_duration(durations: list[float]) -> int:
     return max(1, math.ceil(max(durations) - 1e-9))
 
 
-def _master_playlist(variants) -> str:
+def _master_playlist(variants: Sequence[Variant]) -> str:
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for variant in variants:
         lines += [
@@ -322,7 +323,7 @@ def _iso_duration(seconds: float) -> str:
     return f"PT{seconds:.6f}S"
 
 
-def _mpd(variants) -> str:
+def _mpd(variants: Sequence[Variant]) -> str:
     duration_s = max(sum(v.segment_frames) / v.sample_rate for v in variants)
     max_segment_s = max(max(v.segment_frames) / v.sample_rate for v in variants)
     lines = [

@@ -65,6 +65,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -73,6 +74,9 @@ from .._mel import mel_filters, mel_frequencies
 from ..errors import ParameterError
 from .gain import ProgrammeLoudness
 from .rungs import ResolvedRung
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_array
 
 __all__ = [
     "BANDWIDTH_DROP_DB",
@@ -203,7 +207,7 @@ def _segment_stft_frames(stft_frames: int, sample_rate: int, n_fft: int) -> int:
 
 
 @lru_cache(maxsize=16)
-def _mel_basis(sample_rate: int, n_fft: int):
+def _mel_basis(sample_rate: int, n_fft: int) -> csr_array:
     """Mel filterbank, float32, sparse (each bin feeds at most two filters) [shape=(MEL_BANDS, n_fft // 2 + 1)].
 
     A sparse product runs in the calling thread: the dense one goes to a
@@ -239,7 +243,7 @@ def _windows_across(frames: int) -> list[tuple[int, int]]:
     return [(int(start), length) for start in np.linspace(0, frames - length, count).astype(int)]
 
 
-def _checked_block(block, num_channels: int | None) -> np.ndarray:
+def _checked_block(block: np.ndarray, num_channels: int | None) -> np.ndarray:
     """``block`` as float32 (channels, frames), finite, with ``num_channels`` rows when that is known."""
     block = as_samples(block, name="block")
     if num_channels is not None and block.shape[0] != num_channels:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TypeGuard
+from typing import Any, TypeGuard, Union
 
 import numpy as np
 
 from ..errors import FormatError, ParameterError
 
-__all__ = ["CODECS", "CodecSpec", "Rung", "ResolvedRung", "load_rungs", "parse_rungs", "resolve_rung"]
+__all__ = ["CODECS", "CodecSpec", "Rung", "RungsDocument", "ResolvedRung", "load_rungs", "parse_rungs", "resolve_rung"]
 
 #: Rung names become file names: lower-case letters, digits, dot, dash, underscore.
 _NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -97,6 +98,10 @@ class Rung:
         return asdict(self)
 
 
+#: A custom ladder as :func:`parse_rungs` takes it: rungs (Rung or dict) or a ``{"rungs": [...]}`` document.
+RungsDocument = Union[Sequence[Union[Rung, Mapping[str, Any]]], Mapping[str, Any]]
+
+
 @dataclass(frozen=True)
 class ResolvedRung:
     """A rung made concrete for one source."""
@@ -147,7 +152,7 @@ class ResolvedRung:
         return self.bit_depth
 
 
-def _is_int(value) -> TypeGuard[int | np.integer]:
+def _is_int(value: object) -> TypeGuard[int | np.integer]:
     """Whether ``value`` is an integer (Python or NumPy), not a bool; narrows it for the range checks."""
     return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
@@ -185,7 +190,7 @@ def _check_rung(rung: Rung, where: str) -> Rung:
     return rung
 
 
-def parse_rungs(rungs) -> tuple[Rung, ...]:
+def parse_rungs(rungs: RungsDocument) -> tuple[Rung, ...]:
     """Validate a custom ladder.
 
     Parameters
@@ -236,7 +241,7 @@ def parse_rungs(rungs) -> tuple[Rung, ...]:
     return tuple(parsed)
 
 
-def load_rungs(path) -> tuple[Rung, ...]:
+def load_rungs(path: str | os.PathLike[str]) -> tuple[Rung, ...]:
     """Read and validate a custom ladder from a JSON file (see :func:`parse_rungs`).
 
     Raises
