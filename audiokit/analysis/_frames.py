@@ -137,7 +137,7 @@ def _stft(mono: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return magnitude, rms
 
 
-def frames_of(samples, sample_rate: int) -> Frames:
+def frames_of(samples: np.ndarray, sample_rate: int) -> Frames:
     """Fold to mono, resample to :data:`ANALYSIS_RATE` and take the STFT.
 
     Parameters

@@ -14,7 +14,8 @@ __all__ = ["band_energies", "bin_energies", "spectral_shape"]
 
 
 @njit(cache=True, nogil=True)
-def band_energies(magnitude, weights, first_bins, stop_bins, out):  # pragma: no cover - compiled
+def band_energies(magnitude: np.ndarray, weights: np.ndarray, first_bins: np.ndarray, stop_bins: np.ndarray,
+                  out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Filter-bank energies of the power spectrum: out[band, t] = sum_k weights[band, k] * magnitude[t, k]^2.
 
     Only the bins ``first_bins[band] <= k < stop_bins[band]`` where a mel
@@ -33,7 +34,7 @@ def band_energies(magnitude, weights, first_bins, stop_bins, out):  # pragma: no
 
 
 @njit(cache=True, nogil=True)
-def bin_energies(magnitude, out):  # pragma: no cover - compiled
+def bin_energies(magnitude: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Power per bin summed over all frames: out[k] = sum_t magnitude[t, k]^2, accumulated in float64."""
     out[:] = 0.0
     for t in range(magnitude.shape[0]):
@@ -43,7 +44,8 @@ def bin_energies(magnitude, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def spectral_shape(magnitude, frequencies, rolloff_fraction, centroid, bandwidth, rolloff):  # pragma: no cover
+def spectral_shape(magnitude: np.ndarray, frequencies: np.ndarray, rolloff_fraction: float, centroid: np.ndarray,
+                   bandwidth: np.ndarray, rolloff: np.ndarray) -> None:  # pragma: no cover
     """Per-frame spectral centroid, bandwidth and rolloff of a magnitude spectrogram.
 
     centroid = sum_k f_k m_k / sum_k m_k; bandwidth = sqrt(sum_k (f_k - centroid)^2 m_k / sum_k m_k)

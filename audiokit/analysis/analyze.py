@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._frames import frames_of
 from .rhythm import TempoResult, tempo_from_frames
 from .segments import SegmentationResult, Segmenter, segments_from_frames
 from .spectral import SilenceResult, SpectralSummary, silence_from_frames, summary_from_frames
 from .tonality import KeyResult, key_from_frames
+
+if TYPE_CHECKING:
+    from ..io.source import AudioSource
 
 __all__ = ["AnalysisResult", "analyze"]
 
@@ -42,7 +46,7 @@ class AnalysisResult:
         }
 
 
-def analyze(source, *, key_profile: str = "krumhansl", threshold_dbfs: float = -60.0,
+def analyze(source: AudioSource, *, key_profile: str = "krumhansl", threshold_dbfs: float = -60.0,
             min_silence_ms: float = 500.0, segment_method: str = "auto", tags: object | None = None,
             segmenter: Segmenter | None = None) -> AnalysisResult:
     """Analyze a file or signal: tempo and beats, key, spectral summary, silence, speech/music.

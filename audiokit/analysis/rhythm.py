@@ -126,7 +126,7 @@ def tempo_from_frames(frames: Frames, *, min_bpm: float = 60.0, max_bpm: float =
                        confidence=round(confidence, 3))
 
 
-def tempo(samples, sample_rate: int, *, min_bpm: float = 60.0, max_bpm: float = 200.0) -> TempoResult:
+def tempo(samples: np.ndarray, sample_rate: int, *, min_bpm: float = 60.0, max_bpm: float = 200.0) -> TempoResult:
     """Estimate the tempo and the beat times of a signal.
 
     Parameters

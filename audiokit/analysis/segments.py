@@ -31,7 +31,7 @@ discriminator", ICASSP 1997), otherwise music.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
@@ -172,7 +172,7 @@ def _result(merged: list[Segment], duration_s: float, method: str, fallback_reas
                               fallback_reason=fallback_reason)
 
 
-def _merge(labels, edges_s: np.ndarray) -> list[Segment]:
+def _merge(labels: Sequence[str], edges_s: np.ndarray) -> list[Segment]:
     """Segments from one label per interval [edges_s[i], edges_s[i + 1])."""
     merged: list[Segment] = []
     for index, label in enumerate(labels):
@@ -274,7 +274,7 @@ def registered_segmenters() -> dict[str, EntryPoint]:
     return {point.name: point for point in entry_points(group=SEGMENTER_GROUP)}
 
 
-def load_segmenter(name: str = LEARNED, **options) -> Segmenter:
+def load_segmenter(name: str = LEARNED, **options: object) -> Segmenter:
     """The segmenter registered as ``name`` in the entry-point group :data:`SEGMENTER_GROUP`.
 
     Parameters
@@ -330,7 +330,7 @@ def segments_from_frames(frames: Frames, *, threshold_dbfs: float = -60.0, metho
         return replace(energy_segmentation(signal), fallback_reason=reason)
 
 
-def segments(samples, sample_rate: int, *, threshold_dbfs: float = -60.0, method: str = "auto",
+def segments(samples: np.ndarray, sample_rate: int, *, threshold_dbfs: float = -60.0, method: str = "auto",
              tags: object | None = None,
              segmenter: Segmenter | None = None) -> SegmentationResult:
     """Label a signal speech, music, silence or other.

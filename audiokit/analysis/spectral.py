@@ -93,7 +93,7 @@ def silence_from_frames(frames: Frames, *, threshold_dbfs: float = -60.0, min_si
     return SilenceResult(regions=tuple(regions), ratio=round(float(silent_s / frames.duration_s), 4))
 
 
-def spectral_summary(samples, sample_rate: int, *, threshold_dbfs: float = -60.0) -> SpectralSummary:
+def spectral_summary(samples: np.ndarray, sample_rate: int, *, threshold_dbfs: float = -60.0) -> SpectralSummary:
     """Median spectral centroid, bandwidth and 85% rolloff of the non-silent frames.
 
     Parameters
@@ -119,7 +119,8 @@ def spectral_summary(samples, sample_rate: int, *, threshold_dbfs: float = -60.0
     return summary_from_frames(frames_of(samples, sample_rate), threshold_dbfs=threshold_dbfs)
 
 
-def silence(samples, sample_rate: int, *, threshold_dbfs: float = -60.0, min_silence_ms: float = 500.0) -> SilenceResult:
+def silence(samples: np.ndarray, sample_rate: int, *, threshold_dbfs: float = -60.0,
+            min_silence_ms: float = 500.0) -> SilenceResult:
     """Find the silent stretches of a signal.
 
     Parameters

@@ -78,7 +78,7 @@ def key_from_frames(frames: Frames, *, profile: str = "krumhansl") -> KeyResult:
                      margin=round(best - runner_up, 4), chroma=tuple(round(float(c), 5) for c in chroma))
 
 
-def key(samples, sample_rate: int, *, profile: str = "krumhansl") -> KeyResult:
+def key(samples: np.ndarray, sample_rate: int, *, profile: str = "krumhansl") -> KeyResult:
     """Estimate the key and mode of a signal.
 
     Parameters
