@@ -24,7 +24,8 @@ _TP_SEGMENT = 256
 
 
 @njit(cache=True)
-def _kweight_energy(samples, sos, state, weights, energy):  # pragma: no cover - numba
+def _kweight_energy(samples: np.ndarray, sos: np.ndarray, state: np.ndarray, weights: np.ndarray,
+                    energy: np.ndarray) -> None:  # pragma: no cover - numba
     """K-weight every channel and sum the weighted squares per frame.
 
     BS.1770-5 Annex 1, eq. (1)-(2): each channel passes the two-stage
@@ -82,7 +83,8 @@ def _kweight_energy(samples, sos, state, weights, energy):  # pragma: no cover -
 
 
 @njit(cache=True)
-def _accumulate_hops(energy, sample_rate, position, hop_index, partial, out):  # pragma: no cover
+def _accumulate_hops(energy: np.ndarray, sample_rate: int, position: int, hop_index: int, partial: float,
+                     out: np.ndarray) -> tuple[int, int, float]:  # pragma: no cover
     """Sum ``energy`` into 10 ms hops whose boundaries are ``floor(k * fs / 100)``.
 
     Hop ``k`` covers global frames ``[k*fs//100, (k+1)*fs//100)``, so 400 ms,
@@ -105,7 +107,7 @@ def _accumulate_hops(energy, sample_rate, position, hop_index, partial, out):  #
 
 
 @njit(cache=True)
-def _window_sums(values, width, out):  # pragma: no cover - numba
+def _window_sums(values: np.ndarray, width: int, out: np.ndarray) -> None:  # pragma: no cover - numba
     """``out[j] = sum(values[j:j + width])`` for every complete window.
 
     A running sum, re-summed exactly at every ``width``-th window so that
@@ -125,7 +127,8 @@ def _window_sums(values, width, out):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _true_peak(extended, taps, bound_gain, interpolate, peaks, sample_peaks):  # pragma: no cover
+def _true_peak(extended: np.ndarray, taps: np.ndarray, bound_gain: float, interpolate: bool, peaks: np.ndarray,
+               sample_peaks: np.ndarray) -> None:  # pragma: no cover
     """Largest of |sample| and |4x-interpolated value| per channel.
 
     BS.1770-5 Annex 2: the signal is oversampled by a polyphase FIR (12 taps
@@ -171,7 +174,7 @@ def _true_peak(extended, taps, bound_gain, interpolate, peaks, sample_peaks):  #
 
 
 @njit(cache=True)
-def _interpolated_abs(x, start, stop, taps, out):  # pragma: no cover - numba
+def _interpolated_abs(x: np.ndarray, start: int, stop: int, taps: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - numba
     """``out[i] = max_p |sum_k taps[k, p] * x[start + i - k]|`` for ``start + i`` in ``[start, stop)``.
 
     BS.1770-5 Annex 2: the four phases of the 48-tap interpolator at once, so
@@ -209,7 +212,7 @@ def _interpolated_abs(x, start, stop, taps, out):  # pragma: no cover - numba
 
 
 @njit(cache=True, fastmath=True)
-def _abs_max(values):  # pragma: no cover - numba
+def _abs_max(values: np.ndarray) -> float:  # pragma: no cover - numba
     """max(|values|), 0 for none.
 
     A max is exact in any order, so fastmath only lets LLVM vectorise it
@@ -222,7 +225,8 @@ def _abs_max(values):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _limiter_required_gain(padded, taps, interpolate, threshold, bound_gain, required):  # pragma: no cover
+def _limiter_required_gain(padded: np.ndarray, taps: np.ndarray, interpolate: bool, threshold: float,
+                           bound_gain: float, required: np.ndarray) -> None:  # pragma: no cover
     """Gain each frame needs so that neither it nor a true-peak point beside it exceeds ``threshold``.
 
     The detector is BS.1770-5 Annex 2's: |sample| and the |4x-interpolated
@@ -268,7 +272,8 @@ def _limiter_required_gain(padded, taps, interpolate, threshold, bound_gain, req
 
 
 @njit(cache=True)
-def _sliding_minimum(required, base, start, hold, lookahead, held):  # pragma: no cover - numba
+def _sliding_minimum(required: np.ndarray, base: int, start: int, hold: int, lookahead: int,
+                     held: np.ndarray) -> None:  # pragma: no cover - numba
     """The limiter envelope's first step: its gain is down ``lookahead`` frames before a peak and held after it.
 
     ``held[i] = min(required over frames [n - hold, n + lookahead - 1])`` for
@@ -298,7 +303,7 @@ def _sliding_minimum(required, base, start, hold, lookahead, held):  # pragma: n
 
 
 @njit(cache=True)
-def _release(held, release_coef, level):  # pragma: no cover - numba
+def _release(held: np.ndarray, release_coef: float, level: float) -> float:  # pragma: no cover - numba
     """In place, ``e[n] = min(held[n], 1 - release_coef * (1 - e[n - 1]))`` from ``e[-1] = level``.
 
     A one-pole recovery towards unity gain, never above ``held``. Returns the
@@ -311,7 +316,7 @@ def _release(held, release_coef, level):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _moving_average(values, width, start, total, out):  # pragma: no cover - numba
+def _moving_average(values: np.ndarray, width: int, start: int, total: float, out: np.ndarray) -> float:  # pragma: no cover - numba
     """``out[i] = mean(values[i + 1 .. i + width])``: the mean of the ``width`` frames ending at frame ``start + i``.
 
     ``values`` holds the ``width`` frames before frame ``start`` (before the

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import numpy.typing as npt
 
 from .._arrays import check_sample_rate
 from ..errors import ParameterError
@@ -164,7 +165,7 @@ def kweighting_sos(sample_rate: int) -> np.ndarray:
     return _sos(sample_rate)
 
 
-def kweighting_response_db(frequencies_hz, sample_rate: int) -> np.ndarray:
+def kweighting_response_db(frequencies_hz: npt.ArrayLike, sample_rate: int) -> np.ndarray:
     """Magnitude response of the K-weighting filter at ``sample_rate``.
 
     Parameters

@@ -23,7 +23,9 @@ ceiling holds as the project's own meter measures it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,6 +33,9 @@ from .._arrays import as_samples, check_finite, check_sample_rate
 from ..errors import AudiokitError, ParameterError
 from ._kernels import _limiter_required_gain, _moving_average, _release, _sliding_minimum
 from .truepeak import ANNEX2_TAPS, TruePeakMeter, _phase_taps
+
+#: What one limiter attempt hands back besides its output's true peak.
+_Value = TypeVar("_Value")
 
 __all__ = ["LIMITED_DB", "LimiterReport", "limit_true_peak"]
 
@@ -108,7 +113,7 @@ def _settings(sample_rate: int, lookahead_ms: float, hold_ms: float, release_ms:
 MIN_CEILING_DBTP = -60.0
 
 
-def _check_ceiling(true_peak_dbtp) -> float:
+def _check_ceiling(true_peak_dbtp: float) -> float:
     if isinstance(true_peak_dbtp, bool) or not isinstance(true_peak_dbtp, (int, float)) \
             or not math.isfinite(true_peak_dbtp) or not MIN_CEILING_DBTP <= true_peak_dbtp <= 0.0:
         raise ParameterError(f"true_peak_dbtp is {true_peak_dbtp!r}; expected a ceiling in "
@@ -230,7 +235,7 @@ def _gain_envelope(samples: np.ndarray, sample_rate: int, threshold: float, sett
     return _GainEnvelope(settings).push(required, True)
 
 
-def _hold_ceiling(ceiling_dbtp: float, attempt):
+def _hold_ceiling(ceiling_dbtp: float, attempt: Callable[[float], tuple[float, _Value]]) -> _Value:
     """Run the limiter until its output's true peak holds ``ceiling_dbtp``; returns ``attempt``'s value.
 
     ``attempt(threshold)`` limits the programme with that detector threshold
@@ -252,7 +257,7 @@ def _hold_ceiling(ceiling_dbtp: float, attempt):
 def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float,
            settings: _Settings) -> tuple[np.ndarray, LimiterReport]:
     """The limiter on validated float32 ``(channels, frames)`` input."""
-    def attempt(threshold: float):
+    def attempt(threshold: float) -> tuple[float, tuple[np.ndarray, LimiterReport]]:
         stream = _LimiterStream(sample_rate, samples.shape[0], threshold, settings)
         out = stream.process(samples, final=True)
         meter = TruePeakMeter(sample_rate, samples.shape[0])
@@ -263,7 +268,7 @@ def _limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float,
     return _hold_ceiling(ceiling_dbtp, attempt)
 
 
-def limit_true_peak(samples, sample_rate: int, *, true_peak_dbtp: float = -1.0, lookahead_ms: float = LOOKAHEAD_MS,
+def limit_true_peak(samples: np.ndarray, sample_rate: int, *, true_peak_dbtp: float = -1.0, lookahead_ms: float = LOOKAHEAD_MS,
                     hold_ms: float = HOLD_MS, release_ms: float = RELEASE_MS) -> tuple[np.ndarray, LimiterReport]:
     """Hold the true peak at or under a ceiling with a smooth look-ahead gain.
 

@@ -25,6 +25,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from ..errors import ParameterError
 from ._kernels import _accumulate_hops, _kweight_energy, _window_sums
 from .kweighting import kweighting_sos
 from .truepeak import TruePeakMeter
+
+if TYPE_CHECKING:
+    from ..audio import Audio
 
 __all__ = [
     "LoudnessWarning",
@@ -75,7 +79,11 @@ class LoudnessWarning(UserWarning):
     """A measurement is undefined (silence, or input too short) and reads -inf."""
 
 
-def _lufs(mean_energy):
+@overload
+def _lufs(mean_energy: float) -> float: ...
+@overload
+def _lufs(mean_energy: np.ndarray) -> np.ndarray: ...
+def _lufs(mean_energy: float | np.ndarray) -> float | np.ndarray:
     with np.errstate(divide="ignore"):
         return LOUDNESS_OFFSET + 10.0 * np.log10(mean_energy)
 
@@ -221,7 +229,7 @@ class LoudnessMeter:
     -20.0
     """
 
-    def __init__(self, sample_rate: int, num_channels: int, *, channel_layout=None) -> None:
+    def __init__(self, sample_rate: int, num_channels: int, *, channel_layout: ChannelLayout | None = None) -> None:
         self.sample_rate = check_sample_rate(sample_rate)
         if isinstance(num_channels, bool) or not isinstance(num_channels, (int, np.integer)) or num_channels < 1:
             raise ParameterError(f"num_channels is {num_channels!r}; expected a positive integer")
@@ -240,7 +248,7 @@ class LoudnessMeter:
         """Frames processed so far."""
         return self._position
 
-    def process(self, block) -> None:
+    def process(self, block: np.ndarray) -> None:
         """Add the next block of the programme.
 
         Parameters
@@ -367,7 +375,7 @@ class LoudnessMeter:
         return report
 
 
-def _checked(samples, sample_rate: int) -> tuple[np.ndarray, int]:
+def _checked(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
     samples = as_samples(samples)
     check_finite(samples)
     return samples, check_sample_rate(sample_rate)
@@ -379,7 +387,7 @@ def _run(meter: LoudnessMeter, samples: np.ndarray, *, with_peaks: bool) -> Loud
     return meter
 
 
-def checked_tracks(tracks) -> list[tuple[np.ndarray, int]]:
+def checked_tracks(tracks: Sequence[object]) -> list[tuple[np.ndarray, int]]:
     """Validate an album: each track an :class:`~audiokit.Audio` or ``(samples, sample_rate)``.
 
     Returns
@@ -402,7 +410,7 @@ def checked_tracks(tracks) -> list[tuple[np.ndarray, int]]:
     return checked
 
 
-def measure(samples, sample_rate: int, *, channel_layout=None) -> LoudnessReport:
+def measure(samples: np.ndarray, sample_rate: int, *, channel_layout: ChannelLayout | None = None) -> LoudnessReport:
     """Measure a whole programme: integrated, LRA, true peak, sample peak, maxima.
 
     Parameters
@@ -445,7 +453,8 @@ def _warn_undefined(report: LoudnessReport, duration_s: float) -> None:
         )
 
 
-def momentary(samples, sample_rate: int, *, hop_ms: int = 10, channel_layout=None) -> LoudnessSeries:
+def momentary(samples: np.ndarray, sample_rate: int, *, hop_ms: int = 10,
+              channel_layout: ChannelLayout | None = None) -> LoudnessSeries:
     """Momentary (400 ms) loudness every ``hop_ms`` (a multiple of 10 ms).
 
     Parameters
@@ -466,7 +475,8 @@ def momentary(samples, sample_rate: int, *, hop_ms: int = 10, channel_layout=Non
     return _run(meter, samples, with_peaks=False).momentary(hop_ms=hop_ms)
 
 
-def short_term(samples, sample_rate: int, *, hop_ms: int = 10, channel_layout=None) -> LoudnessSeries:
+def short_term(samples: np.ndarray, sample_rate: int, *, hop_ms: int = 10,
+               channel_layout: ChannelLayout | None = None) -> LoudnessSeries:
     """Short-term (3 s) loudness every ``hop_ms`` (a multiple of 10 ms).
 
     Parameters and returns as :func:`momentary`; empty for input under 3 s.
@@ -476,7 +486,8 @@ def short_term(samples, sample_rate: int, *, hop_ms: int = 10, channel_layout=No
     return _run(meter, samples, with_peaks=False).short_term(hop_ms=hop_ms)
 
 
-def measure_album(tracks: Sequence, *, channel_layout=None) -> AlbumReport:
+def measure_album(tracks: Sequence[Audio | tuple[np.ndarray, int]], *,
+                  channel_layout: ChannelLayout | None = None) -> AlbumReport:
     """Measure tracks one by one and as one programme (joint gating).
 
     Parameters

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +42,11 @@ from .meter import (
     checked_tracks,
 )
 from .presets import MODES, PRESETS, get_preset
+
+if TYPE_CHECKING:
+    from ..audio import Audio
+    from ..channels import ChannelLayout
+    from .limiter import LimiterReport
 
 __all__ = ["NormalizationReport", "NormalizationWarning", "normalize", "normalize_album", "preset_gains"]
 
@@ -122,7 +128,8 @@ class _Target:
     attenuate_only: bool
 
 
-def _resolve(preset, target_lufs, true_peak_dbtp, mode) -> _Target:
+def _resolve(preset: str | None, target_lufs: float | None, true_peak_dbtp: float | None,
+             mode: str | None) -> _Target:
     base = get_preset(preset) if preset is not None else None
     if target_lufs is None:
         target_lufs = base.target_lufs if base else DEFAULT_TARGET_LUFS
@@ -185,7 +192,7 @@ def _apply_gain(samples: np.ndarray, gain_db: float) -> np.ndarray:
     return samples * np.float32(10.0 ** (gain_db / 20.0))
 
 
-def _joint_integrated(tracks: list[np.ndarray], rates: list[int], channel_layout) -> float:
+def _joint_integrated(tracks: list[np.ndarray], rates: list[int], channel_layout: ChannelLayout | None) -> float:
     """Integrated loudness of tracks gated together (one track: its own)."""
     blocks = []
     for samples, sample_rate in zip(tracks, rates):
@@ -194,7 +201,8 @@ def _joint_integrated(tracks: list[np.ndarray], rates: list[int], channel_layout
     return _gated_loudness(np.concatenate(blocks), RELATIVE_GATE_LU)[0]
 
 
-def _measure(tracks: list[np.ndarray], rates: list[int], channel_layout) -> list[LoudnessReport]:
+def _measure(tracks: list[np.ndarray], rates: list[int],
+             channel_layout: ChannelLayout | None) -> list[LoudnessReport]:
     return [
         _run(LoudnessMeter(rate, samples.shape[0], channel_layout=channel_layout), samples,
              with_peaks=True).report(warn=False)
@@ -202,7 +210,8 @@ def _measure(tracks: list[np.ndarray], rates: list[int], channel_layout) -> list
     ]
 
 
-def _album(reports: list[LoudnessReport], tracks, rates, channel_layout) -> AlbumReport:
+def _album(reports: list[LoudnessReport], tracks: list[np.ndarray], rates: list[int],
+           channel_layout: ChannelLayout | None) -> AlbumReport:
     return AlbumReport(
         integrated_lufs=_joint_integrated(tracks, rates, channel_layout),
         true_peak_dbtp=max(report.true_peak_dbtp for report in reports),
@@ -211,7 +220,8 @@ def _album(reports: list[LoudnessReport], tracks, rates, channel_layout) -> Albu
     )
 
 
-def _limit_tracks(tracks, rates, gain_db, ceiling_dbtp):
+def _limit_tracks(tracks: list[np.ndarray], rates: list[int], gain_db: float,
+                  ceiling_dbtp: float) -> tuple[list[np.ndarray], list[LimiterReport]]:
     outputs, reports = [], []
     for samples, rate in zip(tracks, rates):
         out, report = _limit(_apply_gain(samples, gain_db), rate, ceiling_dbtp,
@@ -236,7 +246,7 @@ def _initial_gain(target: _Target, integrated_lufs: float, true_peak_dbtp: float
     return (gain if iterate else 0.0), iterate
 
 
-def _iterate_gain(gain: float, iterate: bool, target: _Target, run) -> float:
+def _iterate_gain(gain: float, iterate: bool, target: _Target, run: Callable[[float], float]) -> float:
     """Limit mode: the gain whose limited output is within TOLERANCE_LU of the target (secant steps).
 
     ``run(gain)`` limits the programme at ``gain`` dB and returns the output's
@@ -270,12 +280,13 @@ def _iterate_gain(gain: float, iterate: bool, target: _Target, run) -> float:
     return gain
 
 
-def _normalize_tracks(tracks, rates, target: _Target, input_album: AlbumReport, channel_layout):
+def _normalize_tracks(tracks: list[np.ndarray], rates: list[int], target: _Target, input_album: AlbumReport,
+                      channel_layout: ChannelLayout | None) -> tuple[list[np.ndarray], float, float, float]:
     """Shared core: returns (outputs, gain_db, max reduction dB, limited fraction)."""
     gain, iterate = _initial_gain(target, input_album.integrated_lufs, input_album.true_peak_dbtp)
     if target.mode == "headroom":
         return [_apply_gain(samples, gain) for samples in tracks], gain, 0.0, 0.0
-    limited = {}
+    limited: dict[str, Any] = {}  # "outputs" and "reports" of the latest run
 
     def run(gain_db: float) -> float:
         limited["outputs"], limited["reports"] = _limit_tracks(tracks, rates, gain_db, target.true_peak_dbtp)
@@ -289,9 +300,9 @@ def _normalize_tracks(tracks, rates, target: _Target, input_album: AlbumReport, 
             limited_frames / frames if frames else 0.0)
 
 
-def normalize(samples, sample_rate: int, *, preset: str | None = None, target_lufs: float | None = None,
+def normalize(samples: np.ndarray, sample_rate: int, *, preset: str | None = None, target_lufs: float | None = None,
               true_peak_dbtp: float | None = None, mode: str | None = None,
-              channel_layout=None) -> tuple[np.ndarray, NormalizationReport]:
+              channel_layout: ChannelLayout | None = None) -> tuple[np.ndarray, NormalizationReport]:
     """Bring a programme to a loudness target under a true-peak ceiling.
 
     Parameters
@@ -341,9 +352,9 @@ def normalize(samples, sample_rate: int, *, preset: str | None = None, target_lu
     )
 
 
-def normalize_album(tracks: Sequence, *, preset: str | None = None, target_lufs: float | None = None,
+def normalize_album(tracks: Sequence[Audio | tuple[np.ndarray, int]], *, preset: str | None = None, target_lufs: float | None = None,
                     true_peak_dbtp: float | None = None, mode: str | None = None,
-                    channel_layout=None) -> tuple[list[np.ndarray], NormalizationReport]:
+                    channel_layout: ChannelLayout | None = None) -> tuple[list[np.ndarray], NormalizationReport]:
     """Album gain: one gain for every track, from their joint gated loudness.
 
     Parameters

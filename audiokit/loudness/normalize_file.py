@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,11 @@ from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_MS, _hold_ceiling, _LimiterS
 from .meter import RELATIVE_GATE_LU, AlbumReport, LoudnessMeter, LoudnessReport, _gated_loudness, album_of
 from .normalize import NormalizationReport, _apply_gain, _initial_gain, _iterate_gain, _resolve, _Target
 from .truepeak import TruePeakMeter
+
+if TYPE_CHECKING:
+    from ..channels import ChannelLayout
+    from ..io.probe import MediaInfo
+    from ..transcode.cover import CoverArt
 
 __all__ = ["CEILING_TOLERANCE_DB", "measure_file", "measure_files", "normalize_file", "output_options"]
 
@@ -47,7 +53,7 @@ _SHORT_CODECS = {"libmp3lame": "mp3", "libopus": "opus"}
 _COVER_CODECS = ("flac", "mp3", "aac", "alac", "opus")
 
 
-def output_options(info, output_path) -> tuple[str | None, int | None, int | None]:
+def output_options(info: MediaInfo, output_path: str | os.PathLike[str]) -> tuple[str | None, int | None, int | None]:
     """(codec, bit_depth, bitrate_bps) that keep a probed input's format where the output's extension allows.
 
     Parameters
@@ -83,7 +89,7 @@ def output_options(info, output_path) -> tuple[str | None, int | None, int | Non
     return codec, bit_depth, bitrate_bps
 
 
-def _short_codec(output_path, codec: str | None) -> str:
+def _short_codec(output_path: str | os.PathLike[str], codec: str | None) -> str:
     """The codec the output will have, named as the tag and cover-art writers name it."""
     from ..io.writer import _CODEC_ALIASES, FORMATS
 
@@ -94,18 +100,18 @@ def _short_codec(output_path, codec: str | None) -> str:
     return _SHORT_CODECS.get(name, name)
 
 
-def _cover_of(path):
+def _cover_of(path: str | os.PathLike[str]) -> CoverArt | None:
     from ..transcode.cover import read_cover_art
 
     return read_cover_art(path)
 
 
-def file_layout(info) -> str | None:
+def file_layout(info: MediaInfo) -> str | None:
     """The channel layout of a probed file for the meter; None (the default for its count) when unnamed."""
     return info.channel_layout if info.channel_layout in LAYOUTS else None
 
 
-def _meter_file(path, channel_layout, block_frames: int) -> LoudnessMeter:
+def _meter_file(path: str | os.PathLike[str], channel_layout: ChannelLayout | None, block_frames: int) -> LoudnessMeter:
     from ..io.reader import open as open_audio
 
     with open_audio(path) as reader:
@@ -118,7 +124,7 @@ def _meter_file(path, channel_layout, block_frames: int) -> LoudnessMeter:
     return meter
 
 
-def measure_files(paths, *, channel_layout=None, block_frames: int = BLOCK_FRAMES) -> AlbumReport:
+def measure_files(paths: Sequence[str | os.PathLike[str]], *, channel_layout: ChannelLayout | None = None, block_frames: int = BLOCK_FRAMES) -> AlbumReport:
     """Measure files one by one and as one programme (album loudness), streamed.
 
     Parameters
@@ -136,7 +142,7 @@ def measure_files(paths, *, channel_layout=None, block_frames: int = BLOCK_FRAME
     return album_of([_meter_file(path, channel_layout, block_frames) for path in paths])
 
 
-def measure_file(path, *, channel_layout=None, block_frames: int = BLOCK_FRAMES) -> LoudnessReport:
+def measure_file(path: str | os.PathLike[str], *, channel_layout: ChannelLayout | None = None, block_frames: int = BLOCK_FRAMES) -> LoudnessReport:
     """BS.1770 / EBU R128 measurements of a file, streamed block by block.
 
     Parameters
@@ -165,8 +171,9 @@ def measure_file(path, *, channel_layout=None, block_frames: int = BLOCK_FRAMES)
     return _meter_file(path, channel_layout, block_frames).report(warn=False)
 
 
-def normalize_file(input_path, output_path, *, preset: str | None = None, target_lufs: float | None = None,
-                   true_peak_dbtp: float | None = None, mode: str | None = None, channel_layout=None,
+def normalize_file(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], *, preset: str | None = None, target_lufs: float | None = None,
+                   true_peak_dbtp: float | None = None, mode: str | None = None,
+                   channel_layout: ChannelLayout | None = None,
                    codec: str | None = None, bit_depth: int | None = None, bitrate_bps: int | None = None,
                    tags: dict[str, str] | None = None, cover_art: bool = True, match_level: bool = True,
                    block_frames: int = BLOCK_FRAMES,
@@ -270,7 +277,7 @@ def normalize_file(input_path, output_path, *, preset: str | None = None, target
             def run(gain_db: float) -> float:
                 nonlocal threshold
 
-                def attempt(detector_threshold: float):
+                def attempt(detector_threshold: float) -> tuple[float, tuple[float, LoudnessMeter]]:
                     peaks, loudness = TruePeakMeter(sample_rate, num_channels), meter()
 
                     def measure(out: np.ndarray) -> None:

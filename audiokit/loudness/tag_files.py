@@ -25,9 +25,14 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FormatError, MissingDependencyError
 from .gain_tags import codec_gain_tags
+
+if TYPE_CHECKING:
+    import mutagen
 
 __all__ = ["GAIN_TAG_KEYS", "GainTagResult", "read_gain_tags", "tag_files", "write_gain_tags"]
 
@@ -53,7 +58,7 @@ class GainTagResult:
         return {"path": self.path, "action": self.action, "tags": dict(self.tags)}
 
 
-def _mutagen():
+def _mutagen() -> ModuleType:
     try:
         import mutagen
     except ImportError as error:  # pragma: no cover - mutagen is a core dependency
@@ -61,7 +66,7 @@ def _mutagen():
     return mutagen
 
 
-def _open_tags(path: Path):
+def _open_tags(path: Path) -> Any:  # a mutagen FileType; its .tags API differs per format
     """The mutagen file object of ``path``, with a tag block (created when absent)."""
     mutagen = _mutagen()
     try:
@@ -75,7 +80,7 @@ def _open_tags(path: Path):
     return handle
 
 
-def _codec_of(handle) -> str:
+def _codec_of(handle: mutagen.FileType) -> str:
     """"opus" for Ogg Opus (R128 tags), else the family whose tag layout applies."""
     name = type(handle).__name__
     return {"OggOpus": "opus", "MP4": "mp4", "FLAC": "vorbis", "OggVorbis": "vorbis", "OggFLAC": "vorbis"}.get(
@@ -137,7 +142,7 @@ def write_gain_tags(path: str | os.PathLike[str], tags: dict[str, str]) -> None:
             Path(temporary).unlink(missing_ok=True)
 
 
-def _replace_tags(handle, family: str, tags: dict[str, str]) -> None:
+def _replace_tags(handle: Any, family: str, tags: dict[str, str]) -> None:
     if family in ("vorbis", "opus"):
         for key in GAIN_TAG_KEYS:
             for spelling in (key, key.lower()):

@@ -94,7 +94,7 @@ class TruePeakMeter:
         self._peaks = np.zeros(self.num_channels)
         self._sample_peaks = np.zeros(self.num_channels)
 
-    def process(self, block) -> None:
+    def process(self, block: np.ndarray) -> None:
         """Add a block.
 
         Parameters
@@ -131,7 +131,7 @@ class TruePeakMeter:
         return _to_db(self._sample_peaks)
 
 
-def true_peak(samples, sample_rate: int) -> np.ndarray:
+def true_peak(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per-channel true-peak level (BS.1770-5 Annex 2).
 
     Parameters
