@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def index_entry(document: dict) -> dict:
             "flags": len(document.get("flags") or []), "explicit": document.get("explicit"), "tags": top_tags}
 
 
-def _cell(value, digits: int = 1) -> str:
+def _cell(value: object, digits: int = 1) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -61,7 +62,7 @@ def _cell(value, digits: int = 1) -> str:
     return escape(str(value))
 
 
-def render_index(entries: list[dict], link_for) -> str:
+def render_index(entries: list[dict], link_for: Callable[[str], str]) -> str:
     """The index page: one row per entry; ``link_for(track_id)`` gives the href of its report."""
     rows = "".join(
         f'<tr class="track"><td><a href="{escape(link_for(entry["track_id"]))}">'
@@ -83,7 +84,7 @@ def render_index(entries: list[dict], link_for) -> str:
 """
 
 
-def write_index(path: str | os.PathLike[str], entries: list[dict], link_for) -> Path:
+def write_index(path: str | os.PathLike[str], entries: list[dict], link_for: Callable[[str], str]) -> Path:
     """Write the index page of ``entries`` to ``path``, atomically; ``link_for(track_id)`` gives each href."""
     return write_atomically(path, render_index(entries, link_for))
 

@@ -16,14 +16,18 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._arrays import BLOCK_FRAMES, check_sample_rate
-from ..channels import to_mono
+from ..channels import ChannelLayout, to_mono
 from ..errors import ParameterError
 from ..loudness import LoudnessMeter, LoudnessSeries, LoudnessWarning
 from ..waveform import PeaksBuilder, WaveformPeaks
+
+if TYPE_CHECKING:
+    from ..io.source import AudioSource
 
 __all__ = ["MAX_COLUMNS", "MAX_CURVE_POINTS", "ROWS", "SpectrogramBuilder", "TrackMeasurements", "measure_track"]
 
@@ -155,7 +159,7 @@ def _thinned_hop_ms(duration_s: float) -> int:
     return max(10, 10 * math.ceil(duration_s * 1000 / MAX_CURVE_POINTS / 10))
 
 
-def measure_track(source, *, with_peaks: bool, channel_layout=None) -> TrackMeasurements:
+def measure_track(source: AudioSource, *, with_peaks: bool, channel_layout: ChannelLayout | None = None) -> TrackMeasurements:
     """Loudness curves, spectrogram and (if asked) waveform peaks of a file or Audio, in one streaming pass.
 
     Parameters

@@ -21,6 +21,7 @@ import json
 import os
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import numpy as np
@@ -29,6 +30,9 @@ from .._files import write_atomically
 from ..waveform import WaveformPeaks
 from .charts import CHART_WIDTH, MARGIN, WIDTH, loudness_svg, png_data_uri, spectrogram_png, waveform_svg
 from .measure import measure_track
+
+if TYPE_CHECKING:
+    from ..io.source import AudioSource
 
 __all__ = ["REPORT_NAME", "render_track_report", "write_track_report"]
 
@@ -82,7 +86,7 @@ document.querySelectorAll("[data-duration]").forEach(function (element) {
 """
 
 
-def _number(value, digits: int = 1, unit: str = "") -> str:
+def _number(value: float | np.integer | None, digits: int = 1, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "-"
     if isinstance(value, bool):
@@ -186,7 +190,7 @@ def _analysis_section(document: dict) -> str:
         return '<p class="muted">The analysis stage did not run.</p>'
     rows = []
 
-    def walk(prefix: str, value) -> None:
+    def walk(prefix: str, value: object) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), item)
@@ -246,7 +250,7 @@ def _transcript_section(document: dict, track_dir: Path) -> str:
     return f'{flag_list}<div id="transcript">{"".join(lines)}</div>'
 
 
-def render_track_report(document: dict, track_dir: Path, *, source, page_dir: Path) -> str:
+def render_track_report(document: dict, track_dir: Path, *, source: AudioSource, page_dir: Path) -> str:
     """The report page of one track, as HTML text.
 
     Parameters
@@ -322,7 +326,7 @@ def render_track_report(document: dict, track_dir: Path, *, source, page_dir: Pa
 """
 
 
-def write_track_report(document: dict, track_dir: str | os.PathLike[str], *, source,
+def write_track_report(document: dict, track_dir: str | os.PathLike[str], *, source: AudioSource,
                        output: str | os.PathLike[str]) -> Path:
     """Write one track's report page, atomically.
 
