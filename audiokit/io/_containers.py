@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._files import check_input_file, display_path
 from ..errors import FormatError
 from ._sanity import check_mp4_tables, check_stream_params
+
+if TYPE_CHECKING:
+    import soundfile
+    from av.audio.frame import AudioFrame
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
 
 # Containers whose PCM libsndfile reads exactly and faster than a PyAV decode.
 # FLAC is not among them: libsndfile trusts STREAMINFO's rate and length, which
@@ -31,7 +38,7 @@ _FRAME_DATA_POINTERS = 8
 _INT_FULL_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 2.0**63}
 
 
-def check_readable(path) -> Path:
+def check_readable(path: str | os.PathLike[str]) -> Path:
     """Return ``path`` as a Path, or raise FormatError saying why it cannot be read.
 
     See :func:`audiokit._files.check_input_file`: a readable, non-empty regular file.
@@ -39,7 +46,7 @@ def check_readable(path) -> Path:
     return check_input_file(path)
 
 
-def open_soundfile(path: Path):
+def open_soundfile(path: Path) -> soundfile.SoundFile | None:
     """Open ``path`` with soundfile if it is integer or float PCM libsndfile reads, else None.
 
     Only files whose first bytes name a container in :data:`SOUNDFILE_MAGIC`
@@ -68,7 +75,7 @@ def open_soundfile(path: Path):
     return handle
 
 
-def open_container(path: Path):
+def open_container(path: Path) -> tuple[InputContainer, AudioStream]:
     """Open ``path`` with PyAV and return ``(container, audio_stream)``.
 
     Raises FormatError when PyAV cannot open the file or it has no audio stream.
@@ -105,13 +112,13 @@ def open_container(path: Path):
     return container, stream
 
 
-def ffmpeg_reason(error) -> str:
+def ffmpeg_reason(error: BaseException) -> str:
     """A short human-readable reason from an ``av.FFmpegError``."""
     text = getattr(error, "strerror", None) or str(error)
     return text.split(":")[-1].strip() or type(error).__name__
 
 
-def frame_to_float(frame) -> np.ndarray:
+def frame_to_float(frame: AudioFrame) -> np.ndarray:
     """Convert a decoded ``av.AudioFrame`` to float32 ``(channels, samples)``.
 
     Integer formats are scaled to [-1, 1) (s16 by 2**15, s32 by 2**31, u8 centred).
@@ -138,7 +145,7 @@ def frame_to_float(frame) -> np.ndarray:
     return (array.astype(np.float64) / _INT_FULL_SCALE[base]).astype(np.float32)
 
 
-def _packed(frame, packed_format: str) -> np.ndarray:
+def _packed(frame: AudioFrame, packed_format: str) -> np.ndarray:
     """The frame's samples interleaved by libswresample: one row, ``packed_format`` (same rate and layout)."""
     import av
 

@@ -19,8 +19,9 @@ _FASTMATH = {"reassoc", "contract"}
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def polyphase_resample(
-    buffer, phases, phase_rows, phase_weights, up, down, first_start, first_residue, out
-):
+    buffer: np.ndarray, phases: np.ndarray, phase_rows: np.ndarray, phase_weights: np.ndarray, up: int, down: int,
+    first_start: int, first_residue: int, out: np.ndarray
+) -> None:
     """Write ``out.shape[1]`` resampled frames of ``buffer`` into ``out``.
 
     Output frame ``j`` sits at input time ``t_j = j * down / up = q + r / up``

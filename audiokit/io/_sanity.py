@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 from .._arrays import MAX_CHANNELS, MAX_SAMPLE_RATE
 from .._files import display_path
@@ -61,7 +62,7 @@ def check_mp4_tables(path: Path) -> None:
         _walk_boxes(path, handle, 0, size, size, [0])
 
 
-def _walk_boxes(path: Path, handle, start: int, end: int, file_size: int, count: list[int]) -> None:
+def _walk_boxes(path: Path, handle: BinaryIO, start: int, end: int, file_size: int, count: list[int]) -> None:
     offset = start
     while offset + 8 <= end:
         handle.seek(offset)
@@ -89,7 +90,7 @@ def _walk_boxes(path: Path, handle, start: int, end: int, file_size: int, count:
         offset += box_size
 
 
-def _check_table(path: Path, handle, kind: bytes, payload: int, payload_bytes: int, file_size: int) -> None:
+def _check_table(path: Path, handle: BinaryIO, kind: bytes, payload: int, payload_bytes: int, file_size: int) -> None:
     handle.seek(payload)
     head = handle.read(12)
     if len(head) < 8:

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Final, cast
 
 from .._files import display_path
 from ..errors import DurationLimitError, FormatError, ParameterError
@@ -21,6 +22,14 @@ from ._containers import (
     open_soundfile,
 )
 from ._sanity import check_stream_params, check_wav_data_chunk
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    import soundfile
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
+    from av.stream import Stream
 
 __all__ = ["MediaInfo", "probe"]
 
@@ -34,7 +43,7 @@ _SOUNDFILE_TAGS = ("title", "artist", "album", "date", "genre", "tracknumber", "
                    "copyright", "software", "license")
 # ffmpeg's layout names for the channel counts libsndfile does not label.
 _DEFAULT_LAYOUT = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-_SKIP_SAMPLES = "skip_samples"
+_SKIP_SAMPLES: Final = "skip_samples"
 # Keys ffmpeg's demuxers report that describe the container, not the content.
 _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "handler_name", "vendor_id", "language"}
 _MP3_FRAME_SAMPLES = 1152  # MPEG-1 Layer III samples per frame
@@ -171,7 +180,7 @@ def probe_decoding(path: Path, consume: Callable | None = None, *, max_duration_
         raise FormatError(f"{display_path(path)}: decoding ran out of memory; the file is corrupt or hostile") from None
 
 
-def check_max_duration(max_duration_s) -> None:
+def check_max_duration(max_duration_s: float | None) -> None:
     """Raise ParameterError unless ``max_duration_s`` is None or a positive number of seconds."""
     if max_duration_s is None:
         return
@@ -210,7 +219,7 @@ def _remember(path: Path, info: MediaInfo) -> MediaInfo:
     return info
 
 
-def _probe_soundfile(path: Path, handle) -> MediaInfo:
+def _probe_soundfile(path: Path, handle: soundfile.SoundFile) -> MediaInfo:
     check_wav_data_chunk(path)
     tags, has_cover_art = _container_tags(path)
     if tags is None:  # ffmpeg could not open it; libsndfile's fixed set of tags then
@@ -261,7 +270,7 @@ def _container_tags(path: Path) -> tuple[dict | None, bool]:
         return None, False
 
 
-def _tags_of(container, stream) -> dict:
+def _tags_of(container: InputContainer, stream: AudioStream | None) -> dict:
     items = [*container.metadata.items(), *(stream.metadata.items() if stream is not None else ())]
     return {str(k).lower(): str(v) for k, v in items if str(k).lower() not in _TECHNICAL_TAGS}
 
@@ -307,7 +316,7 @@ def _probe_pyav(path: Path, consume: Callable | None = None, max_duration_s: flo
         )
 
 
-def _declared_duration_s(path: Path, container, stream) -> float | None:
+def _declared_duration_s(path: Path, container: InputContainer, stream: AudioStream) -> float | None:
     """The length a header declares (not ffmpeg's estimate from the bitrate), seconds, or None."""
     demuxer = container.format.name
     declares = demuxer in ("flac", "ogg") or demuxer.startswith("mov") or (
@@ -317,7 +326,7 @@ def _declared_duration_s(path: Path, container, stream) -> float | None:
     return float(stream.duration * stream.time_base)
 
 
-def _decode_count(path: Path, container, stream, consume: Callable | None = None,
+def _decode_count(path: Path, container: InputContainer, stream: AudioStream, consume: Callable | None = None,
                   max_duration_s: float | None = None) -> _Count:
     """Decode ``stream`` to the end, counting frames; the rate and channels come from the frames.
 
@@ -360,11 +369,12 @@ def _decode_count(path: Path, container, stream, consume: Callable | None = None
     return count
 
 
-def _exact_length(path: Path, container, stream, count: _Count) -> int:
+def _exact_length(path: Path, container: InputContainer, stream: AudioStream, count: _Count) -> int:
     """The frames a reader yields: the decoded count, trimmed by an MP4 edit list, checked against headers."""
     demuxer = container.format.name
     shown = display_path(path)
-    rate_per_tick = stream.time_base * stream.codec_context.sample_rate
+    # A demuxed stream always has a time base (PyAV types it Optional for streams being set up).
+    rate_per_tick = cast("Fraction", stream.time_base) * stream.codec_context.sample_rate
     num_frames = count.decoded
     if demuxer.startswith("mov") and count.start_skip:
         # An edit list (ISO/IEC 14496-12 §8.6.6) hides the AAC priming, which the
@@ -414,7 +424,7 @@ def _mp3_has_length_header(path: Path) -> bool:
     return b"Xing" in frame[:64] or b"Info" in frame[:64] or frame[36:40] == b"VBRI"
 
 
-def _pyav_bit_depth(stream) -> int | None:
+def _pyav_bit_depth(stream: AudioStream) -> int | None:
     """Bit depth of PCM, FLAC and ALAC streams; None for lossy codecs."""
     name = stream.codec_context.name
     if name == "alac":
@@ -430,7 +440,7 @@ def _pyav_bit_depth(stream) -> int | None:
     return None
 
 
-def _is_attached_picture(stream) -> bool:
+def _is_attached_picture(stream: Stream) -> bool:
     """Whether a video stream is an embedded picture (cover art), not video."""
     import av
 

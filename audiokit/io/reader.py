@@ -12,6 +12,7 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from ..channels import to_mono
 from ..errors import FormatError, ParameterError
 from ._containers import check_readable, ffmpeg_reason, frame_to_float, open_container, open_soundfile
 from .probe import MediaInfo, cached_probe, probe, probe_decoding
+
+if TYPE_CHECKING:
+    import soundfile
 
 __all__ = ["AudioReader", "open", "read"]
 
@@ -133,7 +137,7 @@ class AudioReader:
     def __enter__(self) -> "AudioReader":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -224,7 +228,7 @@ def _read_decoding_once(path: Path, mono: bool) -> Audio:
     return Audio(samples, info.sample_rate)
 
 
-def _soundfile_chunks(handle, info: MediaInfo) -> Iterator[np.ndarray]:
+def _soundfile_chunks(handle: soundfile.SoundFile, info: MediaInfo) -> Iterator[np.ndarray]:
     import soundfile
 
     with handle:

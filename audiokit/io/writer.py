@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -160,7 +161,7 @@ class AudioWriter:
             raise FormatError(f"{self.path}: cannot start encoding ({ffmpeg_reason(error)})") from None
         self._stream = stream
 
-    def write(self, block) -> None:
+    def write(self, block: np.ndarray) -> None:
         """Encode one ``(channels, frames)`` block (float in [-1, 1] or integer PCM)."""
         block = as_samples(block, name="block")
         check_finite(block, name="block")
@@ -229,7 +230,8 @@ class AudioWriter:
     def __enter__(self) -> "AudioWriter":
         return self
 
-    def __exit__(self, exc_type, exc, traceback) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         if exc_type is None:
             self.close()
         else:
@@ -282,7 +284,7 @@ def write(path: str | os.PathLike[str], audio: Audio, *, codec: str | None = Non
     return writer.path
 
 
-def _check_tags(path: Path, tags) -> dict[str, str]:
+def _check_tags(path: Path, tags: dict | None) -> dict[str, str]:
     """Tags as ``{key: value}`` strings, or ParameterError for a key no container can store intact.
 
     Vorbis comments (Vorbis I spec §5.2.3) allow field names of printable ASCII
@@ -370,7 +372,7 @@ def _check_channels(codec: str, num_channels: int) -> None:
         raise ParameterError(f"{num_channels} channels cannot be encoded as {codec} (at most {limit}); downmix first")
 
 
-def _check_bitrate(codec: str, bitrate_bps) -> int | None:
+def _check_bitrate(codec: str, bitrate_bps: int | None) -> int | None:
     if bitrate_bps is None:
         return _LOSSY_DEFAULT_BITRATE_BPS.get(codec)
     if codec not in _LOSSY_DEFAULT_BITRATE_BPS:
