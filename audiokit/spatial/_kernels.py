@@ -20,7 +20,7 @@ _MAX_WALK = 64
 
 
 @njit(cache=True, inline="always")
-def _lagrange_taps(delay):
+def _lagrange_taps(delay: float) -> tuple[int, float, float, float, float]:
     """Cubic Lagrange fractional-delay taps (Laakso et al. 1996, eq. 42).
 
     Same node placement as :func:`audiokit.spatial.hrtf.lagrange_weights`:
@@ -36,7 +36,7 @@ def _lagrange_taps(delay):
 
 
 @njit(cache=True)
-def all_finite(blocks):
+def all_finite(blocks: np.ndarray) -> bool:
     """Whether every sample of a float32 (S, B) array is finite (``x - x`` is 0 only then)."""
     for s in range(blocks.shape[0]):
         row = blocks[s]
@@ -49,7 +49,8 @@ def all_finite(blocks):
 
 
 @njit(cache=True)
-def delay_lines(blocks, ring, write_pos, delay_start, delay_end, gain_start, gain_end, frames, start):
+def delay_lines(blocks: np.ndarray, ring: np.ndarray, write_pos: int, delay_start: np.ndarray, delay_end: np.ndarray, gain_start: np.ndarray,
+                gain_end: np.ndarray, frames: np.ndarray, start: int) -> None:
     """Write each source's block into its ring and its delayed, scaled input into its frame.
 
     The common delay ``c`` and the gain glide linearly from ``*_start`` to
@@ -108,7 +109,8 @@ def delay_lines(blocks, ring, write_pos, delay_start, delay_end, gain_start, gai
 
 
 @njit(cache=True)
-def _glide(line, write_pos, d0, d1, g0, g1, out, span):
+def _glide(line: np.ndarray, write_pos: int, d0: float, d1: float, g0: float, g1: float, out: np.ndarray,
+           span: np.ndarray) -> None:
     """``out[n] = g(n) x[write_pos + n - d(n)]``, ``d`` and ``g`` linear, cubic Lagrange taps.
 
     ``d`` and ``g`` reach ``d1``, ``g1`` at the last sample; the Lagrange taps of
@@ -158,7 +160,7 @@ def _glide(line, write_pos, d0, d1, g0, g1, out, span):
 
 
 @njit(cache=True, inline="always")
-def _mac(acc, row, xr, xi, hlr, hli, hrr, hri):
+def _mac(acc: np.ndarray, row: int, xr: np.ndarray, xi: np.ndarray, hlr: np.ndarray, hli: np.ndarray, hrr: np.ndarray, hri: np.ndarray) -> None:
     """``acc[row:row + 4] += X H`` for both ears (re, im of ear 0, then of ear 1)."""
     for f in range(xr.shape[0]):
         a = xr[f]
@@ -170,7 +172,8 @@ def _mac(acc, row, xr, xi, hlr, hli, hrr, hri):
 
 
 @njit(cache=True)
-def accumulate(spectra, fdl_re, fdl_im, head, filt_re, filt_im, slot, changed, acc):
+def accumulate(spectra: np.ndarray, fdl_re: np.ndarray, fdl_im: np.ndarray, head: int, filt_re: np.ndarray, filt_im: np.ndarray, slot: np.ndarray,
+               changed: np.ndarray, acc: np.ndarray) -> None:
     """Uniformly partitioned overlap-save convolution, accumulated across sources.
 
     Frequency-domain delay line (Garcia 2002; Wefers 2015, §5.3): source ``s``'s
@@ -221,8 +224,9 @@ def accumulate(spectra, fdl_re, fdl_im, head, filt_re, filt_im, slot, changed, a
 
 
 @njit(cache=True)
-def filter_spectra(set_re, set_im, pre_re, pre_im, indices, weights, first, taps, pre_first, pre_taps,
-                   phasor_re, phasor_im, rows, buffers, out_re, out_im):
+def filter_spectra(set_re: np.ndarray, set_im: np.ndarray, pre_re: np.ndarray, pre_im: np.ndarray, indices: np.ndarray, weights: np.ndarray,
+                   first: np.ndarray, taps: np.ndarray, pre_first: np.ndarray, pre_taps: np.ndarray, phasor_re: np.ndarray, phasor_im: np.ndarray,
+                   rows: np.ndarray, buffers: np.ndarray, out_re: np.ndarray, out_im: np.ndarray) -> None:
     """Filter spectra of sources: interpolated aligned IR delayed per ear, plus the prefix.
 
     ``H_s,e[k] = D_s,e sum_i w_i A_i,e[k] + P_s sum_i w_i Q_i,e[k]``: the barycentric
@@ -286,7 +290,7 @@ def filter_spectra(set_re, set_im, pre_re, pre_im, indices, weights, first, taps
 
 
 @njit(cache=True, inline="always")
-def _delay_response(j, taps, phasor_re, phasor_im, d_re, d_im):
+def _delay_response(j: int, taps: np.ndarray, phasor_re: np.ndarray, phasor_im: np.ndarray, d_re: np.ndarray, d_im: np.ndarray) -> None:
     """``D[f] = sum_k taps_k exp(-2 pi i (j + k) f / M)``: a cubic Lagrange delay's response."""
     t0, t1 = np.float32(taps[0]), np.float32(taps[1])
     t2, t3 = np.float32(taps[2]), np.float32(taps[3])
@@ -298,7 +302,7 @@ def _delay_response(j, taps, phasor_re, phasor_im, d_re, d_im):
 
 
 @njit(cache=True)
-def nearest_points(points, queries, out):
+def nearest_points(points: np.ndarray, queries: np.ndarray, out: np.ndarray) -> None:
     """Index of the row of ``points`` (m, 3) with the largest dot product with each query (q, 3)."""
     for q in range(queries.shape[0]):
         x, y, z = queries[q, 0], queries[q, 1], queries[q, 2]
@@ -313,7 +317,7 @@ def nearest_points(points, queries, out):
 
 
 @njit(cache=True, inline="always")
-def _gains(inverse, t, x, y, z):
+def _gains(inverse: np.ndarray, t: int, x: float, y: float, z: float) -> tuple[float, float, float]:
     """VBAP gains ``g = p^T V^-1`` of triangle ``t`` (Pulkki 1997, eq. 7)."""
     m = inverse[t]
     return (x * m[0, 0] + y * m[1, 0] + z * m[2, 0], x * m[0, 1] + y * m[1, 1] + z * m[2, 1],
@@ -321,7 +325,8 @@ def _gains(inverse, t, x, y, z):
 
 
 @njit(cache=True)
-def locate_triangles(queries, inverse, neighbors, simplices, start, eps, snap, indices, weights):
+def locate_triangles(queries: np.ndarray, inverse: np.ndarray, neighbors: np.ndarray, simplices: np.ndarray, start: np.ndarray, eps: float,
+                     snap: float, indices: np.ndarray, weights: np.ndarray) -> int:
     """Containing triangle, vertices and barycentric weights of each query on a convex-hull triangulation.
 
     Visibility walk (Devillers, Pion & Teillaud 2002, §2): from ``start[q]``, step
@@ -395,7 +400,7 @@ def locate_triangles(queries, inverse, neighbors, simplices, start, eps, snap, i
 
 
 @njit(cache=True)
-def head_directions(position, rows, yaw_rad, pitch_rad, out):
+def head_directions(position: np.ndarray, rows: np.ndarray, yaw_rad: float, pitch_rad: float, out: np.ndarray) -> None:
     """Head-relative unit vectors of sources (see :func:`audiokit.spatial.rotate_to_head`).
 
     ``v`` (x front, y left, z up) from azimuth and elevation, then the inverse
@@ -421,8 +426,9 @@ def head_directions(position, rows, yaw_rad, pitch_rad, out):
 
 
 @njit(cache=True)
-def plan_delays(position, rows, indices, weights, set_delays, reference_m, near_m, samples_per_m,
-                immediate, max_first, ear_delays, common, first, taps, pre_first, pre_taps, gain):
+def plan_delays(position: np.ndarray, rows: np.ndarray, indices: np.ndarray, weights: np.ndarray, set_delays: np.ndarray, reference_m: float,
+                near_m: float, samples_per_m: float, immediate: bool, max_first: int, ear_delays: np.ndarray,
+                common: np.ndarray, first: np.ndarray, taps: np.ndarray, pre_first: np.ndarray, pre_taps: np.ndarray, gain: np.ndarray) -> None:
     """Per-ear delays, the common delay, the residual Lagrange delays and the gain of sources.
 
     ``d_e = sum_i w_i delay_i,e + p`` with ``p = max(r - r_ref, 0) * samples_per_m``
@@ -472,7 +478,7 @@ def plan_delays(position, rows, indices, weights, set_delays, reference_m, near_
 
 
 @njit(cache=True, inline="always")
-def _residual_taps(residual, max_first):
+def _residual_taps(residual: float, max_first: int) -> tuple[int, float, float, float, float]:
     """First node and cubic Lagrange taps of a residual delay (first node clipped to ``max_first``)."""
     whole = np.int64(np.floor(residual))
     j = min(whole - 1 if whole >= 1 else np.int64(0), max_first)
@@ -481,7 +487,7 @@ def _residual_taps(residual, max_first):
 
 
 @njit(cache=True, inline="always")
-def _lagrange_taps_at(delay, first):
+def _lagrange_taps_at(delay: float, first: int) -> tuple[float, float, float, float]:
     """Cubic Lagrange taps for nodes ``first .. first + 3`` (Laakso et al. 1996, eq. 42)."""
     u = delay - first
     return (-(u - 1.0) * (u - 2.0) * (u - 3.0) / 6.0, u * (u - 2.0) * (u - 3.0) / 2.0,

@@ -31,13 +31,18 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ParameterError
 from .hrtf import HRTF, ONSET_MARGIN
 from .renderer import check_blocks, check_renderer_setup
+
+if TYPE_CHECKING:
+    from .renderer import RendererOptions
 
 __all__ = [
     "NORMALIZATIONS",
@@ -65,13 +70,13 @@ _ROTATION_POINTS = 256
 _REGULARIZATION = 1e-3
 
 
-def _check_order(order) -> int:
+def _check_order(order: object) -> int:
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 0 <= order <= MAX_ORDER:
         raise ParameterError(f"order is {order!r}; expected an integer 0..{MAX_ORDER}")
     return int(order)
 
 
-def sh_matrix(order: int, azimuth_deg, elevation_deg, *, normalization: str = "sn3d") -> np.ndarray:
+def sh_matrix(order: int, azimuth_deg: float | np.ndarray, elevation_deg: float | np.ndarray, *, normalization: str = "sn3d") -> np.ndarray:
     """Real spherical harmonics of directions, ACN order.
 
     Parameters
@@ -421,7 +426,7 @@ class AmbisonicRenderer:
         return (sh_matrix(o.order, positions[:, 0], positions[:, 1], normalization=o.normalization)
                 * gains[:, None]).astype(np.float32)
 
-    def _check(self, azimuth, elevation, distance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _check(self, azimuth: float | np.ndarray, elevation: float | np.ndarray, distance: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         out = []
         for name, value in (("azimuth_deg", azimuth), ("elevation_deg", elevation), ("distance_m", distance)):
             array = np.atleast_1d(np.asarray(value))
@@ -450,7 +455,7 @@ class AmbisonicRenderer:
         self._next_id += 1
         return self._ids[-1]
 
-    def _rows(self, source_ids) -> np.ndarray:
+    def _rows(self, source_ids: Iterable[int]) -> np.ndarray:
         if self._lookup is None:
             self._lookup = {source: row for row, source in enumerate(self._ids)}
         try:
@@ -458,7 +463,8 @@ class AmbisonicRenderer:
         except (KeyError, TypeError):
             raise ParameterError(f"source_ids {list(source_ids)!r} include an id that is not a live source") from None
 
-    def move_sources(self, source_ids, *, azimuth_deg, elevation_deg, distance_m=None) -> None:
+    def move_sources(self, source_ids: Iterable[int], *, azimuth_deg: float | np.ndarray, elevation_deg: float | np.ndarray,
+                     distance_m: float | np.ndarray | None = None) -> None:
         """Give sources new positions, reached at the end of the next block (gains glide)."""
         rows = self._rows(source_ids)
         distance = self._positions[rows, 2] if distance_m is None else distance_m
@@ -487,7 +493,7 @@ class AmbisonicRenderer:
             self._orientation = (float(yaw_deg), float(pitch_deg), float(roll_deg))
             self._turned = True
 
-    def process(self, blocks) -> np.ndarray:
+    def process(self, blocks: np.ndarray) -> np.ndarray:
         """Render one block.
 
         Parameters
@@ -575,7 +581,7 @@ class HybridRenderer:
 
     def __init__(self, hrtf: HRTF, sample_rate: int, *, block_size: int = 512, direct_sources: int = 8,
                  select: str = "loudest", options: AmbisonicOptions | None = None,
-                 direct_options=None) -> None:
+                 direct_options: RendererOptions | None = None) -> None:
         from dataclasses import replace
 
         from .renderer import BinauralRenderer, RendererOptions
@@ -634,7 +640,8 @@ class HybridRenderer:
         self._position[source] = (float(azimuth_deg), float(elevation_deg), float(distance_m), float(gain))
         return source
 
-    def move_sources(self, source_ids, *, azimuth_deg, elevation_deg, distance_m=None) -> None:
+    def move_sources(self, source_ids: Iterable[int], *, azimuth_deg: float | np.ndarray, elevation_deg: float | np.ndarray,
+                     distance_m: float | np.ndarray | None = None) -> None:
         """Give sources new positions, reached at the end of the next block."""
         ids = list(source_ids)
         self.bus.move_sources(ids, azimuth_deg=azimuth_deg, elevation_deg=elevation_deg, distance_m=distance_m)
@@ -675,7 +682,7 @@ class HybridRenderer:
         order = np.argsort(-score, kind="stable")
         return {ids[row] for row in order[:k]}
 
-    def process(self, blocks) -> np.ndarray:
+    def process(self, blocks: np.ndarray) -> np.ndarray:
         """Render one block.
 
         Parameters

@@ -22,6 +22,7 @@ delays, so a measured direction gives back its measured IR bit for bit.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,7 +153,8 @@ class HRTF:
 
     # ----------------------------------------------------------------- builders
     @classmethod
-    def from_irs(cls, irs, directions_deg, sample_rate: int, *, delays_samples=None,
+    def from_irs(cls, irs: np.ndarray, directions_deg: np.ndarray, sample_rate: int, *,
+                 delays_samples: np.ndarray | None = None,
                  origin: dict | None = None) -> "HRTF":
         """Split measured IRs into delays and aligned IRs.
 
@@ -194,7 +196,7 @@ class HRTF:
                    origin=dict(origin or {"kind": "arrays"}))
 
     @classmethod
-    def from_sofa(cls, path, *, sample_rate: int | None = None) -> "HRTF":
+    def from_sofa(cls, path: str | os.PathLike[str], *, sample_rate: int | None = None) -> "HRTF":
         """Load a SimpleFreeFieldHRIR SOFA file (AES69 1.0 or 2.x).
 
         Parameters
@@ -433,7 +435,7 @@ class HRTF:
         }
 
 
-def _check_direction(azimuth_deg, elevation_deg) -> None:
+def _check_direction(azimuth_deg: float, elevation_deg: float) -> None:
     for name, value in (("azimuth_deg", azimuth_deg), ("elevation_deg", elevation_deg)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
                 or not np.isfinite(value):

@@ -12,6 +12,8 @@ projection of ``p`` onto the triangle's plane).
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 
 from ..errors import ParameterError
@@ -34,7 +36,7 @@ _SNAP = 1e-9
 _INSIDE_EPS = 1e-10
 
 
-def spherical_to_cartesian(azimuth_deg, elevation_deg) -> np.ndarray:
+def spherical_to_cartesian(azimuth_deg: float | np.ndarray, elevation_deg: float | np.ndarray) -> np.ndarray:
     """Unit vectors for SOFA spherical directions.
 
     Parameters
@@ -51,7 +53,7 @@ def spherical_to_cartesian(azimuth_deg, elevation_deg) -> np.ndarray:
     return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=-1)
 
 
-def cartesian_to_spherical(xyz) -> np.ndarray:
+def cartesian_to_spherical(xyz: np.ndarray) -> np.ndarray:
     """SOFA spherical coordinates of cartesian points.
 
     Parameters
@@ -71,7 +73,8 @@ def cartesian_to_spherical(xyz) -> np.ndarray:
     return np.stack([azimuth, elevation, radius], axis=-1)
 
 
-def rotate_to_head(azimuth_deg, elevation_deg, *, yaw_deg: float, pitch_deg: float):
+def rotate_to_head(azimuth_deg: float | np.ndarray, elevation_deg: float | np.ndarray, *, yaw_deg: float,
+                   pitch_deg: float) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     """Head-relative direction of a world direction for a listener's orientation.
 
     The listener turns ``yaw_deg`` counter-clockwise (to the left) about z, then
@@ -142,7 +145,7 @@ class Triangulation:
         first[self.simplices.ravel()] = np.repeat(np.arange(len(self.simplices)), 3)
         self._first_triangle = first
 
-    def weights(self, azimuth_deg, elevation_deg, *, start: np.ndarray | None = None
+    def weights(self, azimuth_deg: float | np.ndarray, elevation_deg: float | np.ndarray, *, start: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Barycentric vertices and weights for one or many directions.
 
@@ -212,7 +215,12 @@ class Triangulation:
         return nearest_index(self.points, azimuth_deg, elevation_deg)
 
 
-def nearest_index(points: np.ndarray, azimuth_deg, elevation_deg):
+@overload
+def nearest_index(points: np.ndarray, azimuth_deg: float, elevation_deg: float) -> int: ...
+@overload
+def nearest_index(points: np.ndarray, azimuth_deg: np.ndarray, elevation_deg: np.ndarray) -> np.ndarray: ...
+def nearest_index(points: np.ndarray, azimuth_deg: float | np.ndarray,
+                  elevation_deg: float | np.ndarray) -> int | np.ndarray:
     """Index of the row of ``points`` [shape=(m, 3)] closest to each direction.
 
     Parameters

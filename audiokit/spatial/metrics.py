@@ -24,6 +24,7 @@ renders it from the rest and compares with the measurement.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,7 +60,7 @@ LSD_FFT_SIZE = 4096
 _FLOOR = 1e-5
 
 
-def _check_pairs(irs, name: str) -> np.ndarray:
+def _check_pairs(irs: np.ndarray, name: str) -> np.ndarray:
     irs = np.asarray(irs, np.float64)
     if irs.ndim < 2 or irs.shape[-2] != 2 or irs.shape[-1] == 0:
         raise ParameterError(f"{name} has shape {irs.shape}; expected (..., 2, taps): left and right IRs")
@@ -68,7 +69,7 @@ def _check_pairs(irs, name: str) -> np.ndarray:
     return irs
 
 
-def itd_s(irs, sample_rate: int) -> np.ndarray:
+def itd_s(irs: np.ndarray, sample_rate: int) -> np.ndarray:
     """Interaural time difference of HRIR pairs, seconds (positive: the left ear leads).
 
     Parameters
@@ -110,7 +111,7 @@ def itd_s(irs, sample_rate: int) -> np.ndarray:
     return -(lags[inner] + offset) / sample_rate
 
 
-def ild_db(irs) -> np.ndarray:
+def ild_db(irs: np.ndarray) -> np.ndarray:
     """Interaural level difference of HRIR pairs, ``10 log10(E_left / E_right)`` dB.
 
     Parameters
@@ -126,8 +127,8 @@ def ild_db(irs) -> np.ndarray:
     return 10 * np.log10(energy[..., 0] / energy[..., 1])
 
 
-def lsd_db(estimate, reference, sample_rate: int, *,
-           centers_hz=OCTAVE_CENTERS_HZ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lsd_db(estimate: np.ndarray, reference: np.ndarray, sample_rate: int, *,
+           centers_hz: Sequence[float] = OCTAVE_CENTERS_HZ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log-spectral distance between HRIR pairs, per octave band and broadband, dB.
 
     Parameters
@@ -207,7 +208,8 @@ class HRIRErrors:
                 "lsd_band_db": self.lsd_band_db.tolist()}
 
 
-def compare_hrirs(estimate, reference, sample_rate: int, *, directions_deg=None) -> HRIRErrors:
+def compare_hrirs(estimate: np.ndarray, reference: np.ndarray, sample_rate: int, *,
+                  directions_deg: np.ndarray | None = None) -> HRIRErrors:
     """ITD, ILD and LSD errors of ``estimate`` against ``reference``.
 
     Parameters
@@ -235,7 +237,8 @@ def compare_hrirs(estimate, reference, sample_rate: int, *, directions_deg=None)
                       lsd_band_db=bands, band_centers_hz=centers)
 
 
-def render_hrirs(hrtf: HRTF, directions_deg, *, block_size: int = 512, method: str = "barycentric") -> np.ndarray:
+def render_hrirs(hrtf: HRTF, directions_deg: np.ndarray, *, block_size: int = 512,
+                 method: str = "barycentric") -> np.ndarray:
     """What the renderer outputs for a unit impulse at each direction (1 m, static).
 
     Parameters
@@ -264,7 +267,8 @@ def render_hrirs(hrtf: HRTF, directions_deg, *, block_size: int = 512, method: s
     return out
 
 
-def leave_one_out(hrtf: HRTF, indices=None, *, method: str = "barycentric", block_size: int = 512) -> HRIRErrors:
+def leave_one_out(hrtf: HRTF, indices: Sequence[int] | None = None, *, method: str = "barycentric",
+                  block_size: int = 512) -> HRIRErrors:
     """Interpolation error at held-out measured directions.
 
     For each index, the measurement is removed from the set (``HRTF.from_irs`` on the

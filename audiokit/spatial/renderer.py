@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -60,7 +61,7 @@ def check_renderer_setup(hrtf: HRTF, sample_rate: int, block_size: int) -> tuple
     return check_sample_rate(sample_rate), int(block_size)
 
 
-def check_blocks(blocks, num_sources: int, block_size: int) -> np.ndarray:
+def check_blocks(blocks: np.ndarray, num_sources: int, block_size: int) -> np.ndarray:
     """``blocks`` as every renderer takes them: finite float32 ``(num_sources, block_size)``, C-contiguous."""
     from ._kernels import all_finite
 
@@ -347,7 +348,8 @@ class BinauralRenderer:
         else:
             self._changed[rows] = True
 
-    def _filter_length(self, indices, weights, first, taps, pre_first, pre_taps, common) -> np.ndarray:
+    def _filter_length(self, indices: np.ndarray, weights: np.ndarray, first: np.ndarray, taps: np.ndarray,
+                       pre_first: np.ndarray, pre_taps: np.ndarray, common: np.ndarray) -> np.ndarray:
         """Samples from the first to the last nonzero tap of each source's whole filter.
 
         The whole filter is the common delay, interpolated IR, residual delays and
@@ -364,7 +366,7 @@ class BinauralRenderer:
         lead = whole + np.where(common > whole, 2, 0)     # a fractional common delay's last Lagrange node
         return (np.maximum(ears, front) + lead).astype(np.int64)
 
-    def _check_position(self, azimuth_deg, elevation_deg, distance_m) -> None:
+    def _check_position(self, azimuth_deg: float, elevation_deg: float, distance_m: float) -> None:
         for name, value in (("azimuth_deg", azimuth_deg), ("elevation_deg", elevation_deg),
                             ("distance_m", distance_m)):
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
@@ -456,7 +458,8 @@ class BinauralRenderer:
             position[:3] = (azimuth_deg, elevation_deg, distance)
             self._dirty[row] = True
 
-    def move_sources(self, source_ids, *, azimuth_deg, elevation_deg, distance_m=None) -> None:
+    def move_sources(self, source_ids: Iterable[int], *, azimuth_deg: float | np.ndarray, elevation_deg: float | np.ndarray,
+                     distance_m: float | np.ndarray | None = None) -> None:
         """:meth:`move_source` for many sources at once (one call per block for a whole scene).
 
         Parameters
@@ -522,7 +525,7 @@ class BinauralRenderer:
             self._yaw_deg, self._pitch_deg = float(yaw_deg), float(pitch_deg)
             self._dirty[:self._count] = True
 
-    def process(self, blocks) -> np.ndarray:
+    def process(self, blocks: np.ndarray) -> np.ndarray:
         """Render one block.
 
         Parameters
@@ -615,7 +618,7 @@ class BinauralRenderer:
                 "hrtf": self.hrtf.to_dict()}
 
 
-def render_static(samples, sample_rate: int, hrtf: HRTF, *, azimuth_deg: float,
+def render_static(samples: np.ndarray, sample_rate: int, hrtf: HRTF, *, azimuth_deg: float,
                   elevation_deg: float, distance_m: float = 1.0, block_size: int = 512,
                   options: RendererOptions | None = None, tail: bool = True) -> np.ndarray:
     """Render a mono signal from one fixed direction.
@@ -653,7 +656,7 @@ def render_static(samples, sample_rate: int, hrtf: HRTF, *, azimuth_deg: float,
     return _run(renderer, samples, tail=tail)
 
 
-def render_bed(samples, sample_rate: int, hrtf: HRTF, *, layout: str, block_size: int = 512,
+def render_bed(samples: np.ndarray, sample_rate: int, hrtf: HRTF, *, layout: str, block_size: int = 512,
                options: RendererOptions | None = None, tail: bool = True) -> np.ndarray:
     """Render a channel bed (stereo, 5.1, 7.1, ...) through virtual loudspeakers.
 

@@ -27,14 +27,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 
 from ..errors import FormatError, ParameterError
 from .hrtf import SPHERICAL_HEAD
 from .renderer import MAX_BLOCK_SIZE
+
+if TYPE_CHECKING:
+    from ..audio import Audio
 
 __all__ = ["SIGNALS", "MAX_DISTANCE_M", "Scene", "load_scene", "render_scene"]
 
@@ -85,10 +91,10 @@ class _Checker:
     def __init__(self, origin: str) -> None:
         self.origin = origin
 
-    def fail(self, where: str, problem: str) -> None:
+    def fail(self, where: str, problem: str) -> NoReturn:
         raise ParameterError(f"{self.origin}{where}: {problem}")
 
-    def fields(self, data, where: str, known) -> dict:
+    def fields(self, data: object, where: str, known: Collection[str]) -> dict:
         if not isinstance(data, dict):
             self.fail(where or "scene", f"{_show(data)} is not a JSON object")
         for key in data:
@@ -96,7 +102,8 @@ class _Checker:
                 self.fail(_join(where, key), f"unknown field; expected one of {', '.join(known)}")
         return data
 
-    def number(self, value, where: str, *, low=-math.inf, high=math.inf, low_open=False) -> float:
+    def number(self, value: object, where: str, *, low: float = -math.inf, high: float = math.inf,
+               low_open: bool = False) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             self.fail(where, f"{_show(value)} is not a finite number")
         if value < low or (low_open and value == low) or value > high:
@@ -104,12 +111,12 @@ class _Checker:
             self.fail(where, f"{value} is out of range; expected {low_text} and <= {high}")
         return float(value)
 
-    def integer(self, value, where: str, low: int, high: int, unit: str = "") -> int:
+    def integer(self, value: object, where: str, low: int, high: int, unit: str = "") -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.fail(where, f"{_show(value)}; expected an integer {low}..{high}{unit}")
         return int(value)
 
-    def keyframes(self, rows, where: str, columns: tuple) -> np.ndarray:
+    def keyframes(self, rows: object, where: str, columns: tuple) -> np.ndarray:
         if not isinstance(rows, list) or not rows:
             self.fail(where, f"{_show(rows)}; expected a non-empty list of [{', '.join(columns)}] keyframes")
         out = []
@@ -119,7 +126,7 @@ class _Checker:
                 self.fail(f"{where}[{i}][0] (t_s)", f"{out[-1][0]} is not after {out[-2][0]}; keyframe times must increase")
         return np.array(out)
 
-    def row(self, row, where: str, columns: tuple) -> list:
+    def row(self, row: object, where: str, columns: tuple) -> list:
         if not isinstance(row, list) or len(row) != len(columns):
             self.fail(where, f"{_show(row)}; expected [{', '.join(columns)}]")
         values = []
@@ -134,7 +141,7 @@ class _Checker:
         return values
 
 
-def _show(value) -> str:
+def _show(value: object) -> str:
     text = json.dumps(value) if isinstance(value, (dict, list, str, int, float, bool, type(None))) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -143,7 +150,8 @@ def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-def load_scene(path_or_dict, *, base_dir=None) -> Scene:
+def load_scene(path_or_dict: str | os.PathLike[str] | dict, *,
+               base_dir: str | os.PathLike[str] | None = None) -> Scene:
     """Read and validate a scene (format: docs/spatial-scene.schema.json).
 
     Parameters
@@ -232,7 +240,7 @@ def load_scene(path_or_dict, *, base_dir=None) -> Scene:
                  listener=orientation, sources=tuple(sources))
 
 
-def _check_signal(check: _Checker, signal, where: str) -> dict:
+def _check_signal(check: _Checker, signal: object, where: str) -> dict:
     if not isinstance(signal, dict):
         check.fail(where, f"{_show(signal)} is not a JSON object")
     kind = signal.get("type")
@@ -276,7 +284,7 @@ def _load_audio(path: str, sample_rate: int) -> np.ndarray:
     return samples[0].astype(np.float32)
 
 
-def render_scene(scene: Scene, *, tail: bool = True):
+def render_scene(scene: Scene, *, tail: bool = True) -> Audio:
     """Render a scene to binaural audio.
 
     Parameters

@@ -13,13 +13,18 @@ the SOFA variable or attribute at fault.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import FormatError
 from .interpolation import cartesian_to_spherical
+
+if TYPE_CHECKING:
+    import h5py
 
 __all__ = ["SUPPORTED_CONVENTIONS", "SofaData", "read_sofa"]
 
@@ -60,7 +65,7 @@ class SofaData:
         }
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, np.ndarray) and value.dtype.kind in "SU" and value.size == 1:
@@ -68,7 +73,7 @@ def _text(value) -> str:
     return str(value) if value is not None else ""
 
 
-def _variable(file, name: str, path: Path) -> np.ndarray:
+def _variable(file: h5py.Group, name: str, path: Path) -> np.ndarray:
     if name not in file:
         raise FormatError(f"{path}: SOFA variable '{name}' is missing")
     try:
@@ -83,7 +88,7 @@ def _variable(file, name: str, path: Path) -> np.ndarray:
     return data
 
 
-def read_sofa(path) -> SofaData:
+def read_sofa(path: str | os.PathLike[str]) -> SofaData:
     """Read a SimpleFreeFieldHRIR SOFA file.
 
     Parameters

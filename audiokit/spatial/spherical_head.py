@@ -46,7 +46,7 @@ THETA_MIN_DEG = 150.0
 TAPS_AT_48K = 128
 
 
-def woodworth_delay_s(incidence_rad, *, head_radius_m: float,
+def woodworth_delay_s(incidence_rad: np.ndarray, *, head_radius_m: float,
                       speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S) -> np.ndarray:
     """Per-ear arrival time relative to the head centre, Brown & Duda eq. (3).
 
