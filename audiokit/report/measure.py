@@ -159,7 +159,8 @@ def _thinned_hop_ms(duration_s: float) -> int:
     return max(10, 10 * math.ceil(duration_s * 1000 / MAX_CURVE_POINTS / 10))
 
 
-def measure_track(source: AudioSource, *, with_peaks: bool, channel_layout: ChannelLayout | None = None) -> TrackMeasurements:
+def measure_track(source: AudioSource, *, with_peaks: bool,
+                  channel_layout: ChannelLayout | None = None) -> TrackMeasurements:
     """Loudness curves, spectrogram and (if asked) waveform peaks of a file or Audio, in one streaming pass.
 
     Parameters

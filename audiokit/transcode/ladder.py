@@ -215,7 +215,8 @@ class LadderResult:
         }
 
 
-def _requested_rungs(preset: str | None, rungs: str | os.PathLike[str] | RungsDocument | None) -> tuple[str | None, tuple[Rung, ...]]:
+def _requested_rungs(preset: str | None,
+                     rungs: str | os.PathLike[str] | RungsDocument | None) -> tuple[str | None, tuple[Rung, ...]]:
     if rungs is None:
         if preset is None:
             raise ParameterError("pass a preset name or rungs=")
