@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,7 +82,8 @@ class BatchSummary:
                 "notes": list(self.notes), "results": [result.to_dict() for result in self.results]}
 
 
-def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: int | None = None,
+def ingest(inputs: str | os.PathLike[str] | Sequence[str], out_dir: str | os.PathLike[str],
+           options: IngestOptions = IngestOptions(), *, jobs: int | None = None,
            force: bool = False, retry_failed: bool = False,
            on_result: Callable[[TrackResult, int, int], None] | None = None,
            on_note: Callable[[str], None] | None = None,
@@ -107,7 +108,7 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
 
     Parameters
     ----------
-    inputs : str or list of str
+    inputs : str, os.PathLike or sequence of str
     out_dir : str or os.PathLike
     options : IngestOptions
     jobs : int, optional
@@ -203,7 +204,7 @@ def ingest(inputs, out_dir, options: IngestOptions = IngestOptions(), *, jobs: i
     return BatchSummary(ordered, time.perf_counter() - started, counts, tuple(notes))
 
 
-def _check_jobs(jobs, num_inputs: int) -> int:
+def _check_jobs(jobs: int | None, num_inputs: int) -> int:
     if jobs is None:
         jobs = os.cpu_count() or 1
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:

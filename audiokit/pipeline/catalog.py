@@ -19,6 +19,7 @@ them from the manifests of the tracks already catalogued.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -125,7 +126,7 @@ class Catalog:
     ...     rows = catalog.search(tag="rock", max_lufs=-10)
     """
 
-    def __init__(self, out_dir, *, read_only: bool = False):
+    def __init__(self, out_dir: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = Path(out_dir) / CATALOG_NAME
         if read_only:
             self._db = self._open_read_only()
@@ -341,7 +342,7 @@ class Catalog:
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         return self._rows(f"SELECT * FROM tracks {where} ORDER BY file_name", tuple(values))
 
-    def rebuild(self, out_dir) -> int:
+    def rebuild(self, out_dir: str | os.PathLike[str]) -> int:
         """Recreate every table from the manifests under ``out_dir``; returns the track count."""
         with self._db:
             for table in ("fingerprints", "embeddings", "flags", "tags", "renditions", "tracks"):
@@ -362,11 +363,11 @@ class Catalog:
     def __enter__(self) -> "Catalog":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-def _storable(value):
+def _storable(value: object) -> object:
     """``value`` as SQLite can hold it: text must be valid UTF-8.
 
     A file name with bytes that are not UTF-8 reaches Python surrogate-escaped

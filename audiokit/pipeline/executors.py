@@ -30,12 +30,20 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
 from ..errors import AudiokitError, MissingDependencyError, ParameterError
 from .stages import Stage
 from .track import PartialTrack, TrackResult, finish_track, ingest_track, split_stages, start_track
+
+if TYPE_CHECKING:
+    from multiprocessing.context import SpawnContext
+    from multiprocessing.process import BaseProcess
+
+    from ray import ObjectRef
 
 __all__ = ["EXECUTORS", "run_local", "run_ray", "require_ray"]
 
@@ -81,7 +89,7 @@ def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tupl
 class _Worker:
     """One worker process and the pipe to it."""
 
-    def __init__(self, context, arguments: tuple) -> None:
+    def __init__(self, context: SpawnContext, arguments: tuple) -> None:
         self.connection, child = context.Pipe()
         self.process = context.Process(target=_worker_main, args=(child, *arguments), name="audiokit-ingest-worker")
         self.process.start()
@@ -182,7 +190,7 @@ def _identify(path: Path, settings: dict) -> tuple[str | None, str | None]:
     return sha, track_id(sha, settings)
 
 
-def _died(path: Path, process, out_dir: str, settings: dict) -> TrackResult:
+def _died(path: Path, process: BaseProcess, out_dir: str, settings: dict) -> TrackResult:
     """The failure of a track whose worker process exited while running it; its partial folder and claim go."""
     import shutil
     import socket
@@ -200,7 +208,7 @@ def _died(path: Path, process, out_dir: str, settings: dict) -> TrackResult:
         tracks = Path(out_dir) / TRACKS_DIR
         for partial in tracks.glob(f".{identity}.partial-{socket.gethostname()}-{process.pid}-*"):
             shutil.rmtree(partial, ignore_errors=True)
-        release_dead(tracks / identity, process.pid)
+        release_dead(tracks / identity, cast(int, process.pid))  # started, so its pid is set
     return TrackResult(str(path), "failed", identity, input_sha256=sha, stage="worker",
                        error=f"worker process {process.pid} died ({how}) while ingesting this input (a crash in a "
                              "codec or kernel, or out of memory); the batch went on")
@@ -219,7 +227,7 @@ def _stop(worker: _Worker) -> None:
     worker.connection.close()
 
 
-def _worker_main(connection, out_dir: str, settings: dict, stages: tuple[Stage, ...], force: bool,
+def _worker_main(connection: Connection, out_dir: str, settings: dict, stages: tuple[Stage, ...], force: bool,
                  known_failures: dict, max_duration_s: float | None) -> None:
     """A worker: run the tracks the driver sends until it sends None, or the driver is gone."""
     _exit_with_parent()
@@ -255,7 +263,7 @@ def _exit_with_parent() -> None:
         threading.Thread(target=watch, name="audiokit-parent-watch", daemon=True).start()
 
 
-def require_ray():
+def require_ray() -> ModuleType:
     """Import :mod:`ray`, or raise :class:`MissingDependencyError` naming the extra to install."""
     try:
         import ray
@@ -388,7 +396,7 @@ class _ModelWorker:
 class _ModelPool:
     """``size`` :class:`_ModelWorker` actors; each track goes to the one with the fewest pending tracks."""
 
-    def __init__(self, ray, stages: tuple[Stage, ...], *, cpus: float, gpus: float, num_cpus: float,
+    def __init__(self, ray: ModuleType, stages: tuple[Stage, ...], *, cpus: float, gpus: float, num_cpus: float,
                  gpus_per_model: float, size: int | None, max_restarts: int) -> None:
         if size is None:
             size = int(gpus // gpus_per_model) if gpus_per_model > 0 else max(1, int(cpus / num_cpus) // 2)
@@ -406,7 +414,7 @@ class _ModelPool:
         self._actors = [actor.remote(stages) for _ in range(size)]
         self._actor_of: dict = {}  # pending finish ref -> actor index
 
-    def submit(self, partial_ref):
+    def submit(self, partial_ref: ObjectRef) -> ObjectRef:
         """Send a started track (an ObjectRef: its audio goes actor-side without visiting the driver)."""
         pending = [0] * len(self._actors)
         for index in self._actor_of.values():
@@ -416,7 +424,7 @@ class _ModelPool:
         self._actor_of[ref] = index
         return ref
 
-    def finished(self, ref) -> None:
+    def finished(self, ref: ObjectRef) -> None:
         """Note that ``ref`` completed (a no-op for refs that are not finish calls)."""
         self._actor_of.pop(ref, None)
 
@@ -439,7 +447,7 @@ def _ray_start_track(path: str, out_dir: str, settings: dict, stages: tuple[Stag
     return (started, None) if isinstance(started, TrackResult) else (None, started)
 
 
-def _check_positive(name: str, value, *, integer: bool = False) -> None:
+def _check_positive(name: str, value: object, *, integer: bool = False) -> None:
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
         raise ParameterError(f"{name} is {value!r}; expected a positive {'integer' if integer else 'number'}")

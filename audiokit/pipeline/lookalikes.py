@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from ..errors import FormatError, ParameterError
 from .catalog import CATALOG_NAME, Catalog
 from .manifest import MANIFEST_NAME, read_manifest
 from .track import TRACKS_DIR
+
+if TYPE_CHECKING:
+    from ..similarity import EmbeddingIndex
 
 __all__ = ["EMBEDDING_MODEL", "duplicate_tracks", "similar_tracks", "track_audio"]
 
@@ -47,7 +51,7 @@ def _catalog_changed_s(out_dir: Path) -> float:
     return max(path.stat().st_mtime for path in files if path.exists())
 
 
-def _index(out_dir: Path, catalog: Catalog, *, writable: bool):
+def _index(out_dir: Path, catalog: Catalog, *, writable: bool) -> EmbeddingIndex:
     """The embedding index of every tagged track, rebuilt when the catalog changed since it was cached."""
     from ..similarity import EmbeddingIndex, track_vector
 
