@@ -6,12 +6,12 @@ ended by a NUL byte (chromium's ``devtools_pipe_handler.cc``); no WebSocket
 library is needed. :class:`Browser` opens one page, records everything the
 page logs (console calls, uncaught exceptions, the browser log: failed loads,
 Content-Security-Policy violations), evaluates scripts, clicks with real
-mouse events, and takes screenshots.
+mouse events, and takes screenshots. In a test::
 
->>> with Browser(tmp_path) as browser:                       # doctest: +SKIP
-...     browser.open(page.as_uri())
-...     browser.evaluate("document.title")
-...     png = browser.screenshot()
+    with Browser(tmp_path) as browser:
+        browser.open(page.as_uri())
+        title = browser.evaluate("document.title")
+        png = browser.screenshot()
 """
 
 from __future__ import annotations
