@@ -32,11 +32,10 @@ import warnings
 
 import numpy as np
 from _harness import summarize, time_interleaved, versions, write_json
-from bench_tagging import DURATION_S, EXAMPLE, THREADS, _cpu_timed, _loop
+from bench_tagging import DURATION_S, EXAMPLE, THREADS, _cpu_timed, _loop, librosa_cqt_key
 
 import audiokit
 from audiokit.analysis import analyze
-from audiokit.analysis.tonality import PITCH_CLASSES, PROFILES
 from audiokit.models.tagging import tag
 from audiokit.models.tagging.tagger import configure_threads
 
@@ -55,11 +54,7 @@ def main() -> None:
     mono_22k = librosa.resample(track.samples.mean(axis=0), orig_sr=clip.sample_rate, target_sr=22050)
 
     def librosa_key() -> str:
-        chroma = librosa.feature.chroma_cqt(y=mono_22k, sr=22050).sum(axis=1)
-        scores = [(np.corrcoef(chroma, np.roll(profile, tonic))[0, 1], PITCH_CLASSES[tonic], mode)
-                  for mode, profile in zip(("major", "minor"), PROFILES["krumhansl"]) for tonic in range(12)]
-        _, tonic, mode = max(scores)
-        return f"{tonic} {mode}"
+        return librosa_cqt_key(mono_22k)
 
     mtt = tag(track, model="MTT_musicnn")
     contenders = {

@@ -53,6 +53,17 @@ PAIR = ["MTT_musicnn", "MSD_musicnn"]
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "example.flac"
 
 
+
+def librosa_cqt_key(mono_22k: np.ndarray) -> str:
+    """The key anchor: librosa has no key estimator, so its CQT chroma with the same 24 Krumhansl-Kessler templates."""
+    import librosa
+
+    chroma = librosa.feature.chroma_cqt(y=mono_22k, sr=22050).sum(axis=1)
+    scores = [(np.corrcoef(chroma, np.roll(profile, tonic))[0, 1], PITCH_CLASSES[tonic], mode)
+              for mode, profile in zip(("major", "minor"), PROFILES["krumhansl"]) for tonic in range(12)]
+    _, tonic, mode = max(scores)
+    return f"{tonic} {mode}"
+
 def _loop(clip: audiokit.Audio, duration_s: float, offset_s: float = 0.0) -> np.ndarray:
     start = int(offset_s * clip.sample_rate)
     frames = int(duration_s * clip.sample_rate)
@@ -97,12 +108,7 @@ def main() -> None:
     env = {**os.environ, THREADS_ENV: str(THREADS)}
 
     def librosa_key() -> str:
-        # librosa has no key estimator: its CQT chroma with the same 24 Krumhansl-Kessler templates
-        chroma = librosa.feature.chroma_cqt(y=mono_22k, sr=22050).sum(axis=1)
-        scores = [(np.corrcoef(chroma, np.roll(profile, tonic))[0, 1], PITCH_CLASSES[tonic], mode)
-                  for mode, profile in zip(("major", "minor"), PROFILES["krumhansl"]) for tonic in range(12)]
-        _, tonic, mode = max(scores)
-        return f"{tonic} {mode}"
+        return librosa_cqt_key(mono_22k)
 
     mtt = tag(track, model="MTT_musicnn")
     contenders = {
