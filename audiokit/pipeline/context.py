@@ -48,6 +48,13 @@ class TrackContext:
     #: filled by the tags stage: TagResult by model name
     tag_results: dict = field(default_factory=dict)
 
+    def manifest_sections(self) -> dict:
+        """The stage results that are manifest sections of their own.
+
+        ``probe`` goes under the manifest's ``source``; ``decode`` (the streaming pass) has no section.
+        """
+        return {name: value for name, value in self.results.items() if name not in ("probe", "decode")}
+
     def require_info(self) -> MediaInfo:
         """:attr:`info`, for the stages that run after the probe stage.
 

@@ -55,7 +55,7 @@ def _report(context: TrackContext) -> dict:
     document = {
         "track_id": context.track_id,
         "source": {"file_name": context.path.name, "input_path": str(context.path), **context.results["probe"]},
-        **{name: value for name, value in context.results.items() if name not in ("probe", "decode")},
+        **context.manifest_sections(),
     }
     written = write_track_report(document, context.work_dir, source=context.path,
                                  output=context.work_dir / REPORT_NAME)

@@ -285,7 +285,7 @@ def _manifest(track: PartialTrack) -> dict:
         "settings": context.settings,
         "source": {"file_name": track.path.name, "input_path": str(track.path), "sha256": track.input_sha256,
                    "size_bytes": track.path.stat().st_size, **context.results["probe"]},
-        **{name: value for name, value in context.results.items() if name not in ("probe", "decode")},
+        **context.manifest_sections(),
         "degraded": _degraded(context),
         "stages": track.stage_reports,
     }
