@@ -236,7 +236,9 @@ def test_a_corrupt_numba_cache_is_rebuilt_before_the_workers_start(tmp_path, mon
     inputs = _inputs(tmp_path / "in", ("a.wav", "b.wav"))
     summary = ingest([str(p) for p in inputs], tmp_path / "out", OPTIONS, jobs=2, on_note=notes.append)
     assert summary.counts == {"ingested": 2}, summary.to_dict()["failures"]
-    assert len(notes) == 1 and "cache was rebuilt" in notes[0] and "UnpicklingError" in notes[0]
+    # which error the flipped bytes raise depends on what they hit in the pickled kernels (UnpicklingError,
+    # ModuleNotFoundError for a mangled module name, ...): the note must say the warm-up failed and was repaired
+    assert len(notes) == 1 and "the first warm-up failed" in notes[0] and "cache was rebuilt" in notes[0]
     assert summary.notes == tuple(notes)
     again = prepare_kernels()  # the rebuilt cache loads cleanly in a fresh process
     assert again.ready and not again.repaired
