@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,6 +38,7 @@ CATALOG_NAME = "catalog.sqlite"
 #: ``PRAGMA user_version`` of a current catalog (catalogs made before versioning read 0).
 SCHEMA_VERSION = 3
 _BUSY_TIMEOUT_MS = 30_000
+_WAL_RETRY_S = 0.01
 
 #: The tables schema version 3 added: what duplicate and similarity search read.
 _LOOKALIKE_TABLES = """
@@ -134,10 +136,29 @@ class Catalog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        self._enable_wal()
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL mode, retrying while another process holds the lock (up to the busy timeout).
+
+        Changing the journal mode needs an exclusive lock, and SQLite answers
+        SQLITE_BUSY at once, without the busy handler, when two connections
+        race to do it on a new database (sqlite.org/wal.html, "Activating And
+        Configuring WAL Mode"). WAL mode persists in the file, so once one
+        process has set it the others find it set.
+        """
+        deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(_WAL_RETRY_S)
 
     def _open_read_only(self) -> sqlite3.Connection:
         """Open for queries only, touching no file: works on read-only media, where WAL mode cannot start.
