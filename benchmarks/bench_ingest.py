@@ -147,7 +147,7 @@ def model_stage_costs(track: Path, out: Path) -> dict:
     features) stays on the actor's CPU.
     """
     from audiokit.models.tagging.registry import load_network
-    from audiokit.pipeline.stages import TAG_MODELS
+    from audiokit.pipeline.model_stages import TAG_MODELS
 
     options = IngestOptions(preset=PRESET, stages="tags,analysis,speech")
     ingest([str(track)], fresh(out), options, jobs=1)  # warm-up: load the models, compile the kernels
