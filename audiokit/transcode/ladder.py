@@ -371,8 +371,9 @@ class _Ladder:
         yield from collected.take()
 
     def encode_groups(self, groups: dict[tuple[int, int], list[ResolvedRung]], gains: dict[tuple[int, int], float],
-                      source_meter: LoudnessMeter | None) -> dict[tuple[int, int], tuple[list, Reference]]:
-        """One pass: encode every rung of ``groups`` from masters with ``gains``; the source meter rides along.
+                      source_meter: LoudnessMeter | None, riders: Sequence[BlockConsumer] = (),
+                      ) -> dict[tuple[int, int], tuple[list, Reference]]:
+        """One pass: encode every rung of ``groups`` from masters with ``gains``; the source meter and ``riders`` ride along.
 
         Returns, by group, its rungs' renditions (None for each when the group
         must be encoded again: its master went over full scale) and its master's reference.
@@ -388,7 +389,7 @@ class _Ladder:
                                         name=f"encode-{r.rung.name}") for r in rungs]
             chains[key] = self.chain(key, [_Feed(analyses[key].add), *workers[key]], gains[key])
         every_worker = [worker for group in workers.values() for worker in group]
-        consumers = ([_Feed(source_meter.process)] if source_meter is not None else []) + list(chains.values())
+        consumers = ([_Feed(source_meter.process)] if source_meter is not None else []) + [*riders, *chains.values()]
         try:
             run_pass(self.source_blocks(), consumers, every_worker)
             references = {key: analysis.finish() for key, analysis in analyses.items()}
@@ -511,7 +512,8 @@ def _or_inf(value: float | None) -> float:
 def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset: str | None = "spotify-like",
                  rungs: str | os.PathLike[str] | RungsDocument | None = None, hls: bool = False,
                  dash: bool = False, normalize: str | None = None, force: bool = False, qa: str = "fast",
-                 max_workers: int | None = None, source_info: MediaInfo | None = None) -> LadderResult:
+                 max_workers: int | None = None, source_info: MediaInfo | None = None,
+                 consumers: Sequence[BlockConsumer] = ()) -> LadderResult:
     """Encode every rendition of a ladder from one source, check each, and package them.
 
     The source is decoded in blocks and streamed to every encoder at once
@@ -558,6 +560,13 @@ def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset
         For an :class:`~audiokit.Audio` source: what :func:`audiokit.probe`
         said of the file it was decoded from, so its tags, bit depth, channel
         layout and cover art (read from ``source_info.path``) carry over.
+    consumers : sequence of BlockConsumer, optional
+        More consumers of the encoding pass (:class:`~.engine.BlockConsumer`:
+        ``process(block)`` for each ``(channels, frames)`` float32 block of the
+        source, as the source meter sees it, then ``flush()``): waveform
+        peaks, a fingerprint, a progress count, ... fed without decoding
+        the source again. They see the pass once, even when a hot group is
+        encoded again.
 
     Returns
     -------
@@ -603,7 +612,7 @@ def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset
             source_loudness = meter.report(warn=False)
             ladder.source_gain_db = normalization_gain_db(source_loudness, preset=normalize)
         meter = source_meter()
-        made = ladder.encode_groups(groups, dict.fromkeys(groups, 0.0), meter)
+        made = ladder.encode_groups(groups, dict.fromkeys(groups, 0.0), meter, consumers)
         encoded_source = meter.report(warn=False)
         hot = {key: _headroom_gain_db(reference.sample_peak) for key, (_, reference) in made.items()
                if reference.sample_peak > 1.0}

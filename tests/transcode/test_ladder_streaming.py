@@ -120,3 +120,26 @@ def test_an_error_after_the_pass_waits_for_every_thread_and_leaves_nothing(tmp_p
         build_ladder(_surround(LONG_S / 3), tmp_path / "out", rungs=RUNGS, max_workers=len(RUNGS))
     assert list(tmp_path.iterdir()) == []
     assert threading.active_count() == before
+
+
+class _Collector:
+    """A consumer that keeps every block it is given and counts its flushes."""
+
+    def __init__(self) -> None:
+        self.blocks: list[np.ndarray] = []
+        self.flushes = 0
+
+    def process(self, block: np.ndarray) -> None:
+        self.blocks.append(block.copy())
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def test_consumers_ride_the_pass_and_see_the_source_once(tmp_path):
+    """A hot 5.1 source (its groups encoded twice): a rider still sees every source frame once, unchanged."""
+    source = audiokit.Audio(np.clip(3.0 * _surround(LONG_S).samples, -1.5, 1.5), 44100)
+    rider = _Collector()
+    build_ladder(source, tmp_path / "out", rungs=RUNGS[:2], qa="off", consumers=[rider])
+    assert rider.flushes == 1
+    np.testing.assert_array_equal(np.concatenate(rider.blocks, axis=1), source.samples)
