@@ -47,6 +47,9 @@ class TrackContext:
     results: dict = field(default_factory=dict)
     #: filled by the tags stage: TagResult by model name
     tag_results: dict = field(default_factory=dict)
+    #: values several stages derive from the track and compute once, by name (never written to the
+    #: manifest): the model stages keep the 16 kHz mono signal and its voice-activity scores here
+    shared: dict = field(default_factory=dict)
 
     def manifest_sections(self) -> dict:
         """The stage results that are manifest sections of their own.
