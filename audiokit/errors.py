@@ -12,6 +12,7 @@ __all__ = [
     "ParameterError",
     "FormatError",
     "DurationLimitError",
+    "CatalogError",
     "ModelError",
     "MissingDependencyError",
 ]
@@ -31,6 +32,15 @@ class FormatError(AudiokitError):
 
 class DurationLimitError(FormatError):
     """A file is longer than the caller's limit (``max_duration_s``): a policy refusal, not damage."""
+
+
+class CatalogError(FormatError):
+    """The ingest catalog (``OUT/catalog.sqlite``) cannot be opened, read or written.
+
+    Another process holds it past the busy timeout, the file is not a catalog
+    or is damaged, or its folder or disk cannot take a write. The message names
+    the file and the fix.
+    """
 
 
 class ModelError(AudiokitError):
