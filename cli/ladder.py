@@ -40,7 +40,7 @@ def ladder(source: str, out_dir: str, preset: str | None, rungs_file: str | None
 
     if preset is not None and rungs_file is not None:
         raise click.UsageError("pass --preset or --rungs, not both")
-    result = build_ladder(source, out_dir, preset=preset or "spotify-like", rungs=rungs_file, hls=hls, dash=dash,
+    result = build_ladder(source, out_dir, ladder=preset, rungs=rungs_file, hls=hls, dash=dash,
                           normalize=normalize, force=force, qa=qa)
     for reason in result.degraded_reasons:
         click.echo(f"audiokit ladder: left out {reason}", err=True)

@@ -1,9 +1,9 @@
-"""Transcoding ladder: presets, exact-length renditions, gain tags, HLS/DASH, QA.
+"""Transcoding ladder: named ladders, exact-length renditions, gain tags, HLS/DASH, QA.
 
 Examples
 --------
 >>> from audiokit.transcode import build_ladder
->>> result = build_ladder("master.flac", "out/track", preset="spotify-like", hls=True)  # doctest: +SKIP
+>>> result = build_ladder("master.flac", "out/track", ladder="spotify-like", hls=True)  # doctest: +SKIP
 >>> print(result.to_dict()["renditions"][0]["path"])                                   # doctest: +SKIP
 opus-24.opus
 """
@@ -12,17 +12,18 @@ from ..channels import downmix
 from .cover import CoverArt, read_cover_art
 from .gain import gain_tags, measure_loudness
 from .ladder import LADDER_MANIFEST, LadderResult, Rendition, build_ladder
+from .ladders import DEFAULT_LADDER, LADDERS, ladder_rungs
 from .normalize import normalize_master
 from .packaging import Variant
-from .presets import PRESETS, preset_rungs
 from .qa import RenditionQA
 from .rungs import CODECS, Rung, load_rungs, parse_rungs
 
 __all__ = [
     "CODECS",
     "CoverArt",
+    "DEFAULT_LADDER",
+    "LADDERS",
     "LADDER_MANIFEST",
-    "PRESETS",
     "LadderResult",
     "Rendition",
     "RenditionQA",
@@ -31,10 +32,10 @@ __all__ = [
     "build_ladder",
     "downmix",
     "gain_tags",
+    "ladder_rungs",
     "load_rungs",
     "measure_loudness",
     "normalize_master",
     "parse_rungs",
-    "preset_rungs",
     "read_cover_art",
 ]

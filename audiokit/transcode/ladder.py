@@ -35,6 +35,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -56,8 +57,8 @@ from .cover import CoverArt, read_cover_art
 from .encode import canonical_tags, encode_blocks, finish_rendition
 from .engine import BlockConsumer, BlockWorker, MasterChain, run_pass
 from .gain import ProgrammeLoudness, gain_tags
+from .ladders import DEFAULT_LADDER, ladder_rungs
 from .normalize import apply_gain, check_normalize_preset, normalization_gain_db
-from .presets import preset_rungs
 from .qa import LOUDNESS_CHECK_MIN_BPS, QA_MODES, Reference, ReferenceAnalysis, RenditionAnalysis, RenditionQA
 from .rungs import ResolvedRung, Rung, RungsDocument, load_rungs, parse_rungs, resolve_rung
 
@@ -148,10 +149,10 @@ class LadderResult:
 
     #: the output folder
     out_dir: str
-    #: the source file (None when an Audio was passed)
+    #: the source file, as ``source_name`` gave it (None when an Audio was passed)
     source: str | None
-    #: preset name (None for custom rungs)
-    preset: str | None
+    #: ladder name (see audiokit.transcode.ladders.LADDERS; None for custom rungs)
+    ladder: str | None
     #: the rungs built, in order
     rungs: tuple[Rung, ...]
     #: source rate, Hz
@@ -197,7 +198,7 @@ class LadderResult:
         return {
             "out_dir": self.out_dir,
             "source": self.source,
-            "preset": self.preset,
+            "ladder": self.ladder,
             "rungs": [rung.to_dict() for rung in self.rungs],
             "source_sample_rate": self.source_sample_rate,
             "source_num_channels": self.source_num_channels,
@@ -215,12 +216,25 @@ class LadderResult:
         }
 
 
-def _requested_rungs(preset: str | None,
+def _ladder_name(ladder: str | None, preset: str | None) -> str | None:
+    """``ladder``, or the deprecated ``preset=`` spelling of it (with a FutureWarning)."""
+    if preset is None:
+        return ladder
+    if ladder is not None:
+        raise ParameterError(f"ladder={ladder!r} and preset={preset!r} were both given; preset= is the old name of "
+                             "ladder=: pass ladder= only")
+    warnings.warn("build_ladder(preset=) is deprecated: the named set of rungs is ladder= (a preset is a loudness "
+                  "target, as in normalize=); pass ladder=", FutureWarning, stacklevel=3)
+    return preset
+
+
+def _requested_rungs(ladder: str | None,
                      rungs: str | os.PathLike[str] | RungsDocument | None) -> tuple[str | None, tuple[Rung, ...]]:
     if rungs is None:
-        if preset is None:
-            raise ParameterError("pass a preset name or rungs=")
-        return preset, preset_rungs(preset)
+        name = DEFAULT_LADDER if ladder is None else ladder
+        return name, ladder_rungs(name)
+    if ladder is not None:
+        raise ParameterError(f"ladder={ladder!r} and rungs= were both given; pass one of them")
     if isinstance(rungs, (str, os.PathLike)):
         return None, load_rungs(rungs)
     return None, parse_rungs(list(rungs) if isinstance(rungs, tuple) else rungs)
@@ -509,11 +523,12 @@ def _or_inf(value: float | None) -> float:
     return -math.inf if value is None else value
 
 
-def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset: str | None = "spotify-like",
+def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, ladder: str | None = None,
                  rungs: str | os.PathLike[str] | RungsDocument | None = None, hls: bool = False,
                  dash: bool = False, normalize: str | None = None, force: bool = False, qa: str = "fast",
                  max_workers: int | None = None, source_info: MediaInfo | None = None,
-                 consumers: Sequence[BlockConsumer] = ()) -> LadderResult:
+                 consumers: Sequence[BlockConsumer] = (), source_name: str | None = None,
+                 preset: str | None = None) -> LadderResult:
     """Encode every rendition of a ladder from one source, check each, and package them.
 
     The source is decoded in blocks and streamed to every encoder at once
@@ -529,12 +544,13 @@ def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset
         Output folder; created (with its parents). Holds one file per rung
         that passed QA, ``ladder.json`` and, with ``hls``/``dash``, the
         playlists and segments.
-    preset : str, optional
-        ``"spotify-like"``, ``"hls-aac"`` or ``"podcast"`` (see
-        :data:`~audiokit.transcode.presets.PRESETS`). Ignored when ``rungs`` is given.
+    ladder : str, optional
+        A named ladder: ``"spotify-like"``, ``"hls-aac"`` or ``"podcast"``
+        (see :data:`~audiokit.transcode.ladders.LADDERS`). Default:
+        ``"spotify-like"``, unless ``rungs`` is given.
     rungs : str, os.PathLike or sequence of Rung/dict, optional
-        A custom ladder: a JSON file path or the rungs themselves (see
-        :func:`~audiokit.transcode.rungs.parse_rungs`).
+        A custom ladder instead of a named one: a JSON file path or the rungs
+        themselves (see :func:`~audiokit.transcode.rungs.parse_rungs`).
     hls, dash : bool
         Package the AAC rungs as CMAF segments with an HLS master playlist
         and/or a DASH manifest.
@@ -567,6 +583,12 @@ def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset
         peaks, a fingerprint, a progress count, ... fed without decoding
         the source again. They see the pass once, even when a hot group is
         encoded again.
+    source_name : str, optional
+        What the result and ``ladder.json`` call a file source (``"<stdin>"``
+        for a spooled stdin); default: its path.
+    preset : str, optional
+        Deprecated spelling of ``ladder`` (a *preset* is a loudness target, as
+        in ``normalize``): it works, with a ``FutureWarning``.
 
     Returns
     -------
@@ -577,16 +599,17 @@ def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset
     FormatError
         If the source is corrupt or not audio (nothing is written).
     ParameterError
-        For a bad preset, rung or qa mode, or an existing ``out_dir`` without ``force``.
+        For an unknown ladder (the message lists them), a bad rung or qa mode, ``ladder`` with ``rungs`` or
+        ``preset``, or an existing ``out_dir`` without ``force``.
 
     Examples
     --------
-    >>> result = build_ladder("examples/example.flac", "out/track", preset="hls-aac", hls=True, qa="off")
+    >>> result = build_ladder("examples/example.flac", "out/track", ladder="hls-aac", hls=True, qa="off")
     >>> [(r.name, r.sample_rate) for r in result.renditions], result.hls_master
     ([('aac-64', 48000), ('aac-96', 48000), ('aac-160', 48000)], 'master.m3u8')
     """
     mode = _qa_mode(qa)
-    preset_name, requested = _requested_rungs(preset, rungs)
+    ladder_name, requested = _requested_rungs(_ladder_name(ladder, preset), rungs)
     if normalize is not None:
         check_normalize_preset(normalize)
     out_dir = Path(os.fspath(out_dir))
@@ -604,20 +627,20 @@ def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset
         def source_meter() -> LoudnessMeter:
             return LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=src.layout)
 
-        ladder = _Ladder(src, staging, mode, None, max_workers or len(os.sched_getaffinity(0)))
+        encoder = _Ladder(src, staging, mode, None, max_workers or len(os.sched_getaffinity(0)))
         source_loudness = None
         if normalize is not None:  # a first pass measures the source; the encoding pass applies the gain
             meter = source_meter()
-            run_pass(ladder.source_blocks(), [_Feed(meter.process)])
+            run_pass(encoder.source_blocks(), [_Feed(meter.process)])
             source_loudness = meter.report(warn=False)
-            ladder.source_gain_db = normalization_gain_db(source_loudness, preset=normalize)
+            encoder.source_gain_db = normalization_gain_db(source_loudness, preset=normalize)
         meter = source_meter()
-        made = ladder.encode_groups(groups, dict.fromkeys(groups, 0.0), meter, consumers)
+        made = encoder.encode_groups(groups, dict.fromkeys(groups, 0.0), meter, consumers)
         encoded_source = meter.report(warn=False)
         hot = {key: _headroom_gain_db(reference.sample_peak) for key, (_, reference) in made.items()
                if reference.sample_peak > 1.0}
         if hot:  # known only at the end of the pass: those groups are encoded again, turned down
-            made.update(ladder.encode_groups({key: groups[key] for key in hot}, hot, None))
+            made.update(encoder.encode_groups({key: groups[key] for key in hot}, hot, None))
         by_name = {r.name: r for group, _ in made.values() for r in group}
         made_in_order = [by_name[r.rung.name] for r in resolved]
         renditions = tuple(r for r in made_in_order if r.qa is None or r.qa.passed)
@@ -641,8 +664,8 @@ def build_ladder(source: AudioSource, out_dir: str | os.PathLike[str], *, preset
         source_lufs = encoded_source.integrated_lufs
         result = LadderResult(
             out_dir=str(out_dir),
-            source=src.path,
-            preset=preset_name,
+            source=src.path if source_name is None or src.path is None else source_name,
+            ladder=ladder_name,
             rungs=requested,
             source_sample_rate=reader.sample_rate,
             source_num_channels=reader.num_channels,

@@ -15,13 +15,13 @@ from audiokit.errors import ParameterError
 from audiokit.io.resample import output_length
 from audiokit.transcode import build_ladder
 from audiokit.transcode.cmaf import read_header, read_segment
-from audiokit.transcode.presets import HLS_SEGMENT_AAC_FRAMES
+from audiokit.transcode.ladders import HLS_SEGMENT_AAC_FRAMES
 
 MPD = "{urn:mpeg:dash:schema:mpd:2011}"
 DURATION_S = 9.345678  # three segments, the last partial
 #: What each codec's sample entry must be, with its RFC 6381 codecs string and priming.
 SAMPLE_ENTRIES = {"aac": ("mp4a", "mp4a.40.2", 1024), "opus": ("Opus", "opus", 312), "flac": ("fLaC", "flac", 0)}
-#: (preset or rungs, source rate): every packaged codec at 44.1, 48 and 96 kHz sources.
+#: (ladder name or rungs, source rate): every packaged codec at 44.1, 48 and 96 kHz sources.
 LADDERS = {
     "spotify-like-44100": ("spotify-like", 44100),
     "hls-aac-48000": ("hls-aac", 48000),
@@ -37,7 +37,7 @@ def packaged(request, tmp_path_factory):
     spec, rate = LADDERS[request.param]
     root = tmp_path_factory.mktemp(request.param)
     audio = audiokit.Audio(music(rate, duration_s=DURATION_S), rate)
-    kwargs = {"preset": spec} if isinstance(spec, str) else {"rungs": spec}
+    kwargs = {"ladder": spec} if isinstance(spec, str) else {"rungs": spec}
     result = build_ladder(audio, root / "out", hls=True, dash=True, qa=False, **kwargs)
     return root / "out", result, audio
 

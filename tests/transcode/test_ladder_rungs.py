@@ -1,4 +1,4 @@
-"""Presets, custom rungs validation, rung resolution, downmix and gain tags."""
+"""Named ladders, custom rungs validation, rung resolution, downmix and gain tags."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from audiokit.errors import FormatError, ParameterError
-from audiokit.transcode import PRESETS, Rung, downmix, gain_tags, load_rungs, parse_rungs, preset_rungs
+from audiokit.transcode import LADDERS, Rung, downmix, gain_tags, ladder_rungs, load_rungs, parse_rungs
 from audiokit.transcode.encode import canonical_tags, lame_scale, rendition_tags
 from audiokit.transcode.rungs import resolve_rung
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
-def test_presets_are_valid_and_monotone_per_codec(name):
-    rungs = parse_rungs(list(preset_rungs(name)))
+@pytest.mark.parametrize("name", sorted(LADDERS))
+def test_ladders_are_valid_and_monotone_per_codec(name):
+    rungs = parse_rungs(list(ladder_rungs(name)))
     by_codec = {}
     for rung in rungs:
         if rung.bitrate_bps is not None:
@@ -24,19 +24,19 @@ def test_presets_are_valid_and_monotone_per_codec(name):
         assert bitrates == sorted(bitrates)
 
 
-def test_preset_contents_match_the_contract():
-    spotify = {r.name: r for r in PRESETS["spotify-like"]}
+def test_ladder_contents_match_the_contract():
+    spotify = {r.name: r for r in LADDERS["spotify-like"]}
     assert [r.bitrate_bps for r in spotify.values() if r.codec == "opus"] == [24_000, 96_000, 160_000, 320_000]
     assert [r.bitrate_bps for r in spotify.values() if r.codec == "aac"] == [128_000, 256_000]
     assert spotify["flac"].codec == "flac"
-    assert {(r.bitrate_bps, r.sample_rate) for r in PRESETS["hls-aac"]} == {(64_000, 48000), (96_000, 48000), (160_000, 48000)}
-    podcast = {(r.codec, r.bitrate_bps, r.num_channels) for r in PRESETS["podcast"]}
+    assert {(r.bitrate_bps, r.sample_rate) for r in LADDERS["hls-aac"]} == {(64_000, 48000), (96_000, 48000), (160_000, 48000)}
+    podcast = {(r.codec, r.bitrate_bps, r.num_channels) for r in LADDERS["podcast"]}
     assert podcast == {("mp3", 64_000, 1), ("mp3", 128_000, 2), ("aac", 64_000, 1), ("opus", 32_000, 1)}
 
 
-def test_unknown_preset_names_the_choices():
+def test_unknown_ladder_names_the_choices():
     with pytest.raises(ParameterError, match="spotify-like"):
-        preset_rungs("youtube")
+        ladder_rungs("youtube")
 
 
 @pytest.mark.parametrize("rung, message", [

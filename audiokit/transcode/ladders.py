@@ -1,7 +1,9 @@
 """The named ladders: ``spotify-like``, ``hls-aac`` and ``podcast``.
 
-Opus replaces Vorbis everywhere: ffmpeg's only Vorbis encoder ignores the
-bitrate, which makes it useless for a ladder.
+A ladder is a named set of rungs (``audiokit ladder --ladder NAME``); a
+*preset* is a loudness target (:data:`audiokit.loudness.PRESETS`,
+``--normalize NAME``). Opus replaces Vorbis everywhere: ffmpeg's only Vorbis
+encoder ignores the bitrate, which makes it useless for a ladder.
 """
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ from __future__ import annotations
 from ..errors import ParameterError
 from .rungs import Rung
 
-__all__ = ["PRESETS", "HLS_SEGMENT_AAC_FRAMES", "preset_rungs"]
+__all__ = ["DEFAULT_LADDER", "HLS_SEGMENT_AAC_FRAMES", "LADDERS", "ladder_rungs"]
 
 #: HLS/DASH segments hold exactly this many AAC frames (180 x 1024 = 3.84 s at 48 kHz).
 HLS_SEGMENT_AAC_FRAMES = 180
 
-#: Preset name -> its rungs, lowest bitrate first within each codec.
-PRESETS: dict[str, tuple[Rung, ...]] = {
+#: Ladder name -> its rungs, lowest bitrate first within each codec.
+LADDERS: dict[str, tuple[Rung, ...]] = {
     "spotify-like": (
         Rung("opus-24", "opus", bitrate_bps=24_000, num_channels=2),
         Rung("opus-96", "opus", bitrate_bps=96_000, num_channels=2),
@@ -38,20 +40,23 @@ PRESETS: dict[str, tuple[Rung, ...]] = {
     ),
 }
 
+#: The ladder built when none is named (``build_ladder``, ``audiokit ladder``, ``audiokit ingest``).
+DEFAULT_LADDER = "spotify-like"
 
-def preset_rungs(name: str) -> tuple[Rung, ...]:
-    """The rungs of preset ``name``.
+
+def ladder_rungs(name: str) -> tuple[Rung, ...]:
+    """The rungs of ladder ``name``.
 
     Raises
     ------
     ParameterError
-        If ``name`` is not in :data:`PRESETS`.
+        If ``name`` is not in :data:`LADDERS`; the message lists the ladders.
 
     Examples
     --------
-    >>> [rung.name for rung in preset_rungs("hls-aac")]
+    >>> [rung.name for rung in ladder_rungs("hls-aac")]
     ['aac-64', 'aac-96', 'aac-160']
     """
-    if name not in PRESETS:
-        raise ParameterError(f"preset is {name!r}; expected one of {', '.join(PRESETS)} (or pass rungs=)")
-    return PRESETS[name]
+    if name not in LADDERS:
+        raise ParameterError(f"ladder is {name!r}; expected one of {', '.join(LADDERS)} (or pass custom rungs)")
+    return LADDERS[name]
