@@ -5,7 +5,7 @@ remuxed without re-encoding: ffmpeg's mp4 muxer writes the CMAF header
 (``init.mp4``: ``ftyp`` with the ``cmfc`` brand + ``moov`` with the ``esds``,
 ``dOps`` or ``dfLa`` sample entry and the edit list that skips the encoder
 priming), and :mod:`.cmaf` writes one ``styp`` + ``moof`` + ``mdat`` segment
-per cut. AAC segments hold exactly :data:`~audiokit.transcode.presets.HLS_SEGMENT_AAC_FRAMES`
+per cut. AAC segments hold exactly :data:`~audiokit.transcode.ladders.HLS_SEGMENT_AAC_FRAMES`
 AAC frames (180 x 1024 samples: 3.84 s at 48 kHz, 4.18 s at 44.1 kHz), so every
 AAC rung is cut at the same samples; Opus and FLAC rungs are cut at the
 packet boundary nearest to each AAC cut in presentation time (within half a
@@ -46,7 +46,7 @@ from xml.sax.saxutils import quoteattr
 
 from ..errors import FormatError, ParameterError
 from .cmaf import cmaf_header, iter_boxes, media_segment, read_header
-from .presets import HLS_SEGMENT_AAC_FRAMES
+from .ladders import HLS_SEGMENT_AAC_FRAMES
 from .rungs import ResolvedRung
 
 __all__ = ["AAC_LC_CODECS", "PACKAGED_CODECS", "Variant", "codec_manifest_names", "package", "write_dash",
