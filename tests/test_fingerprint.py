@@ -17,12 +17,15 @@ from _signals import notes
 
 import audiokit
 from audiokit.errors import FormatError
-from audiokit.fingerprint import ITEM_S, Fingerprint, compare, duplicate_groups, fingerprint
+from audiokit.fingerprint import ITEM_S, MATCH_MAX_BER, Fingerprint, compare, duplicate_groups, fingerprint
 from audiokit.io.resample import resample
 
 RATE = 44100
 TRACKS, COPIED, SECONDS, TRIM_S = 50, 8, 20.0, 7.0
 VARIANTS = ("mp3-64k", "aac-96k", "opus-24k", "trimmed-7s", "minus-6dB", "resampled-22k")
+#: The margins asserted on either side of the match limit (MATCH_MAX_BER, 0.30): the worst copy's bit error
+#: rate is at most half of it, and the closest pair of different tracks is at least 10 % above it.
+COPY_BER_MAX, DISTINCT_BER_MIN = 0.5 * MATCH_MAX_BER, 1.1 * MATCH_MAX_BER
 
 
 def _variant(kind: str, samples: np.ndarray, folder, name: str):
@@ -86,6 +89,7 @@ def test_pairwise_precision_and_recall_are_exact(catalog):
     print(f"pairs: {true_positive} true, {false_positive} false positive, {false_negative} missed; "
           f"worst BER of a copy {worst_same:.3f}, lowest BER between different tracks {best_different:.3f}")
     assert (false_positive, false_negative) == (0, 0)
+    assert worst_same <= COPY_BER_MAX and best_different >= DISTINCT_BER_MIN, (worst_same, best_different)
     assert true_positive == COPIED * (len(VARIANTS) + 1) * len(VARIANTS) // 2
 
 
