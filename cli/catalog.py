@@ -229,18 +229,24 @@ def report(out_dir: str, track_id: str | None, output: str | None, as_json: bool
 def rebuild(out_dir: str, as_json: bool) -> None:
     """Recreate catalog.sqlite from the manifests (the source of truth).
 
+    A catalog.sqlite that is not a catalog or is damaged is kept as
+    catalog.sqlite.damaged and a new one is made (the failure records it held
+    are lost: failures have no manifest). Run it while no ingest writes into
+    OUT_DIR.
+
     \b
     Examples:
       audiokit catalog rebuild catalog/
     """
-    from audiokit.pipeline import Catalog
+    from audiokit.pipeline.catalog import rebuild_catalog
 
-    with Catalog(out_dir) as db:
-        count = db.rebuild(out_dir)
+    summary = rebuild_catalog(out_dir)
+    if summary.set_aside is not None:
+        click.echo(f"audiokit: warning: {summary.path}: {summary.reason}; kept as {summary.set_aside}", err=True)
     if as_json:
-        click.echo(json.dumps({"out_dir": out_dir, "manifests": count}, indent=2))
+        click.echo(json.dumps({"out_dir": out_dir, **summary.to_dict()}, indent=2))
     else:
-        click.echo(f"audiokit catalog: rebuilt from {count} manifests", err=True)
+        click.echo(f"audiokit catalog: rebuilt from {summary.manifests} manifests", err=True)
 
 
 COMMANDS = [catalog]

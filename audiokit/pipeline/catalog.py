@@ -14,31 +14,56 @@ manifest's ``fingerprint`` section) and ``embeddings`` (the tagger's embedding
 per model, from the manifest's ``tags`` section), the inputs of
 ``audiokit catalog duplicates`` and ``catalog similar``; its migration fills
 them from the manifests of the tracks already catalogued.
+
+Every fault of the file itself reaches the caller as a :class:`~audiokit.errors.CatalogError`
+naming the catalog and the fix: locked by another process past the busy
+timeout, not a catalog or damaged (:func:`rebuild_catalog` sets such a file
+aside and rebuilds), a full disk, a read-only folder, a folder in its place.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
-from ..errors import FormatError, ParameterError
+from ..errors import CatalogError, ParameterError
 from ..fingerprint import ALGORITHM, Fingerprint
 from .manifest import MANIFEST_NAME, read_manifest
 from .track import TRACKS_DIR
 
-__all__ = ["CATALOG_NAME", "Catalog"]
+__all__ = ["CATALOG_NAME", "DAMAGED_SUFFIX", "Catalog", "RebuildSummary", "rebuild_catalog"]
 
 CATALOG_NAME = "catalog.sqlite"
+#: What :func:`rebuild_catalog` appends to the name of a catalog file it cannot read before setting it aside.
+DAMAGED_SUFFIX = ".damaged"
 #: ``PRAGMA user_version`` of a current catalog (catalogs made before versioning read 0).
 SCHEMA_VERSION = 3
+#: How long a connection waits for another process's lock before giving up with a CatalogError.
 _BUSY_TIMEOUT_MS = 30_000
 _WAL_RETRY_S = 0.01
+#: The message for a folder where the catalog file should be.
+_FOLDER_IN_PLACE = ("{path}: a folder, not a catalog; move it away, then run again "
+                    "(`audiokit catalog rebuild` recreates the catalog from the manifests)")
+#: SQLite's primary result codes (sqlite.org/rescode.html) that name a fault of the catalog file, and the text
+#: sqlite3_errstr() gives each (Python before 3.11 has the text only: no ``sqlite_errorcode``).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, \
+    _SQLITE_NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
+_SQLITE_CODE_OF_TEXT = {
+    "database is locked": _SQLITE_BUSY, "database table is locked": _SQLITE_LOCKED,
+    "attempt to write a readonly database": _SQLITE_READONLY, "disk I/O error": _SQLITE_IOERR,
+    "database disk image is malformed": _SQLITE_CORRUPT, "database or disk is full": _SQLITE_FULL,
+    "unable to open database file": _SQLITE_CANTOPEN, "file is not a database": _SQLITE_NOTADB,
+}
 
 #: The tables schema version 3 added: what duplicate and similarity search read.
 _LOOKALIKE_TABLES = """
@@ -110,6 +135,55 @@ _MIGRATIONS = {
     3: tuple(statement for statement in _LOOKALIKE_TABLES.split(";") if statement.strip()),
 }
 
+_Arguments = ParamSpec("_Arguments")
+_Result = TypeVar("_Result")
+
+
+def _primary_code(error: sqlite3.Error) -> int | None:
+    """SQLite's primary result code of ``error`` (the low byte of an extended code), None when unknown."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return _SQLITE_CODE_OF_TEXT.get(str(error)) if code is None else code & 0xFF
+
+
+def _catalog_error(path: Path, error: sqlite3.Error) -> CatalogError:
+    """``error`` of the catalog at ``path`` as a CatalogError that names the file, the fault and the fix."""
+    out_dir = path.parent
+    primary = _primary_code(error)
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        fault = f"locked by another process for over {_BUSY_TIMEOUT_MS / 1000:g} s"
+        fix = f"another ingest or `audiokit catalog rebuild` on {out_dir} holds it: wait for it to end, then run again"
+    elif primary in (_SQLITE_NOTADB, _SQLITE_CORRUPT):
+        fault = "not a catalog, or damaged"
+        fix = (f"rebuild it from the manifests with `audiokit catalog rebuild {out_dir}` "
+               f"(which keeps this file as {path.name}{DAMAGED_SUFFIX})")
+    elif primary == _SQLITE_FULL:
+        fault, fix = "the disk is full", f"free space on the disk that holds {out_dir}, then run again"
+    elif primary == _SQLITE_READONLY:
+        fault = "cannot be written"
+        fix = f"make {out_dir} and the catalog writable, or only query it (`audiokit catalog list {out_dir}`)"
+    elif primary == _SQLITE_CANTOPEN:
+        fault, fix = "cannot be opened", f"it must be a file in a folder this user can write ({out_dir})"
+    elif primary == _SQLITE_IOERR:
+        fault, fix = "the disk reported an I/O error", f"check the disk that holds {out_dir}, then run again"
+    else:
+        fault, fix = "SQLite refused the operation", "run again with `audiokit --debug` for the traceback"
+    return CatalogError(f"{path}: {fault} ({error}); {fix}")
+
+
+def _catalog_errors(
+    method: Callable[Concatenate[Catalog, _Arguments], _Result],
+) -> Callable[Concatenate[Catalog, _Arguments], _Result]:
+    """``method`` with every sqlite3 error it raises turned into a CatalogError (:func:`_catalog_error`)."""
+
+    @functools.wraps(method)
+    def translated(catalog: Catalog, /, *args: _Arguments.args, **kwargs: _Arguments.kwargs) -> _Result:
+        try:
+            return method(catalog, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise _catalog_error(catalog.path, error) from error
+
+    return translated
+
 
 class Catalog:
     """Open (creating if needed) the catalog of one ingest output folder.
@@ -124,8 +198,13 @@ class Catalog:
 
     Examples
     --------
-    >>> with Catalog("out") as catalog:          # doctest: +SKIP
-    ...     rows = catalog.search(tag="rock", max_lufs=-10)
+    >>> from audiokit.pipeline import ingest
+    >>> ingest("examples/example.flac", "out", jobs=1).counts
+    {'ingested': 1}
+    >>> with Catalog("out", read_only=True) as catalog:
+    ...     for row in catalog.search(max_lufs=-10, min_duration_s=20):
+    ...         print(row["file_name"], round(row["integrated_lufs"], 1), row["duration_s"])
+    example.flac -13.7 20.2
     """
 
     def __init__(self, out_dir: str | os.PathLike[str], *, read_only: bool = False) -> None:
@@ -133,13 +212,28 @@ class Catalog:
         if read_only:
             self._db = self._open_read_only()
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        self._enable_wal()
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        if self.path.is_dir():
+            raise CatalogError(_FOLDER_IN_PLACE.format(path=self.path))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CatalogError(f"{self.path}: its folder cannot be made ({error.strerror}); "
+                               "choose an output folder this user can write") from error
+        try:
+            self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as error:
+            raise _catalog_error(self.path, error) from error
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            self._enable_wal()
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException as error:
+            self._db.close()
+            if isinstance(error, sqlite3.Error):
+                raise _catalog_error(self.path, error) from error
+            raise
 
     def _enable_wal(self) -> None:
         """Switch to WAL mode, retrying while another process holds the lock (up to the busy timeout).
@@ -167,19 +261,23 @@ class Catalog:
         is, without the -wal and -shm files; nothing may write it meanwhile,
         which holds for a catalog on read-only media or between ingest runs.
         """
+        if self.path.is_dir():
+            raise CatalogError(_FOLDER_IN_PLACE.format(path=self.path))
         if not self.path.is_file():
-            raise FormatError(f"{self.path}: no catalog here; run `audiokit ingest ... -o {self.path.parent}` first")
+            raise CatalogError(f"{self.path}: no catalog here; run `audiokit ingest ... -o {self.path.parent}` first")
         uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+        db = None
         try:
             db = sqlite3.connect(uri, uri=True)
             version = db.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as error:
-            raise FormatError(f"{self.path}: not a readable catalog ({error}); rebuild it with "
-                              "`audiokit catalog rebuild`") from None
+        except sqlite3.Error as error:
+            if db is not None:
+                db.close()
+            raise _catalog_error(self.path, error) from error
         if version != SCHEMA_VERSION:
             db.close()
-            raise FormatError(f"{self.path}: catalog schema version {version}; this audiokit reads "
-                              f"{SCHEMA_VERSION}. Open it once where it is writable to migrate it")
+            raise CatalogError(f"{self.path}: catalog schema version {version}; this audiokit reads "
+                               f"{SCHEMA_VERSION}. Open it once where it is writable to migrate it")
         db.row_factory = sqlite3.Row
         return db
 
@@ -191,8 +289,9 @@ class Catalog:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 self._db.execute("ROLLBACK")
-                raise FormatError(f"{self.path}: catalog schema version {version} is newer than this audiokit's "
-                                  f"{SCHEMA_VERSION}; upgrade audiokit, or rebuild it with `audiokit catalog rebuild`")
+                raise CatalogError(f"{self.path}: catalog schema version {version} is newer than this audiokit's "
+                                   f"{SCHEMA_VERSION}; upgrade audiokit, or rebuild it with "
+                                   f"`audiokit catalog rebuild {self.path.parent}`")
             existing = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tracks'").fetchone()
             if existing is None:
                 for statement in _SCHEMA.split(";"):
@@ -242,22 +341,26 @@ class Catalog:
         self._db.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?)",
                          (track_id, ALGORITHM, fingerprint.duration_s, fingerprint.to_bytes()))
 
+    @_catalog_errors
     def add_fingerprint(self, track_id: str, fingerprint: Fingerprint) -> None:
         """Store the fingerprint of a catalogued track (one computed after its ingest)."""
         with self._db:
             self._insert_fingerprint(track_id, fingerprint)
 
+    @_catalog_errors
     def fingerprints(self) -> dict[str, Fingerprint]:
         """``{track_id: Fingerprint}`` of every track with a stored Chromaprint fingerprint."""
         return {row["track_id"]: Fingerprint.from_bytes(row["words"], row["duration_s"])
                 for row in self._db.execute("SELECT * FROM fingerprints WHERE algorithm = ?", (ALGORITHM,))}
 
+    @_catalog_errors
     def embeddings(self, model: str) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
         """``{track_id: (mean, std or None)}``: the embedding of ``model`` per track that has one, float32."""
         return {row["track_id"]: (np.frombuffer(row["mean"], "<f4").astype(np.float32),
                                   None if row["std"] is None else np.frombuffer(row["std"], "<f4").astype(np.float32))
                 for row in self._db.execute("SELECT * FROM embeddings WHERE model = ? ORDER BY track_id", (model,))}
 
+    @_catalog_errors
     def add_manifest(self, manifest: dict, manifest_path: Path) -> None:
         """Insert or replace one track from its manifest (one transaction)."""
         source, loudness = manifest["source"], manifest.get("loudness") or {}
@@ -300,10 +403,12 @@ class Catalog:
             self._add_lookalike_rows(manifest)
             self._db.execute("DELETE FROM failures WHERE input_path = ?", (_storable(row["input_path"]),))
 
+    @_catalog_errors
     def has_track(self, track_id: str) -> bool:
         """Whether the catalog has a row for ``track_id``."""
         return self._db.execute("SELECT 1 FROM tracks WHERE track_id = ?", (track_id,)).fetchone() is not None
 
+    @_catalog_errors
     def add_failure(self, input_path: str, error: str, *, track_id: str | None = None,
                     input_sha256: str | None = None, stage: str | None = None) -> None:
         """Record that ``input_path`` failed (replacing an earlier failure of it).
@@ -318,18 +423,22 @@ class Catalog:
                 (_storable(input_path), _storable(error), datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  track_id, input_sha256, stage))
 
+    @_catalog_errors
     def known_failures(self) -> dict[str, dict]:
         """``{track_id: failure row}`` of every remembered failure (those recorded with a track id)."""
         return {row["track_id"]: row for row in self._rows("SELECT * FROM failures WHERE track_id IS NOT NULL")}
 
+    @_catalog_errors
     def tracks(self) -> list[dict]:
         """Every track, most recently ingested first."""
         return self._rows("SELECT * FROM tracks ORDER BY ingested_utc DESC, file_name")
 
+    @_catalog_errors
     def failures(self) -> list[dict]:
         """Every recorded failure (input, stage, reason, sha256, track id, time), most recent first."""
         return self._rows("SELECT * FROM failures ORDER BY failed_utc DESC")
 
+    @_catalog_errors
     def show(self, track_id: str) -> dict:
         """One track (an id or a unique id prefix) with its renditions, tags and flags."""
         matches = self._rows("SELECT * FROM tracks WHERE track_id LIKE ?", (f"{track_id}%",))
@@ -343,6 +452,7 @@ class Catalog:
         track["flags"] = self._rows("SELECT * FROM flags WHERE track_id = ? ORDER BY start_s", key)
         return track
 
+    @_catalog_errors
     def search(self, *, tag: str | None = None, min_lufs: float | None = None, max_lufs: float | None = None,
                explicit: bool | None = None, min_duration_s: float | None = None,
                max_duration_s: float | None = None) -> list[dict]:
@@ -363,6 +473,7 @@ class Catalog:
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         return self._rows(f"SELECT * FROM tracks {where} ORDER BY file_name", tuple(values))
 
+    @_catalog_errors
     def rebuild(self, out_dir: str | os.PathLike[str]) -> int:
         """Recreate every table from the manifests under ``out_dir``; returns the track count."""
         with self._db:
@@ -377,6 +488,7 @@ class Catalog:
     def _rows(self, query: str, values: tuple = ()) -> list[dict]:
         return [dict(row) for row in self._db.execute(query, values)]
 
+    @_catalog_errors
     def close(self) -> None:
         """Close the database connection."""
         self._db.close()
@@ -386,6 +498,89 @@ class Catalog:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class RebuildSummary:
+    """What :func:`rebuild_catalog` did."""
+
+    #: the catalog file, ``OUT/catalog.sqlite``
+    path: Path
+    #: manifests read into it, one per track
+    manifests: int
+    #: where the file that was no readable catalog went (``catalog.sqlite.damaged``); None when it was readable,
+    #: rebuilt in place with its failure records kept
+    set_aside: Path | None = None
+    #: why it was set aside (SQLite's message, or the newer schema version); None when it was not
+    reason: str | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready: paths as strings."""
+        return {"path": str(self.path), "manifests": self.manifests,
+                "set_aside": None if self.set_aside is None else str(self.set_aside), "reason": self.reason}
+
+
+def rebuild_catalog(out_dir: str | os.PathLike[str]) -> RebuildSummary:
+    """Recreate ``OUT/catalog.sqlite`` from the manifests under ``out_dir`` (the source of truth).
+
+    A readable catalog is rebuilt in place and keeps its failure records (they
+    have no manifest). A file that is not a catalog, is damaged (SQLite's
+    ``PRAGMA quick_check`` fails) or has a newer schema is renamed to
+    ``catalog.sqlite.damaged``, its ``-wal`` and ``-shm`` files with it
+    (sqlite.org/tempfiles.html), and a new catalog is made. Run it while no
+    ingest writes into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        The ingest output folder.
+
+    Returns
+    -------
+    RebuildSummary
+
+    Raises
+    ------
+    CatalogError
+        The catalog is locked past the busy timeout, or cannot be written.
+    """
+    path = Path(out_dir) / CATALOG_NAME
+    reason = _unreadable(path)
+    set_aside = None
+    if reason is not None:
+        set_aside = path.with_name(path.name + DAMAGED_SUFFIX)
+        for suffix in ("-wal", "-shm"):  # a new catalog of the old name would read the old one's journal
+            companion, moved = path.with_name(path.name + suffix), set_aside.with_name(set_aside.name + suffix)
+            if companion.exists():
+                os.replace(companion, moved)
+            else:
+                moved.unlink(missing_ok=True)  # an earlier damaged file's, which would pair with this one
+        os.replace(path, set_aside)
+    with Catalog(out_dir) as catalog:
+        count = catalog.rebuild(out_dir)
+    return RebuildSummary(path, count, set_aside, reason)
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why the file at ``path`` cannot be rebuilt in place (not a catalog, damaged, newer); None if it can or is absent."""
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000)
+        try:
+            (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error as error:
+        if _primary_code(error) in (_SQLITE_NOTADB, _SQLITE_CORRUPT):
+            return str(error)
+        raise _catalog_error(path, error) from error
+    if check != "ok":
+        return f"PRAGMA quick_check: {check}"
+    if version > SCHEMA_VERSION:
+        return f"catalog schema version {version} is newer than this audiokit's {SCHEMA_VERSION}"
+    return None
 
 
 def _storable(value: object) -> object:
