@@ -1,10 +1,12 @@
 """What a track report draws from the audio itself, measured in one streaming pass.
 
-:func:`measure_track` feeds every block of the source to three consumers at
+:class:`TrackMeasurer` feeds every block of the source to three consumers at
 once: the BS.1770 meter (:class:`audiokit.loudness.LoudnessMeter`) for the
 momentary (400 ms) and short-term (3 s) loudness curves of EBU Tech 3341, a
 :class:`SpectrogramBuilder`, and (when the ingest pass did not write them) a
-:class:`audiokit.waveform.PeaksBuilder`. Memory is bounded by the block size
+:class:`audiokit.waveform.PeaksBuilder`. It is itself a ``process(block)`` /
+``flush()`` consumer, so ingest's one decode pass can feed it;
+:func:`measure_track` is it run over a file or Audio. Memory is bounded by the block size
 and the size of the pictures, not by the track's length: the spectrogram
 averages the power of every STFT frame that falls in one of at most
 :data:`MAX_COLUMNS` columns, and the loudness curves are thinned to at most
@@ -29,7 +31,8 @@ from ..waveform import PeaksBuilder, WaveformPeaks
 if TYPE_CHECKING:
     from ..io.source import AudioSource
 
-__all__ = ["MAX_COLUMNS", "MAX_CURVE_POINTS", "ROWS", "SpectrogramBuilder", "TrackMeasurements", "measure_track"]
+__all__ = ["MAX_COLUMNS", "MAX_CURVE_POINTS", "ROWS", "SpectrogramBuilder", "TrackMeasurements", "TrackMeasurer",
+           "measure_track"]
 
 #: Largest number of time columns of the spectrogram (and of waveform pixels drawn).
 MAX_COLUMNS = 1200
@@ -159,6 +162,59 @@ def _thinned_hop_ms(duration_s: float) -> int:
     return max(10, 10 * math.ceil(duration_s * 1000 / MAX_CURVE_POINTS / 10))
 
 
+class TrackMeasurer:
+    """Streaming report measurements: ``process(block)`` for each block of the source, then ``flush()``.
+
+    Parameters
+    ----------
+    sample_rate : int
+    num_channels : int
+    num_frames : int
+        Length of the source (the spectrogram's column width).
+    with_peaks : bool
+        Also compute min/max peaks (:data:`PEAKS_SAMPLES_PER_PIXEL` frames per pixel).
+    channel_layout : str or sequence of str, optional
+        For the loudness meter's channel weights (:func:`audiokit.loudness.channel_weights`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> measurer = TrackMeasurer(8000, 1, 16000, with_peaks=True)
+    >>> for second in range(2):
+    ...     measurer.process(np.full((1, 8000), 0.25, np.float32))
+    >>> measured = measurer.flush()
+    >>> measured.duration_s, measured.spectrogram_db.shape, measured.peaks.length
+    (2.0, (160, 15), 32)
+    """
+
+    def __init__(self, sample_rate: int, num_channels: int, num_frames: int, *, with_peaks: bool,
+                 channel_layout: ChannelLayout | None = None) -> None:
+        self.sample_rate = check_sample_rate(sample_rate)
+        self._meter = LoudnessMeter(sample_rate, num_channels, channel_layout=channel_layout)
+        self._spectrogram = SpectrogramBuilder(sample_rate, num_frames)
+        self._peaks = (PeaksBuilder(sample_rate, num_channels, samples_per_pixel=(PEAKS_SAMPLES_PER_PIXEL,))
+                       if with_peaks else None)
+
+    def process(self, block: np.ndarray) -> None:
+        """Add a ``(channels, frames)`` block."""
+        self._meter.process(block)
+        self._spectrogram.process(block)
+        if self._peaks is not None:
+            self._peaks.process(block)
+
+    def flush(self) -> TrackMeasurements:
+        """The curves and pictures of everything processed."""
+        duration_s = self._meter.num_frames / self.sample_rate
+        hop_ms = _thinned_hop_ms(duration_s)
+        with warnings.catch_warnings():  # a too-short track has empty curves; the report says so
+            warnings.simplefilter("ignore", LoudnessWarning)
+            momentary, short_term = self._meter.momentary(hop_ms=hop_ms), self._meter.short_term(hop_ms=hop_ms)
+        return TrackMeasurements(momentary=momentary, short_term=short_term,
+                                 spectrogram_db=self._spectrogram.flush(), spectrogram_hz=self._spectrogram.row_hz,
+                                 peaks=self._peaks.flush()[0] if self._peaks is not None else None,
+                                 duration_s=duration_s)
+
+
 def measure_track(source: AudioSource, *, with_peaks: bool,
                   channel_layout: ChannelLayout | None = None) -> TrackMeasurements:
     """Loudness curves, spectrogram and (if asked) waveform peaks of a file or Audio, in one streaming pass.
@@ -185,21 +241,8 @@ def measure_track(source: AudioSource, *, with_peaks: bool,
     from ..io.source import open_source
 
     with open_source(source) as reader:
-        meter = LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=channel_layout)
-        spectrogram = SpectrogramBuilder(reader.sample_rate, reader.num_frames)
-        peaks = (PeaksBuilder(reader.sample_rate, reader.num_channels, samples_per_pixel=(PEAKS_SAMPLES_PER_PIXEL,))
-                 if with_peaks else None)
+        measurer = TrackMeasurer(reader.sample_rate, reader.num_channels, reader.num_frames, with_peaks=with_peaks,
+                                 channel_layout=channel_layout)
         for block in reader.blocks(BLOCK_FRAMES):
-            meter.process(block)
-            spectrogram.process(block)
-            if peaks is not None:
-                peaks.process(block)
-        sample_rate = reader.sample_rate
-    duration_s = meter.num_frames / sample_rate
-    hop_ms = _thinned_hop_ms(duration_s)
-    with warnings.catch_warnings():  # a too-short track has empty curves; the report says so
-        warnings.simplefilter("ignore", LoudnessWarning)
-        momentary, short_term = meter.momentary(hop_ms=hop_ms), meter.short_term(hop_ms=hop_ms)
-    return TrackMeasurements(momentary=momentary, short_term=short_term, spectrogram_db=spectrogram.flush(),
-                             spectrogram_hz=spectrogram.row_hz, peaks=peaks.flush()[0] if peaks else None,
-                             duration_s=duration_s)
+            measurer.process(block)
+    return measurer.flush()
