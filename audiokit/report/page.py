@@ -29,7 +29,7 @@ import numpy as np
 from .._files import write_atomically
 from ..waveform import WaveformPeaks
 from .charts import CHART_WIDTH, MARGIN, WIDTH, loudness_svg, png_data_uri, spectrogram_png, waveform_svg
-from .measure import measure_track
+from .measure import TrackMeasurements, measure_track
 
 if TYPE_CHECKING:
     from ..io.source import AudioSource
@@ -250,7 +250,8 @@ def _transcript_section(document: dict, track_dir: Path) -> str:
     return f'{flag_list}<div id="transcript">{"".join(lines)}</div>'
 
 
-def render_track_report(document: dict, track_dir: Path, *, source: AudioSource, page_dir: Path) -> str:
+def render_track_report(document: dict, track_dir: Path, *, source: AudioSource | TrackMeasurements,
+                        page_dir: Path) -> str:
     """The report page of one track, as HTML text.
 
     Parameters
@@ -259,8 +260,9 @@ def render_track_report(document: dict, track_dir: Path, *, source: AudioSource,
         The track's manifest (or, during ingest, the sections written so far).
     track_dir : Path
         The track's folder (renditions, waveform peaks, transcript).
-    source : str, os.PathLike or Audio
-        The track's audio, streamed once for the loudness curves and the spectrogram.
+    source : str, os.PathLike, Audio or TrackMeasurements
+        The track's audio, streamed once for the loudness curves and the spectrogram, or those
+        measurements already made (by a :class:`~.measure.TrackMeasurer` an ingest pass fed).
     page_dir : Path
         Folder the page will be written to (the player's paths are relative to it).
 
@@ -270,7 +272,8 @@ def render_track_report(document: dict, track_dir: Path, *, source: AudioSource,
     """
     track_source = document.get("source") or {}
     peaks = _read_peaks(document, track_dir)
-    measured = measure_track(source, with_peaks=peaks is None, channel_layout=track_source.get("channel_layout"))
+    measured = (source if isinstance(source, TrackMeasurements) else
+                measure_track(source, with_peaks=peaks is None, channel_layout=track_source.get("channel_layout")))
     peaks = peaks or measured.peaks
     loudness = document.get("loudness") or {}
     title = (track_source.get("tags") or {}).get("title") or track_source.get("file_name") or document["track_id"]
@@ -326,7 +329,7 @@ def render_track_report(document: dict, track_dir: Path, *, source: AudioSource,
 """
 
 
-def write_track_report(document: dict, track_dir: str | os.PathLike[str], *, source: AudioSource,
+def write_track_report(document: dict, track_dir: str | os.PathLike[str], *, source: AudioSource | TrackMeasurements,
                        output: str | os.PathLike[str]) -> Path:
     """Write one track's report page, atomically.
 
@@ -336,8 +339,9 @@ def write_track_report(document: dict, track_dir: str | os.PathLike[str], *, sou
         The track's manifest (or the sections written so far, during ingest).
     track_dir : str or os.PathLike
         The track's folder.
-    source : str, os.PathLike or Audio
-        The track's audio (the input, or a rendition when the input is gone).
+    source : str, os.PathLike, Audio or TrackMeasurements
+        The track's audio (the input, or a rendition when the input is gone), or its
+        measurements already made (see :func:`render_track_report`).
     output : str or os.PathLike
         The HTML file to write.
 
