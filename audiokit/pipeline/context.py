@@ -2,6 +2,12 @@
 
 A module of its own so that the stage modules (:mod:`.stages`, :mod:`.extra_stages`)
 and the track runner (:mod:`.track`) import one definition.
+
+A stage that only needs the input's blocks declares a :attr:`Stage.rider`: a
+``process(block)`` / ``flush()`` builder that the decode stage feeds from its
+one streaming pass when the stage is selected. The stage then finishes what
+the pass fed (:meth:`TrackContext.pass_result`), or, when no pass fed it,
+streams the file into a builder of its own.
 """
 
 from __future__ import annotations
@@ -9,8 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
+from .._arrays import BLOCK_FRAMES
 from ..audio import Audio
 from ..errors import AudiokitError
 from ..io.probe import MediaInfo
@@ -18,11 +27,19 @@ from ..io.probe import MediaInfo
 if TYPE_CHECKING:
     from ..transcode import LadderResult
 
-__all__ = ["Stage", "StageSkipped", "TrackContext"]
+__all__ = ["PassBuilder", "Stage", "StageSkipped", "TrackContext"]
 
 
 class StageSkipped(Exception):
     """Raised by a stage that cannot run here; the message says why."""
+
+
+class PassBuilder(Protocol):
+    """What a stage's rider builds: fed every ``(channels, frames)`` block of the input, then flushed once."""
+
+    def process(self, block: np.ndarray) -> None: ...  # noqa: D102 - the protocol's two calls
+
+    def flush(self) -> Any: ...  # noqa: D102 - returns the stage's result (peaks, a fingerprint, ...)
 
 
 @dataclass
@@ -47,6 +64,36 @@ class TrackContext:
     results: dict = field(default_factory=dict)
     #: filled by the tags stage: TagResult by model name
     tag_results: dict = field(default_factory=dict)
+    #: filled by the decode stage: what each selected stage's rider made of the pass (its builder's
+    #: ``flush()``), by stage name, until the stage takes it (:meth:`pass_result`)
+    fed: dict = field(default_factory=dict)
+
+    @property
+    def selected_stages(self) -> frozenset[str]:
+        """Names of the stages this track runs: the ``stages`` of its settings, as ingest resolved them."""
+        return frozenset(self.settings.get("stages", ()))
+
+    def pass_result(self, stage: str, build: Callable[[TrackContext], PassBuilder]) -> Any:
+        """What the decode stage's pass fed ``stage``'s builder; without one, the file streamed into ``build(self)``.
+
+        The pass fed nothing when ``stage`` was not among :attr:`selected_stages` as
+        the decode stage ran (a stage run on its own, a track started by an older
+        run): the input is then decoded again here, in blocks.
+
+        Raises
+        ------
+        FormatError
+            If the file cannot be decoded.
+        """
+        if stage in self.fed:
+            return self.fed.pop(stage)
+        from ..io.source import open_source
+
+        builder = build(self)
+        with open_source(self.path) as reader:
+            for block in reader.blocks(BLOCK_FRAMES):
+                builder.process(block)
+        return builder.flush()
     #: values several stages derive from the track and compute once, by name (never written to the
     #: manifest): the model stages keep the 16 kHz mono signal and its voice-activity scores here
     shared: dict = field(default_factory=dict)
@@ -110,3 +157,6 @@ class Stage:
     #: loads the stage's model into this process's caches, so that a worker that runs many tracks
     #: (a Ray model actor) pays for it once, before its first track
     load: Callable[[], None] | None = None
+    #: makes the stage's builder for the decode stage's pass, when the stage needs only the input's
+    #: blocks; the stage then takes its result from :meth:`TrackContext.pass_result`
+    rider: Callable[[TrackContext], PassBuilder] | None = None

@@ -7,16 +7,22 @@ records it as skipped with the reason, never silently drops it.
 
 The core stages decode the track once, in blocks, and never hold it whole:
 ``decode`` is the one streaming pass (:func:`audiokit.transcode.build_ladder`:
-each block goes to the source's loudness meter and every rendition's encoder),
-and ``loudness`` and ``ladder`` write what that pass measured and made. The
-model stages (:mod:`.model_stages`) that need the whole signal get it from
-:meth:`TrackContext.require_audio`, which decodes it on first use.
+each block goes to the source's loudness meter and every rendition's encoder,
+and to the builders of the selected stages that declare a rider: peaks,
+fingerprint, report), and ``loudness``, ``ladder`` and those stages write what
+that pass measured and made. The model stages (:mod:`.model_stages`) that need
+the whole signal get it from :meth:`TrackContext.require_audio`, which decodes
+it on first use.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from ..errors import AudiokitError, ParameterError
-from .context import Stage, StageSkipped, TrackContext
+from .context import PassBuilder, Stage, StageSkipped, TrackContext
 from .extra_stages import CATALOG_STAGES
 from .model_stages import MODEL_STAGES
 
@@ -30,15 +36,53 @@ def _probe(context: TrackContext) -> dict:
     return context.info.to_dict()
 
 
+class _Rider:
+    """Feeds one selected stage's builder during the decode stage's pass and keeps what its ``flush()`` returns."""
+
+    def __init__(self, builder: PassBuilder) -> None:
+        self._builder = builder
+        self.result: Any = None
+
+    def process(self, block: np.ndarray) -> None:
+        self._builder.process(block)
+
+    def flush(self) -> None:
+        self.result = self._builder.flush()
+
+
+def _riders(context: TrackContext) -> dict[str, _Rider]:
+    """A rider for each selected stage that declares one, by stage name.
+
+    A stage whose builder cannot be made here (an optional dependency is
+    missing) rides without one: when it runs, it reports that itself.
+    """
+    riders = {}
+    for stage in STAGES:
+        if stage.rider is not None and stage.name in context.selected_stages:
+            try:
+                riders[stage.name] = _Rider(stage.rider(context))
+            except AudiokitError:
+                continue
+    return riders
+
+
 def _decode(context: TrackContext) -> dict:
-    """The one streaming pass: the file decoded in blocks, fanned out to the loudness meter and the encoders."""
+    """The one streaming pass: the file decoded in blocks, fanned out to the loudness meter, the encoders and riders.
+
+    The riders are the builders of the selected stages that need only the
+    input's blocks (peaks, fingerprint, report); what they made waits in
+    :attr:`TrackContext.fed` for those stages.
+    """
     from .. import transcode
 
     context.require_info()
+    riders = _riders(context)
     context.ladder = transcode.build_ladder(
         context.path, context.work_dir / "renditions", preset=context.settings["preset"],
         hls=context.settings["hls"], dash=context.settings["dash"], qa=context.settings.get("qa", "fast"),
+        consumers=list(riders.values()),
     )
+    context.fed.update((name, rider.result) for name, rider in riders.items())
     return {"num_frames": context.ladder.source_num_frames, "sample_rate": context.ladder.source_sample_rate}
 
 

@@ -23,14 +23,16 @@ from click.testing import CliRunner
 
 import audiokit
 from audiokit.cli.catalog import catalog as catalog_command
-from audiokit.errors import FormatError
+from audiokit.errors import FormatError, MissingDependencyError
 from audiokit.fingerprint import fingerprint
+from audiokit.io.reader import AudioReader
 from audiokit.pipeline import Catalog, read_manifest
 from audiokit.pipeline.extra_stages import PEAKS_SAMPLES_PER_PIXEL
 from audiokit.pipeline.lookalikes import duplicate_tracks, similar_tracks
-from audiokit.pipeline.stages import resolve_stages
-from audiokit.pipeline.track import ingest_track
-from audiokit.waveform import WaveformPeaks
+from audiokit.pipeline.stages import CORE_STAGES, resolve_stages
+from audiokit.pipeline.track import PartialTrack, finish_track, ingest_track, split_stages, start_track
+from audiokit.report.measure import measure_track
+from audiokit.waveform import WaveformPeaks, waveform_peaks
 
 RATE = 44100
 TRIM_S = 3.0
@@ -214,3 +216,123 @@ def test_catalog_report_rewrites_pages_from_the_catalog(ingested, tmp_path):
     sources = _Links()
     sources.feed(single.read_text())
     assert sources.sources and all((single.parent / src).is_file() for src in sources.sources)
+
+
+# --- peaks, fingerprint and report ride the decode stage's one pass ------------------------------------------------
+
+def _count_source_decodes(monkeypatch: pytest.MonkeyPatch, source: Path) -> list[Path]:
+    """Record every decode of ``source`` (probing reads its header without decoding and is not counted)."""
+    decodes: list[Path] = []
+    original = AudioReader._decoded_chunks
+
+    def counting(reader):
+        if reader.path.resolve() == source.resolve():
+            decodes.append(reader.path)
+        return original(reader)
+
+    monkeypatch.setattr(AudioReader, "_decoded_chunks", counting)
+    return decodes
+
+
+@pytest.fixture(scope="module")
+def upload(tmp_path_factory):
+    """A 12.345 s music-like 44.1 kHz stereo FLAC."""
+    song = (0.3 * notes(RATE, 12.345, np.random.default_rng(31))).astype(np.float32)
+    return audiokit.write(tmp_path_factory.mktemp("upload") / "song.flac", audiokit.Audio(song, RATE))
+
+
+def _ingest_catalog_stages(upload: Path, out: Path, monkeypatch: pytest.MonkeyPatch, *, fed: bool):
+    """Ingest with peaks, fingerprint and report; ``fed=False`` drops what the pass fed them (a resumed track).
+
+    Returns the track folder, the pass's results as the core stages left them, and the decodes of the input.
+    """
+    stages = resolve_stages("peaks,fingerprint,report")
+    settings = {"preset": "hls-aac", "hls": False, "dash": False, "qa": "fast",
+                "stages": [stage.name for stage in stages]}
+    core, catalog_stages = split_stages(stages)
+    decodes = _count_source_decodes(monkeypatch, upload)
+    started = start_track(upload, out, settings, core)
+    assert isinstance(started, PartialTrack), started
+    pass_results = dict(started.context.fed)
+    if not fed:
+        started.context.fed.clear()
+    result = finish_track(started, catalog_stages)
+    assert result.status == "ingested", result.error
+    manifest = read_manifest(Path(result.manifest_path))
+    assert {name: manifest["stages"][name]["status"] for name in ("peaks", "fingerprint", "report")} \
+        == dict.fromkeys(("peaks", "fingerprint", "report"), "ok"), manifest["stages"]
+    return Path(result.manifest_path).parent, pass_results, list(decodes)
+
+
+def test_catalog_stages_ride_the_one_decode_pass(upload, tmp_path, monkeypatch):
+    track_dir, fed, decodes = _ingest_catalog_stages(upload, tmp_path / "out", monkeypatch, fed=True)
+    assert len(decodes) == 1, f"the input was decoded {len(decodes)} times; the catalog stages must ride the pass"
+    assert set(fed) == {"peaks", "fingerprint", "report"}
+    # what the pass fed equals each standalone function on the file
+    for got, expected in zip(fed["peaks"], waveform_peaks(upload, samples_per_pixel=PEAKS_SAMPLES_PER_PIXEL, bits=8),
+                             strict=True):
+        np.testing.assert_array_equal(got.data, expected.data)
+    reference = fingerprint(upload)
+    np.testing.assert_array_equal(fed["fingerprint"].words, reference.words)
+    assert fed["fingerprint"].duration_s == reference.duration_s
+    measured = measure_track(upload, with_peaks=False, channel_layout=audiokit.probe(upload).channel_layout)
+    np.testing.assert_array_equal(fed["report"].spectrogram_db, measured.spectrogram_db)
+    np.testing.assert_array_equal(fed["report"].momentary.lufs, measured.momentary.lufs)
+    np.testing.assert_array_equal(fed["report"].short_term.lufs, measured.short_term.lufs)
+    assert fed["report"].peaks is None  # the page draws the peaks stage's finest level
+    # and the written peaks equal numpy's min and max of the decoded samples, scaled as audiowaveform scales 8 bits
+    samples = soundfile.read(upload, dtype="float32", always_2d=True)[0].T
+    manifest = read_manifest(track_dir / "manifest.json")
+    for level in manifest["peaks"]["levels"]:
+        peaks = WaveformPeaks.from_dict(json.loads((track_dir / level["path"]).read_text()))
+        per_pixel = level["samples_per_pixel"]
+        whole = samples.shape[1] // per_pixel * per_pixel
+        frames = samples[:, :whole].reshape(samples.shape[0], -1, per_pixel)
+        expected = np.clip(np.floor(np.stack([frames.min(axis=2), frames.max(axis=2)], -1) * 128), -128, 127)
+        np.testing.assert_array_equal(peaks.data[: whole // per_pixel].transpose(1, 0, 2), expected)
+        tail = samples[:, whole:]
+        np.testing.assert_array_equal(peaks.data[-1], np.clip(np.floor(
+            np.stack([tail.min(axis=1), tail.max(axis=1)], -1) * 128), -128, 127))
+    assert manifest["fingerprint"] == reference.to_dict()
+
+
+def test_a_catalog_stage_the_pass_did_not_feed_streams_the_file_itself(upload, tmp_path, monkeypatch):
+    fed_dir, _, _ = _ingest_catalog_stages(upload, tmp_path / "fed", monkeypatch, fed=True)
+    monkeypatch.undo()
+    alone_dir, _, decodes = _ingest_catalog_stages(upload, tmp_path / "alone", monkeypatch, fed=False)
+    assert len(decodes) == 4  # the pass, then peaks, fingerprint and report each on their own
+    fed, alone = read_manifest(fed_dir / "manifest.json"), read_manifest(alone_dir / "manifest.json")
+    for name in ("peaks", "fingerprint", "report"):
+        assert alone[name] == fed[name]
+    for level in fed["peaks"]["levels"]:
+        assert (alone_dir / level["path"]).read_bytes() == (fed_dir / level["path"]).read_bytes()
+    assert (alone_dir / "report.html").read_text() == (fed_dir / "report.html").read_text()
+
+
+def test_a_stage_selected_after_the_pass_streams_the_file_itself(upload, tmp_path, monkeypatch):
+    """A track whose settings name only the core stages: the decode stage builds no riders."""
+    stages = resolve_stages("fingerprint")
+    settings = {"preset": "hls-aac", "hls": False, "dash": False, "qa": "off", "stages": list(CORE_STAGES)}
+    decodes = _count_source_decodes(monkeypatch, upload)
+    result = ingest_track(upload, tmp_path / "out", settings, stages)
+    assert result.status == "ingested", result.error
+    assert len(decodes) == 2
+    assert read_manifest(Path(result.manifest_path))["fingerprint"] == fingerprint(upload).to_dict()
+
+
+def test_a_rider_that_cannot_be_built_leaves_the_pass_and_its_stage_is_skipped(upload, tmp_path, monkeypatch):
+    def no_chromaprint():
+        raise MissingDependencyError("fingerprints need the Chromaprint library (libchromaprint.so.1: cannot open "
+                                     "shared object file): apt-get install libchromaprint1")
+
+    monkeypatch.setattr("audiokit.fingerprint._chromaprint", no_chromaprint)
+    stages = resolve_stages("peaks,fingerprint")
+    settings = {"preset": "hls-aac", "hls": False, "dash": False, "qa": "off",
+                "stages": [stage.name for stage in stages]}
+    decodes = _count_source_decodes(monkeypatch, upload)
+    result = ingest_track(upload, tmp_path / "out", settings, stages)
+    assert result.status == "ingested", result.error
+    manifest = read_manifest(Path(result.manifest_path))
+    assert manifest["stages"]["fingerprint"]["status"] == "skipped"
+    assert "apt-get install libchromaprint1" in manifest["stages"]["fingerprint"]["reason"]
+    assert manifest["stages"]["peaks"]["status"] == "ok" and len(decodes) == 1
