@@ -122,14 +122,20 @@ CORE_STAGES = tuple(stage.name for stage in STAGES if stage.core)
 def resolve_stages(selection: str) -> tuple[Stage, ...]:
     """Stages for ``--stages``: ``core``, ``all`` or a comma-separated list of names.
 
-    The core stages always run: every other stage builds on them.
+    The core stages always run: every other stage builds on them. ``core`` may
+    also open a list (``core,peaks,fingerprint``).
+
+    Examples
+    --------
+    >>> [stage.name for stage in resolve_stages("core,peaks")]
+    ['probe', 'decode', 'loudness', 'ladder', 'peaks']
     """
     by_name = {stage.name: stage for stage in STAGES}
     if selection == "all":
         return STAGES
     wanted = set(CORE_STAGES)
     if selection != "core":
-        names = [name.strip() for name in selection.split(",") if name.strip()]
+        names = [name.strip() for name in selection.split(",") if name.strip() and name.strip() != "core"]
         unknown = [name for name in names if name not in by_name]
         if unknown:
             raise ParameterError(
