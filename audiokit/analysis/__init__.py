@@ -10,9 +10,9 @@ segmentation that needs models is a *segmenter* plugged in through
 Examples
 --------
 >>> from audiokit.analysis import analyze
->>> result = analyze("examples/example.flac")   # doctest: +SKIP
->>> result.tempo.bpm, result.key.name            # doctest: +SKIP
-(100.0, 'C major')
+>>> result = analyze("examples/example.flac", segment_method="energy")
+>>> round(result.tempo.bpm), result.key.name
+(100, 'C major')
 """
 
 from .analyze import AnalysisResult, analyze

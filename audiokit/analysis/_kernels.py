@@ -1,4 +1,4 @@
-"""Numba kernels of the analysis front end; private, called through :mod:`._frames` and :mod:`.spectral`.
+"""Numba kernels of the analysis front end; private, called through :mod:`._frames`.
 
 Kernels trust their input: the wrappers check shapes and dtypes and allocate
 the outputs. Spectra are frames-major, ``(frames, bins)``, so every loop over
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["band_energies", "bin_energies", "spectral_shape"]
+__all__ = ["add_bin_energies", "band_energies", "spectral_shape"]
 
 
 @njit(cache=True, nogil=True)
@@ -34,9 +34,11 @@ def band_energies(magnitude: np.ndarray, weights: np.ndarray, first_bins: np.nda
 
 
 @njit(cache=True, nogil=True)
-def bin_energies(magnitude: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Power per bin summed over all frames: out[k] = sum_t magnitude[t, k]^2, accumulated in float64."""
-    out[:] = 0.0
+def add_bin_energies(magnitude: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Power per bin summed over the frames, added to ``out``: out[k] += sum_t magnitude[t, k]^2, in float64.
+
+    Fed the frames of a stream batch after batch, the sum is the one over all frames, in the same order.
+    """
     for t in range(magnitude.shape[0]):
         row = magnitude[t]
         for k in range(row.shape[0]):

@@ -1,13 +1,21 @@
-"""``analyze()``: every music analysis of a file or signal from one shared STFT."""
+"""``analyze()``: every music analysis of a file or signal from one shared STFT, read in blocks.
+
+The source is decoded block by block into :class:`._frames.FrameAnalyzer`, which
+keeps per-frame features only (a few numbers per 23 ms frame), so memory does
+not grow with the duration. The one exception is a segmenter that reads the
+signal (the learned one): it gets the 16 kHz mono, kept for it during the same
+pass (4 bytes per sample: 690 MB for a 3-hour episode).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._frames import frames_of
+from .._arrays import BLOCK_FRAMES
+from ._frames import FrameAnalyzer
 from .rhythm import TempoResult, tempo_from_frames
-from .segments import SegmentationResult, Segmenter, segments_from_frames
+from .segments import SEGMENTER_RATE, SegmentationResult, Segmenter, choose_segmenter, needs_signal, segment_frames
 from .spectral import SilenceResult, SpectralSummary, silence_from_frames, summary_from_frames
 from .tonality import KeyResult, key_from_frames
 
@@ -81,23 +89,34 @@ def analyze(source: AudioSource, *, key_profile: str = "krumhansl", threshold_db
     FormatError
         If the file cannot be decoded.
 
+    Notes
+    -----
+    The source is read once, in blocks of :data:`audiokit._arrays.BLOCK_FRAMES`
+    frames; only per-frame features are kept (see :mod:`._frames`), and the
+    16 kHz mono signal when the segmenter reads it (``"learned"``, ``"auto"``
+    with the ml extra, or a ``segmenter``).
+
     Examples
     --------
     >>> from audiokit.analysis import analyze
-    >>> result = analyze("examples/example.flac")      # doctest: +SKIP
-    >>> round(result.tempo.bpm), result.key.name        # doctest: +SKIP
-    (100, 'C major')
+    >>> result = analyze("examples/example.flac", segment_method="energy")
+    >>> round(result.tempo.bpm), result.key.name, result.duration_s
+    (100, 'C major', 20.2)
     """
-    from ..io.source import as_audio
+    from ..io.source import open_source
 
-    source = as_audio(source)
-    frames = frames_of(source.samples, source.sample_rate)
+    chosen, fallback_reason = choose_segmenter(segment_method, tags=tags, segmenter=segmenter)
+    with open_source(source) as reader:
+        analyzer = FrameAnalyzer(reader.sample_rate, reader.num_channels, expected_frames=reader.num_frames,
+                                 mono_rate=SEGMENTER_RATE if needs_signal(chosen) else None)
+        for block in reader.blocks(BLOCK_FRAMES):
+            analyzer.process(block)
+    frames = analyzer.flush()
     return AnalysisResult(
-        duration_s=round(source.duration_s, 6),
+        duration_s=round(frames.duration_s, 6),
         tempo=tempo_from_frames(frames),
         key=key_from_frames(frames, profile=key_profile),
         spectral=summary_from_frames(frames, threshold_dbfs=threshold_dbfs),
         silence=silence_from_frames(frames, threshold_dbfs=threshold_dbfs, min_silence_ms=min_silence_ms),
-        segments=segments_from_frames(frames, threshold_dbfs=threshold_dbfs, method=segment_method, tags=tags,
-                                      segmenter=segmenter),
+        segments=segment_frames(frames, chosen, threshold_dbfs=threshold_dbfs, fallback_reason=fallback_reason),
     )

@@ -1,7 +1,7 @@
 """Tempo (BPM) and beat times.
 
 Method: an onset-strength envelope (librosa's ``onset_strength``: spectral flux
-of the log-mel spectrogram of the shared STFT, 43 frames/s) is autocorrelated; every candidate tempo on a
+of the log-mel spectrogram of the shared STFT, 43 frames/s, computed by the front end) is autocorrelated; every candidate tempo on a
 0.05 BPM grid between ``min_bpm`` and ``max_bpm`` is scored by the mean
 autocorrelation at its first four beat multiples (a comb), times a broad
 log-normal preference around 120 BPM. When the tempo twice as fast has at
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
-from ._frames import ANALYSIS_RATE, HOP_LENGTH, Frames, frames_of, mel_energies
+from ._frames import ANALYSIS_RATE, HOP_LENGTH, Frames, frames_of
 
 __all__ = ["TempoResult", "tempo", "tempo_from_frames"]
 
@@ -51,13 +51,6 @@ class TempoResult:
     def to_dict(self) -> dict:
         """The fields as JSON-ready Python values."""
         return {"bpm": self.bpm, "beat_times_s": list(self.beat_times_s), "confidence": self.confidence}
-
-
-def _onset_envelope(frames: Frames) -> np.ndarray:
-    import librosa
-
-    return librosa.onset.onset_strength(S=librosa.power_to_db(mel_energies(frames)), sr=ANALYSIS_RATE,
-                                        hop_length=HOP_LENGTH)
 
 
 def _interp(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -97,7 +90,7 @@ def tempo_from_frames(frames: Frames, *, min_bpm: float = 60.0, max_bpm: float =
 
     if not 0 < min_bpm < max_bpm:
         raise ParameterError(f"min_bpm={min_bpm}, max_bpm={max_bpm}; expected 0 < min_bpm < max_bpm")
-    envelope = _onset_envelope(frames)
+    envelope = frames.onset
     centred = envelope - envelope.mean()
     spectrum = np.fft.rfft(centred, 2 * centred.size)
     acf = np.fft.irfft(spectrum * np.conj(spectrum))[: centred.size]

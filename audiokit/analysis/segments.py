@@ -1,7 +1,7 @@
 """Speech / music / silence segmentation: the seam for model-backed segmenters, and the energy method.
 
 The core holds no model. A *segmenter* is any callable that takes a
-:class:`SegmentationInput` (the shared analysis signal, its frame times, frame
+:class:`SegmentationInput` (the mono signal at 16 kHz, the analysis frame times, frame
 RMS and silent frames) and returns a :class:`SegmentationResult`;
 :func:`segments_from_labels` turns one label per analysis frame into that
 result the same way for every segmenter.
@@ -39,23 +39,26 @@ from importlib.metadata import EntryPoint, entry_points
 import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError
-from ._frames import ANALYSIS_RATE, Frames, frames_of
+from ._frames import Frames, frames_of
 from .spectral import silent_frames
 
 __all__ = [
     "LABELS",
     "METHODS",
     "SEGMENTER_GROUP",
+    "SEGMENTER_RATE",
     "Segment",
     "SegmentationInput",
     "SegmentationResult",
     "Segmenter",
+    "choose_segmenter",
     "energy_segmentation",
     "load_segmenter",
     "registered_segmenters",
     "runs_of",
+    "needs_signal",
+    "segment_frames",
     "segments",
-    "segments_from_frames",
     "segments_from_labels",
 ]
 
@@ -65,6 +68,9 @@ LABELS = ("speech", "music", "silence", "other")
 METHODS = ("auto", "learned", "energy")
 #: entry-point group where packages register segmenters by name (``name = "module:factory"``)
 SEGMENTER_GROUP = "audiokit.segmenters"
+#: rate of :attr:`SegmentationInput.mono`, Hz: the rate speech models take (Silero VAD, Whisper), so a
+#: learned segmenter gets the signal it runs on and the analysis keeps the fewest samples it needs
+SEGMENTER_RATE = 16000
 #: the registered name ``method="learned"`` loads
 LEARNED = "learned"
 #: silent runs shorter than this are not silence segments, seconds
@@ -121,11 +127,12 @@ class SegmentationResult:
 
 @dataclass(frozen=True, eq=False)
 class SegmentationInput:
-    """What a segmenter gets: the shared analysis signal and its frames."""
+    """What a segmenter gets: the mono signal and the shared analysis frames."""
 
-    #: mono samples at ``sample_rate``, shape (n,), float32
+    #: mono samples at ``sample_rate``, shape (n,), float32: the analysis-rate (22050 Hz) mono resampled
+    #: to :data:`SEGMENTER_RATE`; empty for the energy method, which reads the frames only
     mono: np.ndarray
-    #: rate of ``mono``, Hz (the analysis rate, 22050)
+    #: rate of ``mono``, Hz (:data:`SEGMENTER_RATE`)
     sample_rate: int
     #: analysis frames per second
     frame_rate: float
@@ -148,7 +155,7 @@ class SegmentationInput:
         return mask
 
 
-#: a segmenter: the shared analysis signal in, segments out
+#: a segmenter: the signal and its analysis frames in, segments out
 Segmenter = Callable[[SegmentationInput], SegmentationResult]
 
 
@@ -303,31 +310,78 @@ def load_segmenter(name: str = LEARNED, **options: object) -> Segmenter:
     return point.load()(**options)
 
 
-def _input_of(frames: Frames, silent: np.ndarray) -> SegmentationInput:
-    return SegmentationInput(mono=frames.mono, sample_rate=ANALYSIS_RATE, frame_rate=frames.frame_rate,
-                             frame_times_s=frames.times_s,
-                             rms=frames.rms, silent=silent, duration_s=frames.duration_s)
+def choose_segmenter(method: str = "auto", *, tags: object | None = None,
+                     segmenter: Segmenter | None = None) -> tuple[Segmenter, str | None]:
+    """The segmenter that ``method`` (or ``segmenter``) names, before any audio is read.
 
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS` (see :func:`segments`).
+    tags : object, optional
+        Passed to the learned segmenter.
+    segmenter : callable, optional
+        Returned as it is.
 
-def segments_from_frames(frames: Frames, *, threshold_dbfs: float = -60.0, method: str = "auto",
-                         tags: object | None = None,
-                         segmenter: Segmenter | None = None) -> SegmentationResult:
-    """:func:`segments` on frames already computed by :func:`._frames.frames_of`."""
+    Returns
+    -------
+    segmenter : Segmenter
+        :func:`energy_segmentation` for the energy method and the fallback.
+    fallback_reason : str or None
+        Why "auto" fell back to the energy method (a :class:`RuntimeWarning` says it too).
+
+    Raises
+    ------
+    ParameterError
+        On an unknown method.
+    MissingDependencyError
+        With ``method="learned"`` when no learned segmenter can run.
+    """
     if method not in METHODS:
         raise ParameterError(f"method is {method!r}; expected one of {', '.join(METHODS)}")
-    signal = _input_of(frames, silent_frames(frames, threshold_dbfs=threshold_dbfs))
     if segmenter is not None:
-        return segmenter(signal)
+        return segmenter, None
     if method == "energy":
-        return energy_segmentation(signal)
+        return energy_segmentation, None
     try:
-        return load_segmenter(LEARNED, tags=tags)(signal)
+        return load_segmenter(LEARNED, tags=tags), None
     except MissingDependencyError as error:
         if method == "learned":
             raise
         reason = f"{error} (speech/music fell back to the energy method)"
         warnings.warn(reason, RuntimeWarning, stacklevel=3)
-        return replace(energy_segmentation(signal), fallback_reason=reason)
+        return energy_segmentation, reason
+
+
+def needs_signal(segmenter: Segmenter) -> bool:
+    """Whether ``segmenter`` reads :attr:`SegmentationInput.mono` (every segmenter but the energy method)."""
+    return segmenter is not energy_segmentation
+
+
+def segment_frames(frames: Frames, segmenter: Segmenter, *, threshold_dbfs: float = -60.0,
+                   fallback_reason: str | None = None) -> SegmentationResult:
+    """Run ``segmenter`` (from :func:`choose_segmenter`) on frames computed by :class:`._frames.FrameAnalyzer`.
+
+    Parameters
+    ----------
+    frames : Frames
+        With the mono signal at :data:`SEGMENTER_RATE` when :func:`needs_signal` says so.
+    segmenter : Segmenter
+    threshold_dbfs : float
+        Frame RMS below this is silent.
+    fallback_reason : str, optional
+        Set on the result (the energy method run because the learned one could not).
+
+    Returns
+    -------
+    SegmentationResult
+    """
+    silent = silent_frames(frames, threshold_dbfs=threshold_dbfs)
+    signal = SegmentationInput(mono=frames.mono, sample_rate=frames.mono_rate or SEGMENTER_RATE,
+                               frame_rate=frames.frame_rate, frame_times_s=frames.times_s, rms=frames.rms,
+                               silent=silent, duration_s=frames.duration_s)
+    result = segmenter(signal)
+    return replace(result, fallback_reason=fallback_reason) if fallback_reason is not None else result
 
 
 def segments(samples: np.ndarray, sample_rate: int, *, threshold_dbfs: float = -60.0, method: str = "auto",
@@ -373,5 +427,6 @@ def segments(samples: np.ndarray, sample_rate: int, *, threshold_dbfs: float = -
     >>> result.method, result.silence_ratio
     ('energy', 1.0)
     """
-    return segments_from_frames(frames_of(samples, sample_rate), threshold_dbfs=threshold_dbfs, method=method,
-                                tags=tags, segmenter=segmenter)
+    chosen, fallback_reason = choose_segmenter(method, tags=tags, segmenter=segmenter)
+    frames = frames_of(samples, sample_rate, mono_rate=SEGMENTER_RATE if needs_signal(chosen) else None)
+    return segment_frames(frames, chosen, threshold_dbfs=threshold_dbfs, fallback_reason=fallback_reason)

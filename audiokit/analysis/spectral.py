@@ -1,8 +1,8 @@
 """Spectral summary (centroid, bandwidth, rolloff) and silence detection.
 
 Both read the shared 2048/512 STFT frames at 22050 Hz. The per-frame
-centroid, bandwidth and rolloff come from one Numba kernel
-(:func:`._kernels.spectral_shape`); the summary keeps the non-silent frames. Silence is energy
+centroid, bandwidth and rolloff come from the front end (one Numba kernel,
+:func:`._kernels.spectral_shape`, per batch of frames); the summary keeps the non-silent frames. Silence is energy
 only: a frame is silent when its RMS is below ``threshold_dbfs``, and a run
 of silent frames counts once it lasts ``min_silence_ms``.
 """
@@ -14,15 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
-from . import _kernels
 from ._frames import ANALYSIS_RATE, HOP_LENGTH, N_FFT, Frames, frames_of
 
 __all__ = ["SpectralSummary", "SilenceResult", "spectral_summary", "silence", "silent_frames"]
 
-#: rolloff: the frequency below which this fraction of the spectral magnitude lies
-ROLLOFF_FRACTION = 0.85
-#: centre frequency of each STFT bin, Hz
-_FREQUENCIES = np.fft.rfftfreq(N_FFT, 1 / ANALYSIS_RATE)
 
 
 @dataclass(frozen=True)
@@ -68,9 +63,8 @@ def summary_from_frames(frames: Frames, *, threshold_dbfs: float = -60.0) -> Spe
     columns = np.flatnonzero(~silent_frames(frames, threshold_dbfs=threshold_dbfs))
     if columns.size == 0:
         return SpectralSummary(0.0, 0.0, 0.0, 0.0)
-    centroid, bandwidth, rolloff = (np.empty(frames.rms.size) for _ in range(3))
-    _kernels.spectral_shape(frames.magnitude, _FREQUENCIES, ROLLOFF_FRACTION, centroid, bandwidth, rolloff)
-    centroid, bandwidth, rolloff = centroid[columns], bandwidth[columns], rolloff[columns]
+    centroid, bandwidth, rolloff = (frames.centroid_hz[columns], frames.bandwidth_hz[columns],
+                                    frames.rolloff_hz[columns])
     q1, median, q3 = np.percentile(centroid, [25, 50, 75])
     return SpectralSummary(centroid_hz=round(float(median), 2), bandwidth_hz=round(float(np.median(bandwidth)), 2),
                            rolloff_hz=round(float(np.median(rolloff)), 2), centroid_iqr_hz=round(float(q3 - q1), 2))
