@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from .main_helpers import echo_groups
+
+if TYPE_CHECKING:
+    from audiokit.pipeline import Catalog
 
 __all__ = ["COMMANDS", "catalog"]
 
@@ -31,7 +35,7 @@ def _require_catalog(out_dir: str) -> None:
         raise ParameterError(f"{out_dir}: no {CATALOG_NAME}; run `audiokit ingest ... -o {out_dir}` first")
 
 
-def _open(out_dir: str):
+def _open(out_dir: str) -> Catalog:
     """The catalog, opened for queries only (it may sit on read-only media)."""
     from audiokit.pipeline import Catalog
 
@@ -124,7 +128,8 @@ def show(out_dir: str, track_id: str, as_json: bool) -> None:
 @click.option("--min-duration", "min_duration_s", type=float, help="At least this long (s).")
 @click.option("--max-duration", "max_duration_s", type=float, help="At most this long (s).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def search(out_dir: str, as_json: bool, **conditions) -> None:
+def search(out_dir: str, tag: str | None, min_lufs: float | None, max_lufs: float | None, explicit: bool | None,
+           min_duration_s: float | None, max_duration_s: float | None, as_json: bool) -> None:
     """Find tracks by tag (any case), loudness range, explicit label and duration.
 
     \b
@@ -133,7 +138,9 @@ def search(out_dir: str, as_json: bool, **conditions) -> None:
       audiokit catalog search catalog/ --min-lufs -20 --max-lufs -12 --not-explicit --json
     """
     with _open(out_dir) as db:
-        _print_rows(db.search(**conditions), as_json, empty="no track matches")
+        rows = db.search(tag=tag, min_lufs=min_lufs, max_lufs=max_lufs, explicit=explicit,
+                         min_duration_s=min_duration_s, max_duration_s=max_duration_s)
+    _print_rows(rows, as_json, empty="no track matches")
 
 
 @catalog.command()

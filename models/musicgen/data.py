@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +77,7 @@ class Chorales:
         steps = self.grids[index].shape[1]
         return (self.bar_offsets[index] + np.arange(steps)) % self.steps_per_bar[index]
 
-    def subset(self, indices) -> "Chorales":
+    def subset(self, indices: Iterable[int]) -> "Chorales":
         """The chorales at ``indices``, in that order."""
         indices = list(indices)
         return Chorales(tuple(self.names[i] for i in indices), tuple(self.grids[i] for i in indices),
@@ -87,7 +90,7 @@ class Chorales:
         train = [i for i in order if i not in set(valid)]
         return self.subset(train), self.subset(valid)
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write to an ``.npz`` (no pickle), atomically."""
         lengths = np.array([g.shape[1] for g in self.grids], np.int64)
         tmp = Path(f"{path}.tmp.npz")
@@ -98,7 +101,7 @@ class Chorales:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path) -> "Chorales":
+    def load(cls, path: str | os.PathLike[str]) -> "Chorales":
         """Read what :meth:`save` wrote."""
         with np.load(path, allow_pickle=False) as data:
             bounds = np.concatenate([[0], np.cumsum(data["lengths"])])
@@ -114,7 +117,7 @@ class Chorales:
                 "three_four": int((self.steps_per_bar == 12).sum())}
 
 
-def extract_chorale(score) -> tuple[np.ndarray, Key, int, int]:
+def extract_chorale(score: Any) -> tuple[np.ndarray, Key, int, int]:
     """Token grid, key, pickup offset and steps per bar of one music21 score.
 
     Parameters
@@ -170,14 +173,15 @@ def extract_chorale(score) -> tuple[np.ndarray, Key, int, int]:
     return grid, key, bar_offset, steps_per_bar
 
 
-def _on_grid(quarter_length, what: str) -> int:
+def _on_grid(quarter_length: float | Fraction, what: str) -> int:
     steps = float(quarter_length) * STEPS_PER_QUARTER
     if abs(steps - round(steps)) > 1e-6:
         raise FormatError(f"{what} {float(quarter_length)} quarters is off the sixteenth grid")
     return int(round(steps))
 
 
-def _extract_path(path: str):
+def _extract_path(path: str) -> tuple[str, np.ndarray, int, int, int] | None:
+    """(name, grid, key index, pickup offset, steps per bar) of the chorale at ``path``; None if it is not one."""
     from music21 import corpus
 
     try:

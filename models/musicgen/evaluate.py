@@ -15,6 +15,7 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -104,7 +105,7 @@ def evaluate(*, bars: int = 16, temperature: float = 1.0, top_p: float = 0.95, r
     }
 
 
-def main(argv=None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     """Command-line entry point; returns the report it prints."""
     parser = argparse.ArgumentParser(prog="python -m audiokit.models.musicgen.evaluate",
                                      description=__doc__.split("\n\n")[0])

@@ -14,9 +14,16 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .tokens import REST, TRANSPOSITIONS, VOCAB_SIZE, grid_pitches, transpose_grid
+
+if TYPE_CHECKING:
+    from .data import Chorales
+    from .tokens import Key
 
 __all__ = [
     "BASELINE_ALPHA",
@@ -31,7 +38,7 @@ __all__ = [
 BASELINE_ALPHA = 0.1
 
 
-def _augmented(chorales):
+def _augmented(chorales: Chorales) -> Iterator[np.ndarray]:
     """Each grid in all training transpositions, each with REST prepended."""
     for grid in chorales.grids:
         for shift in TRANSPOSITIONS:
@@ -39,7 +46,7 @@ def _augmented(chorales):
             yield np.concatenate([np.full((shifted.shape[0], 1), REST, shifted.dtype), shifted], axis=1)
 
 
-def unigram_table(chorales, *, alpha: float = BASELINE_ALPHA) -> np.ndarray:
+def unigram_table(chorales: Chorales, *, alpha: float = BASELINE_ALPHA) -> np.ndarray:
     """Per-voice token log-probabilities from ``chorales`` in all 12 transpositions.
 
     Returns
@@ -53,7 +60,7 @@ def unigram_table(chorales, *, alpha: float = BASELINE_ALPHA) -> np.ndarray:
     return np.log(counts / counts.sum(axis=1, keepdims=True))
 
 
-def bigram_table(chorales, *, alpha: float = BASELINE_ALPHA) -> np.ndarray:
+def bigram_table(chorales: Chorales, *, alpha: float = BASELINE_ALPHA) -> np.ndarray:
     """Per-voice ``log P(token | previous token of the same voice)``, all 12 transpositions.
 
     Returns
@@ -71,7 +78,7 @@ def bigram_table(chorales, *, alpha: float = BASELINE_ALPHA) -> np.ndarray:
     return np.log(table / table.sum(axis=2, keepdims=True))
 
 
-def baseline_nll(table: np.ndarray, chorales) -> float:
+def baseline_nll(table: np.ndarray, chorales: Chorales) -> float:
     """Mean NLL (nats/token) of ``chorales`` under a unigram or bigram table."""
     total, count = 0.0, 0
     for grid in chorales.grids:
@@ -87,7 +94,7 @@ def baseline_nll(table: np.ndarray, chorales) -> float:
     return float(total / count)
 
 
-def pitch_class_histogram(grids, keys) -> np.ndarray:
+def pitch_class_histogram(grids: Sequence[np.ndarray], keys: Sequence[Key]) -> np.ndarray:
     """Duration-weighted pitch-class histograms relative to the tonic, by mode.
 
     Parameters

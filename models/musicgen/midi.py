@@ -11,13 +11,19 @@ Examples
 
 from __future__ import annotations
 
+import os
 import struct
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from audiokit._files import write_atomically
 from audiokit.errors import ParameterError
 
 from .tokens import STEPS_PER_QUARTER, VOICES
+
+if TYPE_CHECKING:
+    from .sampling import Piece
 
 __all__ = ["TICKS_PER_QUARTER", "PROGRAM", "midi_bytes", "write_midi"]
 
@@ -42,7 +48,7 @@ def _varlen(value: int) -> bytes:
     return bytes(reversed(out))
 
 
-def _track(events) -> bytes:
+def _track(events: Iterable[tuple[int, int, bytes]]) -> bytes:
     """An MTrk chunk from (tick, sort order, payload) events; adds End of Track."""
     body, now = bytearray(), 0
     for tick, _, payload in sorted(events, key=lambda e: (e[0], e[1])):
@@ -52,7 +58,7 @@ def _track(events) -> bytes:
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
-def midi_bytes(piece, *, tempo_bpm: float) -> bytes:
+def midi_bytes(piece: Piece, *, tempo_bpm: float) -> bytes:
     """The piece as a format-1 Standard MIDI File.
 
     Parameters
@@ -91,7 +97,7 @@ def midi_bytes(piece, *, tempo_bpm: float) -> bytes:
     return header + b"".join(tracks)
 
 
-def write_midi(path, piece, *, tempo_bpm: float) -> Path:
+def write_midi(path: str | os.PathLike[str], piece: Piece, *, tempo_bpm: float) -> Path:
     """Write :func:`midi_bytes` to ``path`` atomically; returns the path."""
     path = Path(path)
     data = midi_bytes(piece, tempo_bpm=tempo_bpm)

@@ -22,7 +22,7 @@ from audiokit.errors import ParameterError
 
 from .runtime import SAMPLE_RATE
 from .sampling import Piece, _check_tempo, compose
-from .tokens import STEPS_PER_QUARTER
+from .tokens import STEPS_PER_QUARTER, Key
 
 __all__ = ["SAMPLE_RATE", "TARGET_LUFS", "TRUE_PEAK_DBTP", "VOICE_PANS", "VOICE_AZIMUTHS_DEG",
            "render", "generate"]
@@ -107,7 +107,7 @@ def render(piece: Piece, *, tempo_bpm: float = 80.0, timbre: str = "organ", spat
 
 
 def generate(seconds: float | None = 30.0, *, bars: int | None = None, seed: int = 0,
-             temperature: float = 1.0, top_p: float = 0.95, key=None, tempo_bpm: float = 80.0,
+             temperature: float = 1.0, top_p: float = 0.95, key: str | Key | None = None, tempo_bpm: float = 80.0,
              prime: str | None = None, prime_bars: int = 2, timbre: str = "organ",
              spatial: bool = False, normalize: bool = True) -> Audio:
     """Sample a chorale-style piece and render it: the one-call API.

@@ -20,6 +20,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +92,8 @@ class ChoraleNetwork:
         """
         return np.zeros((self.config.num_layers, self.config.hidden_dim), np.float32)
 
-    def step(self, state: np.ndarray, *, previous, position: int, key: int):
+    def step(self, state: np.ndarray, *, previous: Sequence[int], position: int,
+             key: int) -> tuple[np.ndarray, np.ndarray]:
         """Advance the GRU by one grid step.
 
         Parameters
@@ -127,7 +130,7 @@ class ChoraleNetwork:
             new_state[n] = x
         return new_state, x
 
-    def voice_logits(self, hidden: np.ndarray, *, voice: int, key: int, chosen) -> np.ndarray:
+    def voice_logits(self, hidden: np.ndarray, *, voice: int, key: int, chosen: Sequence[int]) -> np.ndarray:
         """Logits of one voice's token at this step.
 
         Parameters
@@ -187,7 +190,7 @@ class ChoraleNetwork:
 
 
 @functools.lru_cache(maxsize=4)
-def load_network(path=None) -> ChoraleNetwork:
+def load_network(path: str | os.PathLike[str] | None = None) -> ChoraleNetwork:
     """Load (once per process) the committed weights, or another file written by train.py.
 
     Parameters

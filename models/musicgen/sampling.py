@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,12 +35,16 @@ from .tokens import (
     VOICE_RANGES,
     VOICES,
     Key,
+    Note,
     grid_pitches,
     grid_to_notes,
     parse_key,
     pitch_token,
     transpose_grid,
 )
+
+if TYPE_CHECKING:
+    from .runtime import ChoraleNetwork
 
 __all__ = ["Piece", "compose", "steps_for"]
 
@@ -72,7 +77,7 @@ class Piece:
         """Length in sixteenth-note steps."""
         return self.grid.shape[1]
 
-    def notes(self):
+    def notes(self) -> list[Note]:
         """The piece's notes (:class:`~.tokens.Note`), by voice then start."""
         return grid_to_notes(self.grid)
 
@@ -110,7 +115,7 @@ def steps_for(*, seconds: float | None = None, bars: int | None = None,
     return beats * STEPS_PER_QUARTER
 
 
-def _check_tempo(tempo_bpm) -> None:
+def _check_tempo(tempo_bpm: object) -> None:
     if not (isinstance(tempo_bpm, (int, float)) and 20 <= tempo_bpm <= 300):
         raise ParameterError(f"tempo_bpm is {tempo_bpm!r}; expected 20..300 quarter notes per minute")
 
@@ -124,7 +129,7 @@ def _range_masks() -> np.ndarray:
     return masks
 
 
-def _prime(name: str, key: Key | None, bars: int):
+def _prime(name: str, key: Key | None, bars: int) -> tuple[np.ndarray, Key, int, int]:
     """Grid, key, metre and offset of the opening of held-out chorale ``name``."""
     from .data import load_heldout
 
@@ -163,8 +168,8 @@ def _fits(grid: np.ndarray, shift: int) -> bool:
 
 
 def compose(*, seconds: float | None = None, bars: int | None = None, tempo_bpm: float = 80.0,
-            seed: int = 0, temperature: float = 1.0, top_p: float = 0.95, key=None,
-            prime: str | None = None, prime_bars: int = 2, network=None) -> Piece:
+            seed: int = 0, temperature: float = 1.0, top_p: float = 0.95, key: str | Key | None = None,
+            prime: str | None = None, prime_bars: int = 2, network: ChoraleNetwork | None = None) -> Piece:
     """Sample a piece.
 
     Parameters
@@ -218,7 +223,7 @@ def compose(*, seconds: float | None = None, bars: int | None = None, tempo_bpm:
                  float(temperature), float(top_p))
 
 
-def _sample(network, primed: np.ndarray, num_steps: int, *, key: Key, steps_per_bar: int,
+def _sample(network: ChoraleNetwork, primed: np.ndarray, num_steps: int, *, key: Key, steps_per_bar: int,
             bar_offset: int, rng: np.random.Generator, temperature: float, top_p: float) -> np.ndarray:
     masks = _range_masks()
     grid = np.full((len(VOICES), num_steps), REST, np.int16)

@@ -23,9 +23,11 @@ Note(voice=0, start_step=0, num_steps=4, pitch=67)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from audiokit.errors import ParameterError
 
@@ -124,7 +126,7 @@ class Note:
         return asdict(self)
 
 
-def parse_key(key) -> Key:
+def parse_key(key: str | Key) -> Key:
     """Parse ``"D"``, ``"F#m"``, ``"Bb minor"``, ``"e"`` (lower case = minor) or a :class:`Key`.
 
     Raises
@@ -145,12 +147,12 @@ def parse_key(key) -> Key:
     return Key(tonic, minor)
 
 
-def pitch_token(pitch):
+def pitch_token(pitch: ArrayLike) -> np.ndarray:
     """Token(s) of MIDI pitch(es): ``2 + pitch - PITCH_MIN``."""
     return 2 + np.asarray(pitch) - PITCH_MIN
 
 
-def token_pitch(token):
+def token_pitch(token: ArrayLike) -> np.ndarray:
     """MIDI pitch(es) of onset token(s) (inverse of :func:`pitch_token`)."""
     return np.asarray(token) - 2 + PITCH_MIN
 
@@ -181,7 +183,7 @@ def grid_to_notes(grid: np.ndarray) -> list[Note]:
     return notes
 
 
-def notes_to_grid(notes, *, num_steps: int) -> np.ndarray:
+def notes_to_grid(notes: Iterable[Note], *, num_steps: int) -> np.ndarray:
     """The token grid of ``notes`` (later notes overwrite earlier ones where they overlap).
 
     Returns

@@ -24,8 +24,10 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +37,9 @@ from .data import HELDOUT_PATH, Chorales, load_corpus
 from .metrics import baseline_nll, bigram_table, pitch_class_histogram, unigram_table
 from .runtime import WEIGHTS_PATH
 from .tokens import REST, TRANSPOSITIONS, transpose_grid
+
+if TYPE_CHECKING:
+    from .model import ChoraleModel
 
 __all__ = ["TrainOptions", "train", "main"]
 
@@ -66,7 +71,8 @@ class TrainOptions:
         return asdict(self)
 
 
-def _batch(chorales: Chorales, rng: np.random.Generator, options: TrainOptions):
+def _batch(chorales: Chorales, rng: np.random.Generator,
+           options: TrainOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One batch of transposed crops: previous, current, positions, keys, mask (numpy)."""
     b, length = options.batch_size, options.crop_steps
     previous = np.full((b, 4, length), REST, np.int64)
@@ -91,7 +97,7 @@ def _batch(chorales: Chorales, rng: np.random.Generator, options: TrainOptions):
     return previous, current, positions, keys, mask
 
 
-def _validation_nll(model, chorales: Chorales) -> float:
+def _validation_nll(model: ChoraleModel, chorales: Chorales) -> float:
     """Mean teacher-forced NLL (nats/token) of whole chorales in their original keys."""
     import torch
 
@@ -111,7 +117,8 @@ def _validation_nll(model, chorales: Chorales) -> float:
     return total / count
 
 
-def train(train_set: Chorales, valid_set: Chorales, options: TrainOptions, *, log=None):
+def train(train_set: Chorales, valid_set: Chorales, options: TrainOptions, *,
+          log: Callable[[str], None] | None = None) -> tuple[ChoraleModel, dict]:
     """Train a :class:`~.model.ChoraleModel` and measure it.
 
     Returns
@@ -165,7 +172,7 @@ def train(train_set: Chorales, valid_set: Chorales, options: TrainOptions, *, lo
     return model, metrics
 
 
-def save(model, path: Path, *, train_set: Chorales, tables: tuple, options: TrainOptions,
+def save(model: ChoraleModel, path: Path, *, train_set: Chorales, tables: tuple, options: TrainOptions,
          metrics: dict, corpus_summary: dict) -> None:
     """Write the weights, evaluation tables and metadata as safetensors (atomically).
 
@@ -202,7 +209,7 @@ def _versions() -> dict:
             "numpy": np.__version__, "music21": music21.__version__}
 
 
-def main(argv=None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     """Command-line entry point; returns the report it prints."""
     defaults = TrainOptions()
     parser = argparse.ArgumentParser(prog="python -m audiokit.models.musicgen.train",
