@@ -6,6 +6,7 @@ naming the extra (``pip install 'audiokit[ml]'``) when it is missing.
 """
 
 import importlib
+from typing import Any
 
 from ._registry import WeightsSpec, cache_dir, require
 
@@ -16,7 +17,7 @@ _LAZY = {"generate": "musicgen", "moderate": "moderation", "tag": "tagging", "tr
 __all__ = ["WeightsSpec", "cache_dir", "require", *_LAZY]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'audiokit.models' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)

@@ -12,6 +12,7 @@ import importlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 
 from audiokit.errors import MissingDependencyError, ParameterError
 
@@ -52,7 +53,7 @@ def cache_dir() -> Path:
     return path
 
 
-def require(module: str, *, extra: str = "ml"):
+def require(module: str, *, extra: str = "ml") -> ModuleType:
     """Import and return ``module``, or raise naming the extra that installs it.
 
     Examples
