@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 import click
 
+from .ladder import chosen_ladder, ladder_options
 from .main_helpers import exit_for_batch
+
+if TYPE_CHECKING:
+    from audiokit.pipeline.track import TrackResult
 
 __all__ = ["COMMANDS", "ingest"]
 
@@ -15,10 +20,10 @@ __all__ = ["COMMANDS", "ingest"]
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--preset", default="spotify-like", show_default=True, help="Ladder preset.")
+@ladder_options("Named ladder built for each track: spotify-like (default), hls-aac or podcast.")
 @click.option("--hls/--no-hls", default=False, help="Package HLS.")
 @click.option("--dash/--no-dash", default=False, help="Package DASH.")
-@click.option("--stages", default="core", show_default=True, callback=lambda ctx, param, value: _check_stages(value),
+@click.option("--stages", default="core", show_default=True, callback=lambda context, parameter, value: _check_stages(value),
               help="core, all, or a comma-separated list of stages (probe, decode, loudness, ladder, tags, "
                    "analysis, speech, transcript, moderation).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
@@ -45,8 +50,10 @@ __all__ = ["COMMANDS", "ingest"]
               help="Retry inputs that failed before with the same content and settings (skipped otherwise).")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON document.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per track.")
-def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, ray_cpus, gpus_per_model,
-           model_actors, qa, max_duration_s, force, retry_failed, as_json, as_jsonl) -> None:
+def ingest(inputs: tuple[str, ...], out_dir: str, ladder_name: str | None, preset: str | None, hls: bool, dash: bool,
+           stages: str, jobs: int | None, executor: str, address: str | None, ray_cpus: float, gpus_per_model: float,
+           model_actors: int | None, qa: str, max_duration_s: float | None, force: bool, retry_failed: bool,
+           as_json: bool, as_jsonl: bool) -> None:
     """Ingest INPUTS (files, folders, globs): measure, transcode, package, write manifests and a catalog.
 
     Each track lands in OUT/tracks/ID/ with manifest.json written last; re-running
@@ -59,25 +66,26 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, 
     \b
     Examples:
       audiokit ingest uploads/ -o catalog/ --stages all --jobs 2
-      audiokit ingest track.flac -o catalog/ --qa full --json
+      audiokit ingest track.flac -o catalog/ --ladder podcast --qa full --json
       audiokit ingest uploads/ -o catalog/ --max-duration 14400
       audiokit ingest uploads/ -o catalog/ --executor ray --ray-cpus 0.5
     """
     from audiokit.pipeline import IngestOptions
     from audiokit.pipeline import ingest as run_ingest
+    from audiokit.transcode.ladders import DEFAULT_LADDER
 
     started = time.monotonic()
     failed = 0
 
-    def progress(result, done, total):
+    def progress(result: TrackResult, done: int, total: int) -> None:
         nonlocal failed
         failed += result.status == "failed"
         if result.status == "failed":
-            detail = (f"[{result.stage}] " if result.stage else "") + result.error
+            detail = (f"[{result.stage}] " if result.stage else "") + f"{result.error}"
             if result.remembered:
                 detail += " (failed before; --retry-failed to retry)"
         else:
-            detail = result.track_id + (" (degraded: a rendition failed QA)" if result.degraded else "")
+            detail = f"{result.track_id}" + (" (degraded: a rendition failed QA)" if result.degraded else "")
         rate = done / max(time.monotonic() - started, 1e-9) * 60
         click.echo(f"[{done}/{total}, {failed} failed, {rate:.1f} tracks/min] {result.status:<9} "
                    f"{result.input_path} ({result.seconds:.1f} s) {detail}", err=True)
@@ -87,7 +95,8 @@ def ingest(inputs, out_dir, preset, hls, dash, stages, jobs, executor, address, 
                             ("--model-actors", model_actors is not None)):
             if given:
                 raise click.BadParameter(f"{flag} needs --executor ray", param_hint=flag)
-    options = IngestOptions(preset=preset, hls=hls, dash=dash, stages=stages, qa=qa, max_duration_s=max_duration_s)
+    name = chosen_ladder(ladder_name, preset)
+    options = IngestOptions(ladder=name or DEFAULT_LADDER, hls=hls, dash=dash, stages=stages, qa=qa, max_duration_s=max_duration_s)
     summary = run_ingest(list(inputs), out_dir, options, jobs=jobs, force=force, retry_failed=retry_failed,
                          on_result=progress, on_note=lambda text: click.echo(f"audiokit ingest: {text}", err=True),
                          executor=executor, address=address, ray_num_cpus=ray_cpus, gpus_per_model=gpus_per_model,

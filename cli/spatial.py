@@ -145,7 +145,7 @@ def render(scene: str, output: str, audio_format: str | None, subtype: str, tail
 @_subtype_option("same", "Sample type of OUT; 'same' keeps IN's (float in, float out).")
 @_TAIL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of what was written.")
-@click.option("-q", "--quiet", is_flag=True, help="No notes.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")
 def binaural(input_path: str, output: str, azimuth: float, elevation: float, distance: float,
              hrtf_path: str | None, block_size: int, audio_format: str | None, subtype: str, tail: bool,
              as_json: bool, quiet: bool) -> None:
@@ -153,7 +153,8 @@ def binaural(input_path: str, output: str, azimuth: float, elevation: float, dis
 
     At a measured direction of a SOFA set (and the default 1 m) OUT is IN convolved
     with the measured HRIR pair, to float32 rounding. IN '-' is read from stdin,
-    OUT '-' is written to stdout in the container --format names.
+    OUT '-' is written to stdout in the container --format names. A progress
+    bar on a terminal follows the seconds of audio rendered.
 
     \b
     Examples:
@@ -166,13 +167,15 @@ def binaural(input_path: str, output: str, azimuth: float, elevation: float, dis
     from audiokit.spatial import render_static
 
     check_text_output(output, as_json=as_json, what="the audio")
-    with input_files([input_path]) as ((_, source),), audio_output(output, audio_format) as path:
+    with input_files([input_path]) as ((name, source),), audio_output(output, audio_format) as path:
         options = _write_options(subtype, _input_subtype(source), output, path)
         audio = audiokit.read(source)
         mono = to_mono(audio.samples)
         hrtf = _load_hrtf(hrtf_path, audio.sample_rate)
-        out = render_static(mono, audio.sample_rate, hrtf, azimuth_deg=azimuth % 360.0,
-                            elevation_deg=elevation, distance_m=distance, block_size=block_size, tail=tail)
+        with progress_bar(name, quiet=quiet, total=round(audio.duration_s, 1)) as bar:
+            out = render_static(mono, audio.sample_rate, hrtf, azimuth_deg=azimuth % 360.0,
+                                elevation_deg=elevation, distance_m=distance, block_size=block_size, tail=tail,
+                                progress=lambda frames: bar.update(frames / audio.sample_rate))
         audiokit.write(path, audiokit.Audio(out, audio.sample_rate), **options)
     summary = {"output": output, "sample_rate": audio.sample_rate, "frames": out.shape[1], "azimuth_deg": azimuth,
                "elevation_deg": elevation, "distance_m": distance,

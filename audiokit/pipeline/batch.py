@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
 from .._version import __version__
 from ..errors import ParameterError
 from ..io.probe import check_max_duration
+from ..transcode.ladders import DEFAULT_LADDER, ladder_rungs
 from .catalog import Catalog
 from .discover import discover_inputs
 from .executors import EXECUTORS, run_local, run_ray
@@ -23,10 +25,15 @@ __all__ = ["BatchSummary", "IngestOptions", "ingest"]
 
 @dataclass(frozen=True)
 class IngestOptions:
-    """Settings of one ingest run."""
+    """Settings of one ingest run.
 
-    #: ladder preset name (see audiokit.transcode)
-    preset: str = "spotify-like"
+    ``preset=`` is the deprecated spelling of ``ladder=``: it works, with a
+    ``FutureWarning``; a ``ladder`` other than the default beside it is a
+    ParameterError.
+    """
+
+    #: the named ladder built for each track (audiokit.transcode.ladders.LADDERS)
+    ladder: str = DEFAULT_LADDER
     #: also package HLS
     hls: bool = False
     #: also package DASH
@@ -38,6 +45,18 @@ class IngestOptions:
     #: refuse inputs longer than this, seconds, before decoding them (None: no limit). A guard of the run,
     #: not a setting of the track: it is not part of the track id, and its refusals are not remembered
     max_duration_s: float | None = None
+    #: deprecated spelling of ``ladder`` (not a field: ``IngestOptions(preset=...)`` sets ``ladder``)
+    preset: InitVar[str | None] = None
+
+    def __post_init__(self, preset: str | None) -> None:
+        if preset is None:
+            return
+        if self.ladder != DEFAULT_LADDER:
+            raise ParameterError(f"IngestOptions got ladder={self.ladder!r} and preset={preset!r}; preset= is the "
+                                 "old name of ladder=: pass ladder= only")
+        warnings.warn("IngestOptions(preset=) is deprecated: the named set of rungs is ladder= (a preset is a "
+                      "loudness target); pass ladder=", FutureWarning, stacklevel=3)
+        object.__setattr__(self, "ladder", preset)
 
     def track_settings(self) -> dict:
         """The settings that shape a track's outputs (part of its identity; ``max_duration_s`` is not)."""
@@ -45,7 +64,10 @@ class IngestOptions:
 
         if self.qa not in QA_MODES:
             raise ParameterError(f"qa is {self.qa!r}; expected one of {', '.join(QA_MODES)}")
-        return {"preset": self.preset, "hls": self.hls, "dash": self.dash,
+        ladder_rungs(self.ladder)  # an unknown ladder fails here, naming the ladders, before any track starts
+        # The key stays "preset" although the option is now called ladder: these settings are hashed into
+        # every track id, and renaming the key would give every existing track a new id (and rebuild it).
+        return {"preset": self.ladder, "hls": self.hls, "dash": self.dash,
                 "stages": [stage.name for stage in resolve_stages(self.stages)], "qa": self.qa,
                 "audiokit_version": __version__}
 

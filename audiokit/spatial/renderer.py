@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -620,7 +620,8 @@ class BinauralRenderer:
 
 def render_static(samples: np.ndarray, sample_rate: int, hrtf: HRTF, *, azimuth_deg: float,
                   elevation_deg: float, distance_m: float = 1.0, block_size: int = 512,
-                  options: RendererOptions | None = None, tail: bool = True) -> np.ndarray:
+                  options: RendererOptions | None = None, tail: bool = True,
+                  progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Render a mono signal from one fixed direction.
 
     At a measured direction (and the reference distance) the result is the full
@@ -633,6 +634,10 @@ def render_static(samples: np.ndarray, sample_rate: int, hrtf: HRTF, *, azimuth_
         Keep the filter's tail (:attr:`BinauralRenderer.tail_frames`, e.g. 511 frames
         for a 512-tap HRIR): the output is as long as a full convolution. False: the
         output has the input's length.
+    progress : callable(int), optional
+        Called after each block with the input frames it rendered (the last
+        block's count leaves out its padding): the calls add up to ``frames``.
+        The output does not depend on it.
 
     Returns
     -------
@@ -653,7 +658,7 @@ def render_static(samples: np.ndarray, sample_rate: int, hrtf: HRTF, *, azimuth_
         raise ParameterError(f"samples has {samples.shape[0]} channels; expected mono (1, frames)")
     renderer = BinauralRenderer(hrtf, sample_rate, block_size=block_size, options=options)
     renderer.add_source(azimuth_deg=azimuth_deg, elevation_deg=elevation_deg, distance_m=distance_m)
-    return _run(renderer, samples, tail=tail)
+    return _run(renderer, samples, tail=tail, progress=progress)
 
 
 def render_bed(samples: np.ndarray, sample_rate: int, hrtf: HRTF, *, layout: str, block_size: int = 512,
@@ -705,12 +710,17 @@ def _nonzero_length(irs: np.ndarray) -> np.ndarray:
     return np.where(nonzero.any(axis=-1), irs.shape[-1] - np.argmax(nonzero[..., ::-1], axis=-1), 0)
 
 
-def _run(renderer: BinauralRenderer, samples: np.ndarray, *, tail: bool = True) -> np.ndarray:
+def _run(renderer: BinauralRenderer, samples: np.ndarray, *, tail: bool = True,
+         progress: Callable[[int], None] | None = None) -> np.ndarray:
     b = renderer.block_size
     frames = samples.shape[1]
     padded = np.zeros((samples.shape[0], math.ceil(frames / b) * b), np.float32)
     padded[:, :frames] = samples
-    pieces = [renderer.process(padded[:, i:i + b]) for i in range(0, padded.shape[1], b)]
+    pieces = []
+    for i in range(0, padded.shape[1], b):
+        pieces.append(renderer.process(padded[:, i:i + b]))
+        if progress is not None:
+            progress(min(b, frames - i))
     if tail:
         pieces.append(renderer.flush())
     out = np.concatenate(pieces, axis=1)

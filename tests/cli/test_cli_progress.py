@@ -30,7 +30,8 @@ SCENE = {"hrtf": "spherical-head", "sample_rate": 16000, "block_size": 256, "dur
 
 #: The commands with a progress bar, and what their bar counts.
 PROGRESS = {"normalize": "s of audio", "transcribe": "s of audio", "moderate": "s of audio", "analyze": "files",
-            "tag": "files", "spatial render": "stages", "generate": "stages"}
+            "tag": "files", "spatial render": "stages", "generate": "stages", "ladder": "s of audio",
+            "spatial binaural": "s of audio"}
 
 
 def _command(path: str) -> click.Command:
@@ -67,6 +68,10 @@ def _arguments(path: str, files: dict[str, str]) -> list[str]:
         "tag": ["tag", str(FRONT_CENTER), str(EXAMPLE), "--json"],
         "spatial render": ["spatial", "render", files["scene"], "-o", f"{out}/scene.wav", "--json"],
         "generate": ["generate", "-o", f"{out}/piece.wav", "--bars", "1", "--json"],
+        "ladder": ["ladder", str(FRONT_CENTER), "-o", f"{out}/ladder", "--ladder", "hls-aac", "--qa", "off", "--force",
+                   "--json"],
+        "spatial binaural": ["spatial", "binaural", str(FRONT_CENTER), f"{out}/binaural.wav", "--azimuth", "90",
+                             "--json"],
     }[path]
 
 
@@ -103,7 +108,7 @@ def environment(tmp_path_factory) -> dict[str, str]:
 
 
 #: Commands whose run is quick (the model and analysis ones load torch or librosa and are marked slow).
-_QUICK = ("normalize", "transcribe", "spatial render", "generate")
+_QUICK = ("normalize", "transcribe", "spatial render", "generate", "ladder", "spatial binaural")
 
 
 @pytest.mark.parametrize("path", [*_QUICK, *(pytest.param(path, marks=pytest.mark.slow)
@@ -115,7 +120,7 @@ def test_a_bar_on_a_terminal_and_clean_json_on_stdout(path, files, environment):
     json.loads(stdout)  # the bar went to stderr only
 
 
-@pytest.mark.parametrize("path", ["transcribe", "generate"])
+@pytest.mark.parametrize("path", ["transcribe", "generate", "ladder", "spatial binaural"])
 def test_no_bar_when_piped_or_quiet(path, files, environment):
     _, piped, code = run(_arguments(path, files), terminal=False, environment=environment)
     assert code == 0, piped

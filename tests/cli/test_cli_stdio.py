@@ -8,6 +8,7 @@ with real audio on its stdin or its result read from its stdout.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -77,7 +78,7 @@ def test_the_commands_that_take_a_dash_are_the_documented_ones():
     inputs, outputs = _documented()
     assert STDIN_COMMANDS == inputs
     assert STDOUT_COMMANDS == outputs
-    assert {"info", "loudness", "transcribe", "tag", "analyze", "moderate"} <= STDIN_COMMANDS
+    assert {"info", "loudness", "transcribe", "tag", "analyze", "moderate", "ladder"} <= STDIN_COMMANDS
     assert {"transcribe", "peaks", "normalize", "generate", "spatial render"} <= STDOUT_COMMANDS
 
 
@@ -225,6 +226,27 @@ def _binaural(environment, tmp_path):
     assert piped.num_channels == 2
 
 
+def _ladder(environment, tmp_path):
+    rungs = tmp_path / "rungs.json"
+    rungs.write_text(json.dumps([{"name": "lossless", "codec": "flac"},
+                                 {"name": "aac-96", "codec": "aac", "bitrate_bps": 96000}]), encoding="utf-8")
+    by_file = run(environment, "ladder", str(FRONT_CENTER), "-o", str(tmp_path / "by-file"), "--rungs", str(rungs))
+    assert by_file.returncode == 0, by_file.stderr
+    result = run(environment, "ladder", "-", "-o", str(tmp_path / "piped"), "--rungs", str(rungs), "--json",
+                 stdin=FRONT_CENTER.read_bytes())
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["source"] == "<stdin>"
+    assert json.loads((tmp_path / "piped" / "ladder.json").read_text())["source"] == "<stdin>"
+    expected = json.loads((tmp_path / "by-file" / "ladder.json").read_text())
+    assert expected["source"] == str(FRONT_CENTER)
+    # the FLAC rung holds the same bytes (same samples, same tags) whichever way the source came in
+    piped, named = document["renditions"][0], expected["renditions"][0]
+    assert piped["path"] == named["path"] == "lossless.flac"
+    assert hashlib.sha256((tmp_path / "piped" / "lossless.flac").read_bytes()).hexdigest() == named["sha256"]
+    assert [r["num_frames"] for r in document["renditions"]] == [r["num_frames"] for r in expected["renditions"]]
+
+
 def _render(environment, tmp_path):
     scene = tmp_path / "scene.json"
     scene.write_text(json.dumps(SCENE), encoding="utf-8")
@@ -253,7 +275,8 @@ def _peaks(environment, tmp_path):
 
 #: One end-to-end run per command that takes '-' (as input, output or both).
 RUNS = {"info": _info, "loudness": _loudness, "analyze": _analyze, "tag": _tag, "transcribe": _transcribe,
-        "moderate": _moderate, "normalize": _normalize, "spatial binaural": _binaural, "spatial render": _render,
+        "moderate": _moderate, "normalize": _normalize, "ladder": _ladder, "spatial binaural": _binaural,
+        "spatial render": _render,
         "generate": _generate, "peaks": _peaks}
 
 
