@@ -20,7 +20,7 @@ from audiokit.pipeline.claims import CLAIM_STALE_S, claim_path
 from audiokit.pipeline.stages import resolve_stages
 from audiokit.pipeline.track import TEST_FAULT_ENV, TRACKS_DIR, ingest_track, start_track
 
-OPTIONS = IngestOptions(preset="hls-aac", qa="off")
+OPTIONS = IngestOptions(ladder="hls-aac", qa="off")
 
 
 def _tracks(folder: Path, count: int) -> list[Path]:
@@ -30,7 +30,7 @@ def _tracks(folder: Path, count: int) -> list[Path]:
 
 def _cli(paths: list[Path], out: Path, *options: str, env: dict | None = None) -> subprocess.Popen:
     command = [sys.executable, "-m", "audiokit.cli.main", "ingest", *map(str, paths), "-o", str(out),
-               "--preset", "hls-aac", "--qa", "off", "--jsonl", *options]
+               "--ladder", "hls-aac", "--qa", "off", "--jsonl", *options]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
@@ -232,7 +232,7 @@ def test_max_duration_refuses_longer_inputs_without_remembering(tmp_path, limit_
     """The limit is a guard of the run: not in the track id, and a refusal is retried without it."""
     path = music(tmp_path / "song.flac", seconds=1.0)
     out = tmp_path / "out"
-    guarded = ingest([str(path)], out, IngestOptions(preset="hls-aac", qa="off", max_duration_s=limit_s), jobs=1)
+    guarded = ingest([str(path)], out, IngestOptions(ladder="hls-aac", qa="off", max_duration_s=limit_s), jobs=1)
     (result,) = guarded.results
     assert result.status == status
     if status == "failed":
@@ -249,7 +249,7 @@ def test_a_damaged_input_under_a_limit_fails_as_damaged_and_is_remembered(tmp_pa
     broken = tmp_path / "broken.mp3"
     broken.write_bytes(b"ID3" + bytes(range(256)) * 40)
     out = tmp_path / "out"
-    (result,) = ingest([str(broken)], out, IngestOptions(preset="hls-aac", max_duration_s=60), jobs=1).results
+    (result,) = ingest([str(broken)], out, IngestOptions(ladder="hls-aac", max_duration_s=60), jobs=1).results
     assert result.status == "failed" and result.stage == "probe"
     with Catalog(out) as catalog:
         assert list(catalog.known_failures()) == [result.track_id]

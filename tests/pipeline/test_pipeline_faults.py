@@ -49,7 +49,7 @@ def _inputs(folder: Path, names=("a.wav", "b.wav", "c.wav")) -> list[Path]:
     return [music(folder / name, seconds=1.5, seed=index) for index, name in enumerate(names)]
 
 
-OPTIONS = IngestOptions(preset="hls-aac")
+OPTIONS = IngestOptions(ladder="hls-aac")
 
 
 @pytest.mark.parametrize("action", ["KILL", "SEGV"])
@@ -93,7 +93,7 @@ def test_a_failure_is_remembered_until_retried(tmp_path, monkeypatch):
         assert sorted((Path(f["input_path"]).name, f["stage"]) for f in catalog.failures()) == [
             ("b.wav", "worker"), ("broken.mp3", "probe")]
     # Changed settings are another track: tried afresh.
-    other = ingest([paths[1]], tmp_path / "out", IngestOptions(preset="hls-aac", qa="off"), jobs=1)
+    other = ingest([paths[1]], tmp_path / "out", IngestOptions(ladder="hls-aac", qa="off"), jobs=1)
     assert other.results[0].status == "ingested"
     # --retry-failed: the killed track is redone and now succeeds; its failure row goes.
     third = ingest(paths, tmp_path / "out", OPTIONS, jobs=1, retry_failed=True)
@@ -116,7 +116,7 @@ def test_cli_retry_failed_and_summary(tmp_path):
     third = subprocess.run(command + ["--retry-failed"], capture_output=True, text=True, timeout=300)
     assert not json.loads(third.stdout)["failures"][0]["remembered"]
     good = music(tmp_path / "good.wav", seconds=1.0)
-    off = subprocess.run([*command[:4], str(good), "-o", str(tmp_path / "out"), "--qa", "off", "--preset", "hls-aac"],
+    off = subprocess.run([*command[:4], str(good), "-o", str(tmp_path / "out"), "--qa", "off", "--ladder", "hls-aac"],
                          capture_output=True, text=True, timeout=300)
     assert off.returncode == 0, off.stderr
     manifest = read_manifest(Path(off.stdout.strip()))
@@ -154,7 +154,7 @@ def test_degraded_track_ships_and_is_marked(tmp_path):
     script = (
         "import sys; from audiokit.transcode import qa; qa.MEL_DISTANCE_LIMITS_DB['aac'] = ((80_000, 1.0), (0, 0.0))\n"
         "from audiokit.pipeline import ingest, IngestOptions\n"
-        "s = ingest(sys.argv[1:2], sys.argv[2], IngestOptions(preset='hls-aac'), jobs=1)\n"
+        "s = ingest(sys.argv[1:2], sys.argv[2], IngestOptions(ladder='hls-aac'), jobs=1)\n"
         "print(s.degraded, s.counts)\n")
     track = music(tmp_path / "song.wav", seconds=2.0)
     done = subprocess.run([sys.executable, "-c", script, str(track), str(tmp_path / "out")], capture_output=True,
@@ -194,7 +194,7 @@ def _alive(pid: int) -> bool:
 def test_workers_exit_when_their_driver_dies(tmp_path):
     inputs = _inputs(tmp_path / "in", ("a.wav", "b.wav"))
     script = ("import sys; from audiokit.pipeline import ingest, IngestOptions\n"
-              "ingest(sys.argv[1:3], sys.argv[3], IngestOptions(preset='hls-aac'), jobs=2)\n")
+              "ingest(sys.argv[1:3], sys.argv[3], IngestOptions(ladder='hls-aac'), jobs=2)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), TEST_FAULT_ENV: "ladder:HANG:a.wav"}
     driver = subprocess.Popen([sys.executable, "-c", script, *map(str, inputs), str(tmp_path / "out")], env=env)
     try:

@@ -111,13 +111,13 @@ def test_catalog_rebuild_from_manifests(batch):
 
 def test_different_settings_make_a_different_track(tmp_path):
     song = music(tmp_path / "s.flac", seconds=3.0)
-    first = ingest(str(song), tmp_path / "out", IngestOptions(preset="podcast"), jobs=1)
+    first = ingest(str(song), tmp_path / "out", IngestOptions(ladder="podcast"), jobs=1)
     assert first.counts == {"ingested": 1}
     # the same settings again (forced): the same track
-    again = ingest(str(song), tmp_path / "out", IngestOptions(preset="podcast"), jobs=1, force=True)
+    again = ingest(str(song), tmp_path / "out", IngestOptions(ladder="podcast"), jobs=1, force=True)
     assert again.counts == {"ingested": 1} and again.results[0].track_id == first.results[0].track_id
     # other settings: another track beside it, the first one untouched
-    other = ingest(str(song), tmp_path / "out", IngestOptions(preset="hls-aac"), jobs=1)
+    other = ingest(str(song), tmp_path / "out", IngestOptions(ladder="hls-aac"), jobs=1)
     assert other.counts == {"ingested": 1} and other.results[0].track_id != first.results[0].track_id
     assert len(list((tmp_path / "out").glob("tracks/*/manifest.json"))) == 2
 

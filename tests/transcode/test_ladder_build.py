@@ -40,7 +40,7 @@ def test_every_rendition_is_exact_aligned_and_passes_qa(tmp_path, fmt, rate, cha
     source = _source(tmp_path, fmt, rate, channels)
     decoded = audiokit.read(source)
     out = tmp_path / "ladder"
-    result = build_ladder(source, out, preset=preset)
+    result = build_ladder(source, out, ladder=preset)
     assert result.failures == ()
     rungs = {rung.name: rung for rung in result.rungs}
     assert sorted(p.name for p in out.iterdir()) == sorted([r.path for r in result.renditions] + [LADDER_MANIFEST])
@@ -96,7 +96,7 @@ def test_tags_and_gain_tags_carry_over(tmp_path):
 
 def test_bitrates_are_monotone_and_quality_improves(tmp_path):
     source = _source(tmp_path, "flac", 44100, 2)
-    result = build_ladder(source, tmp_path / "out", preset="spotify-like")
+    result = build_ladder(source, tmp_path / "out", ladder="spotify-like")
     for codec in ("opus", "aac"):
         rungs = [r for r in result.renditions if r.codec == codec]
         measured = [r.measured_bitrate_bps for r in rungs]
@@ -107,7 +107,7 @@ def test_bitrates_are_monotone_and_quality_improves(tmp_path):
 
 def test_audio_input_and_mono_source(tmp_path):
     audio = audiokit.Audio(music(24000, channels=1), 24000)
-    result = build_ladder(audio, tmp_path / "out", preset="podcast")
+    result = build_ladder(audio, tmp_path / "out", ladder="podcast")
     assert result.source is None
     assert {r.num_channels for r in result.renditions} == {1}
     assert {r.name: r.sample_rate for r in result.renditions}["mp3-128"] == 24000
@@ -152,7 +152,7 @@ def test_failed_qa_leaves_the_rung_out_with_its_numbers(tmp_path, monkeypatch):
 def test_dense_broadband_music_passes_qa(tmp_path, preset):
     """Notes over a pink noise bed. Before the QA compared 0.25 s segments and was calibrated on such
     material, this failed the podcast ladder (mp3-64-mono: 2.12 dB over a 2.0 dB limit)."""
-    result = build_ladder(audiokit.Audio(dense(48000), 48000), tmp_path / "out", preset=preset)
+    result = build_ladder(audiokit.Audio(dense(48000), 48000), tmp_path / "out", ladder=preset)
     assert all(rendition.qa is not None and not rendition.qa.failures for rendition in result.renditions)
 
 

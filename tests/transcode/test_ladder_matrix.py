@@ -155,7 +155,7 @@ def _check_row(sources, out_dir: Path, row, record: dict) -> None:
     decoded = audiokit.read(source)
     record.update(source_sample_rate=decoded.sample_rate, source_num_channels=decoded.num_channels,
                   source_num_frames=decoded.num_frames)
-    result = build_ladder(source, out_dir, preset=preset)
+    result = build_ladder(source, out_dir, ladder=preset)
     record["ladder_failures"] = [str(failure) for failure in result.failures]
     record["renditions"] = [{"name": r.name, "codec": r.codec, "bitrate_bps": r.bitrate_bps,
                              "sample_rate": r.sample_rate, "num_channels": r.num_channels,

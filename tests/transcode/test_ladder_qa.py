@@ -80,18 +80,18 @@ def test_speech_episode_of_two_and_a_half_minutes_passes_every_preset(tmp_path):
     """The regression: a 2:41 speech episode failed ingest with `opus-24: time offset -3 frames`."""
     audio = audiokit.Audio(speech_episode(tmp_path, seconds=161.0), 44100)
     for preset in ("spotify-like", "podcast"):
-        _passes(build_ladder(audio, tmp_path / preset, preset=preset))
+        _passes(build_ladder(audio, tmp_path / preset, ladder=preset))
 
 
 @pytest.mark.parametrize("frequency_hz", [100.0, 1000.0, 5000.0])
 def test_pure_sine_tones_pass(tmp_path, frequency_hz):
     tone = np.array(sine(frequency_hz, 48000, duration_s=3.0, channels=2))
-    _passes(build_ladder(audiokit.Audio(tone, 48000), tmp_path / "out", preset="spotify-like"))
+    _passes(build_ladder(audiokit.Audio(tone, 48000), tmp_path / "out", ladder="spotify-like"))
 
 
 def test_near_silent_track_passes_with_the_perceptual_checks_skipped(tmp_path):
     quiet = (np.random.default_rng(0).standard_normal((2, 3 * 48000)) * 10 ** (-90 / 20)).astype(np.float32)
-    result = build_ladder(audiokit.Audio(quiet, 48000), tmp_path / "out", preset="hls-aac")
+    result = build_ladder(audiokit.Audio(quiet, 48000), tmp_path / "out", ladder="hls-aac")
     _passes(result)
     assert all("absolute gate" in r.qa.skipped[0] for r in result.renditions)
 
@@ -99,7 +99,7 @@ def test_near_silent_track_passes_with_the_perceptual_checks_skipped(tmp_path):
 def test_white_noise_passes_on_every_codec(tmp_path):
     white = (np.random.default_rng(1).standard_normal((2, 3 * 48000)) * 0.1).astype(np.float32)
     for preset in ("spotify-like", "podcast", "hls-aac"):
-        _passes(build_ladder(audiokit.Audio(white, 48000), tmp_path / preset, preset=preset))
+        _passes(build_ladder(audiokit.Audio(white, 48000), tmp_path / preset, ladder=preset))
 
 
 def test_hot_surround_master_is_turned_down_and_passes(tmp_path):
@@ -107,7 +107,7 @@ def test_hot_surround_master_is_turned_down_and_passes(tmp_path):
     left, right = notes(48000, 4.0, np.random.default_rng(1))
     six = np.stack([left, right, 0.9 * (left + right) / 2, 0.3 * left, 0.8 * left, 0.8 * right])
     six = (six / np.abs(six).max() * 10 ** (-0.1 / 20)).astype(np.float32)
-    result = build_ladder(audiokit.Audio(six, 48000), tmp_path / "out", preset="spotify-like")
+    result = build_ladder(audiokit.Audio(six, 48000), tmp_path / "out", ladder="spotify-like")
     _passes(result)
     stereo = {r.name: r for r in result.renditions if r.num_channels == 2}
     assert stereo and all(r.master_gain_db < 0 for r in stereo.values())

@@ -291,7 +291,7 @@ def served(tmp_path_factory):
     ladders = {}
     for preset, rate in LADDERS:
         audio = audiokit.Audio(music(rate, duration_s=DURATION_S), rate)
-        ladders[preset] = (build_ladder(audio, root / preset, preset=preset, hls=True, dash=True, qa=False), audio)
+        ladders[preset] = (build_ladder(audio, root / preset, ladder=preset, hls=True, dash=True, qa=False), audio)
     cases = _cases(root, ladders)
     results, chromium_log = _play(root, cases)
     by_id = {result["id"]: result for result in results}
