@@ -55,7 +55,7 @@ from _harness import RESULTS_DIR, summarize, time_interleaved, versions, write_j
 
 import audiokit
 from audiokit.pipeline import IngestOptions, ingest, read_manifest
-from audiokit.transcode import PRESETS
+from audiokit.transcode import LADDERS
 from audiokit.transcode.rungs import CODECS
 
 try:
@@ -107,7 +107,7 @@ def make_tracks(folder: Path, num_tracks: int, duration_s: float) -> list[Path]:
 def ffmpeg_rendition_args() -> list[str]:
     """Output arguments of the one-process ffmpeg ladder: the preset's rungs, same encoders and bitrates."""
     args = []
-    for rung in PRESETS[PRESET]:
+    for rung in LADDERS[PRESET]:
         name = f'"$out/{rung.name}{CODECS[rung.codec].extension}"'
         if rung.codec == "opus":
             args += ["-map", "0:a", "-c:a", "libopus", "-b:a", str(rung.bitrate_bps), "-vbr", "constrained",
@@ -149,7 +149,7 @@ def model_stage_costs(track: Path, out: Path) -> dict:
     from audiokit.models.tagging.registry import load_network
     from audiokit.pipeline.model_stages import TAG_MODELS
 
-    options = IngestOptions(preset=PRESET, stages="tags,analysis,speech")
+    options = IngestOptions(ladder=PRESET, stages="tags,analysis,speech")
     ingest([str(track)], fresh(out), options, jobs=1)  # warm-up: load the models, compile the kernels
     forward_s = []
 
@@ -235,7 +235,7 @@ def main() -> None:
         script_path = work / "track.sh"
         script = write_track_script(script_path, ffmpeg)
         pipeline = f'ls "{tracks_dir}"/*.flac | xargs -P {JOBS} -n 1 sh "{script_path}" "$OUT"'
-        options = IngestOptions(preset=PRESET, stages="core")
+        options = IngestOptions(ladder=PRESET, stages="core")
         last = {}
 
         def run_audiokit():
@@ -311,7 +311,7 @@ def main() -> None:
                       "audio_seconds": audio_seconds, "sample_rate": SAMPLE_RATE, "channels": 2,
                       "format": f"FLAC {BIT_DEPTH}-bit",
                       "content": "examples/example.flac looped, per-track offset, gain, drift, channel swap",
-                      "preset": PRESET, "rungs": [rung.to_dict() for rung in PRESETS[PRESET]],
+                      "preset": PRESET, "rungs": [rung.to_dict() for rung in LADDERS[PRESET]],
                       "quick": args.quick},
             "versions": {**versions("av"), "ffmpeg_cli": ffmpeg_version},
             "jobs": JOBS,
@@ -321,7 +321,7 @@ def main() -> None:
             "load_average_before": [round(v, 2) for v in load_before],
             "load_average_after": [round(v, 2) for v in load_after],
             "contenders": {
-                "audiokit": f"ingest(tracks, out, IngestOptions(preset={PRESET!r}, stages='core'), "
+                "audiokit": f"ingest(tracks, out, IngestOptions(ladder={PRESET!r}, stages='core'), "
                             f"jobs={JOBS}, force=True), fresh out dir per round (ladder QA on: the default)",
                 "ffmpeg_pipeline": {"command": pipeline, "track_script": script},
             },

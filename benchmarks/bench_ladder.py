@@ -44,7 +44,7 @@ import numpy as np
 from _harness import RESULTS_DIR, summarize, time_interleaved, versions, write_json
 
 import audiokit
-from audiokit.transcode import PRESETS, build_ladder
+from audiokit.transcode import LADDERS, build_ladder
 
 DURATION_S = float(sys.argv[1]) if len(sys.argv) > 1 else 180.0
 SAMPLE_RATE = 44100
@@ -73,7 +73,7 @@ def _cpu_s() -> float:
 def _ffmpeg_outputs(out: Path) -> list[list[str]]:
     """ffmpeg output arguments for each rung of the preset (same encoders and bitrates)."""
     outputs = []
-    for rung in PRESETS[PRESET]:
+    for rung in LADDERS[PRESET]:
         if rung.codec == "opus":
             args = ["-c:a", "libopus", "-b:a", str(rung.bitrate_bps), "-vbr", "constrained", "-ar", "48000",
                     str(out / f"{rung.name}.opus")]
@@ -112,7 +112,7 @@ def main() -> None:
 
     def audiokit_ladder(qa: str):
         def run():
-            subprocess.run([*AUDIOKIT, "ladder", str(source), "-o", str(work / f"ak_{qa}"), "--preset", PRESET,
+            subprocess.run([*AUDIOKIT, "ladder", str(source), "-o", str(work / f"ak_{qa}"), "--ladder", PRESET,
                             "--qa", qa, "--force"], check=True, stdout=subprocess.DEVNULL)
         return run
 
@@ -138,7 +138,7 @@ def main() -> None:
     cpu_s = {name: float(np.median(values[1:] if len(values) > 1 else values)) for name, values in cpu.items()}
     qa_cpu_share = (cpu_s["audiokit_qa"] - cpu_s["audiokit"]) / cpu_s["audiokit"]
     load_after = os.getloadavg()
-    result = build_ladder(source, work / "ak_qa", preset=PRESET, force=True)
+    result = build_ladder(source, work / "ak_qa", ladder=PRESET, force=True)
 
     # Per-codec encode speed, one thread, one rendition each.
     audio = audiokit.read(source)
@@ -164,7 +164,7 @@ def main() -> None:
     document = {
         "input": {"duration_s": DURATION_S, "sample_rate": SAMPLE_RATE, "channels": 2, "format": "FLAC 16-bit",
                   "content": "examples/example.flac looped, +-3 dB drift",
-                  "preset": PRESET, "rungs": [rung.to_dict() for rung in PRESETS[PRESET]]},
+                  "preset": PRESET, "rungs": [rung.to_dict() for rung in LADDERS[PRESET]]},
         "versions": {**versions("av"), "ffmpeg_cli": ffmpeg_version},
         "repeats": REPEATS,
         "load_average_before": load_before,

@@ -46,7 +46,7 @@ from audiokit.io.resample import resample
 from audiokit.io.source import open_source
 from audiokit.transcode import build_ladder, qa
 from audiokit.transcode.encode import encode_rendition
-from audiokit.transcode.presets import PRESETS
+from audiokit.transcode.ladders import LADDERS
 from audiokit.transcode.rungs import resolve_rung
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,7 +238,7 @@ def cost(*, repeats: int = 3) -> dict:
     looped = np.tile(example.samples, (1, math.ceil(COST_SECONDS * example.sample_rate / example.num_frames)))
     master = resample(looped[:, :round(COST_SECONDS * example.sample_rate)], example.sample_rate, 48000)
     rungs = [resolve_rung(rung, source_rate=48000, source_channels=2, source_bit_depth=16)
-             for rung in PRESETS["spotify-like"]]
+             for rung in LADDERS["spotify-like"]]
     assert all(r.sample_rate == 48000 and r.num_channels == 2 for r in rungs)  # one master serves them all
 
     def analyse_master() -> qa.Reference:
