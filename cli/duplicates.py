@@ -22,7 +22,7 @@ def duplicates(files: tuple[str, ...], max_offset_s: float, as_json: bool) -> No
     Each file gets a Chromaprint fingerprint; a group lists copies of one
     recording and where each starts in the first one's time.
 
-    \\b
+    \b
     Examples:
       audiokit duplicates uploads/*.mp3
       audiokit duplicates a.flac b.m4a c.opus --json

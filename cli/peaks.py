@@ -27,7 +27,7 @@ def peaks(file: str, output: str, pixels_per_second: int | None, samples_per_pix
     Each pixel holds the smallest and the largest sample of its frames, per
     channel (or of the mono downmix with --mono). The file is streamed.
 
-    \\b
+    \b
     Examples:
       audiokit peaks track.flac -o track.peaks.json --pixels-per-second 20
       audiokit peaks episode.mp3 -o - --samples-per-pixel 1024 --bits 16 --mono
