@@ -20,7 +20,7 @@ def crc32c_table() -> np.ndarray:
 
 
 @njit(cache=True)
-def crc32c(data, table):  # pragma: no cover - compiled
+def crc32c(data: np.ndarray, table: np.ndarray) -> np.uint32:  # pragma: no cover - compiled
     """CRC-32C (RFC 3720 appendix B.4) of a uint8 array, table-driven, one byte a step."""
     crc = np.uint32(0xFFFFFFFF)
     for i in range(data.shape[0]):

@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,8 +106,8 @@ def _varint(buffer: bytes, position: int) -> tuple[int, int]:
         shift += 7
 
 
-def _proto_fields(message: bytes):
-    """Yield (field number, value) of a protobuf message; bytes for length-delimited fields."""
+def _proto_fields(message: bytes) -> Iterator[tuple[int, Any]]:
+    """Yield (field number, value) of a protobuf message: int for varint and fixed fields, bytes for length-delimited ones."""
     position = 0
     while position < len(message):
         tag, position = _varint(message, position)
@@ -129,7 +130,7 @@ def _proto_fields(message: bytes):
         yield field, value
 
 
-def _block_entries(table: bytes, offset: int, size: int):
+def _block_entries(table: bytes, offset: int, size: int) -> Iterator[tuple[bytes, bytes]]:
     """Yield (key, value) of one uncompressed LevelDB block (``table/block.cc``)."""
     if offset + size + _BLOCK_TRAILER_BYTES > len(table):
         raise FormatError(f"block at {offset} (+{size} bytes) runs past the end of the index")

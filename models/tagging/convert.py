@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ def _bn(tensors: dict, tf_name: str, torch_name: str) -> dict:
     }
 
 
-def _layer(tensors: dict, tf_name: str, torch_name: str, transform) -> dict:
+def _layer(tensors: dict, tf_name: str, torch_name: str, transform: Callable[[np.ndarray], np.ndarray]) -> dict:
     return {
         f"{torch_name}.weight": transform(tensors[f"{tf_name}/kernel"]),
         f"{torch_name}.bias": tensors[f"{tf_name}/bias"],

@@ -12,11 +12,15 @@ import functools
 import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from audiokit.errors import ModelError, ParameterError
 
 from .._registry import WeightsSpec, require
 from .frontend import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "LICENSE_NOTICE",
@@ -115,7 +119,7 @@ def _spec_for(name: str) -> ModelSpec:
     return MODELS[name]
 
 
-def build_network(name: str):
+def build_network(name: str) -> torch.nn.Module:
     """An untrained torch module with the architecture of model ``name``."""
     require("torch")
     from .networks import Musicnn, Vgg
@@ -126,7 +130,7 @@ def build_network(name: str):
 
 
 @functools.lru_cache(maxsize=None)
-def load_network(name: str, device: str = "cpu"):
+def load_network(name: str, device: str = "cpu") -> torch.nn.Module:
     """The torch module of model ``name`` with its converted weights, in eval mode, on ``device`` (cached).
 
     Raises

@@ -12,6 +12,7 @@ once, on the first call (:func:`configure_threads`).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, overload
 
@@ -87,7 +88,7 @@ class TagResult:
         }
 
 
-def _model_names(model) -> list[str]:
+def _model_names(model: object) -> list[str]:
     if isinstance(model, str):
         if model == ALL_MODELS:
             return list(MODELS)
@@ -143,7 +144,7 @@ def configure_threads(threads: int | None = None) -> int:
     return _threads_set
 
 
-def _mono_blocks(source):
+def _mono_blocks(source: AudioSource) -> Iterator[np.ndarray]:
     """Yield 16 kHz mono float32 blocks of ``source`` (a path or an :class:`Audio`)."""
     from audiokit.channels import to_mono
     from audiokit.io.source import open_source
