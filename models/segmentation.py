@@ -14,9 +14,13 @@ Every decision lands on the shared analysis frames (23.2 ms hop, see
 2. **speech**: Silero VAD (:class:`audiokit.models.whisper.vad.SpeechDetector`)
    scores every 32 ms frame of the 16 kHz mono signal; Silero's hysteresis
    turns the scores into regions: speech starts at a probability >=
-   :data:`VAD_THRESHOLD`, ends after :data:`VAD_MIN_SILENCE_S` below
-   :data:`VAD_NEG_THRESHOLD` (the end is where that stretch began), and regions
-   under :data:`VAD_MIN_SPEECH_S` are dropped.
+   :data:`~audiokit.models.whisper.vad.SPEECH_THRESHOLD`, ends after
+   :data:`VAD_MIN_SILENCE_S` below :data:`~audiokit.models.whisper.vad.PAUSE_THRESHOLD`
+   (the end is where that stretch began), and regions under
+   :data:`VAD_MIN_SPEECH_S` are dropped. The caller may hand in the 16 kHz
+   signal and its scores, computed once per track (the ingest pipeline does,
+   for its speech and transcript stages too); otherwise they are computed
+   here from the analysis signal.
 3. **music**: the MTT_musicnn tagger's per-3 s timeline, computed only for the
    patches that hold a stretch of at least 0.25 s that is neither silent nor
    speech (a shorter stretch joins its neighbour whatever its label); a patch is music when
@@ -36,6 +40,7 @@ Runs shorter than 0.25 s join the segment before them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,6 +56,7 @@ from audiokit.analysis.segments import (
 from audiokit.errors import ParameterError
 
 from ._registry import require
+from .whisper.vad import FRAME_SAMPLES, PAUSE_THRESHOLD, SPEECH_THRESHOLD, VAD_SAMPLE_RATE
 
 if TYPE_CHECKING:
     from .tagging import TagResult
@@ -59,14 +65,8 @@ __all__ = ["LEARNED_METHOD", "MUSIC_MODEL", "MUSIC_TAGS", "MUSIC_THRESHOLD", "Le
 
 #: what ``SegmentationResult.method`` says for this segmenter
 LEARNED_METHOD = "silero-vad+MTT_musicnn"
-#: Silero VAD's input rate, Hz
-VAD_SAMPLE_RATE = 16000
 #: Silero VAD frame, seconds (512 samples at 16 kHz)
-VAD_FRAME_S = 512 / VAD_SAMPLE_RATE
-#: a VAD probability at or above this starts or continues speech (Silero's default)
-VAD_THRESHOLD = 0.5
-#: a VAD probability below this counts as a pause inside speech (Silero's threshold - 0.15)
-VAD_NEG_THRESHOLD = 0.35
+VAD_FRAME_S = FRAME_SAMPLES / VAD_SAMPLE_RATE
 #: a pause at least this long ends a speech region, seconds
 VAD_MIN_SILENCE_S = 0.3
 #: speech regions shorter than this are dropped, seconds
@@ -94,10 +94,10 @@ def _speech_regions(probabilities: np.ndarray) -> np.ndarray:
     mask = np.zeros(probabilities.size, bool)
     start = pause = None
     for index, probability in enumerate(probabilities.tolist()):
-        if probability >= VAD_THRESHOLD:
+        if probability >= SPEECH_THRESHOLD:
             start = index if start is None else start
             pause = None
-        elif probability < VAD_NEG_THRESHOLD and start is not None:
+        elif probability < PAUSE_THRESHOLD and start is not None:
             pause = index if pause is None else pause
             if index + 1 - pause >= min_silence:
                 if pause - start >= min_speech:
@@ -110,14 +110,7 @@ def _speech_regions(probabilities: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _vad_probabilities(mono_16k: np.ndarray) -> np.ndarray:
-    from .whisper.vad import SpeechDetector
-
-    detector = SpeechDetector()
-    return np.concatenate([detector.process(mono_16k), detector.flush()])
-
-
-def _music_columns(labels) -> list[int]:
+def _music_columns(labels: Sequence[str]) -> list[int]:
     return [list(labels).index(name) for name in MUSIC_TAGS]
 
 
@@ -175,13 +168,23 @@ class LearnedSegmenter:
         has it (the ingest pipeline's tags stage): the tagger is this method's
         main cost, so passing it saves running it twice. Its last patch covers
         the tail.
+    mono_16k : np.ndarray [shape=(n,), dtype=float32], optional
+        The same signal at 16 kHz mono, decoded from the source
+        (:func:`audiokit.models.whisper.vad.mono_16k`), when the caller has
+        it; by default the analysis signal is resampled to 16 kHz.
+    speech_probabilities : np.ndarray [shape=(frames,), dtype=float32], optional
+        Silero VAD's probability of each 32 ms frame of that 16 kHz signal
+        (:func:`audiokit.models.whisper.vad.speech_probabilities`), when the
+        caller has them: the VAD then does not run here.
 
     Raises
     ------
     MissingDependencyError
         When torch or onnxruntime is missing (``pip install 'audiokit[ml]'``).
     ParameterError
-        When ``tags`` come from another model than MTT_musicnn.
+        When ``tags`` come from another model than MTT_musicnn, or when
+        ``mono_16k`` or ``speech_probabilities`` is not one-dimensional or
+        they do not match frame for frame.
 
     Examples
     --------
@@ -194,12 +197,28 @@ class LearnedSegmenter:
 
     #: MTT_musicnn's TagResult on the same signal, or None to run the tagger where it is needed
     tags: TagResult | None = None
+    #: the signal at 16 kHz mono, or None to resample the analysis signal
+    mono_16k: np.ndarray | None = None
+    #: Silero VAD's probability per 512-sample frame of the 16 kHz signal, or None to run the VAD
+    speech_probabilities: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         require("onnxruntime")  # fail before any work when the ml extra is missing
         require("torch")
         if self.tags is not None and self.tags.model != MUSIC_MODEL:
             raise ParameterError(f"tags come from {self.tags.model!r}; expected a {MUSIC_MODEL!r} TagResult")
+        for name in ("mono_16k", "speech_probabilities"):
+            value = getattr(self, name)
+            if value is not None and np.ndim(value) != 1:
+                raise ParameterError(f"{name} has shape {np.shape(value)}; expected one dimension, (n,)")
+        if self.mono_16k is not None and self.speech_probabilities is not None:
+            frames = -(-len(self.mono_16k) // FRAME_SAMPLES)
+            if len(self.speech_probabilities) != frames:
+                raise ParameterError(
+                    f"speech_probabilities has {len(self.speech_probabilities)} values for {len(self.mono_16k)} "
+                    f"samples ({frames} frames of {FRAME_SAMPLES}); score mono_16k with "
+                    "audiokit.models.whisper.vad.speech_probabilities()"
+                )
 
     def __call__(self, signal: SegmentationInput) -> SegmentationResult:
         """Segment ``signal``; see the module docstring for the method.
@@ -215,10 +234,17 @@ class LearnedSegmenter:
         """
         from audiokit.io.resample import resample
 
+        from .whisper.vad import speech_probabilities
+
         times_s = signal.frame_times_s
         quiet = signal.silence_mask()
-        mono_16k = resample(signal.mono, signal.sample_rate, VAD_SAMPLE_RATE)[0]
-        speech_vad = _speech_regions(_vad_probabilities(mono_16k))
+        mono_16k = self.mono_16k
+        if mono_16k is None:
+            mono_16k = resample(signal.mono, signal.sample_rate, VAD_SAMPLE_RATE)[0]
+        probabilities = self.speech_probabilities
+        if probabilities is None:
+            probabilities = speech_probabilities(mono_16k)
+        speech_vad = _speech_regions(np.asarray(probabilities))
         speech = np.zeros(times_s.size, bool)
         if speech_vad.size:
             speech = speech_vad[np.minimum((times_s / VAD_FRAME_S).astype(int), speech_vad.size - 1)]

@@ -5,6 +5,13 @@ to the manifest under its own key, like the core stages in :mod:`.stages`.
 They need the whole signal and get it from :meth:`TrackContext.require_audio`,
 which decodes it on first use; each has a ``load`` step that loads its model
 once per worker before the first track.
+
+The model front end is shared, per track: the 16 kHz mono signal
+(:func:`audiokit.models.whisper.vad.mono_16k`) is made once and feeds the
+taggers, the learned segmenter and the transcriber, and Silero VAD scores it
+once (:func:`audiokit.models.whisper.vad.speech_probabilities`) for the speech
+stage, the segmenter and the transcriber's chunking. Both are cached in
+:attr:`TrackContext.shared` by whichever stage needs them first.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..audio import Audio
-from ..channels import to_mono
+from ..errors import MissingDependencyError
 from .context import Stage, StageSkipped, TrackContext
 
 __all__ = ["MODEL_STAGES", "SPEECH_DOMINANT_RATIO", "TAG_MODELS", "TRANSCRIPT_BACKEND"]
@@ -21,21 +28,47 @@ __all__ = ["MODEL_STAGES", "SPEECH_DOMINANT_RATIO", "TAG_MODELS", "TRANSCRIPT_BA
 #: Tagging models whose top tags and embedding go into the manifest.
 TAG_MODELS = ("MTT_musicnn", "MSD_musicnn")
 TAG_TOP_K = 10
-#: Silero VAD's input rate and the probability above which a frame is speech.
-VAD_SAMPLE_RATE = 16000
-VAD_SPEECH_PROBABILITY = 0.5
 #: A track is transcribed when at least this share of it is speech.
 SPEECH_DOMINANT_RATIO = 0.5
 TRANSCRIPT_FORMATS = ("srt", "vtt", "json")
 TRANSCRIPT_BACKEND = "faster"
+#: keys of the values cached in TrackContext.shared
+_MONO_16K = "mono_16k"
+_SPEECH_PROBABILITIES = "speech_probabilities"
+
+
+def _mono_16k(context: TrackContext) -> np.ndarray:
+    """The track at 16 kHz mono, shape (n,), float32: made on first use, then shared."""
+    if _MONO_16K not in context.shared:
+        from ..models.whisper.vad import mono_16k
+
+        context.shared[_MONO_16K] = mono_16k(context.require_audio())
+    return context.shared[_MONO_16K]
+
+
+def _speech_probabilities(context: TrackContext) -> np.ndarray:
+    """Silero VAD's speech probability per 32 ms frame of :func:`_mono_16k`: one pass per track."""
+    if _SPEECH_PROBABILITIES not in context.shared:
+        from ..models.whisper.vad import speech_probabilities
+
+        context.shared[_SPEECH_PROBABILITIES] = speech_probabilities(_mono_16k(context))
+    return context.shared[_SPEECH_PROBABILITIES]
+
+
+def _mono_16k_audio(context: TrackContext) -> Audio:
+    from ..models.whisper.vad import VAD_SAMPLE_RATE
+
+    return Audio(_mono_16k(context)[np.newaxis], VAD_SAMPLE_RATE)
 
 
 def _tags(context: TrackContext) -> dict:
     from ..models import tag
 
     sections = {}
-    # One call: both models run on one front end (one resample, one mel spectrogram).
-    for model, result in zip(TAG_MODELS, tag(context.require_audio(), model=list(TAG_MODELS), top_k=TAG_TOP_K), strict=True):
+    # One call: both models run on one front end (one mel spectrogram) of the shared 16 kHz signal,
+    # which is what tag() would resample the track to.
+    results = tag(_mono_16k_audio(context), model=list(TAG_MODELS), top_k=TAG_TOP_K)
+    for model, result in zip(TAG_MODELS, results, strict=True):
         context.tag_results[model] = result
         document = result.to_dict()
         sections[model] = {"tags": document["tags"], "embedding": document["embedding"]}
@@ -53,8 +86,17 @@ def _load_tags() -> None:
 def _analysis(context: TrackContext) -> dict:
     from ..analysis import analyze
 
-    # The music/speech segmentation reuses the tags stage's MTT_musicnn result when it ran.
-    return analyze(context.require_audio(), tags=context.tag_results.get("MTT_musicnn")).to_dict()
+    tags = context.tag_results.get("MTT_musicnn")
+    try:
+        from ..models.segmentation import LearnedSegmenter
+
+        # The learned speech/music segmentation reuses the track's 16 kHz signal, its VAD scores and
+        # the tags stage's MTT_musicnn result when it ran.
+        segmenter = LearnedSegmenter(tags=tags, mono_16k=_mono_16k(context),
+                                     speech_probabilities=_speech_probabilities(context))
+    except MissingDependencyError:  # no ml extra: analyze falls back to the energy method and says so
+        return analyze(context.require_audio(), tags=tags).to_dict()
+    return analyze(context.require_audio(), segmenter=segmenter).to_dict()
 
 
 def _load_analysis() -> None:  # its speech/music segmentation runs Silero VAD and the MTT tagger
@@ -64,14 +106,10 @@ def _load_analysis() -> None:  # its speech/music segmentation runs Silero VAD a
 
 def _speech(context: TrackContext) -> dict:
     """Share of the track Silero VAD calls speech (16 kHz mono, 32 ms frames)."""
-    from ..io.resample import resample
-    from ..models.whisper.vad import SpeechDetector
+    from ..models.whisper.vad import SPEECH_THRESHOLD
 
-    audio = context.require_audio()
-    mono_16k = resample(to_mono(audio.samples), audio.sample_rate, VAD_SAMPLE_RATE)[0]
-    detector = SpeechDetector()
-    probabilities = np.concatenate([detector.process(mono_16k), detector.flush()])
-    ratio = float(np.mean(probabilities > VAD_SPEECH_PROBABILITY)) if probabilities.size else 0.0
+    probabilities = _speech_probabilities(context)
+    ratio = float(np.mean(probabilities >= SPEECH_THRESHOLD)) if probabilities.size else 0.0
     return {"method": "silero-vad", "speech_ratio": ratio, "speech_dominant": ratio >= SPEECH_DOMINANT_RATIO}
 
 
@@ -90,7 +128,10 @@ def _transcript(context: TrackContext) -> dict:
     from ..models import transcribe
     from ..models.whisper.writers import write_transcript
 
-    segments, info = transcribe(context.require_audio(), backend=TRANSCRIPT_BACKEND)
+    # the shared 16 kHz signal is what transcribe() decodes the track to, and its VAD scores cut the
+    # same chunks the transcriber's own Silero pass would
+    segments, info = transcribe(_mono_16k_audio(context), backend=TRANSCRIPT_BACKEND,
+                                speech_probabilities=_speech_probabilities(context))
     segments = list(segments)
     folder = context.work_dir / "transcript"
     paths = write_transcript(segments, info, context.path, folder, formats=TRANSCRIPT_FORMATS)
@@ -101,6 +142,7 @@ def _transcript(context: TrackContext) -> dict:
 
 def _load_transcript() -> None:
     from ..models import transcribe
+    from ..models.whisper.vad import VAD_SAMPLE_RATE
 
     # Silence loads the backend exactly as _transcript's call does (same cache key) and finds no speech.
     transcribe(Audio(np.zeros((1, VAD_SAMPLE_RATE), np.float32), VAD_SAMPLE_RATE), backend=TRANSCRIPT_BACKEND)

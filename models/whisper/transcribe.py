@@ -65,6 +65,7 @@ def transcribe(
     num_threads: int = 0,
     vad_options: VadOptions = DEFAULT_VAD_OPTIONS,
     decoding_options: DecodingOptions | None = None,
+    speech_probabilities: np.ndarray | None = None,
 ) -> tuple[Iterator[Segment], TranscriptInfo]:
     """Transcribe speech offline with Whisper.
 
@@ -113,6 +114,14 @@ def transcribe(
         Every decoding setting at once (thresholds included); when given, it
         replaces ``beam_size``, ``temperature``, ``initial_prompt`` and
         ``condition_on_previous_text``.
+    speech_probabilities : np.ndarray [shape=(frames,)], optional
+        Silero VAD's probability of every 512-sample frame of the source at
+        16 kHz mono, computed already
+        (``vad.speech_probabilities(vad.mono_16k(source))``, as the ingest
+        pipeline shares them between stages): the chunks are cut from these
+        instead of running the detector again, and are the same chunks. A count
+        that does not match the source's frames raises ParameterError once the
+        segments reach the end.
 
     Returns
     -------
@@ -165,11 +174,13 @@ def transcribe(
                                            condition_on_previous_text=bool(condition_on_previous_text))
     elif not isinstance(decoding_options, DecodingOptions):
         raise ParameterError(f"decoding_options is a {type(decoding_options).__name__}; expected a DecodingOptions")
+    if speech_probabilities is not None and np.ndim(speech_probabilities) != 1:
+        raise ParameterError(f"speech_probabilities has shape {np.shape(speech_probabilities)}; expected (frames,)")
     blocks, duration_s = _mono_blocks(source)
     weights = resolve_model(model)
     runner = load_backend(backend, weights, device=device, compute_type=compute_type, num_threads=num_threads)
     language = runner.check_language(language)
-    chunks = speech_chunks(blocks, vad=bool(vad), options=vad_options)
+    chunks = speech_chunks(blocks, vad=bool(vad), options=vad_options, probabilities=speech_probabilities)
     language_probability = 1.0
     if language is None:
         first = next(chunks, None)

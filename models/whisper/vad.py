@@ -10,6 +10,16 @@ audio of the window being assembled is kept.
 
 A chunk is a contiguous span of the input, silence between its regions
 included, so a time inside it maps back to the input by adding its start.
+
+This module is also the one home of Silero VAD's input rate and thresholds
+(:data:`VAD_SAMPLE_RATE`, :data:`SPEECH_THRESHOLD`, :data:`PAUSE_THRESHOLD`)
+and of the whole-signal helpers other model stages share:
+:func:`mono_16k` decodes a source to the 16 kHz mono signal that
+:func:`~audiokit.models.transcribe` and :func:`~audiokit.models.tag` decode
+(the same samples, bit for bit), and :func:`speech_probabilities` scores it
+once; :func:`speech_chunks` (``probabilities=``) and the learned segmenter
+(:mod:`audiokit.models.segmentation`) take those scores instead of running
+Silero again.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +39,31 @@ from audiokit.errors import ModelError, ParameterError
 from .._registry import require
 from .registry import SAMPLE_RATE
 
-__all__ = ["VadOptions", "Chunk", "SpeechDetector", "AllSpeech", "SpeechChunker", "speech_chunks"]
+if TYPE_CHECKING:
+    from audiokit.io.source import AudioSource
+
+__all__ = [
+    "VAD_SAMPLE_RATE",
+    "FRAME_SAMPLES",
+    "SPEECH_THRESHOLD",
+    "PAUSE_THRESHOLD",
+    "VadOptions",
+    "Chunk",
+    "SpeechDetector",
+    "AllSpeech",
+    "KnownSpeech",
+    "SpeechChunker",
+    "speech_chunks",
+    "mono_16k",
+    "speech_probabilities",
+]
+
+#: Silero VAD's input rate, Hz: Whisper's 16 kHz, so one resampled signal serves both
+VAD_SAMPLE_RATE = SAMPLE_RATE
+#: a frame whose speech probability is at or above this is speech (Silero's default threshold)
+SPEECH_THRESHOLD = 0.5
+#: inside speech, a frame below this counts as a pause (Silero's ``threshold - 0.15``)
+PAUSE_THRESHOLD = 0.35
 
 #: Samples per Silero VAD frame at 16 kHz (32 ms).
 FRAME_SAMPLES = 512
@@ -37,6 +71,8 @@ FRAME_SAMPLES = 512
 CONTEXT_SAMPLES = 64
 #: Frames scored per ONNX call.
 FRAMES_PER_CALL = 512
+#: Samples decoded per block by :func:`mono_16k` (one ONNX call's worth, 16.384 s).
+DECODE_BLOCK_SAMPLES = FRAMES_PER_CALL * FRAME_SAMPLES
 #: A pause at least this long inside over-long speech is a preferred split point, ms.
 MIN_SPLIT_SILENCE_MS = 96
 
@@ -46,9 +82,9 @@ class VadOptions:
     """How speech probabilities become regions and regions become chunks."""
 
     #: a frame with speech probability >= this starts (or continues) speech
-    threshold: float = 0.5
+    threshold: float = SPEECH_THRESHOLD
     #: a frame below this counts as silence inside speech (Silero's threshold - 0.15)
-    neg_threshold: float = 0.35
+    neg_threshold: float = PAUSE_THRESHOLD
     #: speech shorter than this is dropped, ms
     min_speech_ms: int = 250
     #: silence at least this long ends a speech region, ms
@@ -309,8 +345,53 @@ class AllSpeech:
         return np.ones(frames, np.float32)
 
 
+class KnownSpeech:
+    """Stands in for :class:`SpeechDetector` when the probabilities were computed already.
+
+    Hands out the given per-frame probabilities as the samples arrive, so the
+    chunker sees exactly what a detector on the same samples would have said.
+
+    Parameters
+    ----------
+    probabilities : np.ndarray [shape=(frames,)]
+        Silero VAD's probability of each 512-sample frame of the whole signal,
+        the last (partial) frame included: :func:`speech_probabilities`.
+    """
+
+    def __init__(self, probabilities: np.ndarray) -> None:
+        self._probabilities = np.asarray(probabilities, np.float32).reshape(-1)
+        self._received = 0  # samples seen
+        self._given = 0  # probabilities handed out
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        """The probabilities of the frames ``samples`` (shape (n,)) completes, shape (frames,), float32."""
+        self._received += samples.shape[0]
+        return self._hand_out(self._received // FRAME_SAMPLES)
+
+    def flush(self) -> np.ndarray:
+        """The probability of the last partial frame, if there is one, shape (0,) or (1,), float32.
+
+        Raises
+        ------
+        ParameterError
+            If the probabilities do not cover the samples frame for frame.
+        """
+        frames = -(-self._received // FRAME_SAMPLES)
+        if self._probabilities.size != frames:
+            raise ParameterError(
+                f"{self._probabilities.size} speech probabilities for {self._received} samples, which make "
+                f"{frames} frames of {FRAME_SAMPLES}; score the same 16 kHz signal with speech_probabilities()"
+            )
+        return self._hand_out(frames)
+
+    def _hand_out(self, frames: int) -> np.ndarray:
+        given, self._given = self._given, min(frames, self._probabilities.size)
+        return self._probabilities[given : self._given]
+
+
 def speech_chunks(
-    blocks: Iterable[np.ndarray], *, vad: bool = True, options: VadOptions = VadOptions()
+    blocks: Iterable[np.ndarray], *, vad: bool = True, options: VadOptions = VadOptions(),
+    probabilities: np.ndarray | None = None,
 ) -> Iterator[Chunk]:
     """Chunks of speech from a stream of 16 kHz mono blocks.
 
@@ -322,6 +403,10 @@ def speech_chunks(
         Find speech with Silero VAD. Without it every frame counts as speech,
         so the input is cut into consecutive windows of ``max_chunk_s``.
     options : VadOptions
+    probabilities : np.ndarray [shape=(frames,)], optional
+        Silero VAD's probabilities for these blocks, computed already
+        (:func:`speech_probabilities` of their concatenation): the chunks are
+        the ones the detector would give, without running it again.
 
     Yields
     ------
@@ -334,12 +419,66 @@ def speech_chunks(
     >>> [c.start_s for c in speech_chunks(b.mean(axis=0) for b in blocks)]       # doctest: +SKIP
     [0.41, 29.87, 58.2]
     """
-    detector = SpeechDetector() if vad else AllSpeech()
+    detector: SpeechDetector | AllSpeech | KnownSpeech
+    if probabilities is not None:
+        if not vad:
+            raise ParameterError("probabilities were given with vad=False; they are speech scores, pass vad=True")
+        detector = KnownSpeech(probabilities)
+    else:
+        detector = SpeechDetector() if vad else AllSpeech()
     chunker = SpeechChunker(options)
     for block in blocks:
         block = np.asarray(block, np.float32)
         yield from chunker.process(block, detector.process(block))
     yield from chunker.flush(detector.flush())
+
+
+def mono_16k(source: AudioSource) -> np.ndarray:
+    """The whole of ``source`` at 16 kHz, mono: what :func:`~audiokit.models.transcribe` decodes.
+
+    Decoded and resampled block by block (:meth:`audiokit.io.AudioReader.resampled_to`),
+    then folded to mono (:func:`audiokit.channels.to_mono`), as the transcriber and
+    the tagger do, so their results on this signal equal their results on ``source``.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or audiokit.Audio
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float32]
+        ``n = output_length(num_frames, sample_rate, 16000)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audiokit import Audio
+    >>> mono_16k(Audio(np.zeros((2, 44100), np.float32), 44100)).shape
+    (16000,)
+    """
+    from audiokit.channels import to_mono
+    from audiokit.io.source import open_source
+
+    with open_source(source) as reader, reader.resampled_to(VAD_SAMPLE_RATE) as resampled:
+        blocks = [to_mono(block)[0] for block in resampled.blocks(DECODE_BLOCK_SAMPLES)]
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+
+
+def speech_probabilities(samples: np.ndarray) -> np.ndarray:
+    """Silero VAD's speech probability of every 32 ms frame of a whole 16 kHz mono signal.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,)]
+        16 kHz mono (:func:`mono_16k`).
+
+    Returns
+    -------
+    np.ndarray [shape=(ceil(n / 512),), dtype=float32]
+        One probability per 512-sample frame; the last partial frame is zero-padded.
+    """
+    detector = SpeechDetector()
+    return np.concatenate([detector.process(samples), detector.flush()])
 
 
 @lru_cache(maxsize=1)
