@@ -21,16 +21,19 @@ that start and end at zero crossings, so no click is added.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from audiokit._arrays import BLOCK_FRAMES, as_samples
 from audiokit.audio import Audio
 from audiokit.channels import to_mono
 from audiokit.errors import ParameterError
+from audiokit.io.source import AudioSource, open_source
 
-__all__ = ["BLEEP_MODES", "PAD_MS", "refine_spans", "bleep", "write_like"]
+__all__ = ["BLEEP_MODES", "PAD_MS", "Bleeper", "refine_spans", "refine_source_spans", "bleep", "bleep_source",
+           "write_like"]
 
 #: What replaces a span.
 BLEEP_MODES = ("tone", "mute", "reverse")
@@ -222,24 +225,105 @@ def refine_spans(samples: np.ndarray, sample_rate: int, spans: Sequence[tuple[fl
     if not pad_ms >= 0:
         raise ParameterError(f"pad_ms is {pad_ms!r}; expected >= 0")
     samples = np.asarray(samples)
-    hop = max(1, round(EDGE_FRAME_S * sample_rate))
+    level = _levels_db(samples, _hop(sample_rate))
+    return _refine(spans, words, pad_ms, lambda _, lo, hi: level[lo:hi], samples.shape[1], sample_rate)
+
+
+def refine_source_spans(source: AudioSource, spans: Sequence[tuple[float, float]], *,
+                        words: Sequence[tuple[float, float]] = (), pad_ms: float = PAD_MS,
+                        block_frames: int = BLOCK_FRAMES) -> list[tuple[float, float]]:
+    """:func:`refine_spans` on a file or an Audio, reading it once in blocks and keeping only the windows it needs.
+
+    Each span needs the audio of a window around it (its context words, at
+    most 2 s on each side); the source is read once, block by block, each
+    window's frame levels are computed as soon as its last sample has been
+    read and its samples dropped, and reading stops after the last window.
+    Memory is set by the block and the windows open at once, not by the
+    duration. The result equals :func:`refine_spans` on the whole signal.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or Audio
+    spans, words, pad_ms
+        See :func:`refine_spans`.
+    block_frames : int
+        Frames read at a time.
+
+    Returns
+    -------
+    list of (start_s, end_s)
+    """
+    if not pad_ms >= 0:
+        raise ParameterError(f"pad_ms is {pad_ms!r}; expected >= 0")
+    with open_source(source) as reader:
+        sample_rate, num_frames = reader.sample_rate, reader.num_frames
+        hop = _hop(sample_rate)
+        timeline = sorted((float(a), float(b)) for a, b in words)
+        ranges = []  # samples [first, stop) of each span's window
+        for start_s, end_s in spans:
+            *_, lo, hi = _context(start_s, end_s, timeline, num_frames // hop, hop / sample_rate)
+            ranges.append((lo * hop, hi * hop) if hi - lo >= 2 else (0, 0))
+        levels = _window_levels(reader.blocks(block_frames), ranges, hop)
+    return _refine(spans, words, pad_ms, lambda index, _lo, _hi: levels[index], num_frames, sample_rate)
+
+
+def _hop(sample_rate: int) -> int:
+    """Samples per envelope frame (EDGE_FRAME_S)."""
+    return max(1, round(EDGE_FRAME_S * sample_rate))
+
+
+def _context(start_s: float, end_s: float, timeline: list[tuple[float, float]], count: int, frame_s: float
+             ) -> tuple[list[tuple[float, float]], list[tuple[float, float]], list[tuple[float, float]], int, int]:
+    """The context words before and after a span, the span with them, and its window [lo, hi) in frames."""
+    before = [w for w in timeline if 0.5 * (w[0] + w[1]) < start_s - 1e-6][-CONTEXT_WORDS:]
+    after = [w for w in timeline if 0.5 * (w[0] + w[1]) > end_s + 1e-6][:CONTEXT_WORDS]
+    local = before + [(start_s, end_s)] + after
+    lo = max(0, int((local[0][0] - CONTEXT_S) / frame_s), int((start_s - 2.0) / frame_s))
+    hi = min(count, int(np.ceil((local[-1][1] + CONTEXT_S) / frame_s)), int((end_s + 2.0) / frame_s))
+    return before, after, local, lo, hi
+
+
+def _window_levels(blocks: Iterator[np.ndarray], ranges: list[tuple[int, int]], hop: int) -> list[np.ndarray]:
+    """Frame levels (:func:`_levels_db`) of the samples [first, stop) of each range, from one pass over ``blocks``."""
+    levels: list[np.ndarray] = [np.zeros(0) for _ in ranges]
+    pending = sorted((index for index, (first, stop) in enumerate(ranges) if stop > first),
+                     key=lambda index: ranges[index][0])
+    open_windows: dict[int, list[np.ndarray]] = {}
+    position = 0
+    for block in blocks:
+        end = position + block.shape[1]
+        while pending and ranges[pending[0]][0] < end:
+            open_windows[pending.pop(0)] = []
+        for index in list(open_windows):
+            first, stop = ranges[index]
+            open_windows[index].append(block[:, max(first, position) - position : min(stop, end) - position])
+            if stop <= end:
+                levels[index] = _levels_db(np.concatenate(open_windows.pop(index), axis=1), hop)
+        position = end
+        if not pending and not open_windows:
+            break
+    return levels
+
+
+def _refine(spans: Sequence[tuple[float, float]], words: Sequence[tuple[float, float]], pad_ms: float,
+            level_of: Callable[[int, int, int], np.ndarray], num_frames: int, sample_rate: int
+            ) -> list[tuple[float, float]]:
+    """:func:`refine_spans` given ``level_of(span index, lo, hi)``: the frame levels [lo, hi) around a span."""
+    hop = _hop(sample_rate)
     frame_s = hop / sample_rate
-    level = _levels_db(samples, hop)
-    duration_s = samples.shape[1] / sample_rate
+    count = num_frames // hop
+    duration_s = num_frames / sample_rate
     pad_s = pad_ms / 1000.0
     timeline = sorted((float(a), float(b)) for a, b in words)
     refined = []
-    for start_s, end_s in spans:
-        before = [w for w in timeline if 0.5 * (w[0] + w[1]) < start_s - 1e-6][-CONTEXT_WORDS:]
-        after = [w for w in timeline if 0.5 * (w[0] + w[1]) > end_s + 1e-6][:CONTEXT_WORDS]
-        local = before + [(start_s, end_s)] + after
-        lo = max(0, int((local[0][0] - CONTEXT_S) / frame_s), int((start_s - 2.0) / frame_s))
-        hi = min(level.shape[0], int(np.ceil((local[-1][1] + CONTEXT_S) / frame_s)), int((end_s + 2.0) / frame_s))
+    for index, (start_s, end_s) in enumerate(spans):
+        before, after, local, lo, hi = _context(start_s, end_s, timeline, count, frame_s)
         if hi - lo < 2:
             refined.append((max(0.0, start_s - pad_s), min(duration_s, end_s + pad_s)))
             continue
         # the window's ends count as (empty) sound, so the quiet before the first island is a pause too
-        islands = [(0, 0), *_islands(level[lo:hi], max(1, round(MIN_PAUSE_S / frame_s))), (hi - lo, hi - lo)]
+        window = level_of(index, lo, hi)
+        islands = [(0, 0), *_islands(window, max(1, round(MIN_PAUSE_S / frame_s))), (hi - lo, hi - lo)]
         # the transcript's word boundaries: midway between a word's end and the next one's start; a flagged
         # span first or last in the transcript is bounded by its own start or end
         between = [0.5 * (x[1] + y[0]) for x, y in zip(local, local[1:])]
@@ -258,6 +342,11 @@ def refine_spans(samples: np.ndarray, sample_rate: int, spans: Sequence[tuple[fl
                    if edges[t] > islands[g + 1][0] else 0.0) for t, g in enumerate(on) if g is not None]
         if placed:  # how late the transcript ran where its boundaries met pauses, frames
             shift = float(np.median(placed))
+        # frames into the window: island edges, or the transcript's times shifted
+        limit_before: float
+        word_start: float
+        limit_after: float
+        word_end: float
         if left is not None:
             limit_before = islands[left][1]
             word_start = islands[left + 1][0]
@@ -269,7 +358,7 @@ def refine_spans(samples: np.ndarray, sample_rate: int, spans: Sequence[tuple[fl
         else:
             limit_after = word_end = end_s / frame_s - lo - shift
         if left is not None and right is not None and right > left:
-            left, right = _absorb_weak(islands, level[lo:hi], left, right, frame_s)
+            left, right = _absorb_weak(islands, window, left, right, frame_s)
             limit_before, word_start = islands[left][1], islands[left + 1][0]
             word_end, limit_after = islands[right][1], islands[right + 1][0]
         if word_end <= word_start:  # the boundaries crossed: keep the transcript's span (padded only in silence)
@@ -283,16 +372,151 @@ def refine_spans(samples: np.ndarray, sample_rate: int, spans: Sequence[tuple[fl
     return refined
 
 
-def _zero_crossing(mono: np.ndarray, index: int, reach: int, direction: int) -> int:
-    """The zero crossing nearest ``index`` moving outward (``direction`` -1: earlier, +1: later), else ``index``."""
-    lo, hi = (max(1, index - reach), index + 1) if direction < 0 else (index, min(mono.shape[0] - 1, index + reach))
+def _zero_crossing(samples: np.ndarray, index: int, reach: int, direction: int, *, offset: int, total: int) -> int:
+    """The zero crossing of the mono signal nearest ``index``, moving outward (``direction`` -1 or +1), else ``index``.
+
+    ``samples`` holds frames ``offset ..`` of a signal of ``total`` frames, at least the ``reach + 1`` frames
+    around ``index`` that the search reads.
+    """
+    lo, hi = (max(1, index - reach), index + 1) if direction < 0 else (index, min(total - 1, index + reach))
     if hi <= lo:
         return index
-    window = mono[lo - 1:hi]
+    window = to_mono(samples[:, lo - 1 - offset : hi - offset])[0]
     crossings = np.flatnonzero(np.signbit(window[:-1]) != np.signbit(window[1:])) + lo
     if crossings.size == 0:
         return index
     return int(crossings[-1] if direction < 0 else crossings[0])
+
+
+class Bleeper:
+    """Bleeping as a stream: ``process(block)`` returns the bleeped frames that are ready, ``flush()`` the rest.
+
+    A span is replaced once its last sample (and the zero-crossing search
+    beyond it) has arrived; the frames from the next span's search window on
+    are held back until then, so memory is a block plus the longest span.
+    Blocks of any size give the samples :func:`bleep` gives for the whole
+    signal (which is this stream run once).
+
+    Parameters
+    ----------
+    spans : sequence of (start_s, end_s)
+        See :func:`bleep`.
+    sample_rate : int
+    num_channels : int
+    num_frames : int
+        Length of the whole signal (the zero-crossing search stops at its end).
+    mode, fade_ms, tone_hz
+        See :func:`bleep`.
+
+    Attributes
+    ----------
+    replaced : list of (start_s, end_s)
+        The spans replaced so far, ends on zero crossings.
+
+    Examples
+    --------
+    >>> speech = 0.1 * np.random.default_rng(0).standard_normal((1, 48000)).astype(np.float32)
+    >>> bleeper = Bleeper([(0.25, 0.5)], 48000, 1, 48000, mode="mute")
+    >>> out = np.concatenate([bleeper.process(speech[:, i : i + 1000]) for i in range(0, 48000, 1000)]
+    ...                      + [bleeper.flush()], axis=1)
+    >>> float(np.abs(out[0, 13000:23000]).max()), bleeper.replaced
+    (0.0, [(0.2499, 0.5)])
+    """
+
+    def __init__(self, spans: Sequence[tuple[float, float]], sample_rate: int, num_channels: int, num_frames: int,
+                 *, mode: str = "tone", fade_ms: float = 5.0, tone_hz: float = 1000.0) -> None:
+        if mode not in BLEEP_MODES:
+            raise ParameterError(f"bleep mode is {mode!r}; expected one of {', '.join(BLEEP_MODES)}")
+        if not fade_ms >= 0:
+            raise ParameterError(f"fade_ms is {fade_ms!r}; expected >= 0")
+        self.sample_rate, self.num_channels, self.num_frames = sample_rate, num_channels, num_frames
+        self.mode, self.fade_ms, self.tone_hz = mode, fade_ms, tone_hz
+        self._reach = round(ZERO_CROSSING_S * sample_rate)
+        joined: list[list[float]] = []
+        for start_s, end_s in sorted(spans):
+            if joined and start_s <= joined[-1][1]:
+                joined[-1][1] = max(joined[-1][1], end_s)
+            else:
+                joined.append([start_s, end_s])
+        # (first, stop) sample of each span before the zero-crossing search
+        self._spans = [(max(0, int(round(start_s * sample_rate))), min(num_frames, int(round(end_s * sample_rate))))
+                       for start_s, end_s in joined]
+        self._next = 0  # the next span to replace
+        self._start = 0  # frame index of the held samples' first frame
+        self._original = np.zeros((num_channels, 0), np.float32)  # held input
+        self._out = self._original  # held output
+        self.replaced: list[tuple[float, float]] = []
+
+    def _reads(self, span: int) -> tuple[int, int]:
+        """Frames [first, stop) that replacing span ``span`` reads (the span and its zero-crossing searches)."""
+        first, stop = self._spans[span]
+        return max(0, first - self._reach - 1), min(self.num_frames, stop + self._reach + 1)
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Take the next block; return the bleeped frames that are ready (maybe none).
+
+        Parameters
+        ----------
+        block : np.ndarray [shape=(channels, frames)]
+
+        Returns
+        -------
+        np.ndarray [shape=(channels, ready), dtype=float32]
+        """
+        block = as_samples(block, name="block")
+        if block.shape[0] != self.num_channels:
+            raise ParameterError(f"block has {block.shape[0]} channels; this Bleeper was created with "
+                                 f"num_channels={self.num_channels}")
+        if self._original.shape[1]:
+            self._original = np.concatenate([self._original, block], axis=1)
+            self._out = np.concatenate([self._out, block], axis=1)
+        else:
+            self._original, self._out = block, block.copy()
+        return self._advance(final=False)
+
+    def flush(self) -> np.ndarray:
+        """End the stream; return the frames still held, bleeped.
+
+        Returns
+        -------
+        np.ndarray [shape=(channels, rest), dtype=float32]
+        """
+        return self._advance(final=True)
+
+    def _advance(self, *, final: bool) -> np.ndarray:
+        end = self._start + self._original.shape[1]
+        while self._next < len(self._spans) and (final or end >= self._reads(self._next)[1]):
+            self._replace(*self._spans[self._next])
+            self._next += 1
+        ready = end if self._next == len(self._spans) else min(end, self._reads(self._next)[0])
+        count = ready - self._start
+        out = self._out[:, :count]
+        self._original, self._out, self._start = self._original[:, count:], self._out[:, count:], ready
+        return out
+
+    def _replace(self, first: int, stop: int) -> None:
+        """Replace frames [first, stop), its ends moved out to zero crossings, in the held output."""
+        rate, offset = self.sample_rate, self._start
+        first = _zero_crossing(self._original, first, self._reach, -1, offset=offset, total=self.num_frames)
+        stop = _zero_crossing(self._original, stop, self._reach, +1, offset=offset, total=self.num_frames)
+        if stop - first < 2:
+            return
+        original = self._original[:, first - offset : stop - offset]
+        if self.mode == "tone":
+            rms = np.sqrt((original.astype(np.float64) ** 2).mean(axis=1, keepdims=True))
+            phase = 2 * np.pi * self.tone_hz * np.arange(stop - first) / rate
+            replacement = (np.sqrt(2) * rms * np.sin(phase)).astype(np.float32)
+        elif self.mode == "mute":
+            replacement = np.zeros_like(original)
+        else:
+            replacement = original[:, ::-1]
+        fade = min(round(self.fade_ms * rate / 1000), (stop - first) // 2)
+        gain = np.ones(stop - first, np.float32)
+        if fade:
+            ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
+            gain[:fade], gain[-fade:] = ramp, ramp[::-1]
+        self._out[:, first - offset : stop - offset] = original * (1 - gain) + replacement * gain
+        self.replaced.append((round(first / rate, 4), round(stop / rate, 4)))
 
 
 def bleep(audio: Audio, spans: Sequence[tuple[float, float]], *, mode: str = "tone", fade_ms: float = 5.0,
@@ -328,43 +552,75 @@ def bleep(audio: Audio, spans: Sequence[tuple[float, float]], *, mode: str = "to
     >>> float(np.abs(out.samples[0, 13000:23000]).max())
     0.0
     """
-    if mode not in BLEEP_MODES:
-        raise ParameterError(f"bleep mode is {mode!r}; expected one of {', '.join(BLEEP_MODES)}")
-    if not fade_ms >= 0:
-        raise ParameterError(f"fade_ms is {fade_ms!r}; expected >= 0")
-    rate = audio.sample_rate
-    out = audio.samples.copy()
-    mono = to_mono(audio.samples)[0]
-    reach = round(ZERO_CROSSING_S * rate)
-    joined: list[list[float]] = []
-    for start_s, end_s in sorted(spans):
-        if joined and start_s <= joined[-1][1]:
-            joined[-1][1] = max(joined[-1][1], end_s)
-        else:
-            joined.append([start_s, end_s])
-    replaced = []
-    for start_s, end_s in joined:
-        first = _zero_crossing(mono, max(0, int(round(start_s * rate))), reach, -1)
-        stop = _zero_crossing(mono, min(out.shape[1], int(round(end_s * rate))), reach, +1)
-        if stop - first < 2:
-            continue
-        original = audio.samples[:, first:stop]
-        if mode == "tone":
-            rms = np.sqrt((original.astype(np.float64) ** 2).mean(axis=1, keepdims=True))
-            phase = 2 * np.pi * tone_hz * np.arange(stop - first) / rate
-            replacement = (np.sqrt(2) * rms * np.sin(phase)).astype(np.float32)
-        elif mode == "mute":
-            replacement = np.zeros_like(original)
-        else:
-            replacement = original[:, ::-1]
-        fade = min(round(fade_ms * rate / 1000), (stop - first) // 2)
-        gain = np.ones(stop - first, np.float32)
-        if fade:
-            ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
-            gain[:fade], gain[-fade:] = ramp, ramp[::-1]
-        out[:, first:stop] = original * (1 - gain) + replacement * gain
-        replaced.append((round(first / rate, 4), round(stop / rate, 4)))
-    return Audio(out, rate), replaced
+    bleeper = Bleeper(spans, audio.sample_rate, audio.num_channels, audio.num_frames, mode=mode, fade_ms=fade_ms,
+                      tone_hz=tone_hz)
+    out = np.concatenate([bleeper.process(audio.samples), bleeper.flush()], axis=1)
+    return Audio(out, audio.sample_rate), bleeper.replaced
+
+
+def bleep_source(source: AudioSource, output: str | os.PathLike, spans: Sequence[tuple[float, float]], *,
+                 mode: str = "tone", fade_ms: float = 5.0, tone_hz: float = 1000.0,
+                 block_frames: int = BLOCK_FRAMES) -> tuple[Path, list[tuple[float, float]]]:
+    """:func:`bleep` a file (or an Audio) into ``output``, streaming: read once in blocks, written as they are ready.
+
+    The output is written atomically (:class:`audiokit.io.writer.AudioWriter`)
+    in ``source``'s format where the extension allows (see :func:`write_like`),
+    and its samples equal ``write_like(source, output, bleep(read(source), spans)[0])``'s.
+    Memory is set by the block and the longest span, not by the duration.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or Audio
+    output : str or os.PathLike
+        May be ``source`` itself: the file is replaced once it is complete.
+    spans, mode, fade_ms, tone_hz
+        See :func:`bleep`.
+    block_frames : int
+        Frames read, and written, at a time.
+
+    Returns
+    -------
+    output : pathlib.Path
+    replaced : list of (start_s, end_s)
+        The spans as replaced (see :func:`bleep`).
+    """
+    from audiokit.io.writer import AudioWriter
+
+    options = {} if isinstance(source, Audio) else _format_like(source, output)
+    with open_source(source) as reader:
+        bleeper = Bleeper(spans, reader.sample_rate, reader.num_channels, reader.num_frames, mode=mode,
+                          fade_ms=fade_ms, tone_hz=tone_hz)
+        with AudioWriter(output, reader.sample_rate, reader.num_channels, **options) as writer:
+            # whole blocks only until the end, so the encoder sees the frames write() would give it
+            held: list[np.ndarray] = []
+            for block in reader.blocks(block_frames):
+                held.append(bleeper.process(block))
+                if sum(part.shape[1] for part in held) >= block_frames:
+                    joined = np.concatenate(held, axis=1)
+                    whole = joined.shape[1] // block_frames * block_frames
+                    writer.write(joined[:, :whole])
+                    held = [joined[:, whole:]]
+            writer.write(np.concatenate([*held, bleeper.flush()], axis=1))
+    return writer.path, bleeper.replaced
+
+
+def _format_like(source: str | os.PathLike, output: str | os.PathLike) -> dict:
+    """AudioWriter options that keep ``source``'s codec, bit depth and bitrate when ``output`` has its extension."""
+    import audiokit
+
+    info = audiokit.probe(source)
+    options: dict = {}
+    if Path(output).suffix.lower() == Path(source).suffix.lower():
+        codec = info.codec
+        if codec.startswith("pcm_f32"):
+            options["codec"] = "pcm_f32le"
+        elif codec.startswith("pcm_s") and info.bit_depth in (16, 24, 32):
+            options["bit_depth"] = info.bit_depth
+        elif codec in ("flac", "alac"):
+            options.update(codec=codec, bit_depth=24 if (info.bit_depth or 16) > 16 else 16)
+        elif codec in ("mp3", "aac", "opus") and info.bitrate_bps:
+            options.update(codec=codec, bitrate_bps=int(min(max(info.bitrate_bps, 6000), 640_000)))
+    return options
 
 
 def write_like(source: str | os.PathLike, output: str | os.PathLike, audio: Audio) -> Path:
@@ -375,17 +631,4 @@ def write_like(source: str | os.PathLike, output: str | os.PathLike, audio: Audi
     """
     import audiokit
 
-    info = audiokit.probe(source)
-    output = Path(output)
-    options: dict = {}
-    if output.suffix.lower() == Path(source).suffix.lower():
-        codec = info.codec
-        if codec.startswith("pcm_f32"):
-            options["codec"] = "pcm_f32le"
-        elif codec.startswith("pcm_s") and info.bit_depth in (16, 24, 32):
-            options["bit_depth"] = info.bit_depth
-        elif codec in ("flac", "alac"):
-            options.update(codec=codec, bit_depth=24 if (info.bit_depth or 16) > 16 else 16)
-        elif codec in ("mp3", "aac", "opus") and info.bitrate_bps:
-            options.update(codec=codec, bitrate_bps=int(min(max(info.bitrate_bps, 6000), 640_000)))
-    return audiokit.write(output, audio, **options)
+    return audiokit.write(output, audio, **_format_like(source, output))

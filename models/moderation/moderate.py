@@ -11,11 +11,10 @@ from typing import Any
 from audiokit._files import write_atomically
 from audiokit.audio import Audio
 from audiokit.errors import ParameterError
-from audiokit.io.source import AudioSource, as_audio, open_source
+from audiokit.io.source import AudioSource, open_source
 
 from ..whisper.result import Segment
-from .bleep import BLEEP_MODES, PAD_MS, refine_spans, write_like
-from .bleep import bleep as bleep_audio
+from .bleep import BLEEP_MODES, PAD_MS, bleep_source, refine_source_spans
 from .checks import CheckOptions, check_audio
 from .lexicon import load_lexicon
 from .policy import explicit_label, get_policy
@@ -196,18 +195,15 @@ def _end(segments: Sequence[Segment]) -> float:
 
 def _bleep(source: AudioSource, segments: list[Segment], flags: list[Flag], language: str, output: Path, mode: str,
            pad_ms: float) -> BleepReport:
-    """Write the bleeped copy (this reads the whole source into memory) and the masked transcript."""
-    import audiokit
+    """Write the bleeped copy and the masked transcript.
 
-    audio = as_audio(source)
+    The source is read in blocks twice: once for the windows around the flagged words that refine their
+    edges, once to write the bleeped copy block by block; memory does not grow with its duration.
+    """
     chosen = [f for f in flags if f.source == "transcript"]
-    spans = refine_spans(audio.samples, audio.sample_rate, [(f.start_s, f.end_s) for f in chosen],
-                         words=word_times(segments), pad_ms=pad_ms)
-    bleeped, replaced = bleep_audio(audio, spans, mode=mode)
-    if isinstance(source, Audio):
-        audiokit.write(output, bleeped)
-    else:
-        write_like(source, output, bleeped)
+    spans = refine_source_spans(source, [(f.start_s, f.end_s) for f in chosen], words=word_times(segments),
+                                pad_ms=pad_ms)
+    _, replaced = bleep_source(source, output, spans, mode=mode)
     from ..whisper.writers import segments_from_json, write_subtitles
 
     masked = masked_transcript_path(output)
