@@ -85,7 +85,7 @@ class _PassProgress:
               help="Custom rungs JSON file (instead of --ladder).")
 @click.option("--hls/--no-hls", default=False, help="Package the AAC, Opus and FLAC rungs for HLS (master.m3u8).")
 @click.option("--dash/--no-dash", default=False, help="Package the AAC, Opus and FLAC rungs for DASH (manifest.mpd).")
-@click.option("--normalize", default=None,
+@click.option("--normalize", default=None, metavar="PRESET",
               help="Bake a normalized master first: a loudness preset (spotify, apple-music, podcast, ebu-r128, ...).")
 @click.option("--qa", type=click.Choice(["off", "fast", "full"]), default="fast", show_default=True,
               help="Rendition QA: fast (decode back in the encoder threads, every check, gain tags measured on each "
