@@ -14,10 +14,12 @@ __all__ = ["COMMANDS", "analyze"]
 @click.argument("files", nargs=-1, required=True, type=AudioPath())
 @click.option("--key-profile", type=click.Choice(["krumhansl", "temperley"]), default="krumhansl", show_default=True,
               help="Key profile correlated with the chroma.")
-@click.option("--beats/--no-beats", default=False, help="Include beat times in --json output.")
+@click.option("--beats/--no-beats", default=False, help="Include beat times in --json and --jsonl output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list with one object per file.")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line, per file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool, quiet: bool) -> None:
+def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool, as_jsonl: bool,
+            quiet: bool) -> None:
     """Analyze FILES: tempo (BPM), key and mode, spectral centroid/bandwidth/rolloff, silence, speech ratio.
 
     A FILE '-' is read from stdin. A progress bar on a terminal counts the files.
@@ -25,7 +27,7 @@ def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool
     \b
     Examples:
       audiokit analyze track.flac
-      audiokit analyze uploads/*.mp3 --json --beats
+      audiokit analyze uploads/*.mp3 --jsonl --beats
       audiokit analyze - --json < upload.bin
     """
     from audiokit.analysis import analyze as analyze_audio
@@ -36,7 +38,7 @@ def analyze(files: tuple[str, ...], key_profile: str, beats: bool, as_json: bool
             del document["tempo"]["beat_times_s"]
         return document
 
-    report_files(files, measure, _human, as_json=as_json, quiet=quiet)
+    report_files(files, measure, _human, as_json=as_json, as_jsonl=as_jsonl, quiet=quiet)
 
 
 def _human(document: dict) -> str:

@@ -1,4 +1,4 @@
-"""``audiokit moderate IN [--transcript T.json] [--bleep OUT] [--json]``: flags, explicit label, bleeping.
+"""``audiokit moderate IN [--transcript T.json] [-o OUT] [--json]``: flags, explicit label, bleeping.
 
 stdout carries the result only: one line per flag and the label, or with
 ``--json`` the flags document (``docs/flags.schema.json``). Progress goes to
@@ -33,9 +33,10 @@ _POLICIES = ("music", "podcast", "kids")
 @click.argument("source", metavar="IN", type=AudioPath())
 @click.option("--transcript", metavar="T.json", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="JSON transcript (audiokit transcribe -f json) to use instead of transcribing IN.")
-@click.option("--bleep", "bleep_output", metavar="OUT", type=click.Path(dir_okay=False, path_type=str), default=None,
+@click.option("-o", "--output", "--bleep", "bleep_output", metavar="OUT", default=None,
+              type=click.Path(dir_okay=False, path_type=str),
               help="Write a bleeped copy here (IN's format for the same extension) and the masked transcript "
-                   "beside it (OUT's name with .json).")
+                   "beside it (OUT's name with .json). --bleep is the older spelling.")
 @click.option("--bleep-mode", type=click.Choice(_BLEEP_MODES), default="tone", show_default=True,
               help="1 kHz tone at the speech's level, silence, or the speech reversed.")
 @click.option("--pad-ms", type=click.FloatRange(0, 1000), default=40.0, show_default=True,
@@ -68,7 +69,7 @@ def moderate(source: str, transcript: str | None, bleep_output: str | None, blee
     \b
     Examples:
       audiokit moderate episode.mp3 --json
-      audiokit moderate episode.wav --bleep clean.wav --pad-ms 40 --policy podcast
+      audiokit moderate episode.wav -o clean.wav --pad-ms 40 --policy podcast
       audiokit moderate episode.wav --transcript episode.json --no-audio-checks
       audiokit moderate - --json < episode.mp3
     """
@@ -87,7 +88,7 @@ def moderate(source: str, transcript: str | None, bleep_output: str | None, blee
         raise click.BadParameter(str(error), param_hint="'--spec'") from None
     if bleep_output == STDIO:
         raise click.BadParameter("the bleeped copy comes with its masked transcript and subtitles beside it, so it "
-                                 "needs a file name, not '-'", param_hint="'--bleep'")
+                                 "needs a file name, not '-'", param_hint="'-o' / '--output'")
     with input_files([source]) as ((name, path),), warnings_named(name):
         if transcript is None and os.path.isfile(path):
             note(f"{name}: transcribing with {model} ({backend})", quiet=quiet)

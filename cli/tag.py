@@ -22,12 +22,13 @@ _MODEL_CHOICES = ["MTT_musicnn", "MSD_musicnn", "MTT_vgg", "MSD_vgg", "all"]
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the networks run (auto: a CUDA GPU when torch sees one).")
 @click.option("--embedding/--no-embedding", default=False,
-              help='With --json, add "embedding" and "embedding_std" (mean and std over 3 s patches).')
+              help='With --json or --jsonl, add "embedding" and "embedding_std" (mean and std over 3 s patches).')
 @click.option("--json", "as_json", is_flag=True,
               help='Print one JSON list: {"file", "model", "tags": [{"label", "score"}, ...]} per file and model.')
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print those objects one per line, as each file is tagged.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def tag(files: tuple[str, ...], model: str, top_k: int, device: str, embedding: bool, as_json: bool,
-        quiet: bool) -> None:
+        as_jsonl: bool, quiet: bool) -> None:
     """Tag the music in FILES ('-': stdin), highest-scoring tags first.
 
     A progress bar on a terminal counts the files.
@@ -37,6 +38,7 @@ def tag(files: tuple[str, ...], model: str, top_k: int, device: str, embedding: 
       audiokit tag track.flac
       audiokit tag album/*.mp3 --model all --top 10 --json --embedding
       audiokit tag - --top 3 < upload.bin
+      audiokit tag uploads/*.flac --jsonl > tags.jsonl
     """
     from audiokit.errors import AudiokitError
     from audiokit.models.tagging import tag as tag_audio
@@ -50,8 +52,11 @@ def tag(files: tuple[str, ...], model: str, top_k: int, device: str, embedding: 
             except AudiokitError as error:
                 failures += 1
                 report_error(error, name)
+                failed = {"file": name, "error": shown(str(error))}
                 if as_json:
-                    documents.append({"file": name, "error": shown(str(error))})
+                    documents.append(failed)
+                elif as_jsonl:
+                    echo_result(json.dumps(failed))
                 continue
             finally:
                 bar.update(1)
@@ -60,8 +65,11 @@ def tag(files: tuple[str, ...], model: str, top_k: int, device: str, embedding: 
                 document = {"file": name, "model": result.model, "tags": full["tags"]}
                 if embedding:
                     document |= {"embedding": full["embedding"], "embedding_std": full["embedding_std"]}
-                documents.append(document)
-                if not as_json:
+                if as_json:
+                    documents.append(document)
+                elif as_jsonl:
+                    echo_result(json.dumps(document))
+                else:
                     tags = ", ".join(f"{item['label']} ({item['score']:.2f})" for item in document["tags"])
                     echo_result(f"{name}\t{result.model}\t{tags}")
     if as_json:

@@ -58,12 +58,13 @@ __all__ = ["COMMANDS", "transcribe"]
 @click.option("--highlight-words/--no-highlight-words", default=False, show_default=True,
               help="Underline each word while it is spoken (srt, vtt).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document: per input, its outputs and transcript.")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print that object of each input on one line, as it is done.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: str, model: str,
                language: str | None, vad: bool, word_timestamps: bool, device: str, compute_type: str,
                beam_size: int, temperature: float, temperature_increment: float, initial_prompt: str | None,
                condition_on_previous_text: bool, max_line_width: int, max_line_count: int, highlight_words: bool,
-               as_json: bool, quiet: bool) -> None:
+               as_json: bool, as_jsonl: bool, quiet: bool) -> None:
     """Transcribe INPUTS offline with Whisper and write subtitles and transcripts.
 
     An input '-' is read from stdin; '-o -' prints the transcript (one
@@ -75,6 +76,7 @@ def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: 
       audiokit transcribe episode.mp3 -o transcripts/ -f srt,vtt
       audiokit transcribe talk.wav -f srt,txt --max-line-width 32 --initial-prompt "audiokit, ffmpeg"
       audiokit transcribe - -o - -f vtt < episode.mp3 > episode.vtt
+      audiokit transcribe episodes/*.mp3 -o subs/ -f srt --jsonl > transcripts.jsonl
     """
     from audiokit.errors import AudiokitError, ParameterError
     from audiokit.models.whisper import get_writer, write_transcript
@@ -86,7 +88,7 @@ def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: 
     except ParameterError as error:
         raise click.BadParameter(str(error), param_hint="'-f' / '--format'") from None
     if output_dir == STDIO:
-        check_text_output(output_dir, as_json=as_json, what="the transcript")
+        check_text_output(output_dir, as_json=as_json or as_jsonl, what="the transcript")
         if len(chosen) != 1 or len(inputs) != 1:
             raise click.UsageError("-o - prints one transcript on stdout: give one input and one -f format "
                                    f"(not {','.join(chosen)})")
@@ -115,17 +117,20 @@ def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: 
             except AudiokitError as error:
                 failures += 1
                 report_error(error, name)
-                documents.append({"path": name, "error": shown(str(error))})
-                continue
-            documents.append({
-                "path": name,
-                "outputs": [str(p) for p in written],
-                "info": info.to_dict(),
-                "text": " ".join(segment.text for segment in collected),
-            })
-            if not as_json:
-                for output in written:
-                    echo_result(str(output))
+                document: dict[str, Any] = {"path": name, "error": shown(str(error))}
+            else:
+                document = {
+                    "path": name,
+                    "outputs": [str(p) for p in written],
+                    "info": info.to_dict(),
+                    "text": " ".join(segment.text for segment in collected),
+                }
+                if not (as_json or as_jsonl):
+                    for output in written:
+                        echo_result(str(output))
+            documents.append(document)
+            if as_jsonl and not as_json:
+                echo_result(json.dumps(document, ensure_ascii=False))
     if as_json:
         click.echo(json.dumps(documents, indent=2, ensure_ascii=False))
     exit_for_batch(failures, len(inputs))
