@@ -235,11 +235,11 @@ def record_run(run: str, stats: FuzzStats, *, options: Sequence[str], finished: 
     Path
         ``path``, written atomically.
     """
-    changed = _git(checkout, "status", "--porcelain", "--untracked-files=no", "--", *TESTED_PATHS)
+    changed = _git(checkout, "diff", "--name-only", "HEAD", "--", *TESTED_PATHS)
     entry = {
         "finished_utc": finished.astimezone(timezone.utc).isoformat(timespec="seconds"),
         "commit": _git(checkout, "rev-parse", "HEAD"),
-        "uncommitted_changes": [line[3:] for line in changed.splitlines()],
+        "uncommitted_changes": changed.splitlines(),
         "options": list(options),
         "machine": machine_info(),
         **stats.to_dict(),

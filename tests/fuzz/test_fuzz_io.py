@@ -131,6 +131,7 @@ def test_runs_are_recorded_side_by_side_with_the_commit(tmp_path):
     runs = json.loads(results.read_text())["runs"]
     assert set(runs) == {"short", "stopped"}
     assert {runs["short"]["commit"], runs["stopped"]["commit"]} <= heads
+    assert all(path.startswith(("audiokit/", "fuzz/")) for path in runs["short"]["uncommitted_changes"])
     assert runs["short"]["inputs_executed"] == 3000 and runs["short"]["findings"] == []
     assert runs["short"]["options"] == ["-rss_limit_mb=2048", "-timeout=10", "-artifact_prefix=/tmp/figures/",
                                         "-runs=3000", "-seed=20261205", "-print_final_stats=1"]
