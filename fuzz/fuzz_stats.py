@@ -259,7 +259,8 @@ def _checkout_of(command: str | None) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Record a run from its log files (the command line of this module)."""
-    parser = argparse.ArgumentParser(prog="python -m fuzz.fuzz_stats", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m fuzz.fuzz_stats",
+                                     description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     parser.add_argument("logs", nargs="+", type=Path,
                         help="the run's stderr, then optionally its stdout (atheris prints exceptions there)")
     parser.add_argument("--run", required=True, help="the run's name in fuzz.json, e.g. million_inputs")
@@ -268,7 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "/usr/bin/time -v's 'Command being timed', else this one)")
     parser.add_argument("--output", "-o", type=Path, default=RESULTS_PATH, help="the results file")
     args = parser.parse_args(argv)
-    stats = parse_libfuzzer_log("\n".join(log.read_text(errors="replace") for log in args.logs))
+    try:
+        stats = parse_libfuzzer_log("\n".join(log.read_text(errors="replace") for log in args.logs))
+    except (OSError, ValueError) as error:
+        parser.error(f"{args.logs[0]}: {error}")
     options = [word for word in shlex.split(stats.command or "") if word.startswith("-") and "=" in word]
     finished = datetime.fromtimestamp(args.logs[0].stat().st_mtime, tz=timezone.utc)
     checkout = args.checkout or _checkout_of(stats.command)

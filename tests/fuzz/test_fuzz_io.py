@@ -107,10 +107,16 @@ def test_a_finding_is_read_with_its_kind_and_input(log, kind, artifact, exceptio
     assert (stats.inputs_executed, stats.peak_rss_mb) == (inputs, peak_rss_mb)
 
 
-def test_a_log_without_final_stats_is_refused():
-    text = (LOGS / "harness-3000-runs-timed.log").read_text()
+def test_a_log_without_final_stats_is_refused(tmp_path, capsys):
+    """A run still going (or started without -print_final_stats=1) is refused, and nothing is written."""
+    cut = tmp_path / "stderr.log"
+    cut.write_text((LOGS / "harness-3000-runs-timed.log").read_text().split("stat::")[0])
     with pytest.raises(ValueError, match="-print_final_stats=1"):
-        parse_libfuzzer_log(text.split("stat::")[0])
+        parse_libfuzzer_log(cut.read_text())
+    with pytest.raises(SystemExit) as stopped:
+        record_from_logs([str(cut), "--run", "x", "-o", str(tmp_path / "fuzz.json")])
+    assert stopped.value.code == 2 and "stderr.log: the log has no stat::" in capsys.readouterr().err
+    assert not (tmp_path / "fuzz.json").exists()
 
 
 def _head() -> str:
