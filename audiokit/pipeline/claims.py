@@ -3,9 +3,10 @@
 Before it runs a track's stages, a process claims the track by creating
 ``OUT/tracks/.ID.claim`` with ``O_CREAT | O_EXCL`` (POSIX ``open(2)``: the
 create fails if the name exists, atomically, also on NFSv3 and later). The
-file holds the claimant's host, PID, start time and a token naming the
-attempt (the same token as the track's partial folder). It is removed when
-the track is complete or has failed.
+file holds the claimant's host, PID, start time, a token naming the
+attempt (the same token as the track's partial folder) and, when the track
+has a time limit, the deadline by which its claimant will have finished or
+been stopped. It is removed when the track is complete or has failed.
 
 A claim whose process is gone is taken over:
 
@@ -13,7 +14,12 @@ A claim whose process is gone is taken over:
 - made anywhere: its file was not touched for :data:`CLAIM_STALE_S`. Every
   process touches the claims it holds every :data:`CLAIM_HEARTBEAT_S` (a
   daemon thread), so this catches a dead process on another host sharing the
-  folder, and a PID reused on this one.
+  folder, and a PID reused on this one;
+- made with a deadline: the deadline passed :data:`CLAIM_DEADLINE_GRACE_S`
+  ago, even if its process still runs and touches it (it hangs: a decoder
+  stuck in a loop, a deadlock, a stopped machine). A holder checks that the
+  claim is still its own (:func:`held`) before it publishes the track, so a
+  holder that wakes after the takeover discards its attempt.
 
 Taking over renames the stale file away, checks that what it renamed is the
 stale claim it judged (its token), and then competes for the name with
@@ -28,14 +34,14 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .._files import write_atomically
 
-__all__ = ["CLAIM_HEARTBEAT_S", "CLAIM_POLL_S", "CLAIM_STALE_S", "Claim", "claim_path", "hand_over",
-           "process_alive", "release", "release_dead", "take", "touch_held"]
+__all__ = ["CLAIM_DEADLINE_GRACE_S", "CLAIM_HEARTBEAT_S", "CLAIM_POLL_S", "CLAIM_STALE_S", "Claim", "claim_path",
+           "hand_over", "held", "process_alive", "release", "release_dead", "set_deadline", "take", "touch_held"]
 
 #: How often a process touches the claims it holds, s.
 CLAIM_HEARTBEAT_S = 30.0
@@ -43,6 +49,10 @@ CLAIM_HEARTBEAT_S = 30.0
 CLAIM_STALE_S = 300.0
 #: How often a process waiting for another's claim looks again, s.
 CLAIM_POLL_S = 0.5
+#: A claim whose deadline passed this long ago is abandoned even if its holder lives, s: time for the
+#: holder's driver to stop it (executors.TERMINATE_GRACE_S) and clean up, and for clocks of hosts that
+#: share the folder to disagree by a little.
+CLAIM_DEADLINE_GRACE_S = 60.0
 
 _HELD: dict[Path, str] = {}  # claim file -> token, for the heartbeat
 _HELD_LOCK = threading.Lock()
@@ -61,6 +71,8 @@ class Claim:
     token: str
     #: when the track was claimed, ISO 8601 UTC
     claimed_utc: str
+    #: when the claimant will have finished or been stopped, ISO 8601 UTC; None: the track has no time limit
+    deadline_utc: str | None = None
 
 
 def claim_path(final_dir: Path) -> Path:
@@ -68,12 +80,14 @@ def claim_path(final_dir: Path) -> Path:
     return final_dir.with_name(f".{final_dir.name}.claim")
 
 
-def take(final_dir: Path, token: str, *, wait: bool) -> Claim | None:
+def take(final_dir: Path, token: str, *, wait: bool, deadline_s: float | None = None) -> Claim | None:
     """Claim the track for this process, taking over an abandoned claim.
 
     With ``wait`` a claim held by a live process is waited for (it is
     released when that process completes or fails the track, or goes stale
-    when it dies); without, None is returned at once.
+    when it dies, or its deadline passes); without, None is returned at once.
+    ``deadline_s`` (seconds since the epoch) is this process's deadline for
+    the track, written into the claim; None: no time limit.
 
     Returns
     -------
@@ -81,7 +95,7 @@ def take(final_dir: Path, token: str, *, wait: bool) -> Claim | None:
         This process's claim, or None (only without ``wait``) when another live process holds the track.
     """
     path = claim_path(final_dir)
-    mine = Claim(socket.gethostname(), os.getpid(), token, _now())
+    mine = Claim(socket.gethostname(), os.getpid(), token, _now(), _utc(deadline_s))
     while True:
         try:
             descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -114,10 +128,29 @@ def hand_over(final_dir: Path, token: str) -> bool:
     if holder is None or holder.token != token:
         return False
     if (holder.host, holder.pid) != (socket.gethostname(), os.getpid()):
-        mine = Claim(socket.gethostname(), os.getpid(), token, holder.claimed_utc)
+        mine = Claim(socket.gethostname(), os.getpid(), token, holder.claimed_utc, holder.deadline_utc)
         write_atomically(path, json.dumps(mine.__dict__) + "\n")
     _hold(path, token)
     return True
+
+
+def set_deadline(final_dir: Path, token: str, deadline_s: float | None) -> bool:
+    """Write a new deadline (seconds since the epoch; None: none) into attempt ``token``'s claim.
+
+    Returns False, writing nothing, when the claim is no longer that attempt's.
+    """
+    path = claim_path(final_dir)
+    holder = _read(path)
+    if holder is None or holder.token != token:
+        return False
+    write_atomically(path, json.dumps(replace(holder, deadline_utc=_utc(deadline_s)).__dict__) + "\n")
+    return True
+
+
+def held(final_dir: Path, token: str) -> bool:
+    """Whether the track's claim is still attempt ``token``'s (not taken over as abandoned or past its deadline)."""
+    holder = _read(claim_path(final_dir))
+    return holder is not None and holder.token == token
 
 
 def release(final_dir: Path, token: str) -> None:
@@ -158,6 +191,10 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _utc(epoch_s: float | None) -> str | None:
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, timezone.utc).isoformat(timespec="milliseconds")
+
+
 def _read(path: Path) -> Claim | None:
     """The claim in ``path``, or None when there is none.
 
@@ -168,7 +205,9 @@ def _read(path: Path) -> Claim | None:
     """
     try:
         fields = json.loads(path.read_text())
-        return Claim(str(fields["host"]), int(fields["pid"]), str(fields["token"]), str(fields["claimed_utc"]))
+        deadline = fields.get("deadline_utc")  # absent from claims of audiokit versions without time limits
+        return Claim(str(fields["host"]), int(fields["pid"]), str(fields["token"]), str(fields["claimed_utc"]),
+                     None if deadline is None else str(deadline))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
@@ -182,7 +221,17 @@ def _abandoned(path: Path, holder: Claim) -> bool:
         return False  # released meanwhile: the next O_EXCL create decides
     if age > CLAIM_STALE_S:
         return True
+    if holder.deadline_utc is not None and time.time() > _past_deadline_s(holder.deadline_utc):
+        return True  # alive but hung: its driver should have stopped it by now
     return holder.host == socket.gethostname() and not process_alive(holder.pid)
+
+
+def _past_deadline_s(deadline_utc: str) -> float:
+    """When a claim with this deadline becomes abandoned, s since the epoch (never, for an unreadable deadline)."""
+    try:
+        return datetime.fromisoformat(deadline_utc).timestamp() + CLAIM_DEADLINE_GRACE_S
+    except ValueError:
+        return float("inf")
 
 
 def _break(path: Path, holder: Claim) -> None:

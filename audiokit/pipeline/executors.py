@@ -6,29 +6,35 @@ Every executor calls the same pure per-track function,
 (``batch.ingest``) records each result in the catalog as it arrives.
 
 ``local``
-    In-process (``jobs=1``) or a pool of ``jobs`` spawned worker processes on
-    this machine (:class:`_WorkerPool`). Every Numba kernel is compiled or
-    loaded once (:func:`.warmup.prepare_kernels`) before the first track, so
-    workers (or this process) only load the cache, and a corrupt cache is
-    rebuilt first. A track that another ingest process holds (its claim,
-    see claims.py) is put off to the end of the batch, then waited for. A worker that dies (a signal: a segfault,
-    SIGKILL, the OOM killer) fails only the input it held; it is replaced and
-    the batch goes on. Workers exit when the driver dies.
+    In-process (``jobs=1`` without a fixed time limit) or a pool of ``jobs``
+    spawned worker processes on this machine (:class:`_WorkerPool`). Every
+    Numba kernel is compiled or loaded once (:func:`.warmup.prepare_kernels`)
+    before the first track, so workers (or this process) only load the cache,
+    and a corrupt cache is rebuilt first. A track that another ingest process
+    holds (its claim, see claims.py) is put off to the end of the batch, then
+    waited for. A worker that dies (a signal: a segfault, SIGKILL, the OOM
+    killer) fails only the input it held; one that runs past its track's time
+    limit (a decoder stuck in a loop, a deadlock) is sent SIGTERM, then
+    SIGKILL after :data:`TERMINATE_GRACE_S`, and fails only that input. Either
+    way it is replaced and the batch goes on. Workers exit when the driver dies.
 ``ray``
     On a Ray runtime (a local one, or a cluster given by ``address``); needs the
     optional extra ``audiokit[ray]``. A track's core stages run as a Ray task;
     its model stages, if any, in a pool of Ray actors that load the models
     once (``start_track`` in the task, ``finish_track`` in the actor). Every
     worker must see the inputs and OUT at the same paths (shared storage).
+    Tracks have no time limit there.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -37,7 +43,17 @@ from typing import TYPE_CHECKING, cast
 
 from ..errors import AudiokitError, MissingDependencyError, ParameterError
 from .stages import Stage
-from .track import PartialTrack, TrackResult, finish_track, ingest_track, split_stages, start_track
+from .track import (
+    TIME_LIMIT_STAGE,
+    PartialTrack,
+    TrackResult,
+    check_track_timeout,
+    finish_track,
+    ingest_track,
+    split_stages,
+    start_track,
+    track_time_limit_s,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnContext
@@ -45,7 +61,7 @@ if TYPE_CHECKING:
 
     from ray import ObjectRef
 
-__all__ = ["EXECUTORS", "run_local", "run_ray", "require_ray"]
+__all__ = ["EXECUTORS", "TERMINATE_GRACE_S", "run_local", "run_ray", "require_ray"]
 
 #: Called as ``on_done(index, result)`` by an executor as each track finishes, in completion order.
 OnDone = Callable[[int, TrackResult], None]
@@ -53,41 +69,58 @@ OnDone = Callable[[int, TrackResult], None]
 #: Ray task retries after a worker process or node dies mid-track (the track restarts from scratch:
 #: its partial folder is abandoned and removed by the retry).
 RAY_MAX_RETRIES = 3
+#: Seconds a worker past its track's time limit has, after SIGTERM, to remove its partial folder and claim
+#: and exit, before it is sent SIGKILL (a process stuck in C code never runs its SIGTERM handler).
+TERMINATE_GRACE_S = 5.0
 
 
 def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[Stage, ...], on_done: OnDone, *,
               force: bool = False, jobs: int = 1, known_failures: Mapping[str, dict] | None = None,
-              on_note: Callable[[str], None] | None = None, max_duration_s: float | None = None) -> None:
+              on_note: Callable[[str], None] | None = None, max_duration_s: float | None = None,
+              track_timeout_s: float | None = None) -> None:
     """Run every track in this process (``jobs == 1``) or in a pool of ``jobs`` worker processes.
 
     ``known_failures`` (``{track_id: failure}``) are not redone and inputs longer than
     ``max_duration_s`` are refused (see :func:`.track.start_track`); ``on_note`` receives one-line
     notes for the user (a repaired kernel cache, a replaced worker).
+
+    ``track_timeout_s`` limits each track's time, counted from its claim: None (the default) allows
+    the larger of 600 s and 10 times its probed duration (:func:`.track.track_time_limit_s`); a number
+    allows that many seconds to every track; ``math.inf`` sets no limit. A worker past the limit is
+    stopped and replaced, and the track fails with stage ``time-limit``. A hang cannot be stopped
+    inside the process that runs it, so with ``jobs == 1`` and a fixed limit the tracks run in one
+    worker process; with ``jobs == 1`` and the default they run here, where the limit only bounds how
+    long other ingest processes wait for this one's claims (they take a claim over once its deadline
+    has passed, see claims.py).
     """
     from .warmup import prepare_kernels
 
-    prepared = prepare_kernels(in_this_process=jobs == 1)
+    check_track_timeout(track_timeout_s)
+    in_process = jobs == 1 and (track_timeout_s is None or math.isinf(track_timeout_s))
+    prepared = prepare_kernels(in_this_process=in_process)
     if prepared.detail and on_note is not None:
         on_note(f"numba kernels: {prepared.detail}")
-    if jobs > 1:
-        arguments = (str(out_dir), settings, stages, force, dict(known_failures or {}), max_duration_s)
+    if not in_process:
+        arguments = (str(out_dir), settings, stages, force, dict(known_failures or {}), max_duration_s,
+                     track_timeout_s)
         _WorkerPool(jobs, arguments, on_note).run(paths, on_done)
         return
     claimed = []
     for index, path in enumerate(paths):
         result = ingest_track(path, out_dir, settings, stages, force=force, known_failures=known_failures,
-                              max_duration_s=max_duration_s, wait_for_claim=False)
+                              max_duration_s=max_duration_s, wait_for_claim=False, track_timeout_s=track_timeout_s)
         if result.status == "claimed":  # another ingest process has it: come back to it at the end
             claimed.append(index)
         else:
             on_done(index, result)
     for index in claimed:
         on_done(index, ingest_track(paths[index], out_dir, settings, stages, force=force,
-                                    known_failures=known_failures, max_duration_s=max_duration_s))
+                                    known_failures=known_failures, max_duration_s=max_duration_s,
+                                    track_timeout_s=track_timeout_s))
 
 
 class _Worker:
-    """One worker process and the pipe to it."""
+    """One worker process, the pipe to it, and the time limit of the track it holds."""
 
     def __init__(self, context: SpawnContext, arguments: tuple) -> None:
         self.connection, child = context.Pipe()
@@ -96,6 +129,37 @@ class _Worker:
         child.close()
         #: (input index, path, wait for another process's claim) of the track it holds, or None when idle
         self.task: tuple[int, Path, bool] | None = None
+        #: when (time.monotonic()) it is to be sent SIGTERM (SIGKILL once ``terminated``); None: no limit now
+        self.stop_at: float | None = None
+        #: the time limit of its track, s (for the failure's message)
+        self.limit_s = math.inf
+        #: whether it was sent SIGTERM for running past its track's time limit
+        self.terminated = False
+
+    def take(self, task: tuple[int, Path, bool]) -> None:
+        """Hold ``task``, sent just now; its clock starts when the worker reports that it began it."""
+        self.task, self.stop_at, self.limit_s, self.terminated = task, None, math.inf, False
+
+    def set_deadline(self, deadline_s: float | None, limit_s: float | None) -> None:
+        """The track's deadline (seconds since the epoch), or None while it waits for another process's claim."""
+        if deadline_s is None or limit_s is None:
+            self.stop_at = None
+        else:
+            self.limit_s = limit_s
+            self.stop_at = time.monotonic() + (deadline_s - time.time())
+
+    def enforce_limit(self) -> None:
+        """SIGTERM once past the track's deadline; SIGKILL if it is still running TERMINATE_GRACE_S later."""
+        if self.stop_at is None or time.monotonic() < self.stop_at or not self.process.is_alive():
+            return
+        if not self.terminated:
+            self.terminated = True
+            self.stop_at = time.monotonic() + TERMINATE_GRACE_S
+            self.process.terminate()
+        else:
+            self.stop_at = None
+            self.process.kill()
+            self.process.join()
 
 
 class _WorkerPool:
@@ -103,11 +167,14 @@ class _WorkerPool:
 
     Not :class:`concurrent.futures.ProcessPoolExecutor`: one worker that dies
     breaks that pool for good (``BrokenProcessPool``) and fails every pending
-    track. Here the driver waits on each worker's pipe and its process
-    sentinel; a worker that exits while it holds a track fails that track only
-    (the reason names the signal) and is replaced by a fresh process. A track
-    that another ingest process holds goes back to the end of the queue, to be
-    waited for when its turn comes again.
+    track, and a worker that hangs holds it forever. Here the driver waits on
+    each worker's pipe and its process sentinel, with a timeout at the nearest
+    track deadline; a worker that exits while it holds a track fails that
+    track only (the reason names the signal), one past its track's deadline is
+    stopped and fails it with stage ``time-limit``, and either is replaced by
+    a fresh process before the failure is reported, so the pool keeps its
+    size. A track that another ingest process holds goes back to the end of
+    the queue, to be waited for when its turn comes again.
     """
 
     def __init__(self, size: int, arguments: tuple, on_note: Callable[[str], None] | None) -> None:
@@ -132,29 +199,37 @@ class _WorkerPool:
                 busy = [worker for worker in workers if worker.task is not None]
                 if not busy:  # every worker was just replaced and none took a track yet
                     continue
-                ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
+                stops = [worker.stop_at for worker in busy if worker.stop_at is not None]
+                timeout = max(0.0, min(stops) - time.monotonic()) if stops else None
+                ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy], timeout))
                 for index, worker in enumerate(workers):
-                    if worker.task is None or not ({worker.connection, worker.process.sentinel} & ready):
+                    if worker.task is None:
                         continue
-                    result = self._receive(worker)
+                    done, result = False, None
+                    if {worker.connection, worker.process.sentinel} & ready:
+                        done, result = self._receive(worker)
+                    if not done:
+                        worker.enforce_limit()
+                        if worker.process.is_alive():
+                            continue
+                        done, result = self._receive(worker)
                     held, worker.task = worker.task, None
                     if result is not None and result.status == "claimed":
                         queue.insert(0, (held[0], held[1], True))  # last in line; then wait for the claim
                     elif result is not None:
                         on_done(held[0], result)
-                    if not worker.process.is_alive() or result is None:
-                        if result is None:  # it died holding a track
-                            on_done(held[0], _died(held[1], worker.process, *self._arguments[:2]))
-                        worker.connection.close()
-                        worker.process.join(timeout=5)
+                    if result is None or worker.terminated or not worker.process.is_alive():
+                        failure = None if result is not None else self._failure(worker, held[1])
+                        _stop(worker)
                         workers[index] = worker = _Worker(self._context, self._arguments)
+                        if failure is not None:  # reported once its replacement runs: the pool keeps its size
+                            on_done(held[0], failure)
                     self._assign(worker, queue)
         finally:
             for worker in workers:
                 _stop(worker)
 
-    @staticmethod
-    def _assign(worker: _Worker, queue: list) -> None:
+    def _assign(self, worker: _Worker, queue: list) -> None:
         if queue and worker.task is None and worker.process.is_alive():
             task = queue.pop()
             try:
@@ -162,20 +237,42 @@ class _WorkerPool:
             except OSError:  # it died between tracks: the track goes back; its sentinel will replace it
                 queue.append(task)
                 return
-            worker.task = task
+            worker.take(task)
 
     @staticmethod
-    def _receive(worker: _Worker) -> TrackResult | None:
-        """The worker's result, or None when it died before sending one."""
+    def _receive(worker: _Worker) -> tuple[bool, TrackResult | None]:
+        """(done, result): read what the worker sent; (True, None) when it exited without a result."""
         try:
-            if worker.connection.poll():
-                index, result = worker.connection.recv()
-                return result
-        except (EOFError, OSError):
-            pass
-        if worker.process.is_alive():  # woken by its sentinel a moment early: wait for it to exit
-            worker.process.join(timeout=30)
-        return None
+            while worker.connection.poll():
+                message = worker.connection.recv()
+                if message[0] == "deadline":
+                    worker.set_deadline(*message[1:])
+                else:
+                    return True, message[1]
+        except (EOFError, OSError):  # its end is closed: it exited, or is exiting
+            if worker.process.is_alive():  # woken a moment before it is gone: wait for it
+                worker.process.join(timeout=30)
+            return True, None
+        if worker.process.is_alive():  # only a deadline came
+            return False, None
+        return True, None
+
+    def _failure(self, worker: _Worker, path: Path) -> TrackResult:
+        """The failure of the track a worker held when it exited or was stopped; its partial folder and claim go."""
+        worker.process.join(timeout=5)
+        out_dir, settings = self._arguments[:2]
+        sha, identity = _clean_up_after(path, worker.process, out_dir, settings)
+        how = _exit_reason(worker.process)
+        pid = worker.process.pid
+        if worker.terminated:
+            return TrackResult(str(path), "failed", identity, input_sha256=sha, stage=TIME_LIMIT_STAGE,
+                               error=f"took longer than {worker.limit_s:g} s, the time limit of a track "
+                                     "(track_timeout_s, audiokit ingest --track-timeout; default max(600 s, 10 x the "
+                                     f"duration)); its worker process {pid} was stopped ({how}) and the batch went on. "
+                                     "If the machine was only busy, rerun with a higher limit")
+        return TrackResult(str(path), "failed", identity, input_sha256=sha, stage="worker",
+                           error=f"worker process {pid} died ({how}) while ingesting this input (a crash in a "
+                                 "codec or kernel, or out of memory); the batch went on")
 
 
 def _identify(path: Path, settings: dict) -> tuple[str | None, str | None]:
@@ -190,28 +287,30 @@ def _identify(path: Path, settings: dict) -> tuple[str | None, str | None]:
     return sha, track_id(sha, settings)
 
 
-def _died(path: Path, process: BaseProcess, out_dir: str, settings: dict) -> TrackResult:
-    """The failure of a track whose worker process exited while running it; its partial folder and claim go."""
+def _exit_reason(process: BaseProcess) -> str:
+    """How a process ended: "killed by SIGKILL", "exit status 1", ..."""
+    code = process.exitcode
+    try:
+        return f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
+    except ValueError:
+        return f"exit status {code}"
+
+
+def _clean_up_after(path: Path, process: BaseProcess, out_dir: str, settings: dict) -> tuple[str | None, str | None]:
+    """Remove what an exited worker was building from ``path`` (its partial folder, its claim); (sha256, track id)."""
     import shutil
     import socket
 
     from .claims import release_dead
     from .track import TRACKS_DIR
 
-    code = process.exitcode
-    try:
-        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
-    except ValueError:
-        how = f"exit status {code}"
     sha, identity = _identify(path, settings)
     if identity is not None:  # what the dead process was building (track._partial_name) and its claim
         tracks = Path(out_dir) / TRACKS_DIR
         for partial in tracks.glob(f".{identity}.partial-{socket.gethostname()}-{process.pid}-*"):
             shutil.rmtree(partial, ignore_errors=True)
         release_dead(tracks / identity, cast(int, process.pid))  # started, so its pid is set
-    return TrackResult(str(path), "failed", identity, input_sha256=sha, stage="worker",
-                       error=f"worker process {process.pid} died ({how}) while ingesting this input (a crash in a "
-                             "codec or kernel, or out of memory); the batch went on")
+    return sha, identity
 
 
 def _stop(worker: _Worker) -> None:
@@ -228,9 +327,20 @@ def _stop(worker: _Worker) -> None:
 
 
 def _worker_main(connection: Connection, out_dir: str, settings: dict, stages: tuple[Stage, ...], force: bool,
-                 known_failures: dict, max_duration_s: float | None) -> None:
-    """A worker: run the tracks the driver sends until it sends None, or the driver is gone."""
+                 known_failures: dict, max_duration_s: float | None, track_timeout_s: float | None) -> None:
+    """A worker: run the tracks the driver sends until it sends None, or the driver is gone.
+
+    It sends ``("deadline", deadline_s, limit_s)`` as it begins a track and as the track's deadline is set or
+    moved (None, None while it waits for another process's claim), then ``("result", TrackResult)``. SIGTERM (its track ran past its
+    deadline) exits through SystemExit, so the track removes its partial folder and claim on the way out.
+    """
     _exit_with_parent()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+    def report(deadline_s: float | None, limit_s: float | None) -> None:
+        connection.send(("deadline", deadline_s, limit_s))
+
+    limited = track_timeout_s is None or math.isfinite(track_timeout_s)
     while True:
         try:
             message = connection.recv()
@@ -239,9 +349,16 @@ def _worker_main(connection: Connection, out_dir: str, settings: dict, stages: t
         if message is None:
             return
         index, path, wait = message
+        if limited:  # the clock runs from now (reading and identifying the input), and again from the claim
+            report(time.time() + track_time_limit_s(track_timeout_s), track_time_limit_s(track_timeout_s))
         result = ingest_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures,
-                              max_duration_s=max_duration_s, wait_for_claim=wait)
-        connection.send((index, result))
+                              max_duration_s=max_duration_s, wait_for_claim=wait, track_timeout_s=track_timeout_s,
+                              on_deadline=report)
+        connection.send(("result", result))
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # the shell's convention for "terminated by signal N"
 
 
 def _exit_with_parent() -> None:

@@ -8,6 +8,12 @@ the next run removes and redoes. While it works on a track a process holds
 the track's claim (``OUT/tracks/.ID.claim``, see claims.py), so that several
 ingest processes on one output folder never build the same track twice.
 
+A track may have a time limit (:func:`track_time_limit_s`), counted from its
+claim: the process writes its deadline into the claim, where processes
+waiting for the track read it, and tells its executor through
+``on_deadline``; the executor stops a process past it (executors.py). The
+track is published only while the claim is still this attempt's.
+
 The work comes in two halves so that an executor may run them in different
 processes: :func:`start_track` (identity, the core stages) and
 :func:`finish_track` (the model stages, the manifest, the rename into place).
@@ -17,13 +23,14 @@ processes: :func:`start_track` (identity, the core stages) and
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,15 +38,16 @@ from typing import Literal, overload
 
 from .._files import file_sha256, replace_dir, write_atomically
 from .._version import __version__
-from ..errors import AudiokitError, DurationLimitError, FormatError, MissingDependencyError
-from ..io.probe import probe
+from ..errors import AudiokitError, DurationLimitError, FormatError, MissingDependencyError, ParameterError
+from ..io.probe import cached_probe, probe
 from . import claims
 from .context import Stage, StageSkipped, TrackContext
 from .identity import track_id
 from .manifest import MANIFEST_NAME, MANIFEST_VERSION
 
-__all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "DURATION_GUARD_STAGE", "finish_track", "ingest_track",
-           "split_stages", "start_track"]
+__all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "CLAIM_STAGE", "DURATION_GUARD_STAGE", "RUN_GUARD_STAGES",
+           "TIME_LIMIT_STAGE", "TRACK_TIMEOUT_MIN_S", "TRACK_TIMEOUT_PER_AUDIO_S", "check_track_timeout",
+           "finish_track", "ingest_track", "split_stages", "start_track", "track_time_limit_s"]
 
 #: Subfolder of OUT_DIR holding one folder per track id.
 TRACKS_DIR = "tracks"
@@ -49,6 +57,20 @@ FOREIGN_PARTIAL_MAX_AGE_S = 24 * 3600
 #: The ``stage`` of a failure for an input longer than ``max_duration_s``: a guard of the run, not a fact
 #: about the track under its settings, so the failure is not remembered (the limit is not part of the id).
 DURATION_GUARD_STAGE = "max-duration"
+#: The ``stage`` of a failure for a track that took longer than its time limit: how long a track takes
+#: depends on the machine and its load as much as on the input, so the failure is not remembered either.
+TIME_LIMIT_STAGE = "time-limit"
+#: The ``stage`` of a failure for an attempt whose claim another process took over (it took the attempt
+#: for abandoned or past its deadline): that process has the track now.
+CLAIM_STAGE = "claim"
+#: Stages whose failures are guards of the run, not facts about the track under its settings: recorded
+#: in the catalog without a track id, so the failure memory does not hold them and the next run retries.
+RUN_GUARD_STAGES = (DURATION_GUARD_STAGE, TIME_LIMIT_STAGE, CLAIM_STAGE)
+#: The default time limit of a track is the larger of this, s, ...
+TRACK_TIMEOUT_MIN_S = 600.0
+#: ... and this many seconds per second of its audio (the probed duration). Core ingest runs at tens of
+#: times real time here and the model stages at about real time or faster (docs/reliability.md).
+TRACK_TIMEOUT_PER_AUDIO_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,10 @@ class PartialTrack:
     stage_reports: dict
     #: seconds spent on the track so far
     seconds: float
+    #: the time limit asked for (see :func:`track_time_limit_s`; ``math.inf``: none)
+    track_timeout_s: float | None = math.inf
+    #: when this process claimed the track, seconds since the epoch (the time limit counts from it)
+    claimed_at_s: float = 0.0
 
     @property
     def token(self) -> str:
@@ -111,20 +137,58 @@ class PartialTrack:
         return self.context.work_dir.name.rsplit("-", 1)[1]
 
 
+#: Called as ``on_deadline(deadline_s, limit_s)`` when a track's deadline (seconds since the epoch) is set or
+#: moved, and as ``on_deadline(None, None)`` when the process starts to wait for another process's claim.
+OnDeadline = Callable[[float | None, float | None], None]
+
+
 def ingest_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, ...], *,
                  force: bool = False, known_failures: Mapping[str, dict] | None = None,
-                 max_duration_s: float | None = None, wait_for_claim: bool = True) -> TrackResult:
+                 max_duration_s: float | None = None, wait_for_claim: bool = True,
+                 track_timeout_s: float | None = math.inf, on_deadline: OnDeadline | None = None) -> TrackResult:
     """Run ``stages`` on ``path`` and write ``OUT/tracks/ID/manifest.json`` last.
 
     Never raises for a bad input: the failure is returned in the result. An
     input whose track id is in ``known_failures`` (``{track_id: {"stage",
     "error"}}``, from the catalog) is not redone: its earlier failure is
-    returned. See :func:`start_track` for ``max_duration_s`` and ``wait_for_claim``.
+    returned. See :func:`start_track` for ``max_duration_s``, ``wait_for_claim``,
+    ``track_timeout_s`` and ``on_deadline``.
     """
     core, models = split_stages(stages)
     started = start_track(path, out_dir, settings, core, force=force, known_failures=known_failures,
-                          max_duration_s=max_duration_s, wait_for_claim=wait_for_claim)
+                          max_duration_s=max_duration_s, wait_for_claim=wait_for_claim,
+                          track_timeout_s=track_timeout_s, on_deadline=on_deadline)
     return started if isinstance(started, TrackResult) else finish_track(started, models)
+
+
+def track_time_limit_s(track_timeout_s: float | None, duration_s: float | None = None) -> float:
+    """The time limit of one track, s, counted from its claim.
+
+    Parameters
+    ----------
+    track_timeout_s : float or None
+        A fixed limit for every track (``math.inf``: none), or None for the default: the larger of
+        :data:`TRACK_TIMEOUT_MIN_S` and :data:`TRACK_TIMEOUT_PER_AUDIO_S` times ``duration_s``.
+    duration_s : float, optional
+        The track's probed duration; None while it is not known yet (the default is then its minimum).
+
+    Examples
+    --------
+    >>> track_time_limit_s(None, 3 * 3600.0), track_time_limit_s(None, 30.0), track_time_limit_s(5.0, 30.0)
+    (108000.0, 600.0, 5.0)
+    """
+    if track_timeout_s is not None:
+        return float(track_timeout_s)
+    return max(TRACK_TIMEOUT_MIN_S, TRACK_TIMEOUT_PER_AUDIO_S * (duration_s or 0.0))
+
+
+def check_track_timeout(track_timeout_s: float | None) -> None:
+    """Raise ParameterError unless ``track_timeout_s`` is None (the default limit) or a positive number (inf: none)."""
+    if track_timeout_s is None:
+        return
+    if isinstance(track_timeout_s, bool) or not isinstance(track_timeout_s, (int, float)) or not track_timeout_s > 0:
+        raise ParameterError(f"track_timeout_s is {track_timeout_s!r}; expected a positive number of seconds, "
+                             "math.inf for no limit, or None for the default (max(600 s, 10 x the duration))")
 
 
 def split_stages(stages: tuple[Stage, ...]) -> tuple[tuple[Stage, ...], tuple[Stage, ...]]:
@@ -134,7 +198,9 @@ def split_stages(stages: tuple[Stage, ...]) -> tuple[tuple[Stage, ...], tuple[St
 
 def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, ...], *,
                 force: bool = False, known_failures: Mapping[str, dict] | None = None,
-                max_duration_s: float | None = None, wait_for_claim: bool = True) -> TrackResult | PartialTrack:
+                max_duration_s: float | None = None, wait_for_claim: bool = True,
+                track_timeout_s: float | None = math.inf,
+                on_deadline: OnDeadline | None = None) -> TrackResult | PartialTrack:
     """Identify the track, claim it, and run ``stages`` (the core ones) in a new partial folder.
 
     Returns a :class:`TrackResult` when there is nothing more to do (the track
@@ -147,6 +213,12 @@ def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, 
     limit. A track claimed by another live ingest process is waited for
     (``wait_for_claim``; "unchanged" if that process completes it meanwhile) or
     returned at once with the status "claimed".
+
+    ``track_timeout_s`` is the track's time limit (see :func:`track_time_limit_s`;
+    ``math.inf``, the default, none). This function does not enforce it: it
+    writes the deadline into the claim (moved once the probe stage knows the
+    duration) and reports it to ``on_deadline``, so that the executor can stop
+    the process and other processes can take the track over.
     """
     clock = time.perf_counter()
     path = Path(path)
@@ -177,13 +249,24 @@ def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, 
             except FormatError:  # damaged, not too long: the probe stage fails it (and it is remembered)
                 pass
         final_dir.parent.mkdir(parents=True, exist_ok=True)
-        waited = claims.take(final_dir, token, wait=False) is None
+        limited = track_timeout_s is None or math.isfinite(track_timeout_s)
+        probed = cached_probe(path)  # probed above for max_duration_s; else the probe stage moves the deadline
+        limit_s = track_time_limit_s(track_timeout_s, probed.duration_s if probed is not None else None)
+        claimed_at_s = time.time()
+        waited = claims.take(final_dir, token, wait=False, deadline_s=claimed_at_s + limit_s if limited else None) is None
         if waited:
             if not wait_for_claim:
                 return TrackResult(str(path), "claimed", identity, seconds=time.perf_counter() - clock,
                                    input_sha256=input_sha256)
+            if on_deadline is not None and limited:
+                on_deadline(None, None)  # the wait is not the track's time
             claims.take(final_dir, token, wait=True)
+            claimed_at_s = time.time()
+            if limited:
+                claims.set_deadline(final_dir, token, claimed_at_s + limit_s)
         claimed_dir = final_dir
+        if on_deadline is not None and limited:
+            on_deadline(claimed_at_s + limit_s, limit_s)
         # Completed by another process before this one claimed it (with force: while this one waited).
         if (final_dir / MANIFEST_NAME).exists() and (waited or not force):
             claims.release(final_dir, token)
@@ -192,13 +275,14 @@ def start_track(path: Path, out_dir: Path, settings: dict, stages: tuple[Stage, 
         work_dir = final_dir.with_name(_partial_name(identity, token))
         work_dir.mkdir()
         track = PartialTrack(path, identity, input_sha256, final_dir,
-                             TrackContext(path=path, work_dir=work_dir, settings=settings, track_id=identity), {}, 0.0)
+                             TrackContext(path=path, work_dir=work_dir, settings=settings, track_id=identity), {}, 0.0,
+                             track_timeout_s=track_timeout_s if limited else math.inf, claimed_at_s=claimed_at_s)
     except Exception as error:
         if claimed_dir is not None:
             claims.release(claimed_dir, token)
         return _failed(path, identity, error, time.perf_counter() - clock, stage="identify",
                        input_sha256=input_sha256)
-    return _advance(track, stages, clock, finish=False)
+    return _advance(track, stages, clock, finish=False, on_deadline=on_deadline)
 
 
 def finish_track(track: PartialTrack, stages: tuple[Stage, ...]) -> TrackResult:
@@ -212,20 +296,25 @@ def finish_track(track: PartialTrack, stages: tuple[Stage, ...]) -> TrackResult:
     try:
         _claim(track)
     except Exception as error:
+        shutil.rmtree(track.context.work_dir, ignore_errors=True)  # this attempt's folder: nobody else's work
         return _failed(track.path, track.track_id, error, track.seconds + time.perf_counter() - clock,
-                       stage="claim", input_sha256=track.input_sha256)
+                       stage=CLAIM_STAGE, input_sha256=track.input_sha256)
     return _advance(track, stages, clock, finish=True)
 
 
 # With ``finish`` the track always ends as a TrackResult; without, it may go on as the PartialTrack.
 @overload
 def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *,
-             finish: Literal[True]) -> TrackResult: ...
+             finish: Literal[True], on_deadline: OnDeadline | None = None) -> TrackResult: ...
 @overload
 def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *,
-             finish: Literal[False]) -> TrackResult | PartialTrack: ...
-def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *, finish: bool) -> TrackResult | PartialTrack:
-    """Run ``stages``; then, if ``finish``, write the manifest and rename the folder into place."""
+             finish: Literal[False], on_deadline: OnDeadline | None = None) -> TrackResult | PartialTrack: ...
+def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *, finish: bool,
+             on_deadline: OnDeadline | None = None) -> TrackResult | PartialTrack:
+    """Run ``stages``; then, if ``finish``, write the manifest and rename the folder into place.
+
+    Once the probe stage knows the duration, a duration-aware time limit moves the claim's deadline.
+    """
     work_dir = track.context.work_dir
     current = "manifest"
     try:
@@ -233,10 +322,15 @@ def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *, fi
             current = stage.name
             _test_fault(stage.name, track.path)
             track.stage_reports[stage.name] = _run_stage(stage, track.context)
+            if stage.name == "probe" and track.track_timeout_s is None:
+                _move_deadline(track, track.context.results["probe"]["duration_s"], on_deadline)
         current = "manifest"
         track.seconds += time.perf_counter() - clock
         if not finish:
             return track
+        if not claims.held(track.final_dir, track.token):  # e.g. this process hung past its deadline, then woke
+            current = CLAIM_STAGE
+            raise _claim_lost(track.path)
         write_atomically(work_dir / MANIFEST_NAME, json.dumps(_manifest(track), indent=2, allow_nan=False) + "\n")
         replace_dir(work_dir, track.final_dir)
     except BaseException as error:
@@ -251,13 +345,21 @@ def _advance(track: PartialTrack, stages: tuple[Stage, ...], clock: float, *, fi
                        seconds=track.seconds, degraded=_degraded(track.context), input_sha256=track.input_sha256)
 
 
+def _move_deadline(track: PartialTrack, duration_s: float, on_deadline: OnDeadline | None) -> None:
+    """Set the track's deadline from its probed duration, in its claim and for its executor."""
+    limit_s = track_time_limit_s(track.track_timeout_s, duration_s)
+    if claims.set_deadline(track.final_dir, track.token, track.claimed_at_s + limit_s) and on_deadline is not None:
+        on_deadline(track.claimed_at_s + limit_s, limit_s)
+
+
 def _degraded(context: TrackContext) -> bool:
     return bool((context.results.get("ladder") or {}).get("degraded"))
 
 
 #: Test hook: ``AUDIOKIT_TEST_FAULT=STAGE:ACTION:FILE_NAME`` makes the process about to run STAGE on an
 #: input named FILE_NAME kill itself with signal ACTION (KILL, SEGV, ...), as a crashing codec or the OOM
-#: killer would, or hang there (ACTION ``HANG``). Unset in production; tests/pipeline sets it.
+#: killer would, or hang there: ACTION ``HANG`` sleeps for an hour; ``STUCK`` also ignores SIGTERM first, as
+#: a decoder looping in C code never returns to the Python signal handler. Unset in production; tests set it.
 TEST_FAULT_ENV = "AUDIOKIT_TEST_FAULT"
 
 
@@ -268,11 +370,14 @@ def _test_fault(stage: str, path: Path) -> None:
     wanted_stage, action, file_name = spec.split(":", 2)
     if wanted_stage != stage or path.name != file_name:
         return
-    if action == "HANG":
-        time.sleep(3600)
     import signal
 
-    os.kill(os.getpid(), getattr(signal, f"SIG{action}"))
+    if action == "STUCK":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if action in ("HANG", "STUCK"):
+        time.sleep(3600)
+    else:
+        os.kill(os.getpid(), getattr(signal, f"SIG{action}"))
 
 
 def _manifest(track: PartialTrack) -> dict:
@@ -331,9 +436,7 @@ def _claim(track: PartialTrack) -> None:
     work_dir = track.context.work_dir
     token = track.token
     if not claims.hand_over(track.final_dir, token):
-        raise AudiokitError(f"the claim on {track.path} was taken over by another ingest process (it took this "
-                            "attempt for abandoned while it waited for its model stages); rerun the batch to redo "
-                            "the track if that one failed")
+        raise _claim_lost(track.path)
     mine = work_dir.with_name(_partial_name(track.track_id, token))
     if work_dir == mine:
         return
@@ -344,6 +447,13 @@ def _claim(track: PartialTrack) -> None:
                             "while it waited for its model stages?); rerun the batch to redo the track")
     candidates[0].rename(mine)
     track.context.work_dir = mine
+
+
+def _claim_lost(path: Path) -> AudiokitError:
+    return AudiokitError(f"the claim on {path} was taken over by another ingest process, which took this attempt "
+                         "for abandoned (past its deadline, untouched too long, or waiting for its model stages); "
+                         "this attempt was discarded so that the track is built once; rerun the batch to redo the "
+                         "track if that process failed it")
 
 
 def _remove_abandoned_partials(final_dir: Path) -> None:
