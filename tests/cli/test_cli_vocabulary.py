@@ -16,6 +16,10 @@ WRITES_FILES = {"bench spatial", "catalog report", "generate", "ingest", "ladder
 #: Commands that take many inputs but print one result about all of them together (groups of copies), so
 #: ``--jsonl`` (one object per input) has nothing to print per input.
 ONE_RESULT_FOR_ALL_INPUTS = {"duplicates"}
+#: Commands that run for minutes on a long input or a batch, and so report progress on stderr, which
+#: ``-q/--quiet`` turns off.
+LONG_RUNNING = {"analyze", "generate", "ingest", "ladder", "moderate", "normalize", "spatial binaural",
+                "spatial render", "tag", "transcribe"}
 
 
 def _leaves(group: click.Group, prefix: str = ""):
@@ -98,6 +102,12 @@ def test_batches_print_jsonl(path):
     """A command that takes many inputs prints one JSON object per input with ``--jsonl``."""
     options = _options(COMMANDS[path])
     assert "--jsonl" in options and options["--jsonl"].is_flag, f"audiokit {path} takes many inputs but no --jsonl"
+
+
+@pytest.mark.parametrize("path", sorted(LONG_RUNNING))
+def test_long_running_commands_take_quiet(path):
+    options = _options(COMMANDS[path])
+    assert "--quiet" in options and "-q" in options["--quiet"].opts, f"audiokit {path} has no -q/--quiet"
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS))
