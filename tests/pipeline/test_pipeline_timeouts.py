@@ -40,9 +40,9 @@ from audiokit.pipeline.track import (
 OPTIONS = IngestOptions(ladder="hls-aac", qa="off")
 SETTINGS = OPTIONS.track_settings()
 CORE = resolve_stages("core")
-#: The fixed limit of the batch test, s: a good 1 s track takes about 1.5 s in a warm worker and up to 9 s as
-#: a fresh worker's first track on the shared, loaded 2-core machine (imports and kernel loading included).
-BATCH_LIMIT_S = 15.0
+#: The fixed limit of the batch test, s: a good 1.5 s track took 1.5 s in a warm worker and 8.4-8.8 s as a
+#: fresh worker's first track (imports and kernel loading) on the shared 2-core machine at a load average of 9.
+BATCH_LIMIT_S = 20.0
 
 
 def _inputs(folder: Path, names: tuple[str, ...], seconds: float = 1.0) -> list[Path]:
