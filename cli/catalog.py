@@ -168,6 +168,7 @@ def similar(out_dir: str, track_id: str, k: int, as_json: bool) -> None:
         return
     if not rows:
         click.echo("no other tagged track to compare with", err=True)
+        return
     click.echo(f"{'similarity':>10}  {'track':<16}  file")
     for row in rows:
         click.echo(f"{row['similarity']:>10.4f}  {row['track_id'][:16]:<16}  {row['file_name']}")
