@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, cast
 from ..errors import AudiokitError, MissingDependencyError, ParameterError
 from .stages import Stage
 from .track import (
+    DEFAULT_TRACK_TIMEOUT,
     TIME_LIMIT_STAGE,
     PartialTrack,
     TrackResult,
@@ -267,8 +268,8 @@ class _WorkerPool:
         if worker.terminated:
             return TrackResult(str(path), "failed", identity, input_sha256=sha, stage=TIME_LIMIT_STAGE,
                                error=f"took longer than {worker.limit_s:g} s, the time limit of a track "
-                                     "(track_timeout_s, audiokit ingest --track-timeout; default max(600 s, 10 x the "
-                                     f"duration)); its worker process {pid} was stopped ({how}) and the batch went on. "
+                                     f"(track_timeout_s, audiokit ingest --track-timeout; default {DEFAULT_TRACK_TIMEOUT}); "
+                                     f"its worker process {pid} was stopped ({how}) and the batch went on. "
                                      "If the machine was only busy, rerun with a higher limit")
         return TrackResult(str(path), "failed", identity, input_sha256=sha, stage="worker",
                            error=f"worker process {pid} died ({how}) while ingesting this input (a crash in a "

@@ -45,7 +45,8 @@ from .context import Stage, StageSkipped, TrackContext
 from .identity import track_id
 from .manifest import MANIFEST_NAME, MANIFEST_VERSION
 
-__all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "CLAIM_STAGE", "DURATION_GUARD_STAGE", "RUN_GUARD_STAGES",
+__all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "CLAIM_STAGE", "DEFAULT_TRACK_TIMEOUT", "DURATION_GUARD_STAGE",
+           "RUN_GUARD_STAGES",
            "TIME_LIMIT_STAGE", "TRACK_TIMEOUT_MIN_S", "TRACK_TIMEOUT_PER_AUDIO_S", "check_track_timeout",
            "finish_track", "ingest_track", "split_stages", "start_track", "track_time_limit_s"]
 
@@ -71,6 +72,8 @@ TRACK_TIMEOUT_MIN_S = 600.0
 #: ... and this many seconds per second of its audio (the probed duration). Core ingest runs at tens of
 #: times real time here and the model stages at about real time or faster (docs/reliability.md).
 TRACK_TIMEOUT_PER_AUDIO_S = 10.0
+#: The default limit in words, for messages.
+DEFAULT_TRACK_TIMEOUT = f"max({TRACK_TIMEOUT_MIN_S:g} s, {TRACK_TIMEOUT_PER_AUDIO_S:g} x the duration)"
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ def check_track_timeout(track_timeout_s: float | None) -> None:
         return
     if isinstance(track_timeout_s, bool) or not isinstance(track_timeout_s, (int, float)) or not track_timeout_s > 0:
         raise ParameterError(f"track_timeout_s is {track_timeout_s!r}; expected a positive number of seconds, "
-                             "math.inf for no limit, or None for the default (max(600 s, 10 x the duration))")
+                             f"math.inf for no limit, or None for the default ({DEFAULT_TRACK_TIMEOUT})")
 
 
 def split_stages(stages: tuple[Stage, ...]) -> tuple[tuple[Stage, ...], tuple[Stage, ...]]:
