@@ -2,16 +2,21 @@
 
 Faults: a file that is not SQLite, a damaged catalog (one that fails at open
 and one that opens and fails at the first write of a track), a folder where
-the file should be, a lock held past the busy timeout, a full disk and a write
-through a read-only connection. Permissions are not one of them: the tests run
-as root here, which ignores them. `audiokit catalog rebuild` must recover every
-damaged catalog from the manifests, as the messages promise.
+the file should be, a lock held past the busy timeout, a full disk, a write
+through a read-only connection and a read-only folder (root ignores
+permissions, so that test's process gives up root first). `audiokit catalog
+rebuild` must recover every damaged catalog from the manifests, as the
+messages promise.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,6 +32,27 @@ from audiokit.pipeline.catalog import DAMAGED_SUFFIX, rebuild_catalog
 SHORT_BUSY_TIMEOUT_MS = 200
 #: Ingest settings of the one real track the tests catalog.
 OPTIONS = IngestOptions(qa="off")
+#: Opens the catalog in argv[1] and runs `audiokit ingest argv[2] -o argv[1]` where the folder is read-only;
+#: prints the error, the exit code and ingest's stderr. Run as root, it becomes nobody first (after its imports:
+#: nobody may not read root's Python installation).
+READ_ONLY_RUN = """
+import difflib, os, sys  # difflib: click's option parser imports it on this path
+from click.testing import CliRunner
+import audiokit.cli.ingest, audiokit.pipeline.batch
+from audiokit.cli.main import cli
+from audiokit.errors import CatalogError
+from audiokit.pipeline import Catalog
+if os.geteuid() == 0:
+    os.setgid(65534)
+    os.setuid(65534)
+try:
+    Catalog(sys.argv[1])
+except CatalogError as error:
+    print(error)
+result = CliRunner().invoke(cli, ["ingest", sys.argv[2], "-o", sys.argv[1], "--jobs", "1", "--qa", "off"])
+print(result.exit_code)
+print(result.stderr, end="")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +231,27 @@ def test_a_full_disk(out):
             catalog.add_failure("/uploads/long.wav", "x" * 100_000)
     assert str(raised.value) == (f"{out / CATALOG_NAME}: the disk is full (database or disk is full); "
                                  f"free space on the disk that holds {out}, then run again")
+
+
+def test_a_read_only_folder(ingested):
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        out = Path(shutil.copytree(ingested[1], folder / "out"))
+        track = Path(shutil.copy(ingested[0], folder / "song.wav"))
+        for path in (folder, track, out / CATALOG_NAME):
+            path.chmod(0o755 if path.is_dir() else 0o644)  # readable by the unprivileged process
+        out.chmod(0o555)
+        try:
+            done = subprocess.run([sys.executable, "-c", READ_ONLY_RUN, str(out), str(track)], capture_output=True,
+                                  text=True, timeout=120, env=os.environ)
+        finally:
+            out.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    error, code, *stderr = done.stdout.splitlines()
+    assert error.startswith(f"{out / CATALOG_NAME}: cannot be "), error
+    assert f"({out})" in error or f"make {out} and the catalog writable" in error, error
+    assert code == "1"
+    _assert_one_clean_line("\n".join(stderr), out / CATALOG_NAME, error.split(": ", 1)[1])
 
 
 def test_a_write_through_a_read_only_catalog(out):
