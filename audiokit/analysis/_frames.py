@@ -181,8 +181,10 @@ class FrameAnalyzer:
         from ..io.resample import Resampler, output_length
 
         self.sample_rate = check_sample_rate(sample_rate)
-        self._resampler = Resampler(self.sample_rate, ANALYSIS_RATE, num_channels=1)
+        if isinstance(num_channels, bool) or not isinstance(num_channels, (int, np.integer)) or num_channels < 1:
+            raise ParameterError(f"num_channels is {num_channels!r}; expected a positive integer (rows of every block)")
         self.num_channels = int(num_channels)
+        self._resampler = Resampler(self.sample_rate, ANALYSIS_RATE, num_channels=1)
         self._frames_in = 0  # input frames seen
         self._mono_count = 0  # samples at ANALYSIS_RATE produced
         # samples at ANALYSIS_RATE not yet consumed by a frame, the centre padding first

@@ -169,6 +169,8 @@ def test_a_segmenter_gets_the_16_khz_mono_and_the_frames(music):
 
 
 def test_stream_errors_name_the_problem():
+    with pytest.raises(ParameterError, match="num_channels is 0"):
+        FrameAnalyzer(44100, 0)
     analyzer = FrameAnalyzer(44100, 2)
     with pytest.raises(ParameterError, match="3 channels"):
         analyzer.process(np.zeros((3, 10), np.float32))
