@@ -275,7 +275,8 @@ def _warn_off_target(document: dict) -> None:
 @click.option("--album", is_flag=True, help="Also write album gain: FILES measured as one programme.")
 @click.option("--force", is_flag=True, help="Tag files that already carry gain tags (skipped otherwise).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (a list, one object per file).")
-def gain(files: tuple[str, ...], album: bool, force: bool, as_json: bool) -> None:
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line, per file.")
+def gain(files: tuple[str, ...], album: bool, force: bool, as_json: bool, as_jsonl: bool) -> None:
     """Write ReplayGain 2.0 tags (R128 for Opus) into FILES, in place.
 
     Like rsgain's easy mode: each file is measured (BS.1770-5), and its track
@@ -295,7 +296,9 @@ def gain(files: tuple[str, ...], album: bool, force: bool, as_json: bool) -> Non
         click.echo(json.dumps([result.to_dict() for result in results], indent=2))
         return
     for result in results:
-        if result.action == "skipped":
+        if as_jsonl:
+            click.echo(json.dumps(result.to_dict()))
+        elif result.action == "skipped":
             click.echo(f"{result.path}: already tagged, skipped (--force to redo)")
         else:
             click.echo(f"{result.path}: " + ", ".join(f"{key}={value}" for key, value in result.tags.items()))

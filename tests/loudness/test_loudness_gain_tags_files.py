@@ -71,6 +71,16 @@ def test_album_mode_writes_the_joint_gain_and_skips_tagged_files(files):
     assert "REPLAYGAIN_ALBUM_GAIN" not in read_gain_tags(paths[0])  # a track run replaces the gain tags
 
 
+def test_jsonl_prints_one_object_per_file_equal_to_json(files):
+    paths = [str(files["a.flac"]), str(files["d.opus"])]
+    lines = CliRunner().invoke(gain, [*paths, "--jsonl"])
+    assert lines.exit_code == 0, lines.output
+    documents = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert [document["action"] for document in documents] == ["tagged", "tagged"]
+    listed = CliRunner().invoke(gain, [*paths, "--json"])  # tagged now: both skipped, in the same shape
+    assert [entry["path"] for entry in json.loads(listed.stdout)] == [document["path"] for document in documents]
+
+
 def test_stale_tags_are_replaced_not_duplicated(files):
     import mutagen
 
