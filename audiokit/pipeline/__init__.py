@@ -3,9 +3,11 @@
 Examples
 --------
 >>> from audiokit.pipeline import IngestOptions, ingest
->>> summary = ingest(["uploads/"], "out", IngestOptions(hls=True), jobs=2)  # doctest: +SKIP
->>> summary.counts                                                          # doctest: +SKIP
-{'ingested': 12, 'failed': 1}
+>>> summary = ingest(["examples/example.flac"], "out", IngestOptions(ladder="hls-aac", hls=True), jobs=1)
+>>> summary.counts
+{'ingested': 1}
+>>> ingest(["examples/example.flac"], "out", IngestOptions(ladder="hls-aac", hls=True), jobs=1).counts
+{'unchanged': 1}
 """
 
 from .batch import BatchSummary, IngestOptions, ingest

@@ -78,7 +78,7 @@ def _decode(context: TrackContext) -> dict:
     context.require_info()
     riders = _riders(context)
     context.ladder = transcode.build_ladder(
-        context.path, context.work_dir / "renditions", preset=context.settings["preset"],
+        context.path, context.work_dir / "renditions", ladder=context.settings["preset"],
         hls=context.settings["hls"], dash=context.settings["dash"], qa=context.settings.get("qa", "fast"),
         consumers=list(riders.values()),
     )
