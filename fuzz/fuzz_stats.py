@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:  # run as a script or imported from tests/: the re
 from audiokit._files import write_atomically
 from benchmarks._harness import RESULTS_DIR, machine_info
 
-__all__ = ["FuzzFinding", "FuzzStats", "parse_libfuzzer_log", "record_run", "main"]
+__all__ = ["FuzzFinding", "FuzzStats", "checkout_state", "parse_libfuzzer_log", "record_run", "main"]
 
 #: The results file every recorded run goes into, one entry per run name.
 RESULTS_PATH = RESULTS_DIR / "fuzz.json"
@@ -210,8 +210,18 @@ def _git(checkout: Path, *args: str) -> str:
                           check=True).stdout.strip()
 
 
-def record_run(run: str, stats: FuzzStats, *, options: Sequence[str], finished: datetime,
-               checkout: Path = ROOT, path: Path = RESULTS_PATH) -> Path:
+def checkout_state(checkout: Path = ROOT) -> dict:
+    """The commit of ``checkout`` and its uncommitted changes under ``audiokit/`` and ``fuzz/``.
+
+    Taken when a run starts, so that commits made while it runs (in a shared
+    working tree) are not attributed to it.
+    """
+    return {"commit": _git(checkout, "rev-parse", "HEAD"),
+            "uncommitted_changes": _git(checkout, "diff", "--name-only", "HEAD", "--", *TESTED_PATHS).splitlines()}
+
+
+def record_run(run: str, stats: FuzzStats, *, options: Sequence[str], finished: datetime, state: dict,
+               path: Path = RESULTS_PATH) -> Path:
     """Store ``stats`` as ``runs[run]`` of the results file, keeping its other runs.
 
     Parameters
@@ -224,9 +234,8 @@ def record_run(run: str, stats: FuzzStats, *, options: Sequence[str], finished: 
         The libFuzzer options the run was given (``-runs=1000000``, ...).
     finished : datetime
         When the run ended (timezone-aware).
-    checkout : Path
-        The git checkout whose harness and audiokit ran: its commit and its
-        uncommitted changes under ``audiokit/`` and ``fuzz/`` are recorded.
+    state : dict
+        :func:`checkout_state` of the checkout whose harness and audiokit ran.
     path : Path
         The results file.
 
@@ -235,11 +244,9 @@ def record_run(run: str, stats: FuzzStats, *, options: Sequence[str], finished: 
     Path
         ``path``, written atomically.
     """
-    changed = _git(checkout, "diff", "--name-only", "HEAD", "--", *TESTED_PATHS)
     entry = {
         "finished_utc": finished.astimezone(timezone.utc).isoformat(timespec="seconds"),
-        "commit": _git(checkout, "rev-parse", "HEAD"),
-        "uncommitted_changes": changed.splitlines(),
+        **state,
         "options": list(options),
         "machine": machine_info(),
         **stats.to_dict(),
@@ -265,8 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the run's stderr, then optionally its stdout (atheris prints exceptions there)")
     parser.add_argument("--run", required=True, help="the run's name in fuzz.json, e.g. million_inputs")
     parser.add_argument("--checkout", type=Path, default=None,
-                        help="the git checkout that ran (default: the one of the fuzz_io.py named by "
-                             "/usr/bin/time -v's 'Command being timed', else this one)")
+                        help="the git checkout that ran, as it is now (default: the one of the fuzz_io.py "
+                             "named by /usr/bin/time -v's 'Command being timed', else this one)")
     parser.add_argument("--output", "-o", type=Path, default=RESULTS_PATH, help="the results file")
     args = parser.parse_args(argv)
     try:
@@ -275,8 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{args.logs[0]}: {error}")
     options = [word for word in shlex.split(stats.command or "") if word.startswith("-") and "=" in word]
     finished = datetime.fromtimestamp(args.logs[0].stat().st_mtime, tz=timezone.utc)
-    checkout = args.checkout or _checkout_of(stats.command)
-    written = record_run(args.run, stats, options=options, finished=finished, checkout=checkout, path=args.output)
+    state = checkout_state(args.checkout or _checkout_of(stats.command))
+    written = record_run(args.run, stats, options=options, finished=finished, state=state, path=args.output)
     print(f"{written}: runs.{args.run}: {stats.inputs_executed} inputs, {stats.exec_per_s} exec/s, "
           f"{len(stats.findings)} findings, peak RSS {stats.peak_rss_mb} MB")
     return 0

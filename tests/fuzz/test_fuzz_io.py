@@ -25,8 +25,8 @@ OPTIONS = ("-rss_limit_mb=2048", "-timeout=10", "-print_final_stats=1")
 
 sys.path.insert(0, str(ROOT / "fuzz"))
 try:
+    from fuzz_stats import checkout_state, parse_libfuzzer_log, record_run
     from fuzz_stats import main as record_from_logs
-    from fuzz_stats import parse_libfuzzer_log, record_run
 finally:
     sys.path.remove(str(ROOT / "fuzz"))
 
@@ -53,10 +53,10 @@ def _fuzz(corpus: Path, tmp_path: Path, *options: str, timeout_s: float = 900) -
     )
 
 
-def _record(run: str, result: subprocess.CompletedProcess, *options: str) -> None:
+def _record(run: str, result: subprocess.CompletedProcess, state: dict, *options: str) -> None:
     """Write the run's stats into benchmarks/results/fuzz.json (findings included) before any assertion."""
     stats = parse_libfuzzer_log(result.stderr + "\n" + result.stdout)
-    record_run(run, stats, options=[*OPTIONS, *options], finished=datetime.now(timezone.utc))
+    record_run(run, stats, options=[*OPTIONS, *options], finished=datetime.now(timezone.utc), state=state)
 
 
 def _assert_clean(result: subprocess.CompletedProcess, tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_runs_are_recorded_side_by_side_with_the_commit(tmp_path):
                              "--checkout", str(ROOT)]) == 0
     finding = parse_libfuzzer_log((LOGS / "timeout.log").read_text())
     record_run("stopped", finding, options=["-timeout=1"], finished=datetime(2026, 12, 5, tzinfo=timezone.utc),
-               path=results)
+               state=checkout_state(), path=results)
     heads.add(_head())  # the checkout may gain a commit meanwhile
     runs = json.loads(results.read_text())["runs"]
     assert set(runs) == {"short", "stopped"}
@@ -147,17 +147,17 @@ def test_runs_are_recorded_side_by_side_with_the_commit(tmp_path):
 
 @pytest.mark.slow
 def test_ten_minutes_of_fuzzing_find_nothing(corpus, tmp_path):
-    options = ("-max_total_time=600", "-seed=1")
+    options, state = ("-max_total_time=600", "-seed=1"), checkout_state()
     result = _fuzz(corpus, tmp_path, *options)
-    _record("ten_minutes", result, *options)
+    _record("ten_minutes", result, state, *options)
     _assert_clean(result, tmp_path)
 
 
 @pytest.mark.slow
 def test_a_million_inputs_find_nothing(corpus, tmp_path):
     """The issue's long run: 10^6 inputs of probe/read/open (benchmarks/results/fuzz.json, runs.million_inputs)."""
-    options = ("-runs=1000000", "-seed=20261205")
+    options, state = ("-runs=1000000", "-seed=20261205"), checkout_state()
     result = _fuzz(corpus, tmp_path, *options, timeout_s=6 * 3600)
-    _record("million_inputs", result, *options)
+    _record("million_inputs", result, state, *options)
     _assert_clean(result, tmp_path)
     assert "stat::number_of_executed_units: 1000000" in result.stderr
