@@ -45,15 +45,20 @@ __all__ = ["COMMANDS", "ingest"]
 @click.option("--max-duration", "max_duration_s", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Refuse inputs longer than this, before decoding them [default: no limit]. "
                                       "Not part of the track id; a refused input is retried by the next run.")
+@click.option("--track-timeout", "track_timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Stop a track that runs longer than this: its worker is killed, the track "
+                                      "fails and the batch goes on [default: max(600, 10 x its duration); inf: no "
+                                      "limit]. With --jobs 1 a limit runs the tracks in a worker process.")
 @click.option("--force/--no-force", default=False, help="Redo tracks that are already complete (and failed ones).")
 @click.option("--retry-failed/--no-retry-failed", default=False,
               help="Retry inputs that failed before with the same content and settings (skipped otherwise).")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON document.")
-@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per track.")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per track, as each track ends.")
+@click.option("-q", "--quiet", is_flag=True, help="No per-track lines, notes or summary on stderr (failures still show).")
 def ingest(inputs: tuple[str, ...], out_dir: str, ladder_name: str | None, preset: str | None, hls: bool, dash: bool,
            stages: str, jobs: int | None, executor: str, address: str | None, ray_cpus: float, gpus_per_model: float,
-           model_actors: int | None, qa: str, max_duration_s: float | None, force: bool, retry_failed: bool,
-           as_json: bool, as_jsonl: bool) -> None:
+           model_actors: int | None, qa: str, max_duration_s: float | None, track_timeout_s: float | None,
+           force: bool, retry_failed: bool, as_json: bool, as_jsonl: bool, quiet: bool) -> None:
     """Ingest INPUTS (files, folders, globs): measure, transcode, package, write manifests and a catalog.
 
     Each track lands in OUT/tracks/ID/ with manifest.json written last; re-running
@@ -77,9 +82,17 @@ def ingest(inputs: tuple[str, ...], out_dir: str, ladder_name: str | None, prese
     started = time.monotonic()
     failed = 0
 
+    def tell(text: str) -> None:
+        if not quiet:
+            click.echo(f"audiokit ingest: {text}", err=True)
+
     def progress(result: TrackResult, done: int, total: int) -> None:
         nonlocal failed
         failed += result.status == "failed"
+        if as_jsonl:  # as each track ends, so a consumer of the stream sees results during a long batch
+            click.echo(json.dumps(result.to_dict()))
+        if quiet and result.status != "failed":
+            return
         if result.status == "failed":
             detail = (f"[{result.stage}] " if result.stage else "") + f"{result.error}"
             if result.remembered:
@@ -96,17 +109,15 @@ def ingest(inputs: tuple[str, ...], out_dir: str, ladder_name: str | None, prese
             if given:
                 raise click.BadParameter(f"{flag} needs --executor ray", param_hint=flag)
     name = chosen_ladder(ladder_name, preset)
-    options = IngestOptions(ladder=name or DEFAULT_LADDER, hls=hls, dash=dash, stages=stages, qa=qa, max_duration_s=max_duration_s)
+    options = IngestOptions(ladder=name or DEFAULT_LADDER, hls=hls, dash=dash, stages=stages, qa=qa,
+                            max_duration_s=max_duration_s, track_timeout_s=track_timeout_s)
     summary = run_ingest(list(inputs), out_dir, options, jobs=jobs, force=force, retry_failed=retry_failed,
-                         on_result=progress, on_note=lambda text: click.echo(f"audiokit ingest: {text}", err=True),
+                         on_result=progress, on_note=tell,
                          executor=executor, address=address, ray_num_cpus=ray_cpus, gpus_per_model=gpus_per_model,
                          model_actors=model_actors)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
-    elif as_jsonl:
-        for result in summary.results:
-            click.echo(json.dumps(result.to_dict()))
-    else:
+    elif not as_jsonl:
         for result in summary.results:
             if result.status != "failed":
                 click.echo(result.manifest_path)
@@ -114,7 +125,7 @@ def ingest(inputs: tuple[str, ...], out_dir: str, ladder_name: str | None, prese
     if summary.degraded:
         counts += f" ({summary.degraded} degraded)"
     rate = len(summary.results) / max(summary.seconds, 1e-9) * 60
-    click.echo(f"audiokit ingest: {counts} in {summary.seconds:.1f} s ({rate:.1f} tracks/min)", err=True)
+    tell(f"{counts} in {summary.seconds:.1f} s ({rate:.1f} tracks/min)")
     exit_for_batch(summary.failed, len(summary.results))
 
 

@@ -134,33 +134,34 @@ def render(scene: str, output: str, audio_format: str | None, subtype: str, tail
 
 @spatial.command("binaural")
 @click.argument("input_path", metavar="IN", type=AudioPath())
-@click.argument("output", metavar="OUT", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Output audio file, or '-' for stdout (with --format).")
 @click.option("--azimuth", type=float, default=0.0, show_default=True, help="Degrees, counter-clockwise (90 = left).")
 @click.option("--elevation", type=float, default=0.0, show_default=True, help="Degrees, up positive.")
 @click.option("--distance", type=float, default=1.0, show_default=True, help="Metres.")
 @click.option("--hrtf", "hrtf_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="SOFA file (default: the analytic spherical head).")
 @click.option("--block-size", type=int, default=512, show_default=True)
-@format_option("OUT")
-@_subtype_option("same", "Sample type of OUT; 'same' keeps IN's (float in, float out).")
+@format_option("OUTPUT")
+@_subtype_option("same", "Sample type of OUTPUT; 'same' keeps IN's (float in, float out).")
 @_TAIL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of what was written.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")
 def binaural(input_path: str, output: str, azimuth: float, elevation: float, distance: float,
              hrtf_path: str | None, block_size: int, audio_format: str | None, subtype: str, tail: bool,
              as_json: bool, quiet: bool) -> None:
-    """Place the mono downmix of IN at one direction and write OUT.
+    """Place the mono downmix of IN at one direction and write it to OUTPUT.
 
-    At a measured direction of a SOFA set (and the default 1 m) OUT is IN convolved
-    with the measured HRIR pair, to float32 rounding. IN '-' is read from stdin,
-    OUT '-' is written to stdout in the container --format names. A progress
-    bar on a terminal follows the seconds of audio rendered.
+    At a measured direction of a SOFA set (and the default 1 m) OUTPUT is IN
+    convolved with the measured HRIR pair, to float32 rounding. IN '-' is read
+    from stdin, OUTPUT '-' is written to stdout in the container --format names.
+    A progress bar on a terminal follows the seconds of audio rendered.
 
     \b
     Examples:
-      audiokit spatial binaural voice.wav voice-left.wav --azimuth 90
-      audiokit spatial binaural voice.wav out.wav --azimuth 30 --hrtf /usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa
-      audiokit spatial binaural - - --format flac --azimuth 90 < voice.wav > voice-left.flac
+      audiokit spatial binaural voice.wav -o voice-left.wav --azimuth 90
+      audiokit spatial binaural voice.wav -o out.wav --azimuth 30 --hrtf /usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa
+      audiokit spatial binaural - -o - --format flac --azimuth 90 < voice.wav > voice-left.flac
     """
     import audiokit
     from audiokit.channels import to_mono

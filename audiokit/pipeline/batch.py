@@ -18,7 +18,7 @@ from .discover import discover_inputs
 from .executors import EXECUTORS, run_local, run_ray
 from .manifest import read_manifest
 from .stages import resolve_stages
-from .track import DURATION_GUARD_STAGE, TrackResult
+from .track import RUN_GUARD_STAGES, TrackResult, check_track_timeout
 
 __all__ = ["BatchSummary", "IngestOptions", "ingest"]
 
@@ -45,6 +45,10 @@ class IngestOptions:
     #: refuse inputs longer than this, seconds, before decoding them (None: no limit). A guard of the run,
     #: not a setting of the track: it is not part of the track id, and its refusals are not remembered
     max_duration_s: float | None = None
+    #: a track's time limit, seconds, counted from its claim (None: max(600 s, 10 x its duration); math.inf:
+    #: none). A guard of the run like ``max_duration_s``: not part of the track id, and a timeout (which
+    #: depends on the machine's load) is not remembered
+    track_timeout_s: float | None = None
     #: deprecated spelling of ``ladder`` (not a field: ``IngestOptions(preset=...)`` sets ``ladder``)
     preset: InitVar[str | None] = None
 
@@ -171,6 +175,7 @@ def ingest(inputs: str | os.PathLike[str] | Sequence[str], out_dir: str | os.Pat
             raise ParameterError(f"{', '.join(name for name, given in ray_only.items() if given)} "
                                  "is only for executor='ray'")
     check_max_duration(options.max_duration_s)
+    check_track_timeout(options.track_timeout_s)
     out_dir = Path(out_dir)
     paths = discover_inputs([os.fspath(inputs)] if isinstance(inputs, (str, os.PathLike)) else list(inputs),
                             exclude=out_dir)
@@ -195,9 +200,10 @@ def ingest(inputs: str | os.PathLike[str] | Sequence[str], out_dir: str | os.Pat
             results[index] = result
             if result.status == "failed":
                 if not result.remembered:  # a remembered one is in the catalog already
-                    # Without a track id the failure is listed but not remembered: a refusal by the duration
-                    # guard depends on the run's limit, which the track id does not hold.
-                    guarded = result.stage == DURATION_GUARD_STAGE
+                    # Without a track id the failure is listed but not remembered: a refusal by a guard of the
+                    # run (duration limit, time limit, a lost claim) depends on the run, which the track id
+                    # does not hold.
+                    guarded = result.stage in RUN_GUARD_STAGES
                     catalog.add_failure(result.input_path, result.error or "",
                                         track_id=None if guarded else result.track_id,
                                         input_sha256=result.input_sha256, stage=result.stage)
@@ -218,7 +224,8 @@ def ingest(inputs: str | os.PathLike[str] | Sequence[str], out_dir: str | os.Pat
                     max_duration_s=options.max_duration_s)
         else:
             run_local(paths, out_dir, settings, stages, record, force=force, jobs=jobs,
-                      known_failures=known_failures, on_note=note, max_duration_s=options.max_duration_s)
+                      known_failures=known_failures, on_note=note, max_duration_s=options.max_duration_s,
+                      track_timeout_s=options.track_timeout_s)
     ordered = tuple(results[index] for index in range(len(paths)))
     counts: dict[str, int] = {}
     for result in ordered:

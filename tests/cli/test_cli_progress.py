@@ -70,7 +70,7 @@ def _arguments(path: str, files: dict[str, str]) -> list[str]:
         "generate": ["generate", "-o", f"{out}/piece.wav", "--bars", "1", "--json"],
         "ladder": ["ladder", str(FRONT_CENTER), "-o", f"{out}/ladder", "--ladder", "hls-aac", "--qa", "off", "--force",
                    "--json"],
-        "spatial binaural": ["spatial", "binaural", str(FRONT_CENTER), f"{out}/binaural.wav", "--azimuth", "90",
+        "spatial binaural": ["spatial", "binaural", str(FRONT_CENTER), "-o", f"{out}/binaural.wav", "--azimuth", "90",
                              "--json"],
     }[path]
 

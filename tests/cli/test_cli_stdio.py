@@ -217,8 +217,8 @@ def _normalize(environment, tmp_path):
 
 def _binaural(environment, tmp_path):
     by_file = tmp_path / "by-file.wav"
-    assert run(environment, "spatial", "binaural", str(FRONT_CENTER), str(by_file), "--azimuth", "90").returncode == 0
-    result = run(environment, "spatial", "binaural", "-", "-", "--format", "wav", "--azimuth", "90",
+    assert run(environment, "spatial", "binaural", str(FRONT_CENTER), "-o", str(by_file), "--azimuth", "90").returncode == 0
+    result = run(environment, "spatial", "binaural", "-", "-o", "-", "--format", "wav", "--azimuth", "90",
                  stdin=FRONT_CENTER.read_bytes())
     assert result.returncode == 0, result.stderr
     piped = _decoded(result.stdout, ".wav", tmp_path)

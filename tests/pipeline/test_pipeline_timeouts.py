@@ -235,3 +235,39 @@ def test_a_bad_track_timeout_is_refused(value):
         check_track_timeout(value)
     with pytest.raises(ParameterError, match="track_timeout_s is"):
         run_local([], Path("unused"), SETTINGS, CORE, lambda index, result: None, track_timeout_s=value)
+
+
+def test_cli_track_timeout_streams_jsonl_and_is_not_remembered(tmp_path):
+    """``ingest --track-timeout -q --jsonl``: the good track's line arrives while the hung one still runs,
+    the hung one fails 'time-limit', --quiet leaves only the failure on stderr, and the catalog lists the
+    failure without remembering it (the next run, without the fault, builds the track)."""
+    from audiokit.pipeline import Catalog
+
+    paths = _inputs(tmp_path / "in", ("a.wav", "b.wav"), seconds=0.5)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "audiokit.cli.main", "ingest", *map(str, paths), "-o", str(out),
+               "--ladder", "hls-aac", "--qa", "off", "--jobs", "1", "--track-timeout", str(BATCH_LIMIT_S),
+               "-q", "--jsonl"]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), TEST_FAULT_ENV: "probe:HANG:b.wav"}
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    assert process.stdout is not None
+    first = json.loads(process.stdout.readline())
+    first_at = time.monotonic() - started
+    rest, stderr = process.communicate(timeout=600)
+    ended_at = time.monotonic() - started
+    assert process.returncode == 3, stderr  # a partial batch
+    second = json.loads(rest)
+    assert (Path(first["input_path"]).name, first["status"]) == ("a.wav", "ingested")
+    assert (Path(second["input_path"]).name, second["status"], second["stage"]) == ("b.wav", "failed", TIME_LIMIT_STAGE)
+    assert ended_at - first_at > BATCH_LIMIT_S / 2, "a.wav's line came only when the batch ended"
+    told = [line for line in stderr.splitlines() if line.strip()]
+    assert told and all("b.wav" in line and "failed" in line for line in told), stderr
+    with Catalog(out) as catalog:
+        (failure,) = catalog.failures()
+        assert failure["stage"] == TIME_LIMIT_STAGE and failure["track_id"] is None
+    environment.pop(TEST_FAULT_ENV)
+    again = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600, check=False)
+    assert again.returncode == 0, again.stderr
+    statuses = {Path(document["input_path"]).name: document["status"] for document in map(json.loads, again.stdout.splitlines())}
+    assert statuses == {"a.wav": "unchanged", "b.wav": "ingested"}

@@ -128,15 +128,15 @@ def test_spatial_render_and_binaural_commands(tmp_path):
     info = audiokit.probe(cut)
     assert (info.num_frames, info.bit_depth) == (8000, 24)     # 0.5 s at 16 kHz, no tail
     out2 = tmp_path / "b.wav"
-    result = CliRunner().invoke(spatial, ["binaural", str(out), str(out2), "--azimuth", "30"])
+    result = CliRunner().invoke(spatial, ["binaural", str(out), "-o", str(out2), "--azimuth", "30"])
     assert result.exit_code == 0, result.output
     assert audiokit.read(out2).num_channels == 2
 
 
-def _binaural(*args):
+def _binaural(source, output, *options):
     from audiokit.cli.spatial import spatial
 
-    return CliRunner().invoke(spatial, ["binaural", *map(str, args)])
+    return CliRunner().invoke(spatial, ["binaural", str(source), "-o", str(output), *map(str, options)])
 
 
 def test_binaural_cli_at_a_measured_direction_is_the_convolution_with_the_sofa_ir(tmp_path):
