@@ -3,9 +3,9 @@
 Examples
 --------
 >>> from audiokit.transcode import build_ladder
->>> result = build_ladder("master.flac", "out/track", ladder="spotify-like", hls=True)  # doctest: +SKIP
->>> print(result.to_dict()["renditions"][0]["path"])                                   # doctest: +SKIP
-opus-24.opus
+>>> result = build_ladder("examples/example.flac", "out/track", ladder="spotify-like", hls=True)
+>>> [rendition.path for rendition in result.renditions][:3], result.degraded, result.hls_master
+(['opus-24.opus', 'opus-96.opus', 'opus-160.opus'], False, 'master.m3u8')
 """
 
 from ..channels import downmix
