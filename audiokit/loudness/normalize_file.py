@@ -225,8 +225,8 @@ def normalize_file(input_path: str | os.PathLike[str], output_path: str | os.Pat
     Examples
     --------
     >>> from audiokit.loudness import normalize_file
-    >>> report = normalize_file("episode.wav", "episode.mp3", preset="podcast")  # doctest: +SKIP
-    >>> round(report.delivered.integrated_lufs, 1)                              # doctest: +SKIP
+    >>> report = normalize_file("examples/example.flac", "example.mp3", preset="podcast")
+    >>> round(report.delivered.integrated_lufs, 1)
     -16.0
     """
     from ..io.reader import open as open_audio

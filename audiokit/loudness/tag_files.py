@@ -92,8 +92,13 @@ def read_gain_tags(path: str | os.PathLike[str]) -> dict[str, str]:
 
     Examples
     --------
-    >>> read_gain_tags("episode.flac")  # doctest: +SKIP
-    {'REPLAYGAIN_TRACK_GAIN': '-2.31 dB', 'REPLAYGAIN_TRACK_PEAK': '0.891251'}
+    >>> import shutil
+    >>> _ = shutil.copy("examples/example.flac", "tagged.flac")
+    >>> read_gain_tags("tagged.flac")
+    {}
+    >>> _ = tag_files(["tagged.flac"])
+    >>> read_gain_tags("tagged.flac")
+    {'REPLAYGAIN_TRACK_GAIN': '-4.26 dB', 'REPLAYGAIN_TRACK_PEAK': '0.901540'}
     """
     path = Path(os.fspath(path))
     handle = _open_tags(path)
@@ -198,9 +203,13 @@ def tag_files(paths: Sequence[str | os.PathLike[str]], *, album: bool = False,
 
     Examples
     --------
+    >>> import shutil
     >>> from audiokit.loudness import tag_files
-    >>> [r.action for r in tag_files(["01.flac", "02.flac"], album=True)]  # doctest: +SKIP
+    >>> _ = [shutil.copy("examples/example.flac", name) for name in ("01.flac", "02.flac")]
+    >>> [r.action for r in tag_files(["01.flac", "02.flac"], album=True)]
     ['tagged', 'tagged']
+    >>> [r.action for r in tag_files(["01.flac", "02.flac"], album=True)]  # tagged already: skipped
+    ['skipped', 'skipped']
     """
     from .normalize_file import measure_file, measure_files
 
