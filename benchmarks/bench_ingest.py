@@ -35,6 +35,22 @@ seconds, and a GPU can only remove the forward-pass time (see
 Run ``python benchmarks/bench_ingest.py [--tracks N] [--repeats R] [--quick]``;
 writes benchmarks/results/ingest.json and ingest.png. ``--quick`` is 2 tracks of
 60 s, one repeat. Needs Debian's ``ffmpeg`` (``apt-get install -y ffmpeg``).
+
+``--all-stages`` measures every stage instead (:func:`all_stages`), each
+contender a whole process, interleaved, warm-up discarded:
+
+- ``audiokit_ingest_all_episode``: ``audiokit ingest episode.wav --stages all``
+  on the test suite's espeak episode (``--episode-minutes``, default 6: two
+  voices, a music bed under the intro), 22.05 kHz mono 16-bit WAV;
+- ``audiokit_ingest_all_demo``: the ingest ``make demo`` runs, ``audiokit ingest
+  examples/example.flac --stages all`` (20 s of music);
+- ``faster_whisper_transcribe_episode`` (anchor): plain faster-whisper
+  (``WhisperModel`` on the same tiny.en CTranslate2 weights, int8, beam 5,
+  ``vad_filter=True``) transcribing the episode in a process of its own: the
+  transcript alone, as the anchor library makes it.
+
+Each stage's seconds (from the last round's manifests) go into
+benchmarks/results/ingest_all.json beside the wall and CPU seconds.
 """
 
 from __future__ import annotations
@@ -207,6 +223,84 @@ def fresh(folder: Path) -> Path:
     return folder
 
 
+def _process_round(command: list[str], cpu: list[float], out: Path | None = None) -> None:
+    """Run ``command`` as a whole process (into a fresh ``out`` if given); append its CPU seconds to ``cpu``."""
+    if out is not None:
+        shutil.rmtree(out, ignore_errors=True)
+    before = os.times()
+    completed = subprocess.run(command, capture_output=True, text=True)
+    after = os.times()
+    if completed.returncode != 0:
+        raise SystemExit(f"bench_ingest: {' '.join(command)} failed ({completed.returncode}):\n{completed.stderr[-2000:]}")
+    cpu.append((after.children_user - before.children_user) + (after.children_system - before.children_system))
+
+
+def all_stages(minutes: float, repeats: int, warmup: int) -> None:
+    """Time ``ingest --stages all`` on an espeak episode and on the demo input, whole processes, with the anchor."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from _episodes import episode
+
+    from audiokit.models.whisper.registry import resolve_model
+
+    work = Path(tempfile.mkdtemp(prefix="bench_ingest_all."))
+    try:
+        made = episode(minutes)
+        path = made.write(work / "episode.wav")
+        episode_s = made.duration_s
+        ingest_cli = [sys.executable, "-m", "audiokit.cli.main", "ingest"]
+        weights = resolve_model("tiny.en").ctranslate2_dir
+        anchor = [sys.executable, "-c",
+                  "import sys\nfrom faster_whisper import WhisperModel\n"
+                  f"model = WhisperModel({str(weights)!r}, device='cpu', compute_type='int8')\n"
+                  f"segments, _ = model.transcribe({str(path)!r}, beam_size=5, language='en', vad_filter=True)\n"
+                  "print(' '.join(segment.text.strip() for segment in segments))"]
+        outs = {"audiokit_ingest_all_episode": work / "out_episode", "audiokit_ingest_all_demo": work / "out_demo"}
+        commands = {
+            "audiokit_ingest_all_episode": [*ingest_cli, str(path), "-o", str(outs["audiokit_ingest_all_episode"]),
+                                            "--stages", "all"],
+            "audiokit_ingest_all_demo": [*ingest_cli, str(EXAMPLE), "-o", str(outs["audiokit_ingest_all_demo"]),
+                                         "--stages", "all"],
+            "faster_whisper_transcribe_episode": anchor,
+        }
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
+        load_before = os.getloadavg()
+        times = time_interleaved(
+            {name: (lambda name=name: _process_round(commands[name], cpu[name], outs.get(name))) for name in commands},
+            repeats=repeats, warmup=warmup)
+        load_after = os.getloadavg()
+        audio_s = {"audiokit_ingest_all_episode": episode_s, "audiokit_ingest_all_demo": audiokit.probe(EXAMPLE).duration_s,
+                   "faster_whisper_transcribe_episode": episode_s}
+        results = {}
+        for name, values in times.items():
+            median_cpu = statistics.median(cpu[name][warmup:])
+            results[name] = {"median_s": statistics.median(values), "min_s": min(values), "repeats": len(values),
+                             "x_realtime": audio_s[name] / statistics.median(values), "median_cpu_s": median_cpu,
+                             "audio_s": audio_s[name]}
+        stages = {}
+        for name, out in outs.items():
+            manifest = read_manifest(next(out.glob("tracks/*/manifest.json")))
+            stages[name] = {stage: report["seconds"] for stage, report in manifest["stages"].items()}
+        document = {
+            "versions": versions("torch", "faster-whisper", "ctranslate2", "onnxruntime", "silero-vad"),
+            "load_average_1min": {"before": load_before[0], "after": load_after[0]},
+            "input": {"episode_minutes_asked": minutes, "episode_duration_s": episode_s,
+                      "episode_sample_rate": made.sample_rate, "demo_file": EXAMPLE.name},
+            "repeats": repeats,
+            "warmup": warmup,
+            "results": results,
+            "stage_seconds_last_round": stages,
+        }
+        written = write_json("ingest_all", document)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for name, row in results.items():
+        print(f"{name:36s} {row['median_s']:7.1f} s wall  {row['median_cpu_s']:7.1f} CPU s  "
+              f"{row['x_realtime']:6.1f}x realtime")
+    for name, seconds in stages.items():
+        print(name, {stage: round(value, 2) for stage, value in seconds.items()})
+    print(f"load average before {load_before}, after {load_after}; wrote {written}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tracks", type=int, default=4, help="tracks in the batch (default 4)")
@@ -214,7 +308,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="discarded rounds (default 1)")
     parser.add_argument("--quick", action="store_true", help="2 tracks of 60 s, 1 repeat")
+    parser.add_argument("--all-stages", action="store_true",
+                        help="time ingest --stages all on an espeak episode and the demo input instead (all_stages)")
+    parser.add_argument("--episode-minutes", type=float, default=6.0, help="--all-stages episode length (default 6)")
     args = parser.parse_args()
+    if args.all_stages:
+        all_stages(args.episode_minutes, args.repeats, args.warmup)
+        return
     if args.quick:
         args.tracks, args.duration, args.repeats = 2, 60.0, 1
     ffmpeg = shutil.which("ffmpeg")
