@@ -22,12 +22,18 @@ recorded beside the wall time: ``x_realtime_per_cpu_second`` is audio seconds pe
 CPU second, what one idle core would manage at perfect efficiency.
 
 Run ``python benchmarks/bench_tagging.py``; writes benchmarks/results/tagging.json.
+``python benchmarks/bench_tagging.py --profile`` writes benchmarks/results/tagging_profile.json
+instead (:func:`profile`): where ``tag()``'s CPU time goes on the 300 s track, the
+GMAC per CPU second of each front-end branch against float32 and bfloat16 matrix
+products of the same machine, and how far bfloat16 and dynamic int8 move the scores
+on the parity clips.
 The machine these numbers come from is shared: read the load average in the
 JSON next to the timings.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import statistics
 import subprocess
@@ -86,6 +92,135 @@ def _cpu_timed(run, into: list[float]):
         into.append(sum(after[i] - before[i] for i in range(4)))
 
     return timed
+
+
+#: multiply-accumulates of one 187-frame patch through each musicnn front-end branch
+#: (filters x output frames x mel positions x kernel taps)
+BRANCH_MACS = {
+    "timbral_7x38": 204 * 187 * 59 * 38 * 7,
+    "timbral_7x67": 204 * 187 * 30 * 67 * 7,
+    "temporal_128x1": 51 * 187 * 96 * 128,
+    "temporal_64x1": 51 * 187 * 96 * 64,
+    "temporal_32x1": 51 * 187 * 96 * 32,
+}
+#: batch sizes the profile runs both networks at; the branches are timed at BRANCH_BATCH patches
+PROFILE_BATCHES = (8, 16, 32)
+BRANCH_BATCH = 16
+#: multiply-accumulates of one patch through a whole musicnn network (branches, mid end, dense)
+MUSICNN_MACS = 1.40e9
+GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "models" / "golden" / "musicnn_reference.npz"
+
+
+def _cpu_seconds(run, repeats: int = 3) -> float:
+    """Median CPU seconds (user + system, this process) of ``run`` after one discarded call."""
+    run()
+    spent = []
+    for _ in range(repeats):
+        before = os.times()
+        run()
+        after = os.times()
+        spent.append(after.user - before.user + after.system - before.system)
+    return statistics.median(spent)
+
+
+def profile() -> None:
+    """Where ``tag()`` spends its CPU, the machine's matrix-product peaks, and what lower precision does to tags."""
+    import torch
+
+    from audiokit.models.tagging.frontend import MelFrontEnd, patches
+    from audiokit.models.tagging.registry import load_network
+    from audiokit.models.tagging.tagger import _mono_blocks
+
+    configure_threads(THREADS)
+    clip = audiokit.read(EXAMPLE)
+    track = audiokit.Audio(_loop(clip, DURATION_S), clip.sample_rate)
+    load_before = os.getloadavg()
+    steps: dict[str, float] = {}
+    mono = np.concatenate(list(_mono_blocks(track)))
+    steps["decode_resample_mono"] = _cpu_seconds(lambda: np.concatenate(list(_mono_blocks(track))))
+
+    def front_end() -> np.ndarray:
+        front = MelFrontEnd()
+        return np.concatenate([front.process(mono), front.flush()])
+
+    steps["log_mel_front_end"] = _cpu_seconds(front_end)
+    inputs = torch.from_numpy(patches(front_end()))
+    networks = [load_network(name, "cpu") for name in PAIR]
+
+    def run_networks(batch: int, dtype: torch.dtype | None = None) -> None:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            for first in range(0, inputs.shape[0], batch):
+                for network in networks:
+                    network(inputs[first : first + batch])
+
+    for batch in PROFILE_BATCHES:
+        steps[f"both_networks_batch_{batch}"] = _cpu_seconds(lambda batch=batch: run_networks(batch), repeats=1)
+    steps[f"both_networks_batch_{BRANCH_BATCH}_bfloat16_autocast"] = _cpu_seconds(
+        lambda: run_networks(BRANCH_BATCH, torch.bfloat16), repeats=1)
+    patches_per_track = inputs.shape[0]
+
+    network = networks[0]
+    batch = inputs[:BRANCH_BATCH]
+    branches = {}
+    with torch.inference_mode():
+        normalized = network.input_bn(batch.unsqueeze(1))
+        for (name, macs), branch in zip(BRANCH_MACS.items(), [*network.timbral, *network.temporal], strict=True):
+            seconds = _cpu_seconds(lambda branch=branch: branch(normalized))
+            branches[name] = {"cpu_s_per_batch": seconds, "gmac_per_batch": macs * BRANCH_BATCH / 1e9,
+                              "gmac_per_cpu_s": macs * BRANCH_BATCH / 1e9 / seconds}
+        whole = _cpu_seconds(lambda: network(batch))
+    branches["whole_network"] = {"cpu_s_per_batch": whole, "gmac_per_batch": MUSICNN_MACS * BRANCH_BATCH / 1e9,
+                                 "gmac_per_cpu_s": MUSICNN_MACS * BRANCH_BATCH / 1e9 / whole}
+
+    peaks = {}
+    left, right = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+        a, b = left.to(dtype), right.to(dtype)
+        with torch.inference_mode():
+            peaks[f"matmul_2048_{name}_gmac_per_cpu_s"] = 2048**3 / 1e9 / _cpu_seconds(lambda a=a, b=b: a @ b)
+
+    golden = np.load(GOLDEN)
+    precision = {}
+    for name, network in zip(PAIR, networks, strict=True):
+        quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(network), {torch.nn.Linear, torch.nn.Conv1d},
+                                                           dtype=torch.qint8)
+        for clip_name in ("drum_loop", "string_section", "example", "golden"):
+            patch = torch.from_numpy(golden[f"{clip_name}/patches"])
+            with torch.inference_mode():
+                exact = torch.sigmoid(network(patch)[0]).numpy()
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    half = torch.sigmoid(network(patch)[0].float()).numpy()
+                int8 = torch.sigmoid(quantized(patch)[0]).numpy()
+
+            def top10(scores: np.ndarray) -> list[int]:
+                return np.argsort(-scores.mean(axis=0), kind="stable")[:10].tolist()
+
+            precision[f"{name}/{clip_name}"] = {
+                "bfloat16_max_score_difference": float(np.abs(half - exact).max()),
+                "bfloat16_top10_identical": top10(half) == top10(exact),
+                "dynamic_int8_max_score_difference": float(np.abs(int8 - exact).max()),
+                "dynamic_int8_top10_identical": top10(int8) == top10(exact),
+            }
+    document = {
+        "versions": versions("torch"),
+        "torch_threads": torch.get_num_threads(),
+        "load_average_1min": {"before": load_before[0], "after": os.getloadavg()[0]},
+        "input": {"file": EXAMPLE.name, "duration_s": DURATION_S, "patches": patches_per_track,
+                  "models": PAIR, "branch_batch_patches": BRANCH_BATCH},
+        "tag_pair_cpu_seconds_by_step": steps,
+        f"branches_one_network_batch_{BRANCH_BATCH}": branches,
+        "matmul_peaks": peaks,
+        "precision_on_parity_clips": precision,
+    }
+    path = write_json("tagging_profile", document)
+    for name, seconds in steps.items():
+        print(f"{name:44s} {seconds:7.2f} CPU s")
+    for name, row in branches.items():
+        print(f"{name:16s} {row['cpu_s_per_batch']:6.3f} CPU s per 16 patches  {row['gmac_per_cpu_s']:5.1f} GMAC per CPU s")
+    print(peaks)
+    for name, row in precision.items():
+        print(name, row)
+    print(f"wrote {path}")
 
 
 def main() -> None:
@@ -160,4 +295,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    profile() if "--profile" in sys.argv[1:] else main()
