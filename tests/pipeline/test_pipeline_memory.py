@@ -58,6 +58,9 @@ tracing = bool(os.environ.get("AUDIOKIT_MEMORY_TRACE"))
 if tracing:
     tracemalloc.start()
 started = time.monotonic()
+import audiokit
+if os.environ.get("AUDIOKIT_MEASURE_TREE"):  # that checkout's cli/ too, not the one the install maps
+    audiokit.__path__.append(os.environ["AUDIOKIT_MEASURE_TREE"])
 from audiokit.cli.main import cli
 
 def rss_kb():
@@ -68,7 +71,7 @@ def smaps_kb():
     with open("/proc/self/smaps_rollup") as rollup:
         return {fields[0].rstrip(":"): int(fields[1]) for fields in map(str.split, rollup) if fields[-1] == "kB"}
 
-figures = {"rss_after_cli_import_mb": rss_kb() / 1024, "timeline": []}
+figures = {"rss_after_cli_import_mb": rss_kb() / 1024, "timeline": [], "cli": sys.modules["audiokit.cli.main"].__file__}
 import audiokit.pipeline, audiokit.transcode, audiokit.loudness  # what every ingest imports first
 figures["rss_after_core_imports_mb"] = rss_kb() / 1024
 peak = {"rss_kb": 0, "traced_kb": 0}
@@ -126,7 +129,7 @@ def programme(path: Path, duration_s: float, *, seed: int = 0) -> Path:
 
 
 def ingest_memory(source: Path, out: Path, stages: str = CORE, *, trace: bool = False,
-                  environment: dict | None = None) -> dict:
+                  environment: dict | None = None, tree: Path = ROOT) -> dict:
     """What a fresh process running ``audiokit ingest SOURCE -o OUT --stages STAGES`` measured of itself.
 
     ``peak_rss_mb`` (getrusage), ``rss_after_cli_import_mb``, ``rss_after_core_imports_mb``,
@@ -134,12 +137,12 @@ def ingest_memory(source: Path, out: Path, stages: str = CORE, *, trace: bool = 
     (smaps_rollup at the sampled peak and, with ``trace``, tracemalloc's largest
     allocation sites there) and ``stage_seconds`` from the manifest. The manifest is
     checked: the whole source decoded, loudness measured, every rendition shipped, and
-    each selected catalog stage done.
+    each selected catalog stage done. The process runs in ``tree``, whose ``audiokit`` it imports.
     """
     report = out.with_suffix(".rss.json")
     command = [sys.executable, "-c", _MEASURE, str(report), "ingest", str(source), "-o", str(out), "--stages", stages]
     environment = {**os.environ, **(environment or {}), **({TRACE_ENV: "1"} if trace else {})}
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=4 * 3600, env=environment)
+    run = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=4 * 3600, env=environment)
     assert run.returncode == 0, run.stderr
     (manifest_path,) = out.glob("tracks/*/manifest.json")
     manifest = read_manifest(manifest_path)
@@ -182,7 +185,7 @@ def record_three_hours(episode: Path, out: Path, stages: str) -> dict:
 def test_three_hour_episode_memory(tmp_path, stages):
     figures = record_three_hours(programme(tmp_path / "episode.flac", THREE_HOUR_S), tmp_path / "out", stages)
     print(f"peak RSS of ingest --stages {stages} on a 3-hour 48 kHz stereo episode: {figures['peak_rss_mb']:.0f} MB "
-          f"({figures['rss_after_cli_import_mb']:.0f} MB after imports)")
+          f"({figures['rss_after_core_imports_mb']:.0f} MB once the core modules were imported)")
     assert figures["peak_rss_mb"] <= THREE_HOUR_LIMIT_MB[stages]
 
 
@@ -197,8 +200,8 @@ def profile(duration_s: float, stages: str, folder: Path) -> dict:
 def compare(before_tree: Path, after_tree: Path, duration_s: float, stages: str, rounds: int, folder: Path) -> dict:
     """Whole-process ingest of one programme with the library of ``before_tree`` and of ``after_tree``, interleaved.
 
-    Each tree is a clean checkout of a commit (``git worktree add``); its ``audiokit`` is
-    imported first (PYTHONPATH) by the same interpreter. A first round of
+    Each tree is a clean checkout of a commit (``git worktree add``); the same interpreter
+    runs in it and imports its ``audiokit``. A first round of
     each warms the kernel caches (one per tree) and is discarded. Returns every round's
     figures and the medians' ratios after/before.
     """
@@ -208,10 +211,12 @@ def compare(before_tree: Path, after_tree: Path, duration_s: float, stages: str,
     for round_index in range(rounds + 1):
         for name, tree in trees.items():
             cache = f"{os.environ.get('NUMBA_CACHE_DIR', '/tmp/numba')}-{name}"
-            measured = ingest_memory(source, folder / f"{name}-{round_index}", stages,
-                                     environment={"PYTHONPATH": str(tree), "NUMBA_CACHE_DIR": cache})
+            measured = ingest_memory(source, folder / f"{name}-{round_index}", stages, tree=tree,
+                                     environment={"PYTHONPATH": str(tree), "NUMBA_CACHE_DIR": cache,
+                                                  "AUDIOKIT_MEASURE_TREE": str(tree)})
             if round_index:
-                runs[name].append({key: measured[key] for key in ("seconds", "cpu_s", "peak_rss_mb", "stage_seconds")})
+                runs[name].append({key: measured[key] for key in ("seconds", "cpu_s", "peak_rss_mb", "stage_seconds",
+                                                                  "cli")})
     medians = {name: {key: float(np.median([run[key] for run in runs[name]])) for key in ("seconds", "cpu_s",
                                                                                           "peak_rss_mb")}
                for name in runs}
