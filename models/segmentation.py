@@ -220,6 +220,11 @@ class LearnedSegmenter:
                     "audiokit.models.whisper.vad.speech_probabilities()"
                 )
 
+    @property
+    def reads_signal(self) -> bool:
+        """Whether it reads the analysis pass's mono signal: only when it was not given ``mono_16k``."""
+        return self.mono_16k is None
+
     def __call__(self, signal: SegmentationInput) -> SegmentationResult:
         """Segment ``signal``; see the module docstring for the method.
 

@@ -354,8 +354,14 @@ def choose_segmenter(method: str = "auto", *, tags: object | None = None,
 
 
 def needs_signal(segmenter: Segmenter) -> bool:
-    """Whether ``segmenter`` reads :attr:`SegmentationInput.mono` (every segmenter but the energy method)."""
-    return segmenter is not energy_segmentation
+    """Whether ``segmenter`` reads :attr:`SegmentationInput.mono`.
+
+    Every segmenter does but the energy method and one whose ``reads_signal``
+    attribute is False (it brings its own signal, e.g. a learned segmenter
+    given the track's 16 kHz mono by the pipeline), so the analysis pass need
+    not collect one.
+    """
+    return segmenter is not energy_segmentation and bool(getattr(segmenter, "reads_signal", True))
 
 
 def segment_frames(frames: Frames, segmenter: Segmenter, *, threshold_dbfs: float = -60.0,

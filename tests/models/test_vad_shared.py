@@ -108,3 +108,20 @@ def test_segmenter_on_shared_vad_equals_its_own_pass(voices):
         LearnedSegmenter(mono_16k=samples, speech_probabilities=probabilities[:-2])
     with pytest.raises(ParameterError, match="one dimension"):
         LearnedSegmenter(speech_probabilities=probabilities[np.newaxis])
+
+
+def test_a_segmenter_given_its_signal_spares_the_analysis_pass_collecting_one(voices, monkeypatch):
+    """With mono_16k the learned segmenter never reads the pass's mono (it gets an empty one) and the
+    segments equal those of a segmenter that resamples the pass's signal itself."""
+    from audiokit.analysis.segments import needs_signal
+
+    samples = mono_16k(voices)
+    given = LearnedSegmenter(mono_16k=samples)
+    assert not needs_signal(given) and needs_signal(LearnedSegmenter())
+    seen: list[int] = []
+    original = LearnedSegmenter.__call__
+    monkeypatch.setattr(LearnedSegmenter, "__call__",
+                        lambda self, signal: (seen.append(signal.mono.size), original(self, signal))[1])
+    with_signal = analyze(voices, segmenter=given).segments
+    assert seen == [0]
+    assert with_signal.to_dict() == analyze(voices, segmenter=LearnedSegmenter()).segments.to_dict()
