@@ -7,7 +7,7 @@ import json
 import click
 
 from .main_helpers import echo_result, note, progress_bar
-from .stdio import STDIO, STDOUT_NAME, audio_output, check_text_output, format_option
+from .stdio import STDIO, STDOUT_NAME, audio_output, check_text_output, force_option, format_option, refuse_existing
 
 __all__ = ["COMMANDS", "generate"]
 
@@ -36,10 +36,11 @@ __all__ = ["COMMANDS", "generate"]
 @click.option("--midi", "midi_path", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Also write the notes as a Standard MIDI File.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the piece.")
+@force_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")
 def generate(output: str, audio_format: str | None, seconds: float, bars: int | None, seed: int, temperature: float, top_p: float,
              key: str | None, tempo_bpm: float, prime: str | None, prime_bars: int, timbre: str,
-             spatial: bool, normalize: bool, midi_path: str | None, as_json: bool, quiet: bool) -> None:
+             spatial: bool, normalize: bool, midi_path: str | None, as_json: bool, force: bool, quiet: bool) -> None:
     """Sample a four-voice chorale-style piece and render it to OUTPUT.
 
     The same options give the same file. OUTPUT '-' is stdout, in the
@@ -56,6 +57,7 @@ def generate(output: str, audio_format: str | None, seconds: float, bars: int | 
     from audiokit.models.musicgen import compose, render, write_midi
 
     check_text_output(output, as_json=as_json, what="the audio")
+    refuse_existing(output, midi_path, force=force)
     with audio_output(output, audio_format) as path, \
             progress_bar("generate", quiet=quiet, total=3, unit="stage") as bar:
         bar.set_postfix_str("composing")

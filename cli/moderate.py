@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .main_helpers import EXIT_FAILURE, note, progress_bar, report_error, warnings_named
-from .stdio import STDIO, AudioPath, input_files
+from .stdio import STDIO, AudioPath, force_option, input_files, refuse_existing
 
 if TYPE_CHECKING:
     from audiokit.models.moderation import ModerationResult
@@ -57,10 +57,11 @@ _POLICIES = ("music", "podcast", "kids")
 @click.option("--backend", type=click.Choice(["faster", "openai"]), default="faster", show_default=True,
               help="Whisper backend when transcribing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the flags document as one JSON object.")
+@force_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")
 def moderate(source: str, transcript: str | None, bleep_output: str | None, bleep_mode: str, pad_ms: float,
              categories: str | None, policy: str, spec: str | None, lexicon: str | None, audio_checks: bool,
-             model: str, backend: str, as_json: bool, quiet: bool) -> None:
+             model: str, backend: str, as_json: bool, force: bool, quiet: bool) -> None:
     """Flag profanity, slurs and unsafe speech in IN, label it explicit or not, check its audio, and bleep it.
 
     IN '-' is read from stdin. A progress bar on a terminal follows the
@@ -89,6 +90,10 @@ def moderate(source: str, transcript: str | None, bleep_output: str | None, blee
     if bleep_output == STDIO:
         raise click.BadParameter("the bleeped copy comes with its masked transcript and subtitles beside it, so it "
                                  "needs a file name, not '-'", param_hint="'-o' / '--output'")
+    if bleep_output is not None:
+        from audiokit.models.moderation import masked_transcript_path
+
+        refuse_existing(bleep_output, masked_transcript_path(bleep_output), force=force)
     with input_files([source]) as ((name, path),), warnings_named(name):
         if transcript is None and os.path.isfile(path):
             note(f"{name}: transcribing with {model} ({backend})", quiet=quiet)

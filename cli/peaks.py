@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .stdio import force_option, refuse_existing
+
 __all__ = ["COMMANDS", "peaks"]
 
 
@@ -20,8 +22,9 @@ __all__ = ["COMMANDS", "peaks"]
 @click.option("--mono/--split-channels", default=False, show_default=True,
               help="One min/max pair per pixel from the mono downmix, or one per channel.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of what was written (with -o FILE).")
+@force_option()
 def peaks(file: str, output: str, pixels_per_second: int | None, samples_per_pixel: int | None, bits: str,
-          mono: bool, as_json: bool) -> None:
+          mono: bool, as_json: bool, force: bool) -> None:
     """Write FILE's waveform peaks as JSON that peaks.js and audiowaveform read.
 
     Each pixel holds the smallest and the largest sample of its frames, per
@@ -39,6 +42,7 @@ def peaks(file: str, output: str, pixels_per_second: int | None, samples_per_pix
 
     if pixels_per_second is not None and samples_per_pixel is not None:
         raise click.UsageError("give --pixels-per-second or --samples-per-pixel, not both")
+    refuse_existing(output, force=force)
     if pixels_per_second is not None:
         samples_per_pixel = max(1, round(audiokit.probe(file).sample_rate / pixels_per_second))
     (level,) = waveform_peaks(file, samples_per_pixel=(samples_per_pixel or 256,), bits=int(bits), mono=mono)

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .main_helpers import echo_result, note, progress_bar
-from .stdio import STDIO, AudioPath, audio_output, check_text_output, format_option, input_files, shown
+from .stdio import (
+    STDIO,
+    AudioPath,
+    audio_output,
+    check_text_output,
+    force_option,
+    format_option,
+    input_files,
+    refuse_existing,
+    shown,
+)
 
 if TYPE_CHECKING:
     from audiokit.spatial import HRTF
@@ -98,9 +108,10 @@ def spatial() -> None:
 @_subtype_option("float", "Sample type of OUTPUT; 'same' is float (the renderer's).")
 @_TAIL_OPTION
 @click.option("--json/--no-json", "as_json", default=False, help="Print a JSON summary.")
+@force_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")
 def render(scene: str, output: str, audio_format: str | None, subtype: str, tail: bool, as_json: bool,
-           quiet: bool) -> None:
+           force: bool, quiet: bool) -> None:
     """Render a JSON SCENE (docs/spatial-scene.schema.json) to a binaural file.
 
     A progress bar on a terminal names each stage (load, render, write).
@@ -115,6 +126,7 @@ def render(scene: str, output: str, audio_format: str | None, subtype: str, tail
     from audiokit.spatial import load_scene, render_scene
 
     check_text_output(output, as_json=as_json, what="the audio")
+    refuse_existing(output, force=force)
     with audio_output(output, audio_format) as path:
         options = _write_options(subtype, "float", output, path)
         with progress_bar(Path(scene).name, quiet=quiet, total=3, unit="stage") as bar:
@@ -146,10 +158,11 @@ def render(scene: str, output: str, audio_format: str | None, subtype: str, tail
 @_subtype_option("same", "Sample type of OUTPUT; 'same' keeps IN's (float in, float out).")
 @_TAIL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of what was written.")
+@force_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes.")
 def binaural(input_path: str, output: str, azimuth: float, elevation: float, distance: float,
              hrtf_path: str | None, block_size: int, audio_format: str | None, subtype: str, tail: bool,
-             as_json: bool, quiet: bool) -> None:
+             as_json: bool, force: bool, quiet: bool) -> None:
     """Place the mono downmix of IN at one direction and write it to OUTPUT.
 
     At a measured direction of a SOFA set (and the default 1 m) OUTPUT is IN
@@ -168,6 +181,7 @@ def binaural(input_path: str, output: str, azimuth: float, elevation: float, dis
     from audiokit.spatial import render_static
 
     check_text_output(output, as_json=as_json, what="the audio")
+    refuse_existing(output, force=force)
     with input_files([input_path]) as ((name, source),), audio_output(output, audio_format) as path:
         options = _write_options(subtype, _input_subtype(source), output, path)
         audio = audiokit.read(source)

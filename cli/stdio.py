@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 
 __all__ = ["AUDIO_FORMATS", "STDIN_NAME", "STDIO", "STDOUT_NAME", "AudioPath", "audio_output", "check_text_output",
-           "format_option", "input_files", "shown"]
+           "force_option", "format_option", "input_files", "refuse_existing", "shown"]
 
 #: The file name that means stdin (as an input) or stdout (as an output).
 STDIO = "-"
@@ -96,6 +96,31 @@ def input_files(arguments: Sequence[str]) -> Iterator[list[tuple[str, str]]]:
 def _rename_in(error: Exception) -> None:
     """Replace temporary paths in ``error``'s message by the names :func:`shown` gives them."""
     error.args = tuple(shown(arg) if isinstance(arg, str) else arg for arg in error.args)
+
+
+def force_option() -> Callable[[_Command], _Command]:
+    """The ``--force`` option of a command that writes files (docs/cli.md): replace outputs that exist."""
+    return click.option("--force", is_flag=True,
+                        help="Replace outputs that exist (without it an existing output is kept and the input fails).")
+
+
+def refuse_existing(*outputs: str | os.PathLike[str] | None, force: bool) -> None:
+    """Refuse to replace an existing output unless ``force``: checked before any work, so none is wasted.
+
+    ``-`` (stdout) and None (no such output) never exist.
+
+    Raises
+    ------
+    audiokit.errors.ParameterError
+        Naming the first of ``outputs`` that exists, and ``--force``.
+    """
+    if force:
+        return
+    for output in outputs:
+        if output is not None and os.fspath(output) != STDIO and os.path.lexists(output):
+            from audiokit.errors import ParameterError
+
+            raise ParameterError(f"{os.fspath(output)}: exists; pass --force to replace it")
 
 
 def format_option(noun: str = "OUTPUT") -> Callable[[_Command], _Command]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .main_helpers import echo_result, exit_for_batch, progress_bar, report_error, warnings_named
-from .stdio import STDIN_NAME, STDIO, AudioPath, check_text_output, input_files, shown
+from .stdio import STDIN_NAME, STDIO, AudioPath, check_text_output, force_option, input_files, refuse_existing, shown
 
 if TYPE_CHECKING:
     from audiokit.models.whisper import Segment
@@ -59,12 +59,13 @@ __all__ = ["COMMANDS", "transcribe"]
               help="Underline each word while it is spoken (srt, vtt).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document: per input, its outputs and transcript.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print that object of each input on one line, as it is done.")
+@force_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: str, model: str,
                language: str | None, vad: bool, word_timestamps: bool, device: str, compute_type: str,
                beam_size: int, temperature: float, temperature_increment: float, initial_prompt: str | None,
                condition_on_previous_text: bool, max_line_width: int, max_line_count: int, highlight_words: bool,
-               as_json: bool, as_jsonl: bool, quiet: bool) -> None:
+               as_json: bool, as_jsonl: bool, force: bool, quiet: bool) -> None:
     """Transcribe INPUTS offline with Whisper and write subtitles and transcripts.
 
     An input '-' is read from stdin; '-o -' prints the transcript (one
@@ -81,7 +82,7 @@ def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: 
     from audiokit.errors import AudiokitError, ParameterError
     from audiokit.models.whisper import get_writer, write_transcript
     from audiokit.models.whisper import transcribe as run_transcribe
-    from audiokit.models.whisper.writers import SubtitleOptions, parse_formats
+    from audiokit.models.whisper.writers import SubtitleOptions, parse_formats, transcript_paths
 
     try:
         chosen = parse_formats(formats)
@@ -99,7 +100,10 @@ def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: 
     failures = 0
     with input_files(inputs) as named_inputs:
         for name, path in named_inputs:
+            stem = "stdin" if name == STDIN_NAME else name
             try:
+                if output_dir != STDIO:  # before transcribing: no minutes spent on outputs that would be refused
+                    refuse_existing(*transcript_paths(stem, output_dir, formats=chosen), force=force)
                 with warnings_named(name):
                     segments, info = run_transcribe(
                         path, model=model, backend=backend, language=language, word_timestamps=word_timestamps,
@@ -112,7 +116,6 @@ def transcribe(inputs: tuple[str, ...], output_dir: str, formats: str, backend: 
                     text = get_writer(chosen[0])(collected, info, options=subtitles)
                     click.echo(text, nl=bool(text) and not text.endswith("\n"))
                     return
-                stem = "stdin" if name == STDIN_NAME else name
                 written = write_transcript(collected, info, stem, output_dir, formats=chosen, options=subtitles)
             except AudiokitError as error:
                 failures += 1

@@ -42,7 +42,8 @@ from audiokit.errors import ParameterError
 from .result import Segment, TranscriptInfo, Word
 
 __all__ = [
-    "WRITERS", "SubtitleOptions", "Cue", "subtitle_cues", "get_writer", "parse_formats", "write_transcript",
+    "WRITERS", "SubtitleOptions", "Cue", "subtitle_cues", "get_writer", "parse_formats", "transcript_paths",
+    "write_transcript",
     "write_subtitles", "segments_from_json", "format_txt", "format_srt", "format_vtt", "format_tsv", "format_json",
 ]
 
@@ -396,16 +397,24 @@ def write_transcript(
     >>> write_transcript(segments, info, "ep1.mp3", "subs", formats="srt")  # doctest: +SKIP
     [PosixPath('subs/ep1.srt')]
     """
-    names = parse_formats(formats)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    stem = Path(source).stem
-    written = []
-    for name in names:
-        path = output_dir / f"{stem}.{name}"
+    paths = transcript_paths(source, output_dir, formats=formats)
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    for name, path in zip(parse_formats(formats), paths, strict=True):
         write_atomically(path, WRITERS[name](segments, info, options=options))
-        written.append(path)
-    return written
+    return paths
+
+
+def transcript_paths(source: str | os.PathLike, output_dir: str | os.PathLike, *,
+                     formats: str | Sequence[str] = "all") -> list[Path]:
+    """The files :func:`write_transcript` writes for ``source``: ``output_dir/<source stem>.<format>``, in format order.
+
+    Examples
+    --------
+    >>> transcript_paths("episodes/ep1.mp3", "subs", formats="srt,vtt")
+    [PosixPath('subs/ep1.srt'), PosixPath('subs/ep1.vtt')]
+    """
+    stem = Path(source).stem
+    return [Path(output_dir) / f"{stem}.{name}" for name in parse_formats(formats)]
 
 
 def write_subtitles(

@@ -62,16 +62,17 @@ def _arguments(path: str, files: dict[str, str]) -> list[str]:
     return {
         "normalize": ["normalize", str(EXAMPLE), "-o", f"{out}/normalized.flac", "--preset", "podcast", "--force",
                       "--json"],
-        "transcribe": ["transcribe", str(FRONT_CENTER), "-o", out, "-f", "txt", "--beam-size", "1", "--json"],
+        "transcribe": ["transcribe", str(FRONT_CENTER), "-o", out, "-f", "txt", "--beam-size", "1", "--force",
+                       "--json"],
         "moderate": ["moderate", str(FRONT_CENTER), "--no-audio-checks", "--json"],
         "analyze": ["analyze", str(FRONT_CENTER), str(FRONT_LEFT), "--json"],
         "tag": ["tag", str(FRONT_CENTER), str(EXAMPLE), "--json"],
-        "spatial render": ["spatial", "render", files["scene"], "-o", f"{out}/scene.wav", "--json"],
-        "generate": ["generate", "-o", f"{out}/piece.wav", "--bars", "1", "--json"],
+        "spatial render": ["spatial", "render", files["scene"], "-o", f"{out}/scene.wav", "--force", "--json"],
+        "generate": ["generate", "-o", f"{out}/piece.wav", "--bars", "1", "--force", "--json"],
         "ladder": ["ladder", str(FRONT_CENTER), "-o", f"{out}/ladder", "--ladder", "hls-aac", "--qa", "off", "--force",
                    "--json"],
         "spatial binaural": ["spatial", "binaural", str(FRONT_CENTER), "-o", f"{out}/binaural.wav", "--azimuth", "90",
-                             "--json"],
+                             "--force", "--json"],
     }[path]
 
 
