@@ -2,12 +2,13 @@
 
 Each takes the :class:`TrackContext` and returns the JSON-ready value it adds
 to the manifest under its own key, like the core stages in :mod:`.stages`.
-They need the whole signal and get it from :meth:`TrackContext.require_audio`,
-which decodes it on first use; each has a ``load`` step that loads its model
-once per worker before the first track.
+None decodes the whole track at its own rate but moderation (its audio checks
+read the programme as delivered: :meth:`TrackContext.require_audio`, decoded on
+first use); the analysis streams the file itself. Each has a ``load`` step
+that loads its model once per worker before the first track.
 
 The model front end is shared, per track: the 16 kHz mono signal
-(:func:`audiokit.models.whisper.vad.mono_16k`) is made once and feeds the
+(:func:`audiokit.models.whisper.vad.mono_16k`, streamed from the file) is made once and feeds the
 taggers, the learned segmenter and the transcriber, and Silero VAD scores it
 once (:func:`audiokit.models.whisper.vad.speech_probabilities`) for the speech
 stage, the segmenter and the transcriber's chunking. Both are cached in
@@ -42,7 +43,7 @@ def _mono_16k(context: TrackContext) -> np.ndarray:
     if _MONO_16K not in context.shared:
         from ..models.whisper.vad import mono_16k
 
-        context.shared[_MONO_16K] = mono_16k(context.require_audio())
+        context.shared[_MONO_16K] = mono_16k(context.path)  # streamed from the file: no whole decode
     return context.shared[_MONO_16K]
 
 
@@ -95,8 +96,8 @@ def _analysis(context: TrackContext) -> dict:
         segmenter = LearnedSegmenter(tags=tags, mono_16k=_mono_16k(context),
                                      speech_probabilities=_speech_probabilities(context))
     except MissingDependencyError:  # no ml extra: analyze falls back to the energy method and says so
-        return analyze(context.require_audio(), tags=tags).to_dict()
-    return analyze(context.require_audio(), segmenter=segmenter).to_dict()
+        return analyze(context.path, tags=tags).to_dict()
+    return analyze(context.path, segmenter=segmenter).to_dict()  # analyze streams the file
 
 
 def _load_analysis() -> None:  # its speech/music segmentation runs Silero VAD and the MTT tagger
