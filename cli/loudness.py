@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .main_helpers import exit_for_batch, note, progress_bar, report_error, report_files, warnings_named
-from .stdio import STDIO, STDOUT_NAME, AudioPath, audio_output, input_files, shown
+from .stdio import STDIO, STDOUT_NAME, AudioPath, audio_output, force_option, input_files, refuse_existing, shown
 
 if TYPE_CHECKING:
     from audiokit.loudness.normalize import _Target
@@ -161,7 +161,7 @@ def _human_result(document: dict) -> str:
               help="Bitrate of a lossy output, kbit/s (default: the input's, else the codec's).")
 @click.option("--match-level/--no-match-level", default=True, show_default=True,
               help="Decode a lossy output, measure it and re-encode until it is within 0.1 LU of the target.")
-@click.option("--force", is_flag=True, help="Replace outputs that exist.")
+@force_option()
 @click.option("--dry-run", is_flag=True, help="Measure the inputs and print the planned gain; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (a list, one object per input).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line, per input.")
@@ -246,12 +246,9 @@ def _run_one(input_name: str, input_path: str, output_name: str, target: _Target
     """Plan (``dry_run``) or write one output; ``-`` is stdout, in the container of ``--codec``."""
     import os
 
-    from audiokit.errors import ParameterError
-
     if dry_run:
         return _plan_one(input_name, input_path, output_name, target)
-    if output_name != STDIO and os.path.exists(output_name) and not force:
-        raise ParameterError(f"{output_name}: exists; pass --force to replace it")
+    refuse_existing(output_name, force=force)
     if os.path.dirname(output_name):
         os.makedirs(os.path.dirname(output_name), exist_ok=True)
     audio_format = _CODEC_EXTENSIONS[options["codec"]].lstrip(".") if output_name == STDIO else None
