@@ -36,10 +36,11 @@ def _cases(out: Path) -> dict[str, tuple[list[str], Path]]:
         "generate": (["generate", "-o", str(out / "g.wav"), "--bars", "1", "--midi", str(out / "g.mid")],
                      out / "g.mid"),
         "transcribe": (["transcribe", source, "-o", str(out), "-f", "txt"], out / "Front_Center.txt"),
+        "normalize": (["normalize", source, "-o", str(out / "n.flac"), "--preset", "podcast"], out / "n.flac"),
     }
 
 
-@pytest.mark.parametrize("path", ["peaks", "spatial binaural", "generate", "transcribe"])
+@pytest.mark.parametrize("path", ["peaks", "spatial binaural", "generate", "transcribe", "normalize"])
 def test_an_existing_output_is_kept_without_force(path, tmp_path):
     if not FRONT_CENTER.is_file():
         raise AssertionError("needs the Debian package alsa-utils (/usr/share/sounds/alsa/Front_Center.wav)")
