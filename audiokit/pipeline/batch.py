@@ -15,8 +15,9 @@ from ..io.probe import check_max_duration
 from ..transcode.ladders import DEFAULT_LADDER, ladder_rungs
 from .catalog import Catalog
 from .discover import discover_inputs
-from .executors import EXECUTORS, run_local, run_ray
+from .executors import EXECUTORS, run_local
 from .manifest import read_manifest
+from .ray_executor import run_ray
 from .stages import resolve_stages
 from .track import RUN_GUARD_STAGES, TrackResult, check_track_timeout
 
@@ -159,7 +160,7 @@ def ingest(inputs: str | os.PathLike[str] | Sequence[str], out_dir: str | os.Pat
     gpus_per_model : float
         Ray only: GPUs per model actor (fractions share a GPU); 0 runs the model stages on CPUs.
     model_actors : int, optional
-        Ray only: model actors that run the model stages (default: see :func:`.executors.run_ray`).
+        Ray only: model actors that run the model stages (default: see :func:`.ray_executor.run_ray`).
 
     Returns
     -------

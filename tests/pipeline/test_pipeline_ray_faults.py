@@ -24,8 +24,8 @@ from audiokit._files import file_sha256
 from audiokit.errors import ParameterError
 from audiokit.pipeline import Catalog, IngestOptions, ingest, read_manifest
 from audiokit.pipeline.claims import process_alive
-from audiokit.pipeline.executors import run_ray
 from audiokit.pipeline.identity import track_id
+from audiokit.pipeline.ray_executor import run_ray
 from audiokit.pipeline.stages import STAGES, Stage, resolve_stages
 from audiokit.pipeline.track import TRACKS_DIR
 
