@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _results import record
 from _signals import notes
 from scipy.signal import lfilter
 
 import audiokit
-from audiokit._files import write_atomically
 from audiokit.pipeline import read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,9 +174,7 @@ def record_three_hours(episode: Path, out: Path, stages: str) -> dict:
     figures = ingest_memory(episode, out, stages)
     figures.update(stages=stages, duration_s=THREE_HOUR_S, sample_rate=SAMPLE_RATE, channels=2,
                    limit_mb=THREE_HOUR_LIMIT_MB[stages], commit=commit, date=date)
-    results = json.loads(THREE_HOUR_RESULTS.read_text()) if THREE_HOUR_RESULTS.exists() else {}
-    results[stages] = figures
-    write_atomically(THREE_HOUR_RESULTS, json.dumps(results, indent=2) + "\n")
+    record(THREE_HOUR_RESULTS, stages, figures, machine=False)
     return figures
 
 
@@ -228,12 +226,6 @@ def compare(before_tree: Path, after_tree: Path, duration_s: float, stages: str,
                                                      for key in medians["after"]}}
 
 
-def _record(path: Path, key: str, figures: dict) -> None:
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results[key] = figures
-    write_atomically(path, json.dumps(results, indent=2) + "\n")
-
-
 if __name__ == "__main__":
     # PYTHONPATH=tests python tests/pipeline/test_pipeline_memory.py profile MINUTES [STAGES]: where the memory
     #   of one ingest goes, into benchmarks/results/memory_profile.json under "STAGES@MINUTES min" (tracing
@@ -247,10 +239,10 @@ if __name__ == "__main__":
         if sys.argv[1] == "profile":
             minutes, selection = float(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else CORE
             measured = profile(minutes * 60, selection, Path(scratch))
-            _record(results_dir / "memory_profile.json", f"{selection}@{minutes:g} min", measured)
+            record(results_dir / "memory_profile.json", f"{selection}@{minutes:g} min", measured, machine=False)
         else:
             minutes, selection = float(sys.argv[4]), sys.argv[5]
             measured = compare(Path(sys.argv[2]), Path(sys.argv[3]), minutes * 60, selection, int(sys.argv[6]),
                                Path(scratch))
-            _record(results_dir / "memory_before_after.json", f"{selection}@{minutes:g} min", measured)
+            record(results_dir / "memory_before_after.json", f"{selection}@{minutes:g} min", measured, machine=False)
     print(json.dumps({key: value for key, value in measured.items() if key not in ("timeline", "runs")}, indent=1))
