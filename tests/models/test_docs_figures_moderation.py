@@ -1,10 +1,17 @@
-"""docs/moderation.md quotes the English lexicon's size; the lexicon file is the source of those counts."""
+"""docs/moderation.md's figures equal their sources: the English lexicon's size, and the evaluation's results.
+
+The evaluation's tables (flag precision and recall, what a bleep leaves of each
+word) quote benchmarks/results/bleep_eval.json, which
+tests/models/test_moderation_eval.py writes, rounded as the tables show them.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
+
+from _results import RESULTS_DIR, read_results
 
 ROOT = Path(__file__).parents[2]
 LEXICON = ROOT / "models" / "moderation" / "lexicons" / "en.json"
@@ -19,3 +26,68 @@ def test_doc_quotes_the_english_lexicons_counts():
     counts = [int(value) for value in quoted.groups()]
     assert counts == [len(lexicon["terms"]), len(lexicon["phrases"]), len(lexicon["allow"])]
     assert f'"version": "{lexicon["version"]}"' in doc and f'lexicon: "en@{lexicon["version"]}"' in doc
+
+
+#: tests/models/test_moderation_eval.py's figures, per set (``flags.<set>``, ``bleep.<set>``)
+BLEEP_EVAL = RESULTS_DIR / "bleep_eval.json"
+#: the sets it evaluates: the tuning set, and the held-out set's three parts
+SETS = ("tuning", "held-out-a", "held-out-b", "held-out-c")
+
+
+def _word(text: str) -> str:
+    return text.strip(".,;:!? ")
+
+
+def residual_cell(entry: dict) -> str:
+    """A ``bleep.<set>`` entry's residuals: each above the floor (lowest first, whole dB), then the count at it."""
+    floor = entry["residual_floor_db"]
+    above = sorted((word for word in entry["words"] if word["residual_db"] > floor), key=lambda w: w["residual_db"])
+    at_floor = len(entry["words"]) - len(above)
+    cells = [f"{word['residual_db']:.0f} ({_word(word['text'])})" for word in above]
+    if at_floor:
+        cells.append(f"{'all ' if not above else ''}{at_floor} <= {floor:.0f}")
+    return ", ".join(cells)
+
+
+def bleep_row(name: str, entry: dict) -> str:
+    """The row of docs/moderation.md's bleep table for the set ``name``."""
+    described = f"{name} ({entry['voice']}, {entry['speed_wpm']} wpm, {'music bed' if entry['music_bed'] else 'no bed'})"
+    cells = [described, str(entry["words_bleeped"]), residual_cell(entry), f"{entry['worst_neighbour_kept']:.3f}"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _worst_residual(entries: list[dict]) -> str:
+    words = [word for entry in entries for word in entry["words"]]
+    worst = max(words, key=lambda word: word["residual_db"])
+    if worst["residual_db"] <= entries[0]["residual_floor_db"]:
+        return f"<= {entries[0]['residual_floor_db']:.0f} dB"
+    return f"{worst['residual_db']:.0f} dB ({_word(worst['text'])})"
+
+
+def measure_rows(results: dict) -> list[str]:
+    """The figures of docs/moderation.md's evaluation table (tuning, held-out A+B+C), each row up to its target."""
+    columns = []
+    for names in (SETS[:1], SETS[1:]):
+        flags = [results["flags"][name] for name in names]
+        bleeps = [results["bleep"][name] for name in names]
+        found, false = sum(f["found"] for f in flags), sum(f["false_flags"] for f in flags)
+        planted = sum(f["planted"] for f in flags)
+        columns.append([f"{found / max(1, found + false):.3f} ({found}/{found + false})",
+                        f"{found / planted:.3f} ({found}/{planted})",
+                        f"{sum(f['heard_flagged'] for f in flags)}/{sum(f['heard'] for f in flags)}",
+                        _worst_residual(bleeps), f"{min(b['worst_neighbour_kept'] for b in bleeps):.3f}"])
+    labels = ["flag precision", "flag recall, end to end", "recall on planted words the recognizer wrote",
+              "bleep residual, worst word", "neighbour kept, worst"]
+    return [f"| {label} | {tuning} | {held_out} |" for label, tuning, held_out in zip(labels, *columns)]
+
+
+def test_doc_tables_are_the_recorded_evaluation():
+    results = read_results(BLEEP_EVAL)
+    assert sorted(results["flags"]) == sorted(results["bleep"]) == sorted(SETS), (
+        "bleep_eval.json lacks a set: run test_moderation_eval.py's slow cases")
+    doc = DOC.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (?:tuning|held-out-[a-z]) \(.*$", doc, re.MULTILINE)
+    assert rows == [bleep_row(name, results["bleep"][name]) for name in SETS]
+    lines = doc.splitlines()
+    for row in measure_rows(results):
+        assert any(line.startswith(row) for line in lines), f"docs/moderation.md has no row starting {row!r}"

@@ -9,8 +9,11 @@ or phrase is synthesized on its own, so its samples and its neighbours' are
 exact. Each episode is transcribed once per session as moderate() would
 (tiny.en, faster-whisper, 2 threads, 10 s VAD chunks) into the JSON
 transcript format, and moderate() reads it and writes a tone-bleeped 16-bit
-WAV: the file a user receives, on which the bleep is measured. The figures
-printed here are recorded in docs/moderation.md.
+WAV: the file a user receives, on which the bleep is measured. Each test
+writes its figures to ``benchmarks/results/bleep_eval.json`` before its
+assertions (``flags.<set>``: precision and recall; ``bleep.<set>``: each
+bleeped word's residual and its worst neighbour); docs/moderation.md quotes
+that file (tests/models/test_docs_figures_moderation.py checks it).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 
 import numpy as np
 import pytest
+from _results import RESULTS_DIR, checkout_state, load_average, record, utc_now
 from _spliced import (
     SAMPLE_RATE,
     Episode,
@@ -42,6 +46,10 @@ MIN_PRECISION, MIN_RECALL = 0.95, 0.95
 MAX_RESIDUAL_DB, MIN_NEIGHBOUR_KEPT = -30.0, 0.90
 #: the crossfade at each end of a bleep (bleep()'s fade_ms): samples in it count as kept, s
 FADE_S = 0.005
+#: residuals are recorded clamped here: a word with nothing left outside the crossfades would be -inf dB
+RESIDUAL_FLOOR_DB = -99.0
+#: where the figures go: ``flags.<set>`` and ``bleep.<set>`` (set: "tuning", "held-out-a", ...)
+RESULTS = RESULTS_DIR / "bleep_eval.json"
 
 
 def _moderated(episode: Episode, folder) -> dict:
@@ -53,7 +61,16 @@ def _moderated(episode: Episode, folder) -> dict:
     transcript.write_text(format_json(list(segments), info), encoding="utf-8")
     out = folder / f"{episode.name}.clean.wav"
     result = moderate(source, transcript=transcript, bleep=out)
-    return {"episode": episode, "source": source, "transcript": transcript, "out": out, "result": result}
+    return {"episode": episode, "source": source, "transcript": transcript, "out": out, "result": result,
+            "measured": {**checkout_state(), "date_utc": utc_now(), "load_average": load_average()}}
+
+
+def _record(section: str, run: dict, test: str, figures: dict) -> None:
+    """Write one set's figures to :data:`RESULTS` as ``<section>.<set name>``, with where they were measured."""
+    episode = run["episode"]
+    record(RESULTS, (section, episode.name), {
+        "test": f"tests/models/test_moderation_eval.py::{test}", "voice": episode.voice,
+        "speed_wpm": episode.speed_wpm, "music_bed": bool(episode.bed.any()), **figures, **run["measured"]})
 
 
 @pytest.fixture(scope="module")
@@ -103,43 +120,42 @@ def _heard(run: dict) -> list:
     return heard
 
 
+def _flag_figures(run: dict) -> dict:
+    """One set's flags against its planted words, and against the words the recognizer wrote."""
+    planted = run["episode"].planted
+    found, false, pairs = _score(run["result"].flags, planted)
+    flagged = {id(piece) for _, piece in pairs}
+    heard = _heard(run)
+    script = set(_words(" ".join(piece.text for piece in run["episode"].pieces)))
+    planted_words = set(_words(" ".join(piece.text for piece in planted)))
+    return {"planted": len(planted), "found": found, "false_flags": false,
+            "precision": found / max(1, found + false), "recall": found / len(planted),
+            "heard": len(heard), "heard_flagged": sum(id(piece) in flagged for piece in heard),
+            "heard_not_flagged": [piece.text for piece in heard if id(piece) not in flagged],
+            # false flags whose words the script has: the lexicon's fault, not the recognizer's
+            "flags_on_clean_words": [flag.text for flag in run["result"].flags if flag.source == "transcript"
+                                     and set(_words(flag.text)) <= script - planted_words]}
+
+
 def test_flags_on_the_tuning_set(tuning):
-    result, planted = tuning["result"], tuning["episode"].planted
-    true, false, _ = _score(result.flags, planted)
-    precision, recall = true / max(1, true + false), true / len(planted)
-    print(f"\ntuning set: {len(planted)} planted, {true} found, {false} false; "
-          f"precision {precision:.3f} recall {recall:.3f}")
-    assert precision >= MIN_PRECISION and recall >= MIN_RECALL
-    assert result.label.explicit and result.label.policy == "podcast"
+    figures = _flag_figures(tuning)
+    _record("flags", tuning, "test_flags_on_the_tuning_set", figures)
+    assert figures["precision"] >= MIN_PRECISION and figures["recall"] >= MIN_RECALL
+    assert tuning["result"].label.explicit and tuning["result"].label.policy == "podcast"
 
 
 @pytest.mark.slow
 def test_flags_on_the_held_out_set(held_out):
     """End-to-end precision and recall on held-out speech are the recognizer's as much as moderation's: they
-    are reported (docs/moderation.md), and what moderation controls is asserted: every planted word the
+    are recorded (docs/moderation.md), and what moderation controls is asserted: every planted word the
     recognizer wrote is flagged, and no flag falls on words the speaker said in a clean sentence or a trap
     (a false flag on a word the recognizer made up, "Dickinson" -> "dick in some", the lexicon cannot see)."""
-    true = false = total = heard_total = heard_found = 0
-    made_by_moderation = []  # false flags whose words the script has: the lexicon's fault, not the recognizer's
+    sets = {}
     for run in held_out:
-        planted = run["episode"].planted
-        found, wrong, pairs = _score(run["result"].flags, planted)
-        heard = _heard(run)
-        flagged = {id(piece) for _, piece in pairs}
-        missed = [piece.text for piece in heard if id(piece) not in flagged]
-        print(f"\n{run['episode'].name}: {len(planted)} planted, {len(heard)} heard by the recognizer, "
-              f"{found} found, {wrong} false; heard but not flagged: {missed}")
-        true, false, total = true + found, false + wrong, total + len(planted)
-        script = set(_words(" ".join(piece.text for piece in run["episode"].pieces)))
-        planted_words = set(_words(" ".join(piece.text for piece in planted)))
-        made_by_moderation += [flag.text for flag in run["result"].flags if flag.source == "transcript"
-                               and set(_words(flag.text)) <= script - planted_words]
-        heard_total += len(heard)
-        heard_found += sum(id(piece) in flagged for piece in heard)
-    precision, recall = true / max(1, true + false), true / total
-    print(f"held-out set: precision {precision:.3f} ({true}/{true + false}), end-to-end recall {recall:.3f} "
-          f"({true}/{total}), recall on words the recognizer heard {heard_found}/{heard_total}")
-    assert heard_found == heard_total
+        sets[run["episode"].name] = figures = _flag_figures(run)
+        _record("flags", run, "test_flags_on_the_held_out_set", figures)
+    assert all(figures["heard_flagged"] == figures["heard"] for figures in sets.values()), sets
+    made_by_moderation = [text for figures in sets.values() for text in figures["flags_on_clean_words"]]
     assert not made_by_moderation, f"flags on words the speaker said in a clean sentence: {made_by_moderation}"
 
 
@@ -172,28 +188,31 @@ def _coverage(run: dict) -> list[tuple[str, float, float]]:
         residual_db = 10 * np.log10(max(piece_energy(episode.speech, piece, kept) / energy, 1e-30))
         neighbours = [piece_energy(episode.speech, n, kept) / piece_energy(episode.speech, n)
                       for n in episode.neighbours(piece)]
-        rows.append((piece.text, max(residual_db, -99.0), min(neighbours, default=1.0)))
+        rows.append((piece.text, max(residual_db, RESIDUAL_FLOOR_DB), min(neighbours, default=1.0)))
     return rows
 
 
-def _check_coverage(runs: list[dict]) -> None:
+def _check_coverage(runs: list[dict], test: str) -> None:
     misses = []
     for run in runs:
         rows = _coverage(run)
-        print(f"\n{run['episode'].name} ({run['episode'].voice}, {run['episode'].speed_wpm} wpm): "
-              + ", ".join(f"{text} {db:.0f} dB / {kept:.3f}" for text, db, kept in rows))
+        _record("bleep", run, test, {
+            "words_bleeped": len(rows), "residual_floor_db": RESIDUAL_FLOOR_DB,
+            "worst_residual_db": max((db for _, db, _ in rows), default=None),
+            "worst_neighbour_kept": min((kept for _, _, kept in rows), default=None),
+            "words": [{"text": text, "residual_db": db, "neighbour_kept": kept} for text, db, kept in rows]})
         misses += [row for row in rows if row[1] > MAX_RESIDUAL_DB or row[2] < MIN_NEIGHBOUR_KEPT]
     assert not misses
 
 
 def test_bleep_covers_each_word_on_the_tuning_set(tuning):
     """In the tone-bleeped file: each word's energy left <= -30 dB, each neighbour keeps >= 90 % of its own."""
-    _check_coverage([tuning])
+    _check_coverage([tuning], "test_bleep_covers_each_word_on_the_tuning_set")
 
 
 @pytest.mark.slow
 def test_bleep_covers_each_word_on_the_held_out_set(held_out):
-    _check_coverage(held_out)
+    _check_coverage(held_out, "test_bleep_covers_each_word_on_the_held_out_set")
 
 
 def test_bleeped_file_keeps_format_and_loudness(tuning):
