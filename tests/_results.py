@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
 from audiokit._files import write_atomically
@@ -37,11 +38,14 @@ def _git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def checkout_state(paths: Sequence[str] = TESTED_PATHS) -> dict:
-    """The commit under test and the files under ``paths`` that differ from it.
+@cache
+def checkout_state(paths: tuple[str, ...] = TESTED_PATHS) -> dict:
+    """The commit under test and the files under ``paths`` that differ from it, taken once per process.
 
-    Take it when a measurement starts: in a shared working tree, commits made
-    while it runs must not be attributed to it.
+    A process runs the code it imported when it started; in a shared working
+    tree, commits and edits made while it runs must not be attributed to its
+    later measurements, so the first call's answer is kept (call it when the
+    session starts measuring).
     """
     return {"commit": _git("rev-parse", "HEAD"),
             "uncommitted_changes": _git("diff", "--name-only", "HEAD", "--", *paths).splitlines()}
