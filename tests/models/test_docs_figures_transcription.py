@@ -1,0 +1,35 @@
+"""docs/transcription.md's long-form table quotes benchmarks/results/longform.json, rounded as shown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from _results import RESULTS_DIR, read_results
+
+DOC = Path(__file__).parents[2] / "docs" / "transcription.md"
+LONGFORM = RESULTS_DIR / "longform.json"
+#: the episodes tests/models/test_longform.py records, each a row of the table
+EPISODES = ("2 min", "10 min", "30 min")
+
+
+def _systems_cells(figures: dict) -> list[str]:
+    return [f"{100 * figures['wer']:.2f} %", str(figures["sentences_under_80pct"]), str(figures["sentences_lost"]),
+            f"{figures['lowest_sentence_kept']:.2f}"]
+
+
+def longform_row(key: str, entry: dict) -> str:
+    """The table row of one ``episodes.<key>`` entry of longform.json, as docs/transcription.md writes it."""
+    times = entry["word_times"]
+    cells = [key, f"{entry['duration_s']:.0f} s", str(entry["sentences"]), *_systems_cells(entry["audiokit"]),
+             *_systems_cells(entry["faster_whisper"]), f"{times['matched_words']}/{times['script_words']}",
+             f"{100 * times['share_within_tolerance']:.1f} %"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def test_longform_table_is_the_recorded_results():
+    episodes = read_results(LONGFORM)["episodes"]
+    assert sorted(episodes) == sorted(EPISODES), "longform.json lacks an episode: run test_longform.py's slow cases"
+    doc = DOC.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| \d+ min \|.*$", doc, re.MULTILINE)
+    assert rows == [longform_row(key, episodes[key]) for key in EPISODES]
