@@ -1,8 +1,10 @@
 """Run one audiokit operation on one file in a fresh process; report its outcome, seconds and peak memory.
 
 Used by the reliability tests (which check the outcome and the memory bound)
-and by ``python tests/reliability/_measure.py`` which prints the table in
-docs/reliability.md. Peak memory is the child's high-water resident set
+and by ``python tests/reliability/_measure.py``, which measures every corpus
+case, records the rows in ``benchmarks/results/reliability.json`` and prints
+them as docs/reliability.md's table (tests/reliability/test_docs_figures_reliability.py
+checks that the doc's table is the file's). Peak memory is the child's high-water resident set
 (``VmHWM`` in /proc/self/status; ``resource.getrusage``'s ``ru_maxrss`` where
 /proc is missing). It includes the interpreter, numpy, soundfile and PyAV
 (about 70 MiB). ``ru_maxrss`` alone would not do on Linux: a child inherits
@@ -62,17 +64,28 @@ def measure(path: Path, operation: str, *, timeout_s: float = 120.0) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _table() -> None:
-    """Print docs/reliability.md's table: every corpus case, probe and read, measured in a subprocess."""
+#: docs/reliability.md's table: the operations measured on every case, and its header
+OPERATIONS = ("probe", "read")
+TABLE_HEADER = ("| case | file size | operation | reference (ffmpeg full decode) | result | seconds | peak MiB |",
+                "|---|---|---|---|---|---|---|")
+
+
+def measure_corpus() -> list[dict]:
+    """Every corpus case under each of :data:`OPERATIONS`, each measured in a fresh process.
+
+    Returns one row per case and operation: ``case``, ``file_size_bytes``,
+    ``operation``, ``reference`` (ffmpeg's full decode of the file), ``kind``
+    (``ok``, the exception's class, ``unclean ...`` or ``crashed ...``),
+    ``outcome`` (its message, without the scratch folder), ``seconds`` and
+    ``peak_mib`` (None when the process crashed).
+    """
     import tempfile
 
-    sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
     import _corpus
 
-    with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        print("| case | file size | operation | reference (ffmpeg full decode) | result | seconds | peak MiB |")
-        print("|---|---|---|---|---|---|---|")
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
         for name, maker in _corpus.CASES.items():
             path = maker(folder)
             try:
@@ -80,14 +93,42 @@ def _table() -> None:
                 reference = f"{frames} frames at {rate} Hz" if frames else "-"
             except Exception as error:  # noqa: BLE001 - the reference decoder's own failure is part of the row
                 reference = f"ffmpeg fails ({type(error).__name__})"
-            for operation in ("probe", "read"):
+            for operation in OPERATIONS:
                 row = measure(path, operation)
-                outcome = row["outcome"].replace(str(folder) + "/", "").replace("|", "/")
-                if row["kind"] != "ok":
-                    outcome = f"{row['kind']}: {outcome}"
-                print(f"| {name} | {path.stat().st_size:,} B | {operation} | {reference} | "
-                      f"{outcome} | {row['seconds']:.3f} | {row['peak_mib']:.0f} |")
+                crashed = row["seconds"] != row["seconds"]  # NaN: no figures came back
+                rows.append({"case": name, "file_size_bytes": path.stat().st_size, "operation": operation,
+                             "reference": reference, "kind": row["kind"],
+                             "outcome": row["outcome"].replace(str(folder) + "/", ""),
+                             "seconds": None if crashed else row["seconds"],
+                             "peak_mib": None if crashed else row["peak_mib"]})
+    return rows
+
+
+def table_lines(rows: list[dict]) -> list[str]:
+    """docs/reliability.md's table of ``rows`` (:func:`measure_corpus`): seconds to 1 ms, memory to 1 MiB."""
+    lines = list(TABLE_HEADER)
+    for row in rows:
+        outcome = row["outcome"].replace("|", "/")
+        if row["kind"] != "ok":
+            outcome = f"{row['kind']}: {outcome}"
+        seconds = "-" if row["seconds"] is None else f"{row['seconds']:.3f}"
+        peak = "-" if row["peak_mib"] is None else f"{row['peak_mib']:.0f}"
+        lines.append(f"| {row['case']} | {row['file_size_bytes']:,} B | {row['operation']} | {row['reference']} | "
+                     f"{outcome} | {seconds} | {peak} |")
+    return lines
+
+
+def record_corpus() -> dict:
+    """Measure the corpus (:func:`measure_corpus`) and record it as ``corpus`` in ``benchmarks/results/reliability.json``."""
+    from _results import RESULTS_DIR, checkout_state, load_average, record, utc_now
+
+    started = {**checkout_state(), "date_utc": utc_now(), "load_average_before": load_average()}
+    rows = measure_corpus()
+    return record(RESULTS_DIR / "reliability.json", "corpus", {
+        "command": "python tests/reliability/_measure.py", "operations": list(OPERATIONS), **started,
+        "load_average_after": load_average(), "rows": rows})
 
 
 if __name__ == "__main__":
-    _table()
+    sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]  # _corpus, and tests/'s _results
+    print("\n".join(table_lines(record_corpus()["rows"])))
