@@ -91,3 +91,6 @@ def test_doc_tables_are_the_recorded_evaluation():
     lines = doc.splitlines()
     for row in measure_rows(results):
         assert any(line.startswith(row) for line in lines), f"docs/moderation.md has no row starting {row!r}"
+    loads = [entry["load_average"] for section in results.values() for entry in section.values()]
+    quoted = f"`load_average` ({min(loads):.1f}-{max(loads):.1f} in this run"
+    assert quoted in " ".join(doc.split()), f"docs/moderation.md does not quote the run's load as {quoted!r}"

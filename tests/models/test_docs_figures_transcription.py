@@ -33,3 +33,6 @@ def test_longform_table_is_the_recorded_results():
     doc = DOC.read_text(encoding="utf-8")
     rows = re.findall(r"^\| \d+ min \|.*$", doc, re.MULTILINE)
     assert rows == [longform_row(key, episodes[key]) for key in EPISODES]
+    loads = [entry[when] for entry in episodes.values() for when in ("load_average_before", "load_average_after")]
+    quoted = f"({min(loads):.1f} to {max(loads):.1f} in this run"
+    assert quoted in " ".join(doc.split()), f"docs/transcription.md does not quote the run's load as {quoted!r}"
