@@ -8,19 +8,37 @@ Every worker must see the inputs and OUT at the same paths (shared storage).
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from ..errors import AudiokitError, MissingDependencyError, ParameterError
-from .executors import OnDone, identify
+from . import claims
+from .executors import OnDone, _clean_up_after, identify
 from .stages import Stage
-from .track import PartialTrack, TrackResult, finish_track, ingest_track, split_stages, start_track
+from .track import (
+    DEFAULT_TRACK_TIMEOUT,
+    TIME_LIMIT_STAGE,
+    OnDeadline,
+    PartialTrack,
+    TrackResult,
+    check_track_timeout,
+    finish_track,
+    ingest_track,
+    split_stages,
+    start_track,
+    track_time_limit_s,
+)
 
 if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
     from ray import ObjectRef
+    from ray.util.queue import Queue
 
 __all__ = ["RAY_MAX_RETRIES", "require_ray", "run_ray"]
 
@@ -44,7 +62,7 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
             force: bool = False, address: str | None = None, num_cpus: float = 1.0, gpus_per_model: float = 0.0,
             model_actors: int | None = None, max_in_flight: int | None = None,
             max_retries: int = RAY_MAX_RETRIES, known_failures: Mapping[str, dict] | None = None,
-            max_duration_s: float | None = None) -> None:
+            max_duration_s: float | None = None, track_timeout_s: float | None = None) -> None:
     """Run the tracks on Ray, at most ``max_in_flight`` at a time, consuming results as they complete.
 
     The core stages of each track run as one Ray task. When ``stages`` has
@@ -54,6 +72,14 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
     its track claimed by another ingest process waits for that claim. A
     track whose task or actor was lost for good is reported failed with its
     track id (from the input's sha256) when the input can be read.
+
+    ``track_timeout_s`` limits each track's time as in the local executor
+    (:func:`.executors.run_local`): counted from its claim, over both halves
+    (waiting for a model actor included). A task past its track's deadline is
+    cancelled (its worker process killed); a model actor past it is killed
+    and replaced, and the other tracks it held go to the pool again. The
+    track fails with stage ``time-limit``, and its partial folder and claim
+    are removed on the node where it ran.
 
     Parameters
     ----------
@@ -73,12 +99,15 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
     max_retries : int
         Retries of a task whose worker died, and restarts of a model actor that died (each restart
         retries its pending tracks); a track still failing after that is reported as failed.
+    track_timeout_s : float, optional
+        A track's time limit, s: None (the default) allows the larger of 600 s and 10 times its probed
+        duration (:func:`.track.track_time_limit_s`), ``math.inf`` none.
 
     Raises
     ------
     ParameterError
-        For a bad resource request, or a model pool that would leave the cluster no CPU for the
-        track tasks or ask for more GPUs than it has (the batch would wait forever).
+        For a bad resource request or time limit, or a model pool that would leave the cluster no CPU
+        for the track tasks or ask for more GPUs than it has (the batch would wait forever).
     MissingDependencyError
         If Ray is not installed.
     """
@@ -88,6 +117,7 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
         raise ParameterError(f"gpus_per_model is {gpus_per_model!r}; expected a number >= 0")
     if model_actors is not None:
         _check_positive("model_actors", model_actors, integer=True)
+    check_track_timeout(track_timeout_s)
     core, models = split_stages(stages)
     known_failures = dict(known_failures or {})
     started_here = False
@@ -96,31 +126,40 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
                  # a local runtime's workers must import the same audiokit as this driver
                  runtime_env=None if address else {"env_vars": {"PYTHONPATH": _pythonpath()}})
         started_here = True
-    pool = None
+    pool = limits = None
     try:
         resources = ray.cluster_resources()
         cpus = resources.get("CPU", 1.0)
         pool = _ModelPool(ray, models, cpus=cpus, gpus=resources.get("GPU", 0.0), num_cpus=num_cpus,
                           gpus_per_model=gpus_per_model, size=model_actors, max_restarts=max_retries) if models else None
+        limited = track_timeout_s is None or math.isfinite(track_timeout_s)
+        limits = _TimeLimits(ray, paths, str(out_dir), settings) if limited else None
         if max_in_flight is None:
             max_in_flight = max(2, 2 * int(cpus / num_cpus))
         task_options = dict(num_cpus=num_cpus, max_retries=max_retries, retry_exceptions=True)
         whole_track = ray.remote(_ray_ingest_track).options(name="audiokit.ingest_track", **task_options)
         first_half = ray.remote(_ray_start_track).options(name="audiokit.start_track", num_returns=2, **task_options)
+        reports = limits.reports if limits is not None else None
         pending: dict = {}  # ref -> (input index, the PartialTrack ref a start task returns alongside it)
         next_index = 0
         while next_index < len(paths) or pending:
             while next_index < len(paths) and len(pending) < max_in_flight:
                 path = str(paths[next_index])
+                arguments = (path, str(out_dir), settings, stages if pool is None else core, force, known_failures,
+                             max_duration_s, track_timeout_s, (next_index, reports))
                 if pool is None:
-                    pending[whole_track.remote(path, str(out_dir), settings, stages, force,
-                                               known_failures, max_duration_s)] = (next_index, None)
+                    pending[whole_track.remote(*arguments)] = (next_index, None)
                 else:
-                    outcome, partial = first_half.remote(path, str(out_dir), settings, core, force, known_failures,
-                                                         max_duration_s)
+                    outcome, partial = first_half.remote(*arguments)
                     pending[outcome] = (next_index, partial)
                 next_index += 1
-            [ref], _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=None if limits is None else limits.wait_s())
+            if limits is not None:
+                for index, failure in limits.stop_overdue(pending, pool):
+                    on_done(index, failure)
+            if not ready or ready[0] not in pending:  # nothing done, or what was done was stopped just now
+                continue
+            ref = ready[0]
             index, partial = pending.pop(ref)
             if pool is not None:
                 pool.finished(ref)
@@ -133,14 +172,129 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
                                      error=f"ray task failed after {max_retries} retries: {reason}")
             if result is None:  # core stages done: the model stages go to the least busy actor
                 assert pool is not None  # only start tasks return None, and they run only with a pool
-                pending[pool.submit(partial)] = (index, None)
+                pending[pool.submit(partial, (index, reports))] = (index, partial)
             else:
+                if limits is not None:
+                    limits.forget(index)
                 on_done(index, result)
     finally:
         if pool is not None:
             pool.stop()
+        if limits is not None:
+            limits.stop()
         if started_here:
             ray.shutdown()
+
+
+#: How often the driver looks for new track deadlines while it waits for results, s.
+DEADLINE_POLL_S = 0.5
+#: How long a clean-up task waits for a stopped process to be gone before it removes its work, s.
+STOPPED_EXIT_WAIT_S = 30.0
+
+
+class _Where(NamedTuple):
+    """Where a Ray worker process runs."""
+
+    #: its Ray node
+    node_id: str
+    #: its process id, on that node
+    pid: int
+
+
+class _TimeLimits:
+    """The tracks' deadlines, as their tasks report them, and the stopping of those that pass theirs.
+
+    A track's task sends ``(index, where, deadline_s, limit_s)`` to a Ray queue as it begins (the
+    clock runs from then, as the input is read and identified) and whenever :func:`.track.start_track`
+    sets or moves the deadline (its claim; the probed duration), ``(index, where, None, None)`` while
+    it waits for another process's claim. The driver drains the queue as it waits for results.
+    """
+
+    def __init__(self, ray: ModuleType, paths: Sequence[Path], out_dir: str, settings: dict) -> None:
+        from ray.util.queue import Queue
+
+        self._ray = ray
+        self._paths = paths
+        self._out_dir = out_dir
+        self._settings = settings
+        #: where tasks send their deadlines; a 0-CPU actor, so it never takes a track's slot
+        self.reports: Queue = Queue(actor_options={"num_cpus": 0})
+        #: input index -> (where its task runs, deadline s since the epoch, limit s) of the tracks that have one
+        self._deadlines: dict[int, tuple[_Where, float, float]] = {}
+        self._clean_up = ray.remote(_ray_clean_up)
+
+    def wait_s(self) -> float:
+        """How long the driver may wait for a result before it must look at the deadlines again."""
+        self._collect()
+        nearest = min((deadline for _, deadline, _ in self._deadlines.values()), default=math.inf)
+        return max(0.0, min(DEADLINE_POLL_S, nearest - time.time()))
+
+    def forget(self, index: int) -> None:
+        self._deadlines.pop(index, None)
+
+    def stop_overdue(self, pending: dict, pool: _ModelPool | None) -> list[tuple[int, TrackResult]]:
+        """Stop the tracks in ``pending`` past their deadline; their failures, in ``(index, result)`` pairs.
+
+        A task is cancelled; a model actor is killed and replaced, and the other tracks it held that are
+        within their deadline are submitted to the pool again (``pending`` is updated in place).
+        """
+        self._collect()
+        now = time.time()
+        failures = []
+        for ref, (index, _) in list(pending.items()):
+            if ref not in pending or index not in self._deadlines or self._deadlines[index][1] > now:
+                continue
+            if self._ray.wait([ref], timeout=0)[0]:  # it finished just now: its result stands
+                continue
+            actor = pool.actor_of(ref) if pool is not None else None
+            if actor is None:
+                self._ray.cancel(ref, force=True)
+                del pending[ref]
+                where = self._deadlines[index][0]
+                failures.append((index, self._failure(index, [where], f"its Ray task (worker process {where.pid} "
+                                                                     "on its node) was cancelled")))
+                continue
+            assert pool is not None
+            actor_where = pool.where(actor)
+            for held in pool.replace(actor):
+                held_index, held_partial = pending.pop(held)
+                deadline = self._deadlines.get(held_index)
+                if deadline is not None and deadline[1] <= now:
+                    failures.append((held_index, self._failure(
+                        held_index, [actor_where, deadline[0]],
+                        f"its model actor (process {actor_where.pid} on its node) was killed and replaced")))
+                else:  # caught in the kill within its time, or still waiting: the replacement takes it over
+                    self._deadlines.pop(held_index, None)
+                    pending[pool.submit(held_partial, (held_index, self.reports))] = (held_index, held_partial)
+        return failures
+
+    def stop(self) -> None:
+        self.reports.shutdown(force=True)
+
+    def _collect(self) -> None:
+        count = self.reports.qsize()
+        for index, where, deadline_s, limit_s in self.reports.get_nowait_batch(count) if count else ():
+            if deadline_s is None:
+                self._deadlines.pop(index, None)
+            else:
+                self._deadlines[index] = (_Where(*where), deadline_s, limit_s)
+
+    def _failure(self, index: int, stopped: list[_Where], how: str) -> TrackResult:
+        """The track's time-limit failure, once its partial folder and claim are removed where it ran."""
+        path = self._paths[index]
+        limit_s = self._deadlines.pop(index)[2]
+        sha, identity = None, None
+        for where in dict.fromkeys(stopped):  # the processes that may have held its folder and claim
+            on_its_node = self._clean_up.options(name="audiokit.clean_up", num_cpus=0, max_retries=0,
+                                                 scheduling_strategy=_on_node(where.node_id))
+            try:
+                sha, identity = self._ray.get(on_its_node.remote(str(path), self._out_dir, self._settings, where.pid))
+            except Exception:  # the node is gone: its work went with it; the next run takes the claim over
+                sha, identity = identify(Path(path), self._settings)
+        return TrackResult(str(path), "failed", identity, input_sha256=sha, stage=TIME_LIMIT_STAGE,
+                           error=f"took longer than {limit_s:g} s, the time limit of a track (track_timeout_s, "
+                                 f"audiokit ingest --track-timeout; default {DEFAULT_TRACK_TIMEOUT}); {how} and the "
+                                 "batch went on. If the machine was only busy, rerun with a higher limit")
 
 
 class _ModelWorker:
@@ -155,8 +309,13 @@ class _ModelWorker:
                 except AudiokitError:  # e.g. the ml extra is missing: each track's stage report says so
                     pass
 
-    def finish(self, track: PartialTrack) -> TrackResult:
+    def finish(self, track: PartialTrack, reports: _Reports) -> TrackResult:
+        _resume_clock(track, reports)
         return finish_track(track, self.stages)
+
+    def where(self) -> tuple[str, int]:
+        """(Ray node id, process id) of this actor, for the clean-up after it is killed."""
+        return _here()
 
 
 class _ModelPool:
@@ -174,19 +333,21 @@ class _ModelPool:
                 f"{size} model actors of {num_cpus:g} CPUs would leave no room for a {num_cpus:g}-CPU track task "
                 f"on this {cpus:g}-CPU Ray cluster, and the batch would wait forever; use fewer model actors "
                 "or a smaller CPU request (--ray-cpus 0.5)")
-        actor = ray.remote(_ModelWorker).options(num_cpus=num_cpus, num_gpus=gpus_per_model,
-                                                 max_restarts=max_restarts, max_task_retries=max_restarts)
         self._ray = ray
-        self._actors = [actor.remote(stages) for _ in range(size)]
+        self._stages = stages
+        self._actor = ray.remote(_ModelWorker).options(num_cpus=num_cpus, num_gpus=gpus_per_model,
+                                                       max_restarts=max_restarts, max_task_retries=max_restarts)
+        self._actors = [self._actor.remote(stages) for _ in range(size)]
+        self._where = [actor.where.remote() for actor in self._actors]  # asked now: a hung actor cannot answer
         self._actor_of: dict = {}  # pending finish ref -> actor index
 
-    def submit(self, partial_ref: ObjectRef) -> ObjectRef:
+    def submit(self, partial_ref: ObjectRef, reports: _Reports) -> ObjectRef:
         """Send a started track (an ObjectRef: its audio goes actor-side without visiting the driver)."""
         pending = [0] * len(self._actors)
         for index in self._actor_of.values():
             pending[index] += 1
         index = pending.index(min(pending))
-        ref = self._actors[index].finish.remote(partial_ref)
+        ref = self._actors[index].finish.remote(partial_ref, reports)
         self._actor_of[ref] = index
         return ref
 
@@ -194,23 +355,113 @@ class _ModelPool:
         """Note that ``ref`` completed (a no-op for refs that are not finish calls)."""
         self._actor_of.pop(ref, None)
 
+    def actor_of(self, ref: ObjectRef) -> int | None:
+        """The index of the actor running finish call ``ref``; None for refs that are not finish calls."""
+        return self._actor_of.get(ref)
+
+    def where(self, actor: int) -> _Where:
+        return _Where(*self._ray.get(self._where[actor]))
+
+    def replace(self, actor: int) -> list[ObjectRef]:
+        """Kill actor ``actor`` (not restarted) and start a fresh one in its place; the finish calls it held."""
+        self._ray.kill(self._actors[actor], no_restart=True)
+        self._actors[actor] = self._actor.remote(self._stages)
+        self._where[actor] = self._actors[actor].where.remote()
+        held = [ref for ref, index in self._actor_of.items() if index == actor]
+        for ref in held:
+            del self._actor_of[ref]
+        return held
+
     def stop(self) -> None:
         for actor in self._actors:
             self._ray.kill(actor)
 
 
-def _ray_ingest_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...],
-                      force: bool, known_failures: dict, max_duration_s: float | None) -> TrackResult:
+#: What a track's task gets to report its deadlines: (its input index, the queue), or None without a limit.
+_Reports = tuple[int, "Queue | None"]
+
+
+def _reporter(reports: _Reports, track_timeout_s: float | None) -> OnDeadline | None:
+    """Report the track's first deadline now (the clock runs from its start) and return its ``on_deadline``."""
+    index, queue = reports
+    if queue is None:
+        return None
+    here = _here()
+
+    def report(deadline_s: float | None, limit_s: float | None) -> None:
+        queue.put((index, here, deadline_s, limit_s))
+
+    limit_s = track_time_limit_s(track_timeout_s)
+    report(time.time() + limit_s, limit_s)
+    return report
+
+
+def _ray_ingest_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...], force: bool,
+                      known_failures: dict, max_duration_s: float | None, track_timeout_s: float | None,
+                      reports: _Reports) -> TrackResult:
+    on_deadline = _reporter(reports, track_timeout_s)
     return ingest_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures,
-                        max_duration_s=max_duration_s)
+                        max_duration_s=max_duration_s, track_timeout_s=track_timeout_s, on_deadline=on_deadline)
 
 
 def _ray_start_track(path: str, out_dir: str, settings: dict, stages: tuple[Stage, ...], force: bool,
-                     known_failures: dict, max_duration_s: float | None) -> tuple[TrackResult | None, PartialTrack | None]:
+                     known_failures: dict, max_duration_s: float | None, track_timeout_s: float | None,
+                     reports: _Reports) -> tuple[TrackResult | None, PartialTrack | None]:
     """(the result, None) when the track is done or failed; (None, the started track) otherwise."""
+    on_deadline = _reporter(reports, track_timeout_s)
     started = start_track(Path(path), Path(out_dir), settings, stages, force=force, known_failures=known_failures,
-                          max_duration_s=max_duration_s)
-    return (started, None) if isinstance(started, TrackResult) else (None, started)
+                          max_duration_s=max_duration_s, track_timeout_s=track_timeout_s, on_deadline=on_deadline)
+    if isinstance(started, TrackResult):
+        return started, None
+    if on_deadline is not None:  # waiting for a model actor is not the track's time: its clock stops
+        claims.set_deadline(started.final_dir, started.token, None)
+        on_deadline(None, None)
+    return None, started
+
+
+def _resume_clock(track: PartialTrack, reports: _Reports) -> None:
+    """As a model actor begins a track: its deadline is now plus what its time limit leaves after the core half.
+
+    Written into the claim (for other ingest processes) and sent to the driver.
+    """
+    index, queue = reports
+    if queue is None:
+        return
+    limit_s = track_time_limit_s(track.track_timeout_s, track.context.results["probe"]["duration_s"])
+    deadline_s = time.time() + max(0.0, limit_s - track.seconds)
+    claims.set_deadline(track.final_dir, track.token, deadline_s)
+    queue.put((index, _here(), deadline_s, limit_s))
+
+
+class _StoppedProcess(NamedTuple):
+    """The one thing the local executor's clean-up reads of a stopped process: its pid."""
+
+    pid: int
+
+
+def _ray_clean_up(path: str, out_dir: str, settings: dict, pid: int) -> tuple[str | None, str | None]:
+    """On the node where process ``pid`` was stopped: remove its partial folder and claim of the track.
+
+    Returns the input's (sha256, track id).
+    """
+    from .claims import process_alive
+
+    gone_by = time.monotonic() + STOPPED_EXIT_WAIT_S
+    while process_alive(pid) and time.monotonic() < gone_by:  # killed: its files are safe to remove once it is gone
+        time.sleep(0.05)
+    return _clean_up_after(Path(path), cast("BaseProcess", _StoppedProcess(pid)), out_dir, settings)
+
+
+def _here() -> tuple[str, int]:
+    import ray
+
+    return ray.get_runtime_context().get_node_id(), os.getpid()
+
+
+def _on_node(node_id: str) -> object:
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(node_id, soft=False)
 
 
 def _check_positive(name: str, value: object, *, integer: bool = False) -> None:
