@@ -6,17 +6,20 @@ Every executor calls the same pure per-track function,
 (``batch.ingest``) records each result in the catalog as it arrives.
 
 ``local``
-    In-process (``jobs=1`` without a fixed time limit) or a pool of ``jobs``
-    spawned worker processes on this machine (:class:`_WorkerPool`). Every
-    Numba kernel is compiled or loaded once (:func:`.warmup.prepare_kernels`)
-    before the first track, so workers (or this process) only load the cache,
-    and a corrupt cache is rebuilt first. A track that another ingest process
-    holds (its claim, see claims.py) is put off to the end of the batch, then
-    waited for. A worker that dies (a signal: a segfault, SIGKILL, the OOM
-    killer) fails only the input it held; one that runs past its track's time
-    limit (a decoder stuck in a loop, a deadlock) is sent SIGTERM, then
-    SIGKILL after :data:`TERMINATE_GRACE_S`, and fails only that input. Either
-    way it is replaced and the batch goes on. Workers exit when the driver dies.
+    A pool of ``jobs`` spawned worker processes on this machine
+    (:class:`_WorkerPool`, a pool of one with ``jobs=1``), or this very
+    process when the time limit is switched off (``jobs=1`` and
+    ``track_timeout_s=math.inf``): a hang cannot be stopped inside the process
+    that runs it. Every Numba kernel is compiled or loaded once before the
+    first track (:mod:`.warmup`), so workers (or this process) only load the
+    cache, and a corrupt cache is rebuilt first. A track that another ingest
+    process holds (its claim, see claims.py) is put off to the end of the
+    batch, then waited for. A worker that dies (a signal: a segfault, SIGKILL,
+    the OOM killer) fails only the input it held; one that runs past its
+    track's time limit (a decoder stuck in a loop, a deadlock) is sent
+    SIGTERM, then SIGKILL after :data:`TERMINATE_GRACE_S`, and fails only that
+    input. Either way it is replaced and the batch goes on. Workers exit when
+    the driver dies.
 ``ray``
     On a Ray runtime: :mod:`.ray_executor`.
 """
@@ -65,7 +68,7 @@ def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tupl
               force: bool = False, jobs: int = 1, known_failures: Mapping[str, dict] | None = None,
               on_note: Callable[[str], None] | None = None, max_duration_s: float | None = None,
               track_timeout_s: float | None = None) -> None:
-    """Run every track in this process (``jobs == 1``) or in a pool of ``jobs`` worker processes.
+    """Run every track in a pool of ``jobs`` worker processes, or in this process when no time limit is set.
 
     ``known_failures`` (``{track_id: failure}``) are not redone and inputs longer than
     ``max_duration_s`` are refused (see :func:`.track.start_track`); ``on_note`` receives one-line
@@ -75,23 +78,21 @@ def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tupl
     the larger of 600 s and 10 times its probed duration (:func:`.track.track_time_limit_s`); a number
     allows that many seconds to every track; ``math.inf`` sets no limit. A worker past the limit is
     stopped and replaced, and the track fails with stage ``time-limit``. A hang cannot be stopped
-    inside the process that runs it, so with ``jobs == 1`` and a fixed limit the tracks run in one
-    worker process; with ``jobs == 1`` and the default they run here, where the limit only bounds how
-    long other ingest processes wait for this one's claims (they take a claim over once its deadline
-    has passed, see claims.py).
+    inside the process that runs it, so every limited track runs in a worker process, ``jobs == 1``
+    included (a pool of one). Only ``jobs == 1`` with ``math.inf`` runs the tracks here, in this
+    process, where nothing stops a hang.
     """
     from .warmup import prepare_kernels
 
     check_track_timeout(track_timeout_s)
-    in_process = jobs == 1 and (track_timeout_s is None or math.isinf(track_timeout_s))
-    prepared = prepare_kernels(in_this_process=in_process)
-    if prepared.detail and on_note is not None:
-        on_note(f"numba kernels: {prepared.detail}")
-    if not in_process:
+    if not (jobs == 1 and track_timeout_s is not None and math.isinf(track_timeout_s)):
         arguments = (str(out_dir), settings, stages, force, dict(known_failures or {}), max_duration_s,
                      track_timeout_s)
         _WorkerPool(jobs, arguments, on_note).run(paths, on_done)
         return
+    prepared = prepare_kernels(in_this_process=True)
+    if prepared.detail and on_note is not None:
+        on_note(f"numba kernels: {prepared.detail}")
     claimed = []
     for index, path in enumerate(paths):
         result = ingest_track(path, out_dir, settings, stages, force=force, known_failures=known_failures,
@@ -109,9 +110,10 @@ def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tupl
 class _Worker:
     """One worker process, the pipe to it, and the time limit of the track it holds."""
 
-    def __init__(self, context: SpawnContext, arguments: tuple) -> None:
+    def __init__(self, context: SpawnContext, arguments: tuple, *, warm: bool = False) -> None:
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, *arguments), name="audiokit-ingest-worker")
+        self.process = context.Process(target=_worker_main, args=(child, warm, *arguments),
+                                       name="audiokit-ingest-worker")
         self.process.start()
         child.close()
         #: (input index, path, wait for another process's claim) of the track it holds, or None when idle
@@ -122,6 +124,27 @@ class _Worker:
         self.limit_s = math.inf
         #: whether it was sent SIGTERM for running past its track's time limit
         self.terminated = False
+
+    def wait_warm(self, timeout_s: float) -> str | None:
+        """Wait for a worker started with ``warm=True`` to load the kernels: None, or how it failed.
+
+        A worker that failed, or still loads them after ``timeout_s``, is stopped.
+        """
+        reason = None
+        try:
+            if not self.connection.poll(timeout_s):
+                reason = f"took longer than {timeout_s:g} s"
+            else:
+                message = self.connection.recv()
+                if message == ("warm", None):
+                    return None
+                reason = message[1]
+        except (EOFError, OSError):  # it exited
+            pass
+        self.process.kill()
+        self.process.join()
+        self.connection.close()
+        return reason or _exit_reason(self.process)
 
     def take(self, task: tuple[int, Path, bool]) -> None:
         """Hold ``task``, sent just now; its clock starts when the worker reports that it began it."""
@@ -162,6 +185,12 @@ class _WorkerPool:
     a fresh process before the failure is reported, so the pool keeps its
     size. A track that another ingest process holds goes back to the end of
     the queue, to be waited for when its turn comes again.
+
+    The Numba kernels are prepared once before the first track: by a
+    warm-up child (:func:`.warmup.prepare_kernels`) before several workers
+    start, or by the one worker of a pool of one, which needs them anyway;
+    when that worker dies loading them, the warm-up child repairs the cache
+    and a fresh worker takes its place.
     """
 
     def __init__(self, size: int, arguments: tuple, on_note: Callable[[str], None] | None) -> None:
@@ -173,7 +202,7 @@ class _WorkerPool:
 
     def run(self, paths: Sequence[Path], on_done: OnDone) -> None:
         queue = [(index, path, False) for index, path in enumerate(paths)][::-1]  # popped from the end: input order
-        workers = [_Worker(self._context, self._arguments) for _ in range(min(self._size, len(queue)))]
+        workers = self._start_workers(min(self._size, len(queue)))
         try:
             for worker in workers:
                 self._assign(worker, queue)
@@ -215,6 +244,23 @@ class _WorkerPool:
         finally:
             for worker in workers:
                 _stop(worker)
+
+    def _start_workers(self, count: int) -> list[_Worker]:
+        """``count`` workers, started once the kernels are prepared (see the class docstring)."""
+        from .warmup import WARMUP_TIMEOUT_S, prepare_kernels
+
+        failure = None
+        if count == 1:
+            worker = _Worker(self._context, self._arguments, warm=True)
+            failure = worker.wait_warm(WARMUP_TIMEOUT_S)
+            if failure is None:
+                return [worker]
+        prepared = prepare_kernels()
+        if (failure or prepared.detail) and self._on_note is not None:
+            told = [f"loading them in the worker failed ({failure})"] if failure else []
+            told.append(prepared.detail or "a warm-up in a separate process then succeeded")
+            self._on_note("numba kernels: " + "; ".join(told))
+        return [_Worker(self._context, self._arguments) for _ in range(count)]
 
     def _assign(self, worker: _Worker, queue: list) -> None:
         if queue and worker.task is None and worker.process.is_alive():
@@ -313,16 +359,28 @@ def _stop(worker: _Worker) -> None:
     worker.connection.close()
 
 
-def _worker_main(connection: Connection, out_dir: str, settings: dict, stages: tuple[Stage, ...], force: bool,
-                 known_failures: dict, max_duration_s: float | None, track_timeout_s: float | None) -> None:
+def _worker_main(connection: Connection, warm: bool, out_dir: str, settings: dict, stages: tuple[Stage, ...],
+                 force: bool, known_failures: dict, max_duration_s: float | None,
+                 track_timeout_s: float | None) -> None:
     """A worker: run the tracks the driver sends until it sends None, or the driver is gone.
 
+    With ``warm`` it first compiles or loads every kernel (:func:`.warmup.warm_kernels`) and sends ``("warm",
+    None)``, or ``("warm", reason)`` and exits when that raised.
     It sends ``("deadline", deadline_s, limit_s)`` as it begins a track and as the track's deadline is set or
     moved (None, None while it waits for another process's claim), then ``("result", TrackResult)``. SIGTERM (its track ran past its
     deadline) exits through SystemExit, so the track removes its partial folder and claim on the way out.
     """
     _exit_with_parent()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if warm:
+        from .warmup import warm_kernels
+
+        try:
+            warm_kernels(first_try=True)
+        except Exception as error:  # a corrupt cache raises about as often as it crashes: the driver repairs it
+            connection.send(("warm", f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
+            return
+        connection.send(("warm", None))
 
     def report(deadline_s: float | None, limit_s: float | None) -> None:
         connection.send(("deadline", deadline_s, limit_s))

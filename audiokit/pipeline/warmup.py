@@ -14,9 +14,17 @@ exception or a signal), a second child empties the index of every kernel's
 cache (``Cache.flush``) and compiles afresh: a corrupt cache is repaired
 instead of taking the batch down.
 
-With ``--jobs 1`` the tracks run in the driver itself, which then loads the
-cache the warm-up checked (or rebuilt); the warm-up runs once per process
-and cache folder, since kernels a process has loaded stay in its memory.
+A pool of one worker (``--jobs 1``, or a single input) skips that child: no
+other worker of the batch compiles beside it, so its worker compiles or loads
+the kernels itself (:func:`warm_kernels`) before its first track, where the
+track would load them anyway, and reports that it is ready. Only when it
+dies doing so does the driver call :func:`prepare_kernels` to repair the
+cache, and start a fresh worker.
+
+With no time limit (``--jobs 1 --track-timeout inf``) the tracks run in the
+driver itself, which then loads the cache the warm-up checked (or rebuilt);
+the warm-up runs once per process and cache folder, since kernels a process
+has loaded stay in its memory.
 """
 
 from __future__ import annotations
@@ -55,10 +63,22 @@ class KernelPreparation:
     detail: str | None
 
 
-def warm_kernels() -> None:
-    """Run every pipeline kernel once on a short signal, in this process (compiles or loads each)."""
+def warm_kernels(*, first_try: bool = False) -> None:
+    """Run every pipeline kernel once on a short signal, in this process (compiles or loads each).
+
+    Parameters
+    ----------
+    first_try : bool
+        This is a first warm-up, not the one after the cache was emptied: the test hook
+        ``AUDIOKIT_TEST_FAULT=warmup:SEGV:warm`` crashes it, as loading a corrupt cache would.
+    """
     from ..io.resample import resample
     from ..loudness import LoudnessWarning, measure, normalize
+
+    if first_try:
+        from .track import _test_fault
+
+        _test_fault("warmup", Path("warm"))
 
     rng = np.random.default_rng(0)
     with warnings.catch_warnings():
@@ -148,10 +168,6 @@ def prepare_kernels(*, in_this_process: bool = False) -> KernelPreparation:
 if __name__ == "__main__":  # the child of prepare_kernels
     if sys.argv[1:] == ["flush-and-warm"]:
         flush_kernel_caches()
-    elif sys.argv[1:] == ["warm"]:
-        from .track import _test_fault
-
-        _test_fault("warmup", Path("warm"))  # AUDIOKIT_TEST_FAULT=warmup:SEGV:warm crashes the first child
-    else:
+    elif sys.argv[1:] != ["warm"]:
         sys.exit("usage: python -m audiokit.pipeline.warmup warm|flush-and-warm")
-    warm_kernels()
+    warm_kernels(first_try=sys.argv[1:] == ["warm"])

@@ -107,10 +107,12 @@ def test_processes_creating_one_catalog_at_once_all_open_it(tmp_path):
 
 
 def test_a_claim_left_by_a_killed_process_is_taken_over(tmp_path):
-    """SIGKILL mid-track (jobs 1: the ingest process itself) leaves its claim; the next run takes it over."""
+    """SIGKILL mid-track (jobs 1, no limit: the ingest process itself) leaves its claim; the next run takes it over."""
     (path,) = _tracks(tmp_path / "in", 1)
     out = tmp_path / "out"
-    killed = _cli([path], out, "--jobs", "1", env={TEST_FAULT_ENV: f"ladder:KILL:{path.name}"})
+    # no time limit: the track runs in the ingest process, so the SIGKILL hits the claim's holder, not a worker
+    killed = _cli([path], out, "--jobs", "1", "--track-timeout", "inf",
+                  env={TEST_FAULT_ENV: f"ladder:KILL:{path.name}"})
     killed.communicate(timeout=300)
     assert killed.returncode == -signal.SIGKILL
     claim = json.loads(claim_path(_track_dir(out, path)).read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -154,7 +155,9 @@ def test_degraded_track_ships_and_is_marked(tmp_path):
     script = (
         "import sys; from audiokit.transcode import qa; qa.MEL_DISTANCE_LIMITS_DB['aac'] = ((80_000, 1.0), (0, 0.0))\n"
         "from audiokit.pipeline import ingest, IngestOptions\n"
-        "s = ingest(sys.argv[1:2], sys.argv[2], IngestOptions(ladder='hls-aac'), jobs=1)\n"
+        # no time limit: the track runs in this process, where the patched QA limits apply (a worker re-imports)
+        "options = IngestOptions(ladder='hls-aac', track_timeout_s=float('inf'))\n"
+        "s = ingest(sys.argv[1:2], sys.argv[2], options, jobs=1)\n"
         "print(s.degraded, s.counts)\n")
     track = music(tmp_path / "song.wav", seconds=2.0)
     done = subprocess.run([sys.executable, "-c", script, str(track), str(tmp_path / "out")], capture_output=True,
@@ -219,7 +222,8 @@ def test_workers_exit_when_their_driver_dies(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_corrupt_numba_cache_is_rebuilt_before_the_workers_start(tmp_path, monkeypatch):
+@pytest.mark.parametrize("jobs", [2, 1])  # a warm-up child before the workers; the one worker loading them itself
+def test_a_corrupt_numba_cache_is_rebuilt_before_the_workers_start(tmp_path, monkeypatch, jobs):
     """Numba issue 10128: two workers compiling at once corrupted the cache and every later run crashed."""
     from audiokit.pipeline.warmup import prepare_kernels
 
@@ -234,7 +238,7 @@ def test_a_corrupt_numba_cache_is_rebuilt_before_the_workers_start(tmp_path, mon
         path.write_bytes(bytes(blob))
     notes = []
     inputs = _inputs(tmp_path / "in", ("a.wav", "b.wav"))
-    summary = ingest([str(p) for p in inputs], tmp_path / "out", OPTIONS, jobs=2, on_note=notes.append)
+    summary = ingest([str(p) for p in inputs], tmp_path / "out", OPTIONS, jobs=jobs, on_note=notes.append)
     assert summary.counts == {"ingested": 2}, summary.to_dict()["failures"]
     # which error the flipped bytes raise depends on what they hit in the pickled kernels (UnpicklingError,
     # ModuleNotFoundError for a mangled module name, ...): the note must say the warm-up failed and was repaired
@@ -258,14 +262,19 @@ def test_a_warm_up_that_crashes_is_repaired(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_one_job_runs_the_warm_up_too(tmp_path, monkeypatch):
-    """With --jobs 1 the tracks run in the driver: a warm-up that crashes is repaired there as well, once."""
+    """--jobs 1: the one worker loads the kernels itself, and a crash there has the cache repaired before a fresh
+    worker runs the tracks. Without a time limit the tracks run in the driver, which prepares once per process."""
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba-cache"))
     monkeypatch.setenv(TEST_FAULT_ENV, "warmup:SEGV:warm")
     notes: list[str] = []
     inputs = _inputs(tmp_path / "in", ("a.wav", "b.wav"))
     summary = ingest([str(p) for p in inputs], tmp_path / "out", OPTIONS, jobs=1, on_note=notes.append)
     assert summary.counts == {"ingested": 2}, summary.to_dict()["failures"]
-    assert len(notes) == 1 and "killed by SIGSEGV" in notes[0] and "cache was rebuilt" in notes[0]
-    assert any((tmp_path / "numba-cache").rglob("*.nbi")), "the warm-up wrote the cache this process loads"
-    again = ingest([str(p) for p in inputs], tmp_path / "out2", OPTIONS, jobs=1, on_note=notes.append)
-    assert again.counts == {"ingested": 2} and len(notes) == 1, "prepared once per process and cache folder"
+    assert len(notes) == 1 and "loading them in the worker failed (killed by SIGSEGV)" in notes[0], notes
+    assert "the first warm-up failed (killed by SIGSEGV); the kernel cache was rebuilt" in notes[0]
+    assert any((tmp_path / "numba-cache").rglob("*.nbi")), "the warm-up wrote the cache the workers load"
+    in_process = IngestOptions(ladder="hls-aac", track_timeout_s=math.inf)
+    for run in ("out2", "out3"):
+        again = ingest([str(p) for p in inputs], tmp_path / run, in_process, jobs=1, on_note=notes.append)
+        assert again.counts == {"ingested": 2}
+    assert len(notes) == 2 and "cache was rebuilt" in notes[1], "prepared once per process and cache folder"

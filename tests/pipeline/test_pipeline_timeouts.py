@@ -106,6 +106,56 @@ def test_jobs_1_with_a_limit_runs_the_track_in_a_worker_it_can_stop(tmp_path, mo
     assert not _leftovers(out)
 
 
+def _where_it_runs(context: TrackContext) -> dict:
+    """A stage that records the process running it and the deadline its claim carries."""
+    claim = json.loads(claims.claim_path(context.work_dir.parent / context.track_id).read_text())
+    return {"pid": os.getpid(), "claimed_utc": claim["claimed_utc"], "deadline_utc": claim["deadline_utc"]}
+
+
+def test_jobs_1_with_the_default_limit_runs_the_track_in_a_worker_with_that_deadline(tmp_path):
+    """No input can hang a --jobs 1 batch: with the default limit the track runs in a worker process (which
+    the driver stops past the deadline, as the tests above show), and its claim carries the default deadline."""
+    (path,) = _inputs(tmp_path / "in", ("one.wav",), seconds=0.5)
+    out = tmp_path / "out"
+    results: list[TrackResult] = []
+    run_local([path], out, SETTINGS, (*CORE, Stage("where", _where_it_runs, core=True)),
+              lambda index, result: results.append(result), jobs=1)
+    (result,) = results
+    assert result.status == "ingested", result.error
+    where = json.loads(Path(result.manifest_path or "").read_text())["where"]
+    assert where["pid"] != os.getpid(), "the track ran in the driver, where a hang cannot be stopped"
+    assert not claims.process_alive(where["pid"]), "the worker exited with the batch"
+    limit_s = (datetime.fromisoformat(where["deadline_utc"]) - datetime.fromisoformat(where["claimed_utc"]))
+    assert limit_s.total_seconds() == pytest.approx(track_time_limit_s(None, 0.5), abs=1.0)
+
+
+def test_jobs_1_without_a_limit_runs_the_track_in_the_driver(tmp_path):
+    """``track_timeout_s=math.inf`` is the explicit way to run in-process: no worker, and no deadline."""
+    (path,) = _inputs(tmp_path / "in", ("one.wav",), seconds=0.5)
+    out = tmp_path / "out"
+    results: list[TrackResult] = []
+    run_local([path], out, SETTINGS, (*CORE, Stage("where", _where_it_runs, core=True)),
+              lambda index, result: results.append(result), jobs=1, track_timeout_s=math.inf)
+    (result,) = results
+    assert result.status == "ingested", result.error
+    where = json.loads(Path(result.manifest_path or "").read_text())["where"]
+    assert where["pid"] == os.getpid() and where["deadline_utc"] is None
+
+
+def test_cli_a_single_input_that_hangs_ends_with_its_time_limit(tmp_path):
+    """``audiokit ingest ONE --track-timeout 2``: one input runs as a pool of one; its hung stage is stopped."""
+    (path,) = _inputs(tmp_path / "in", ("hangs.wav",), seconds=0.5)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "audiokit.cli.main", "ingest", str(path), "-o", str(out), "--ladder", "hls-aac",
+               "--qa", "off", "--track-timeout", "2", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), TEST_FAULT_ENV: f"ladder:HANG:{path.name}"})
+    assert done.returncode == 1, done.stderr  # every input failed
+    (failure,) = json.loads(done.stdout)["failures"]
+    assert failure["stage"] == TIME_LIMIT_STAGE and failure["error"].startswith("took longer than 2 s"), failure
+    assert not _leftovers(out)
+
+
 def test_a_waiter_takes_a_hung_holders_track_over_after_its_deadline(tmp_path, monkeypatch):
     """Holder: claims the track (deadline 3 s on) and stops itself mid-stage, alive but hung. Waiter: takes the
     claim over once the deadline and its grace passed and ingests. The holder, woken, does not publish."""
@@ -128,7 +178,8 @@ def test_a_waiter_takes_a_hung_holders_track_over_after_its_deadline(tmp_path, m
         deadline_s = datetime.fromisoformat(claim["deadline_utc"]).timestamp()
         assert 2.0 < deadline_s - datetime.fromisoformat(claim["claimed_utc"]).timestamp() < 5.0
         monkeypatch.setattr(claims, "CLAIM_DEADLINE_GRACE_S", 1.0)
-        waiter = _run([path], out, jobs=1)["shared.wav"]  # in this process: waits, then takes the claim over
+        # in this process (no limit), where the shortened grace applies: waits, then takes the claim over
+        waiter = _run([path], out, jobs=1, track_timeout_s=math.inf)["shared.wav"]
         assert waiter.status == "ingested", waiter.error
         assert time.time() > deadline_s + 1.0, "taken over only once the deadline and its grace had passed"
         assert claims.process_alive(holder.pid), "the holder still ran when its claim was taken over"
