@@ -48,7 +48,7 @@ from .._arrays import BLOCK_FRAMES
 from .._files import file_sha256, replace_dir
 from ..audio import Audio
 from ..channels import ChannelLayout
-from ..errors import ParameterError
+from ..errors import FormatError, ParameterError
 from ..io.reader import AudioReader
 from ..io.resample import output_length
 from ..io.source import ArrayReader, AudioSource, open_source
@@ -82,6 +82,9 @@ _LEVEL_MATCH_CODECS = ("aac",)
 #: scale is turned down to this peak, dBFS, before encoding: encoders clip at full scale (ffmpeg's AAC
 #: lost 0.4-0.7 LU that way). The gain tags, measured after, restore the level.
 MASTER_PEAK_CEILING_DBFS = -1.0
+#: Decoded frames a QA decode holds back until the rendition's exact length is known: more than an MP4 edit
+#: list trims from the end (the AAC encoder's padding, under two 1024-frame packets).
+_LENGTH_HOLDBACK_FRAMES = 8192
 #: Codecs whose PyAV/ffmpeg sample formats are integers: source bit depth applies.
 _LOSSLESS_SOURCE_CODECS = ("flac", "alac", "wavpack", "tta", "ape")
 
@@ -454,19 +457,19 @@ class _Ladder:
         level_gain_db = 0.0
         if self.mode == "full":
             level_gain_db = self._match_level(resolved, path, group)
-        qa, final = None, {**tags, **master_gains}
+        qa, final, info = None, {**tags, **master_gains}, None
         if self.mode != "off":
             analysis = RenditionAnalysis(reference, resolved, mode=self.mode)
-            with open_source(path) as reader:
-                for block in reader.blocks(BLOCK_FRAMES):
-                    analysis.add(block)
-            qa = analysis.finish(measured_bitrate_bps=probe(path).bitrate_bps or 0, gain_db=level_gain_db)
+            info = _decode_into(path, analysis.add)
+            qa = analysis.finish(measured_bitrate_bps=info.bitrate_bps or 0, gain_db=level_gain_db)
             # Lossless renditions are their master (QA checks it bit for bit): the master's tags stand.
             if not resolved.spec.lossless:
                 own = gain_tags(_or_inf(qa.integrated_lufs), _or_inf(qa.true_peak_dbtp), codec=resolved.rung.codec)
                 final = {**tags, **(own or master_gains)}
         finish_rendition(path, resolved, tags=final, written_tags=tags, cover=cover)
-        info = probe(path)
+        # Retagging copies the packets unchanged (or adds MP4 atoms beside them): the decode's length, rate,
+        # channels and payload bitrate still hold. Without QA, probing is the one decode.
+        info = info or probe(path)
         return Rendition(
             name=resolved.rung.name,
             path=str(path.relative_to(self.staging)),
@@ -517,6 +520,69 @@ class _Ladder:
         match = encode_at_level(path, encode, lambda candidate: _file_loudness(candidate)[0],
                                 tolerance_lu=LEVEL_MATCH_THRESHOLD_LU, max_passes=LEVEL_MATCH_PASSES)
         return round(match.gain_db, 4)
+
+
+def _decode_into(path: Path, add: Callable[[np.ndarray], Any]) -> MediaInfo:
+    """Decode a rendition once, handing its blocks to ``add``; what :func:`audiokit.probe` says of it.
+
+    A file PyAV decodes is probed and read in the same decode
+    (:func:`audiokit.io.probe.probe_decoding`): its exact length (an MP4 edit
+    list's end trims the AAC padding) is known only at the end, so the last
+    :data:`_LENGTH_HOLDBACK_FRAMES` decoded frames wait for it. Files
+    libsndfile reads (FLAC) declare their length: their reader streams them.
+    """
+    from ..io._containers import frame_to_float, open_soundfile
+    from ..io.probe import probe_decoding
+
+    handle = open_soundfile(path)
+    if handle is not None:
+        handle.close()
+        with open_source(path) as reader:
+            for block in reader.blocks(BLOCK_FRAMES):
+                add(block)
+        return reader.info
+    held = _HeldBack(path, add)
+    info = probe_decoding(path, lambda frame: held.process(frame_to_float(frame)))
+    held.finish(info.num_frames)
+    return info
+
+
+class _HeldBack:
+    """Passes decoded chunks on in blocks of BLOCK_FRAMES, holding back the last frames until the length is known.
+
+    The decoder's chunks are checked finite as :func:`audiokit.io.read` checks them.
+    """
+
+    def __init__(self, path: Path, add: Callable[[np.ndarray], Any]) -> None:
+        self._path, self._add = path, add
+        self._parts: list[np.ndarray] = []
+        self._frames = 0
+        self._passed = 0
+
+    def process(self, chunk: np.ndarray) -> None:
+        if not np.isfinite(chunk).all():
+            raise FormatError(f"{self._path}: decoding gave NaN or infinite samples near frame "
+                              f"{self._passed + self._frames}; the rendition is corrupt: build the ladder again")
+        self._parts.append(chunk)
+        self._frames += chunk.shape[1]
+        if self._frames >= _LENGTH_HOLDBACK_FRAMES + BLOCK_FRAMES:
+            joined = np.concatenate(self._parts, axis=1)
+            self._add(joined[:, :BLOCK_FRAMES])
+            self._passed += BLOCK_FRAMES
+            self._parts, self._frames = [joined[:, BLOCK_FRAMES:]], self._frames - BLOCK_FRAMES
+
+    def finish(self, num_frames: int) -> None:
+        """Pass on what is held, up to ``num_frames`` in all."""
+        if num_frames < self._passed:
+            raise FormatError(f"{self._path}: its edit list trims the decode to {num_frames} frames, more than "
+                              f"the {_LENGTH_HOLDBACK_FRAMES} held back for it; the rendition is corrupt: build "
+                              "the ladder again")
+        rest = np.concatenate(self._parts, axis=1)[:, :num_frames - self._passed] if self._parts else None
+        self._parts, self._frames = [], 0
+        if rest is not None:
+            for start in range(0, rest.shape[1], BLOCK_FRAMES):
+                self._add(rest[:, start:start + BLOCK_FRAMES])
+            self._passed += rest.shape[1]
 
 
 def _or_inf(value: float | None) -> float:
