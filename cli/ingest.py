@@ -48,7 +48,7 @@ __all__ = ["COMMANDS", "ingest"]
 @click.option("--track-timeout", "track_timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Stop a track that runs longer than this: its worker is killed, the track "
                                       "fails and the batch goes on [default: max(600, 10 x its duration); inf: no "
-                                      "limit]. With --jobs 1 a limit runs the tracks in a worker process.")
+                                      "limit]. Only --jobs 1 with inf runs the tracks in the ingest process.")
 @click.option("--force/--no-force", default=False, help="Redo tracks that are already complete (and failed ones).")
 @click.option("--retry-failed/--no-retry-failed", default=False,
               help="Retry inputs that failed before with the same content and settings (skipped otherwise).")

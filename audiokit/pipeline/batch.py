@@ -139,7 +139,8 @@ def ingest(inputs: str | os.PathLike[str] | Sequence[str], out_dir: str | os.Pat
     out_dir : str or os.PathLike
     options : IngestOptions
     jobs : int, optional
-        Local worker processes (default: the number of cores; 1 runs in-process). Ignored by ``ray``.
+        Local worker processes (default: the number of cores; 1 with ``track_timeout_s=math.inf`` runs in
+        this process). Ignored by ``ray``.
     force : bool
         Redo tracks that are already complete, and retry remembered failures.
     retry_failed : bool
