@@ -27,6 +27,7 @@ renamed at the end: an error leaves nothing in ``out_dir``, and a complete
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import json
@@ -525,22 +526,15 @@ class _Ladder:
 def _decode_into(path: Path, add: Callable[[np.ndarray], Any]) -> MediaInfo:
     """Decode a rendition once, handing its blocks to ``add``; what :func:`audiokit.probe` says of it.
 
-    A file PyAV decodes is probed and read in the same decode
-    (:func:`audiokit.io.probe.probe_decoding`): its exact length (an MP4 edit
-    list's end trims the AAC padding) is known only at the end, so the last
-    :data:`_LENGTH_HOLDBACK_FRAMES` decoded frames wait for it. Files
-    libsndfile reads (FLAC) declare their length: their reader streams them.
+    Probing and reading share the one decode
+    (:func:`audiokit.io.probe.probe_decoding`; every rendition's codec is one
+    PyAV decodes). The exact length is known only at the end (an MP4 edit
+    list's end trims the AAC padding), so the last
+    :data:`_LENGTH_HOLDBACK_FRAMES` decoded frames wait for it.
     """
-    from ..io._containers import frame_to_float, open_soundfile
+    from ..io._containers import frame_to_float
     from ..io.probe import probe_decoding
 
-    handle = open_soundfile(path)
-    if handle is not None:
-        handle.close()
-        with open_source(path) as reader:
-            for block in reader.blocks(BLOCK_FRAMES):
-                add(block)
-        return reader.info
     held = _HeldBack(path, add)
     info = probe_decoding(path, lambda frame: held.process(frame_to_float(frame)))
     held.finish(info.num_frames)
@@ -555,7 +549,7 @@ class _HeldBack:
 
     def __init__(self, path: Path, add: Callable[[np.ndarray], Any]) -> None:
         self._path, self._add = path, add
-        self._parts: list[np.ndarray] = []
+        self._parts: collections.deque[np.ndarray] = collections.deque()
         self._frames = 0
         self._passed = 0
 
@@ -566,10 +560,21 @@ class _HeldBack:
         self._parts.append(chunk)
         self._frames += chunk.shape[1]
         if self._frames >= _LENGTH_HOLDBACK_FRAMES + BLOCK_FRAMES:
-            joined = np.concatenate(self._parts, axis=1)
-            self._add(joined[:, :BLOCK_FRAMES])
-            self._passed += BLOCK_FRAMES
-            self._parts, self._frames = [joined[:, BLOCK_FRAMES:]], self._frames - BLOCK_FRAMES
+            self._pass(BLOCK_FRAMES)
+
+    def _pass(self, frames: int) -> None:
+        """Join the first ``frames`` held frames (only the chunks they span) and pass them on."""
+        taken, count = [], 0
+        while count < frames:
+            part = self._parts.popleft()
+            taken.append(part)
+            count += part.shape[1]
+        if count > frames:  # the last chunk straddles the cut: its rest stays first in line
+            self._parts.appendleft(taken[-1][:, frames - count:])
+            taken[-1] = taken[-1][:, :frames - count]
+        self._add(taken[0] if len(taken) == 1 else np.concatenate(taken, axis=1))
+        self._frames -= frames
+        self._passed += frames
 
     def finish(self, num_frames: int) -> None:
         """Pass on what is held, up to ``num_frames`` in all."""
@@ -577,12 +582,12 @@ class _HeldBack:
             raise FormatError(f"{self._path}: its edit list trims the decode to {num_frames} frames, more than "
                               f"the {_LENGTH_HOLDBACK_FRAMES} held back for it; the rendition is corrupt: build "
                               "the ladder again")
-        rest = np.concatenate(self._parts, axis=1)[:, :num_frames - self._passed] if self._parts else None
-        self._parts, self._frames = [], 0
-        if rest is not None:
-            for start in range(0, rest.shape[1], BLOCK_FRAMES):
-                self._add(rest[:, start:start + BLOCK_FRAMES])
-            self._passed += rest.shape[1]
+        rest = min(num_frames - self._passed, self._frames)
+        while rest:
+            self._pass(min(rest, BLOCK_FRAMES))
+            rest = min(num_frames - self._passed, self._frames)
+        self._parts.clear()
+        self._frames = 0
 
 
 def _or_inf(value: float | None) -> float:
