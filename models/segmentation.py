@@ -19,8 +19,10 @@ Every decision lands on the shared analysis frames (23.2 ms hop, see
    (the end is where that stretch began), and regions under
    :data:`VAD_MIN_SPEECH_S` are dropped. The caller may hand in the 16 kHz
    signal and its scores, computed once per track (the ingest pipeline does,
-   for its speech and transcript stages too); otherwise they are computed
-   here from the analysis signal.
+   for its speech and transcript stages too; its signal is a
+   :class:`~audiokit.models.whisper.vad.Mono16kFile` on disk, of which only
+   the tagged windows are read); otherwise they are computed here from the
+   analysis signal.
 3. **music**: the MTT_musicnn tagger's per-3 s timeline, computed only for the
    patches that hold a stretch of at least 0.25 s that is neither silent nor
    speech (a shorter stretch joins its neighbour whatever its label); a patch is music when
@@ -56,7 +58,7 @@ from audiokit.analysis.segments import (
 from audiokit.errors import ParameterError
 
 from ._registry import require
-from .whisper.vad import FRAME_SAMPLES, PAUSE_THRESHOLD, SPEECH_THRESHOLD, VAD_SAMPLE_RATE
+from .whisper.vad import FRAME_SAMPLES, PAUSE_THRESHOLD, SPEECH_THRESHOLD, VAD_SAMPLE_RATE, Mono16kFile
 
 if TYPE_CHECKING:
     from .tagging import TagResult
@@ -114,15 +116,15 @@ def _music_columns(labels: Sequence[str]) -> list[int]:
     return [list(labels).index(name) for name in MUSIC_TAGS]
 
 
-def _music_scores(mono_16k: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+def _music_scores(mono_16k: np.ndarray | Mono16kFile, times_s: np.ndarray) -> np.ndarray:
     """Music score (max over MUSIC_TAGS) of the tagger patch holding each of ``times_s``.
 
     Patches lie on the grid the tagger uses on the whole signal (3 s,
     non-overlapping, from 0); the tagger drops a trailing part shorter than a
     patch, so that tail gets one more patch, the signal's last 3 s, and the
     times in it read that patch. Only the patches some time falls in are
-    tagged, one ``tag()`` call per run of consecutive patches: a speech episode
-    tags its pauses, not its speech. A run's first log-mel frame sees
+    tagged, one ``tag()`` call per run of consecutive patches, on that run's
+    window of the signal alone: a speech episode tags its pauses, not its speech. A run's first log-mel frame sees
     reflect padding instead of the 16 ms of signal before it, the one
     difference from tagging the whole signal.
     """
@@ -137,13 +139,14 @@ def _music_scores(mono_16k: np.ndarray, times_s: np.ndarray) -> np.ndarray:
         result = tag(Audio(samples, VAD_SAMPLE_RATE), model=MUSIC_MODEL, top_k=1)
         return result.timeline[:, _music_columns(result.labels)].max(axis=1)
 
-    whole = (1 + mono_16k.size // TAG_HOP) // PATCH_FRAMES  # patches of the tagger's grid
+    size = len(mono_16k)
+    whole = (1 + size // TAG_HOP) // PATCH_FRAMES  # patches of the tagger's grid
     if whole == 0:  # shorter than one patch: the tagger repeat-pads the signal into one
-        return np.full(times_s.size, scores_of(mono_16k)[0])
+        return np.full(times_s.size, scores_of(mono_16k[:])[0])
     starts = np.arange(whole) * PATCH_DURATION_S
     tail_samples = TAG_FFT + (PATCH_FRAMES - 1) * TAG_HOP
-    if mono_16k.size > tail_samples and mono_16k.size / VAD_SAMPLE_RATE - whole * PATCH_DURATION_S > MIN_TAIL_S:
-        starts = np.append(starts, (mono_16k.size - tail_samples) / VAD_SAMPLE_RATE)
+    if size > tail_samples and size / VAD_SAMPLE_RATE - whole * PATCH_DURATION_S > MIN_TAIL_S:
+        starts = np.append(starts, (size - tail_samples) / VAD_SAMPLE_RATE)
     patch = np.clip(np.searchsorted(starts, times_s, side="right") - 1, 0, starts.size - 1)
     scores = np.zeros(starts.size, np.float32)
     needed = np.unique(patch)
@@ -168,10 +171,12 @@ class LearnedSegmenter:
         has it (the ingest pipeline's tags stage): the tagger is this method's
         main cost, so passing it saves running it twice. Its last patch covers
         the tail.
-    mono_16k : np.ndarray [shape=(n,), dtype=float32], optional
+    mono_16k : np.ndarray [shape=(n,), dtype=float32] or Mono16kFile, optional
         The same signal at 16 kHz mono, decoded from the source
-        (:func:`audiokit.models.whisper.vad.mono_16k`), when the caller has
-        it; by default the analysis signal is resampled to 16 kHz.
+        (:func:`audiokit.models.whisper.vad.mono_16k`, or
+        :func:`~audiokit.models.whisper.vad.spill_mono_16k`'s file, read in
+        windows), when the caller has it; by default the analysis signal is
+        resampled to 16 kHz.
     speech_probabilities : np.ndarray [shape=(frames,), dtype=float32], optional
         Silero VAD's probability of each 32 ms frame of that 16 kHz signal
         (:func:`audiokit.models.whisper.vad.speech_probabilities`), when the
@@ -197,8 +202,8 @@ class LearnedSegmenter:
 
     #: MTT_musicnn's TagResult on the same signal, or None to run the tagger where it is needed
     tags: TagResult | None = None
-    #: the signal at 16 kHz mono, or None to resample the analysis signal
-    mono_16k: np.ndarray | None = None
+    #: the signal at 16 kHz mono (in memory or in a file), or None to resample the analysis signal
+    mono_16k: np.ndarray | Mono16kFile | None = None
     #: Silero VAD's probability per 512-sample frame of the 16 kHz signal, or None to run the VAD
     speech_probabilities: np.ndarray | None = None
 
@@ -209,7 +214,7 @@ class LearnedSegmenter:
             raise ParameterError(f"tags come from {self.tags.model!r}; expected a {MUSIC_MODEL!r} TagResult")
         for name in ("mono_16k", "speech_probabilities"):
             value = getattr(self, name)
-            if value is not None and np.ndim(value) != 1:
+            if value is not None and not isinstance(value, Mono16kFile) and np.ndim(value) != 1:
                 raise ParameterError(f"{name} has shape {np.shape(value)}; expected one dimension, (n,)")
         if self.mono_16k is not None and self.speech_probabilities is not None:
             frames = -(-len(self.mono_16k) // FRAME_SAMPLES)

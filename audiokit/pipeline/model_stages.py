@@ -2,26 +2,37 @@
 
 Each takes the :class:`TrackContext` and returns the JSON-ready value it adds
 to the manifest under its own key, like the core stages in :mod:`.stages`.
-None decodes the whole track at its own rate but moderation (its audio checks
-read the programme as delivered: :meth:`TrackContext.require_audio`, decoded on
-first use); the analysis streams the file itself. Each has a ``load`` step
-that loads its model once per worker before the first track.
+Each has a ``load`` step that loads its model once per worker before the
+first track.
 
-The model front end is shared, per track: the 16 kHz mono signal
-(:func:`audiokit.models.whisper.vad.mono_16k`, streamed from the file) is made once and feeds the
-taggers, the learned segmenter and the transcriber, and Silero VAD scores it
-once (:func:`audiokit.models.whisper.vad.speech_probabilities`) for the speech
-stage, the segmenter and the transcriber's chunking. Both are cached in
-:attr:`TrackContext.shared` by whichever stage needs them first.
+No model stage holds the track, or any signal as long as the track, in memory:
+memory is set by block and batch sizes, never by duration. The analysis and
+moderation's audio checks stream the file itself (the checks read the
+programme as delivered). The model front end is shared, per track: the 16 kHz
+mono signal is decoded once, block by block, into a temporary file
+(:func:`audiokit.models.whisper.vad.spill_mono_16k`: 64 kB a second of input,
+in ``$TMPDIR``, removed with the track's context) that the taggers and the
+transcriber stream as an ordinary audio file and the learned segmenter reads
+in windows (the tagger's patches it still has to score). Silero VAD scores it
+once, window by window (:func:`audiokit.models.whisper.vad.speech_probabilities`),
+for the speech stage, the segmenter and the transcriber's chunking, whose
+chunker keeps only the speech window it is assembling. Both are cached in
+:attr:`TrackContext.shared` by whichever stage needs them first. Each result
+equals what the tool says run alone on the track.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..audio import Audio
 from ..errors import MissingDependencyError
 from .context import Stage, StageSkipped, TrackContext
+
+if TYPE_CHECKING:
+    from ..models.whisper.vad import Mono16kFile
 
 __all__ = ["MODEL_STAGES", "SPEECH_DOMINANT_RATIO", "TAG_MODELS", "TRANSCRIPT_BACKEND"]
 
@@ -38,17 +49,17 @@ _MONO_16K = "mono_16k"
 _SPEECH_PROBABILITIES = "speech_probabilities"
 
 
-def _mono_16k(context: TrackContext) -> np.ndarray:
-    """The track at 16 kHz mono, shape (n,), float32: made on first use, then shared."""
+def _mono_16k(context: TrackContext) -> Mono16kFile:
+    """The track at 16 kHz mono in a temporary file: made on first use, then shared; removed with the context."""
     if _MONO_16K not in context.shared:
-        from ..models.whisper.vad import mono_16k
+        from ..models.whisper.vad import spill_mono_16k
 
-        context.shared[_MONO_16K] = mono_16k(context.path)  # streamed from the file: no whole decode
+        context.shared[_MONO_16K] = spill_mono_16k(context.path)  # streamed from the file to disk
     return context.shared[_MONO_16K]
 
 
 def _speech_probabilities(context: TrackContext) -> np.ndarray:
-    """Silero VAD's speech probability per 32 ms frame of :func:`_mono_16k`: one pass per track."""
+    """Silero VAD's speech probability per 32 ms frame of :func:`_mono_16k`: one windowed pass per track."""
     if _SPEECH_PROBABILITIES not in context.shared:
         from ..models.whisper.vad import speech_probabilities
 
@@ -56,19 +67,13 @@ def _speech_probabilities(context: TrackContext) -> np.ndarray:
     return context.shared[_SPEECH_PROBABILITIES]
 
 
-def _mono_16k_audio(context: TrackContext) -> Audio:
-    from ..models.whisper.vad import VAD_SAMPLE_RATE
-
-    return Audio(_mono_16k(context)[np.newaxis], VAD_SAMPLE_RATE)
-
-
 def _tags(context: TrackContext) -> dict:
     from ..models import tag
 
     sections = {}
     # One call: both models run on one front end (one mel spectrogram) of the shared 16 kHz signal,
-    # which is what tag() would resample the track to.
-    results = tag(_mono_16k_audio(context), model=list(TAG_MODELS), top_k=TAG_TOP_K)
+    # which is what tag() would resample the track to; it streams the file like any input.
+    results = tag(_mono_16k(context).path, model=list(TAG_MODELS), top_k=TAG_TOP_K)
     for model, result in zip(TAG_MODELS, results, strict=True):
         context.tag_results[model] = result
         document = result.to_dict()
@@ -129,9 +134,10 @@ def _transcript(context: TrackContext) -> dict:
     from ..models import transcribe
     from ..models.whisper.writers import write_transcript
 
-    # the shared 16 kHz signal is what transcribe() decodes the track to, and its VAD scores cut the
-    # same chunks the transcriber's own Silero pass would
-    segments, info = transcribe(_mono_16k_audio(context), backend=TRANSCRIPT_BACKEND,
+    # the shared 16 kHz signal is what transcribe() decodes the track to (it streams the file, keeping
+    # only the chunk it assembles), and its VAD scores cut the same chunks the transcriber's own Silero
+    # pass would
+    segments, info = transcribe(_mono_16k(context).path, backend=TRANSCRIPT_BACKEND,
                                 speech_probabilities=_speech_probabilities(context))
     segments = list(segments)
     folder = context.work_dir / "transcript"
@@ -155,13 +161,14 @@ def _moderation(context: TrackContext) -> dict:
 
     transcript = context.results.get("transcript")
     speech = context.results.get("speech") or {}
-    # the policy also picks the delivery spec the audio is checked against (music: spotify, speech: podcast)
+    # the policy also picks the delivery spec the audio is checked against (music: spotify, speech: podcast);
+    # the checks stream the file as delivered
     if transcript is not None:  # speech: podcast policy on the transcript just written
-        result = moderate(context.require_audio(), transcript=context.work_dir / transcript["paths"]["json"], policy="podcast")
+        result = moderate(context.path, transcript=context.work_dir / transcript["paths"]["json"], policy="podcast")
     elif speech.get("speech_dominant"):  # speech nobody transcribed: audio checks against the podcast spec
-        result = moderate(context.require_audio(), transcribe=False, policy="podcast")
+        result = moderate(context.path, transcribe=False, policy="podcast")
     else:  # music: audio checks against the music spec, the music policy
-        result = moderate(context.require_audio(), transcribe=False, policy="music")
+        result = moderate(context.path, transcribe=False, policy="music")
     document = result.to_dict()
     context.results["flags"] = document["flags"]
     context.results["explicit"] = document["explicit"] if transcript is not None else None

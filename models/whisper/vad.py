@@ -20,12 +20,22 @@ and of the whole-signal helpers other model stages share:
 once; :func:`speech_chunks` (``probabilities=``) and the learned segmenter
 (:mod:`audiokit.models.segmentation`) take those scores instead of running
 Silero again.
+
+For a long track the shared signal is not held in memory: :func:`spill_mono_16k`
+writes the same samples, block by block as they are decoded, to a temporary
+32-bit float RF64 WAV (:class:`Mono16kFile`, 64 kB a second of input), which
+the tagger and the transcriber open as an ordinary file and the VAD and the
+segmenter read in windows. Reads go through the page cache, so the signal
+never counts in the process's resident memory (a memory map's pages would,
+once touched).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import tempfile
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -54,7 +64,9 @@ __all__ = [
     "KnownSpeech",
     "SpeechChunker",
     "speech_chunks",
+    "Mono16kFile",
     "mono_16k",
+    "spill_mono_16k",
     "speech_probabilities",
 ]
 
@@ -433,12 +445,27 @@ def speech_chunks(
     yield from chunker.flush(detector.flush())
 
 
+def _mono_16k_blocks(source: AudioSource) -> Iterator[np.ndarray]:
+    """``source`` at 16 kHz mono in blocks of :data:`DECODE_BLOCK_SAMPLES`, shape (n,), float32.
+
+    What the transcriber and the tagger decode: :meth:`audiokit.io.AudioReader.resampled_to`,
+    then :func:`audiokit.channels.to_mono`.
+    """
+    from audiokit.channels import to_mono
+    from audiokit.io.source import open_source
+
+    with open_source(source) as reader, reader.resampled_to(VAD_SAMPLE_RATE) as resampled:
+        for block in resampled.blocks(DECODE_BLOCK_SAMPLES):
+            yield to_mono(block)[0]
+
+
 def mono_16k(source: AudioSource) -> np.ndarray:
-    """The whole of ``source`` at 16 kHz, mono: what :func:`~audiokit.models.transcribe` decodes.
+    """The whole of ``source`` at 16 kHz, mono, in memory: what :func:`~audiokit.models.transcribe` decodes.
 
     Decoded and resampled block by block (:meth:`audiokit.io.AudioReader.resampled_to`),
     then folded to mono (:func:`audiokit.channels.to_mono`), as the transcriber and
     the tagger do, so their results on this signal equal their results on ``source``.
+    For a long source, :func:`spill_mono_16k` keeps the same samples on disk instead.
 
     Parameters
     ----------
@@ -456,21 +483,149 @@ def mono_16k(source: AudioSource) -> np.ndarray:
     >>> mono_16k(Audio(np.zeros((2, 44100), np.float32), 44100)).shape
     (16000,)
     """
-    from audiokit.channels import to_mono
-    from audiokit.io.source import open_source
-
-    with open_source(source) as reader, reader.resampled_to(VAD_SAMPLE_RATE) as resampled:
-        blocks = [to_mono(block)[0] for block in resampled.blocks(DECODE_BLOCK_SAMPLES)]
+    blocks = list(_mono_16k_blocks(source))
     return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
 
-def speech_probabilities(samples: np.ndarray) -> np.ndarray:
+class Mono16kFile:
+    """A 16 kHz mono signal in a temporary 32-bit float WAV, read back in windows.
+
+    Made by :func:`spill_mono_16k`. :attr:`path` is an ordinary audio file
+    (RF64, so past 4 GB too) that :func:`~audiokit.models.transcribe` and
+    :func:`~audiokit.models.tag` stream like any other; :meth:`read` and
+    slicing return one window as an array, :meth:`blocks` the whole signal
+    in blocks. The file is removed by :meth:`close`, by leaving a ``with``
+    block, or when the object is garbage-collected.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The WAV, which this object now owns.
+    num_samples : int
+        Its length, samples at 16 kHz.
+    """
+
+    def __init__(self, path: Path, num_samples: int) -> None:
+        self.path = path
+        self.num_samples = num_samples
+        self._remove = weakref.finalize(self, _remove_file, path)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the signal, seconds."""
+        return self.num_samples / VAD_SAMPLE_RATE
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Samples ``start`` to ``stop`` (clipped to the signal), shape (stop - start,), float32.
+
+        Raises
+        ------
+        ParameterError
+            If the file was closed.
+        """
+        import soundfile
+
+        if not self._remove.alive:
+            raise ParameterError(f"{self.path} was closed; spill the source again with spill_mono_16k()")
+        start, stop, _ = slice(start, stop).indices(self.num_samples)
+        if stop <= start:
+            return np.zeros(0, np.float32)
+        with soundfile.SoundFile(self.path) as handle:
+            handle.seek(start)
+            return handle.read(stop - start, dtype="float32")
+
+    def __getitem__(self, window: slice) -> np.ndarray:
+        """``signal[a:b]``: :meth:`read` of a window (negative bounds count from the end, as for arrays).
+
+        Raises
+        ------
+        ParameterError
+            For an index that is not a slice with step 1.
+        """
+        if not isinstance(window, slice) or window.step not in (None, 1):
+            raise ParameterError(f"Mono16kFile takes a slice with step 1, not {window!r}; read() it into memory first")
+        return self.read(window.start or 0, window.stop)
+
+    def blocks(self, num_samples: int = DECODE_BLOCK_SAMPLES) -> Iterator[np.ndarray]:
+        """Yield the signal in blocks of ``num_samples`` (shape (n,), float32); the last may be shorter."""
+        for start in range(0, self.num_samples, num_samples):
+            yield self.read(start, start + num_samples)
+
+    def close(self) -> None:
+        """Remove the file (again: a no-op)."""
+        self._remove()
+
+    def __enter__(self) -> Mono16kFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Mono16kFile({os.fspath(self.path)!r}, num_samples={self.num_samples})"
+
+
+def _remove_file(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def spill_mono_16k(source: AudioSource, *, directory: str | os.PathLike | None = None) -> Mono16kFile:
+    """:func:`mono_16k` of ``source`` written to a temporary file as it is decoded: memory stays one block.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or audiokit.Audio
+    directory : str or os.PathLike, optional
+        Where the temporary WAV goes; default: Python's temporary directory
+        (``$TMPDIR``, else ``/tmp``).
+
+    Returns
+    -------
+    Mono16kFile
+        The samples of ``mono_16k(source)``, bit for bit.
+
+    Raises
+    ------
+    FormatError
+        If the source cannot be decoded (no file is left behind).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audiokit import Audio
+    >>> with spill_mono_16k(Audio(np.full((2, 44100), 0.25, np.float32), 44100)) as signal:
+    ...     len(signal), signal[:3].tolist()
+    (16000, [0.25, 0.25, 0.25])
+    """
+    import soundfile
+
+    handle, name = tempfile.mkstemp(prefix="audiokit-mono16k-", suffix=".wav", dir=directory)
+    os.close(handle)
+    path = Path(name)
+    try:
+        num_samples = 0
+        with soundfile.SoundFile(path, "w", VAD_SAMPLE_RATE, 1, subtype="FLOAT", format="RF64") as output:
+            for block in _mono_16k_blocks(source):
+                output.write(block)
+                num_samples += block.shape[0]
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return Mono16kFile(path, num_samples)
+
+
+def speech_probabilities(samples: np.ndarray | Mono16kFile) -> np.ndarray:
     """Silero VAD's speech probability of every 32 ms frame of a whole 16 kHz mono signal.
 
     Parameters
     ----------
-    samples : np.ndarray [shape=(n,)]
-        16 kHz mono (:func:`mono_16k`).
+    samples : np.ndarray [shape=(n,)] or Mono16kFile
+        16 kHz mono (:func:`mono_16k`, or :func:`spill_mono_16k`'s file, which
+        is scored window by window with the detector's state carried: the same
+        probabilities).
 
     Returns
     -------
@@ -478,6 +633,9 @@ def speech_probabilities(samples: np.ndarray) -> np.ndarray:
         One probability per 512-sample frame; the last partial frame is zero-padded.
     """
     detector = SpeechDetector()
+    if isinstance(samples, Mono16kFile):
+        scores = [detector.process(block) for block in samples.blocks()]
+        return np.concatenate([*scores, detector.flush()])
     return np.concatenate([detector.process(samples), detector.flush()])
 
 

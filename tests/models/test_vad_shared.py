@@ -1,10 +1,10 @@
 """One 16 kHz signal and one Silero VAD pass, shared: ``mono_16k``, ``speech_probabilities`` and their consumers.
 
-The ingest pipeline decodes a track to 16 kHz mono once, scores it with
-Silero VAD once, and hands both to the tagger, the learned segmenter and the
-transcriber's chunker. These tests check that each consumer then computes what
-it computes on its own from the source: the same samples, bit for bit, the
-same chunks and the same segments.
+The ingest pipeline decodes a track to 16 kHz mono once, into a temporary
+file (``spill_mono_16k``), scores it with Silero VAD once, and hands both to
+the tagger, the learned segmenter and the transcriber's chunker. These tests
+check that each consumer then computes what it computes on its own from the
+source: the same samples, bit for bit, the same chunks and the same segments.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 import audiokit
 from audiokit.analysis import analyze
-from audiokit.errors import ParameterError
+from audiokit.errors import FormatError, ParameterError
 from audiokit.io.resample import output_length
 from audiokit.models.segmentation import LearnedSegmenter
 from audiokit.models.tagging import tagger
@@ -28,6 +28,7 @@ from audiokit.models.whisper.vad import (
     mono_16k,
     speech_chunks,
     speech_probabilities,
+    spill_mono_16k,
 )
 
 FRONT_CENTER = Path("/usr/share/sounds/alsa/Front_Center.wav")
@@ -125,3 +126,50 @@ def test_a_segmenter_given_its_signal_spares_the_analysis_pass_collecting_one(vo
     with_signal = analyze(voices, segmenter=given).segments
     assert seen == [0]
     assert with_signal.to_dict() == analyze(voices, segmenter=LearnedSegmenter()).segments.to_dict()
+
+
+def test_the_spilled_signal_is_mono_16k_on_disk_read_in_windows(voices, tmp_path):
+    samples = mono_16k(voices)
+    with spill_mono_16k(voices, directory=tmp_path) as signal:
+        assert len(signal) == samples.size and signal.path.parent == tmp_path
+        np.testing.assert_array_equal(signal.read(), samples)
+        np.testing.assert_array_equal(signal[1000:23456], samples[1000:23456])
+        np.testing.assert_array_equal(signal[-777:], samples[-777:])
+        assert signal[samples.size : samples.size + 10].size == 0
+        np.testing.assert_array_equal(np.concatenate(list(signal.blocks(10_000))), samples)
+        # an ordinary audio file: what the transcriber and the tagger decode of it is the signal itself
+        blocks, duration_s = transcriber_blocks(signal.path)
+        np.testing.assert_array_equal(np.concatenate(list(blocks)), samples)
+        assert duration_s == samples.size / 16000
+        np.testing.assert_array_equal(np.concatenate(list(tagger._mono_blocks(signal.path))), samples)
+        # scored window by window, with the detector's state carried: the same probabilities
+        np.testing.assert_array_equal(speech_probabilities(signal), speech_probabilities(samples))
+        with pytest.raises(ParameterError, match="slice with step 1"):
+            signal[5]
+        path = signal.path
+    assert not path.exists()
+    with pytest.raises(ParameterError, match="was closed"):
+        signal.read()
+    forgotten = spill_mono_16k(voices, directory=tmp_path)
+    path = forgotten.path
+    del forgotten  # garbage-collected: its file goes too
+    assert not path.exists()
+
+
+def test_spilling_a_damaged_file_leaves_nothing_behind(tmp_path):
+    damaged = tmp_path / "damaged.wav"
+    damaged.write_bytes(FRONT_CENTER.read_bytes()[:44] + b"not audio")
+    with pytest.raises(FormatError):
+        spill_mono_16k(damaged, directory=tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["damaged.wav"]
+
+
+def test_segmenter_reading_the_spilled_signal_in_windows_equals_the_array(tmp_path):
+    """On music the segmenter tags the undecided stretches' windows of the signal: read from the file, the same."""
+    samples = mono_16k(EXAMPLE)
+    probabilities = speech_probabilities(samples)
+    with spill_mono_16k(EXAMPLE, directory=tmp_path) as signal:
+        from_file = analyze(EXAMPLE, segmenter=LearnedSegmenter(mono_16k=signal, speech_probabilities=probabilities))
+    in_memory = analyze(EXAMPLE, segmenter=LearnedSegmenter(mono_16k=samples, speech_probabilities=probabilities))
+    assert from_file.segments.to_dict() == in_memory.segments.to_dict()
+    assert any(segment.label == "music" for segment in from_file.segments.segments)
