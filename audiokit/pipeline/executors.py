@@ -68,7 +68,7 @@ def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tupl
               force: bool = False, jobs: int = 1, known_failures: Mapping[str, dict] | None = None,
               on_note: Callable[[str], None] | None = None, max_duration_s: float | None = None,
               track_timeout_s: float | None = None) -> None:
-    """Run every track in a pool of ``jobs`` worker processes, or in this process when no time limit is set.
+    """Run every track in a pool of ``jobs`` worker processes (``jobs == 1`` with no time limit: in this process).
 
     ``known_failures`` (``{track_id: failure}``) are not redone and inputs longer than
     ``max_duration_s`` are refused (see :func:`.track.start_track`); ``on_note`` receives one-line
@@ -364,11 +364,12 @@ def _worker_main(connection: Connection, warm: bool, out_dir: str, settings: dic
                  track_timeout_s: float | None) -> None:
     """A worker: run the tracks the driver sends until it sends None, or the driver is gone.
 
-    With ``warm`` it first compiles or loads every kernel (:func:`.warmup.warm_kernels`) and sends ``("warm",
-    None)``, or ``("warm", reason)`` and exits when that raised.
-    It sends ``("deadline", deadline_s, limit_s)`` as it begins a track and as the track's deadline is set or
-    moved (None, None while it waits for another process's claim), then ``("result", TrackResult)``. SIGTERM (its track ran past its
-    deadline) exits through SystemExit, so the track removes its partial folder and claim on the way out.
+    With ``warm`` it first compiles or loads every kernel (:func:`.warmup.warm_kernels`) and sends
+    ``("warm", None)``, or ``("warm", reason)`` and exits when that raised. It sends ``("deadline",
+    deadline_s, limit_s)`` as it begins a track and as the track's deadline is set or moved (None, None
+    while it waits for another process's claim), then ``("result", TrackResult)``. SIGTERM (its track ran
+    past its deadline) exits through SystemExit, so the track removes its partial folder and claim on the
+    way out.
     """
     _exit_with_parent()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -378,7 +379,7 @@ def _worker_main(connection: Connection, warm: bool, out_dir: str, settings: dic
         try:
             warm_kernels(first_try=True)
         except Exception as error:  # a corrupt cache raises about as often as it crashes: the driver repairs it
-            connection.send(("warm", f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
+            connection.send(("warm", f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"))
             return
         connection.send(("warm", None))
 
