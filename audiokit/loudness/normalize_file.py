@@ -1,19 +1,26 @@
 """Normalize a file into another in bounded memory: :func:`normalize_file`.
 
-The programme is never held whole: each pass decodes it block by block. One
-pass measures the input; in ``limit`` mode each gain step of
-:func:`.normalize._iterate_gain` is one more pass through the streaming
-limiter (usually two to four; a rare true-peak overshoot adds one); a last
-pass writes the output atomically and measures it. The output is the one
-:func:`.normalize.normalize` gives on the whole decoded signal, sample for
-sample: the meter and the limiter carry their state between blocks.
+The programme is never held whole: each pass decodes it block by block and
+feeds the blocks to consumers through the streaming engine
+(:func:`audiokit.transcode.engine.run_pass`). One pass measures the input; in
+``limit`` mode each gain step of :func:`.normalize._iterate_gain` is one more
+pass through the streaming limiter (usually two to four; a rare true-peak
+overshoot adds one); a last pass writes the output atomically and measures
+what it hands the encoder, and the written file is decoded and measured. The
+encoder runs in a :class:`~audiokit.transcode.engine.BlockWorker` thread, so
+encoding (PyAV releases the GIL) overlaps the decode, the gain and the
+limiter. The output is the one :func:`.normalize.normalize` gives on the whole
+decoded signal, sample for sample: the meter and the limiter carry their state
+between blocks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +39,9 @@ from .truepeak import TruePeakMeter
 if TYPE_CHECKING:
     from ..channels import ChannelLayout
     from ..io.probe import MediaInfo
+    from ..io.writer import AudioWriter
     from ..transcode.cover import CoverArt
+    from ..transcode.engine import BlockConsumer, BlockWorker
 
 __all__ = ["CEILING_TOLERANCE_DB", "measure_file", "measure_files", "normalize_file", "output_options"]
 
@@ -111,17 +120,101 @@ def file_layout(info: MediaInfo) -> str | None:
     return info.channel_layout if info.channel_layout in LAYOUTS else None
 
 
-def _meter_file(path: str | os.PathLike[str], channel_layout: ChannelLayout | None, block_frames: int) -> LoudnessMeter:
+class _Feed:
+    """A consumer that hands each block to ``add`` (a meter, a progress count); nothing to flush."""
+
+    def __init__(self, add: Callable[[np.ndarray], object]) -> None:
+        self._add = add
+
+    def process(self, block: np.ndarray) -> None:
+        """Hand the block on."""
+        self._add(block)
+
+    def flush(self) -> None:
+        """Nothing is buffered: the owner reads its result after the pass."""
+
+
+def _progress_feed(progress: Callable[[float], None] | None, sample_rate: int) -> list[_Feed]:
+    """The consumers that report each block's seconds of audio to ``progress`` (none without it)."""
+    if progress is None:
+        return []
+    return [_Feed(lambda block: progress(block.shape[1] / sample_rate))]
+
+
+def _meter_file(path: str | os.PathLike[str], channel_layout: ChannelLayout | None, block_frames: int,
+                progress: Callable[[float], None] | None = None) -> LoudnessMeter:
     from ..io.reader import open as open_audio
+    from ..transcode.engine import run_pass
 
     with open_audio(path) as reader:
         layout = channel_layout if channel_layout is not None else file_layout(reader.info)
         if reader.sample_rate < MIN_SAMPLE_RATE:  # e.g. 1 or 6 kHz files: band-limited, so upsampling is exact
             reader = reader.resampled_to(MIN_SAMPLE_RATE)
         meter = LoudnessMeter(reader.sample_rate, reader.num_channels, channel_layout=layout)
-        for block in reader.blocks(block_frames):
-            meter.process(block)
+        run_pass(reader.blocks(block_frames), [_Feed(meter.process), *_progress_feed(progress, reader.sample_rate)])
     return meter
+
+
+class _Leveller:
+    """The normalizing chain as a pass's consumer: gain, then (limit mode) the streaming limiter, then the sinks.
+
+    Parameters
+    ----------
+    num_channels : int
+    gain_db : float
+        Applied to every source block (:func:`.normalize._apply_gain`).
+    limiter : _LimiterStream or None
+        Limit mode's limiter, fed the gained blocks; its output lags by its
+        look-ahead, and :meth:`flush` drains it.
+    sinks : sequence of BlockConsumer
+        Each gets every non-empty output block (a fresh array, never written
+        again, so a sink in another thread may keep it) and ``flush()``.
+    """
+
+    def __init__(self, num_channels: int, gain_db: float, limiter: _LimiterStream | None,
+                 sinks: Sequence[BlockConsumer]) -> None:
+        self._num_channels, self._gain_db, self.limiter, self._sinks = num_channels, gain_db, limiter, tuple(sinks)
+
+    def process(self, block: np.ndarray) -> None:
+        """Take one source block ``(channels, frames)``."""
+        out = _apply_gain(block, self._gain_db)
+        self._send(out if self.limiter is None else self.limiter.process(out))
+
+    def flush(self) -> None:
+        """Send the limiter's last frames, then flush every sink."""
+        if self.limiter is not None:
+            self._send(self.limiter.process(np.zeros((self._num_channels, 0), np.float32), final=True))
+        for sink in self._sinks:
+            sink.flush()
+
+    def _send(self, out: np.ndarray) -> None:
+        if out.shape[1]:
+            for sink in self._sinks:
+                sink.process(out)
+
+
+def _write_blocks(writer: AudioWriter, blocks: Iterator[np.ndarray]) -> None:
+    """A :class:`BlockWorker`'s work: encode every block of the pass (the pass's owner closes the writer)."""
+    for block in blocks:
+        writer.write(block)
+
+
+def _run_encoding_pass(blocks: Iterator[np.ndarray], consumers: Sequence[BlockConsumer], worker: BlockWorker) -> None:
+    """:func:`run_pass` feeding ``worker``; returns or raises only once the worker's thread has ended.
+
+    The worker's error (e.g. :class:`~audiokit.errors.FormatError` from the
+    encoder) is raised as it was raised in the thread; on an error anywhere
+    the thread is waited for, so nothing writes the output after this returns.
+    """
+    from ..transcode.engine import run_pass
+
+    try:
+        run_pass(blocks, consumers, [worker])
+    except BaseException:
+        with contextlib.suppress(BaseException):  # cancelled, or the error already raising here
+            worker.result()
+        raise
+    worker.result()
 
 
 def measure_files(paths: Sequence[str | os.PathLike[str]], *, channel_layout: ChannelLayout | None = None, block_frames: int = BLOCK_FRAMES) -> AlbumReport:
@@ -205,9 +298,11 @@ def normalize_file(input_path: str | os.PathLike[str], output_path: str | os.Pat
     block_frames : int
         Frames decoded per block; memory does not grow with the duration.
     progress : callable(seconds), optional
-        Called after each decoded block with the seconds of audio it held.
-        A file goes through 2 passes in headroom mode and a few more in limit
-        mode (each encode is decoded again to measure it).
+        Called after each decoded block with the seconds of audio it held, in
+        every pass: the input's measurement, each limiter pass (limit mode),
+        each encode, and each written file decoded back to measure it. A file
+        goes through 3 passes in headroom mode and usually 5 or 6 in limit
+        mode; each extra encode of level matching adds 2.
 
     Returns
     -------
@@ -232,6 +327,7 @@ def normalize_file(input_path: str | os.PathLike[str], output_path: str | os.Pat
     from ..io.reader import open as open_audio
     from ..io.writer import AudioWriter
     from ..transcode.encode import add_metadata_after_muxing, canonical_tags, muxer_metadata
+    from ..transcode.engine import BlockWorker, run_pass
 
     target = _resolve(preset, target_lufs, true_peak_dbtp, mode)
     if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames < 1:
@@ -244,34 +340,34 @@ def normalize_file(input_path: str | os.PathLike[str], output_path: str | os.Pat
     short_codec = _short_codec(output_path, codec)
     cover = _cover_of(info.path) if cover_art and short_codec in _COVER_CODECS else None
     metadata, freeform = muxer_metadata(canonical_tags(info.tags) if tags is None else dict(tags), short_codec, cover)
+    counted = _progress_feed(progress, sample_rate)
 
-    def each_block(process: Callable[[np.ndarray, bool], None]) -> None:
-        """Decode the input once, calling ``process(block, final)``; the last call has an empty block."""
+    def source_pass(consumers: Sequence[BlockConsumer], encoder: BlockWorker | None = None) -> None:
+        """Decode the input once, feeding ``consumers`` (and ``encoder``, through them) and the progress count."""
         with open_audio(input_path) as reader:
-            for block in reader.blocks(block_frames):
-                process(block, False)
-                if progress is not None:
-                    progress(block.shape[1] / sample_rate)
-        process(np.zeros((num_channels, 0), np.float32), True)
+            if encoder is None:
+                run_pass(reader.blocks(block_frames), [*consumers, *counted])
+            else:
+                _run_encoding_pass(reader.blocks(block_frames), [*consumers, *counted], encoder)
 
     def meter() -> LoudnessMeter:
         return LoudnessMeter(sample_rate, num_channels, channel_layout=layout)
 
     source = meter()
-    each_block(lambda block, final: source.process(block))  # validates every sample once
+    source_pass([_Feed(source.process)])  # validates every sample once
     before = source.report(warn=False)
     settings = _settings(sample_rate, LOOKAHEAD_MS, HOLD_MS, RELEASE_MS)
     destination = Path(os.fspath(output_path))
-
-    def limited(gain_db: float, detector_threshold: float, sink: Callable[[np.ndarray], None]) -> _LimiterStream:
-        limiter = _LimiterStream(sample_rate, num_channels, detector_threshold, settings)
-        each_block(lambda block, final: sink(limiter.process(_apply_gain(block, gain_db), final=final)))
-        return limiter
 
     def normalize_to(target: _Target, destination: Path) -> NormalizationReport:
         """Find the gain (and limiter threshold) for ``target``, then encode to ``destination``, measure, match."""
         gain, iterate = _initial_gain(target, before.integrated_lufs, before.true_peak_dbtp)
         threshold = None  # the limiter's detector threshold, once limit mode has found the gain
+
+        def leveller(gain_db: float, detector_threshold: float | None, sinks: Sequence[BlockConsumer]) -> _Leveller:
+            limiter = (None if detector_threshold is None
+                       else _LimiterStream(sample_rate, num_channels, detector_threshold, settings))
+            return _Leveller(num_channels, gain_db, limiter, sinks)
 
         if target.mode == "limit":
             def run(gain_db: float) -> float:
@@ -284,7 +380,7 @@ def normalize_file(input_path: str | os.PathLike[str], output_path: str | os.Pat
                         peaks._process_validated(out)
                         loudness._process_validated(out, with_peaks=False)
 
-                    limited(gain_db, detector_threshold, measure)
+                    source_pass([leveller(gain_db, detector_threshold, [_Feed(measure)])])
                     return float(np.max(peaks.true_peak_dbtp)), (detector_threshold, loudness)
 
                 threshold, loudness = _hold_ceiling(target.true_peak_dbtp, attempt)
@@ -304,20 +400,15 @@ def normalize_file(input_path: str | os.PathLike[str], output_path: str | os.Pat
             output = meter()
             with AudioWriter(path, sample_rate, num_channels, codec=codec, bit_depth=bit_depth,
                              bitrate_bps=bitrate_bps, tags=metadata) as writer:
-                def write(out: np.ndarray) -> None:
-                    if out.shape[1]:
-                        output._process_validated(out, with_peaks=True)
-                        writer.write(out)
-
-                if threshold is None:
-                    each_block(lambda block, final: write(_apply_gain(block, gain + extra_gain_db)))
-                    reduction, fraction = 0.0, 0.0
-                else:
-                    limiter = limited(gain + extra_gain_db, threshold, write)
-                    reduction, fraction = limiter.max_reduction_db, limiter.limited_fraction
+                encoder = BlockWorker(functools.partial(_write_blocks, writer), name=f"encode {path.name}")
+                handed_meter = _Feed(functools.partial(output._process_validated, with_peaks=True))
+                chain = leveller(gain + extra_gain_db, threshold, [handed_meter, encoder])
+                source_pass([chain], encoder)
             add_metadata_after_muxing(path, short_codec, freeform, cover)
+            limiter = chain.limiter
+            reduction, fraction = (0.0, 0.0) if limiter is None else (limiter.max_reduction_db, limiter.limited_fraction)
             handed[extra_gain_db] = (output.report(warn=False), reduction, fraction)
-            delivered[extra_gain_db] = measure_file(path, channel_layout=layout, block_frames=block_frames)
+            delivered[extra_gain_db] = _meter_file(path, layout, block_frames, progress).report(warn=False)
             return handed[extra_gain_db][0].integrated_lufs
 
         if match_level:
