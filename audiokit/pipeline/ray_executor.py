@@ -2,22 +2,28 @@
 
 Needs the optional extra ``audiokit[ray]``. A track's core stages run as a
 Ray task; its model stages, if any, in a pool of Ray actors that load the
-models once (``start_track`` in the task, ``finish_track`` in the actor).
-Every worker must see the inputs and OUT at the same paths (shared storage).
+models once (``start_track`` in the task, ``finish_track`` in the actor). An
+actor runs several tracks at once and merges their tagger forward passes
+(:mod:`.cross_batching`). A track past its time limit is stopped: its task
+cancelled, or its actor killed and replaced. Every worker must see the
+inputs and OUT at the same paths (shared storage).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple, cast
 
 from ..errors import AudiokitError, MissingDependencyError, ParameterError
 from . import claims
+from .cross_batching import CONCURRENT_STAGES, BatchingStats, CrossTrackBatching
 from .executors import OnDone, _clean_up_after, identify
 from .stages import Stage
 from .track import (
@@ -40,8 +46,10 @@ if TYPE_CHECKING:
     from ray import ObjectRef
     from ray.util.queue import Queue
 
-__all__ = ["RAY_MAX_RETRIES", "require_ray", "run_ray"]
+__all__ = ["RAY_MAX_RETRIES", "TRACKS_PER_ACTOR", "require_ray", "run_ray"]
 
+#: Tracks a model actor runs at once by default (``tracks_per_actor``).
+TRACKS_PER_ACTOR = 2
 #: Ray task retries after a worker process or node dies mid-track (the track restarts from scratch:
 #: its partial folder is abandoned and removed by the retry).
 RAY_MAX_RETRIES = 3
@@ -62,7 +70,8 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
             force: bool = False, address: str | None = None, num_cpus: float = 1.0, gpus_per_model: float = 0.0,
             model_actors: int | None = None, max_in_flight: int | None = None,
             max_retries: int = RAY_MAX_RETRIES, known_failures: Mapping[str, dict] | None = None,
-            max_duration_s: float | None = None, track_timeout_s: float | None = None) -> None:
+            max_duration_s: float | None = None, track_timeout_s: float | None = None,
+            tracks_per_actor: int = TRACKS_PER_ACTOR, on_note: Callable[[str], None] | None = None) -> None:
     """Run the tracks on Ray, at most ``max_in_flight`` at a time, consuming results as they complete.
 
     The core stages of each track run as one Ray task. When ``stages`` has
@@ -102,6 +111,12 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
     track_timeout_s : float, optional
         A track's time limit, s: None (the default) allows the larger of 600 s and 10 times its probed
         duration (:func:`.track.track_time_limit_s`), ``math.inf`` none.
+    tracks_per_actor : int
+        Tracks a model actor runs at once, in threads: their tags stages run side by side and the
+        taggers' forward passes of those tracks are merged into one (:mod:`.cross_batching`); its
+        other model stages run one track at a time. 1: one track at a time, nothing merged.
+    on_note : callable, optional
+        Receives one-line notes for the user: how many tagger forward passes held several tracks.
 
     Raises
     ------
@@ -117,6 +132,7 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
         raise ParameterError(f"gpus_per_model is {gpus_per_model!r}; expected a number >= 0")
     if model_actors is not None:
         _check_positive("model_actors", model_actors, integer=True)
+    _check_positive("tracks_per_actor", tracks_per_actor, integer=True)
     check_track_timeout(track_timeout_s)
     core, models = split_stages(stages)
     known_failures = dict(known_failures or {})
@@ -131,7 +147,8 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
         resources = ray.cluster_resources()
         cpus = resources.get("CPU", 1.0)
         pool = _ModelPool(ray, models, cpus=cpus, gpus=resources.get("GPU", 0.0), num_cpus=num_cpus,
-                          gpus_per_model=gpus_per_model, size=model_actors, max_restarts=max_retries) if models else None
+                          gpus_per_model=gpus_per_model, size=model_actors, max_restarts=max_retries,
+                          tracks_per_actor=tracks_per_actor) if models else None
         limited = track_timeout_s is None or math.isfinite(track_timeout_s)
         limits = _TimeLimits(ray, paths, str(out_dir), settings) if limited else None
         if max_in_flight is None:
@@ -177,6 +194,11 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
                 if limits is not None:
                     limits.forget(index)
                 on_done(index, result)
+        if pool is not None and on_note is not None:
+            stats = pool.batching_stats()
+            if stats.forwards:
+                on_note(f"model actors: {stats.merged_forwards} of {stats.forwards} tagger forward passes held "
+                        f"patches of several tracks (up to {stats.most_tracks} in one)")
     finally:
         if pool is not None:
             pool.stop()
@@ -235,37 +257,34 @@ class _TimeLimits:
     def stop_overdue(self, pending: dict, pool: _ModelPool | None) -> list[tuple[int, TrackResult]]:
         """Stop the tracks in ``pending`` past their deadline; their failures, in ``(index, result)`` pairs.
 
-        A task is cancelled; a model actor is killed and replaced, and the other tracks it held that are
-        within their deadline are submitted to the pool again (``pending`` is updated in place).
+        A task is cancelled. A model actor is killed and replaced; of the tracks it held, the one past its
+        deadline fails, and the others go to the pool again, their clocks restarted when an actor begins
+        them (one that waited behind the hung track for a stage that runs one track at a time may be past
+        its deadline too; it hangs again if it is the culprit). ``pending`` is updated in place.
         """
         self._collect()
         now = time.time()
+        overdue = sorted((self._deadlines[index][1], ref) for ref, (index, _) in pending.items()
+                         if index in self._deadlines and self._deadlines[index][1] <= now)
         failures = []
-        for ref, (index, _) in list(pending.items()):
-            if ref not in pending or index not in self._deadlines or self._deadlines[index][1] > now:
+        for _, ref in overdue:
+            if ref not in pending or self._ray.wait([ref], timeout=0)[0]:  # resubmitted, or it finished just now
                 continue
-            if self._ray.wait([ref], timeout=0)[0]:  # it finished just now: its result stands
-                continue
+            index = pending.pop(ref)[0]
             actor = pool.actor_of(ref) if pool is not None else None
+            where = self._deadlines[index][0]
             if actor is None:
                 self._ray.cancel(ref, force=True)
-                del pending[ref]
-                where = self._deadlines[index][0]
-                failures.append((index, self._failure(index, [where], f"its Ray task (worker process {where.pid} "
-                                                                     "on its node) was cancelled")))
-                continue
-            assert pool is not None
-            actor_where = pool.where(actor)
-            for held in pool.replace(actor):
-                held_index, held_partial = pending.pop(held)
-                deadline = self._deadlines.get(held_index)
-                if deadline is not None and deadline[1] <= now:
-                    failures.append((held_index, self._failure(
-                        held_index, [actor_where, deadline[0]],
-                        f"its model actor (process {actor_where.pid} on its node) was killed and replaced")))
-                else:  # caught in the kill within its time, or still waiting: the replacement takes it over
-                    self._deadlines.pop(held_index, None)
-                    pending[pool.submit(held_partial, (held_index, self.reports))] = (held_index, held_partial)
+                how = f"its Ray task (worker process {where.pid} on its node) was cancelled"
+            else:
+                assert pool is not None
+                for held in pool.replace(actor):
+                    if held in pending:
+                        held_index, held_partial = pending.pop(held)
+                        self._deadlines.pop(held_index, None)
+                        pending[pool.submit(held_partial, (held_index, self.reports))] = (held_index, held_partial)
+                how = f"its model actor (process {where.pid} on its node) was killed and replaced"
+            failures.append((index, self._failure(index, where, how)))
         return failures
 
     def stop(self) -> None:
@@ -279,18 +298,16 @@ class _TimeLimits:
             else:
                 self._deadlines[index] = (_Where(*where), deadline_s, limit_s)
 
-    def _failure(self, index: int, stopped: list[_Where], how: str) -> TrackResult:
+    def _failure(self, index: int, stopped: _Where, how: str) -> TrackResult:
         """The track's time-limit failure, once its partial folder and claim are removed where it ran."""
         path = self._paths[index]
         limit_s = self._deadlines.pop(index)[2]
-        sha, identity = None, None
-        for where in dict.fromkeys(stopped):  # the processes that may have held its folder and claim
-            on_its_node = self._clean_up.options(name="audiokit.clean_up", num_cpus=0, max_retries=0,
-                                                 scheduling_strategy=_on_node(where.node_id))
-            try:
-                sha, identity = self._ray.get(on_its_node.remote(str(path), self._out_dir, self._settings, where.pid))
-            except Exception:  # the node is gone: its work went with it; the next run takes the claim over
-                sha, identity = identify(Path(path), self._settings)
+        on_its_node = self._clean_up.options(name="audiokit.clean_up", num_cpus=0, max_retries=0,
+                                             scheduling_strategy=_on_node(stopped.node_id))
+        try:
+            sha, identity = self._ray.get(on_its_node.remote(str(path), self._out_dir, self._settings, stopped.pid))
+        except Exception:  # the node is gone: its work went with it; the next run takes the claim over
+            sha, identity = identify(Path(path), self._settings)
         return TrackResult(str(path), "failed", identity, input_sha256=sha, stage=TIME_LIMIT_STAGE,
                            error=f"took longer than {limit_s:g} s, the time limit of a track (track_timeout_s, "
                                  f"audiokit ingest --track-timeout; default {DEFAULT_TRACK_TIMEOUT}); {how} and the "
@@ -300,29 +317,34 @@ class _TimeLimits:
 class _ModelWorker:
     """A Ray actor that loads the model stages' weights once, then finishes track after track."""
 
-    def __init__(self, stages: tuple[Stage, ...]) -> None:
-        self.stages = stages
+    def __init__(self, stages: tuple[Stage, ...], tracks: int) -> None:
         for stage in stages:
             if stage.load is not None:
                 try:
                     stage.load()
                 except AudiokitError:  # e.g. the ml extra is missing: each track's stage report says so
                     pass
+        self.batching = None
+        if tracks > 1:  # tracks in threads: the taggers' forward passes merged, the other stages one at a time
+            self.batching = CrossTrackBatching(waiting=_ActorClock.stopped)
+            if any(stage.name in CONCURRENT_STAGES for stage in stages):
+                self.batching.install_taggers()
+            stages = self.batching.stages(stages)
+        self.stages = stages
 
     def finish(self, track: PartialTrack, reports: _Reports) -> TrackResult:
-        _resume_clock(track, reports)
-        return finish_track(track, self.stages)
+        with _ActorClock(track, reports):
+            return finish_track(track, self.stages)
 
-    def where(self) -> tuple[str, int]:
-        """(Ray node id, process id) of this actor, for the clean-up after it is killed."""
-        return _here()
+    def batching_stats(self) -> BatchingStats:
+        return self.batching.stats() if self.batching is not None else BatchingStats()
 
 
 class _ModelPool:
     """``size`` :class:`_ModelWorker` actors; each track goes to the one with the fewest pending tracks."""
 
     def __init__(self, ray: ModuleType, stages: tuple[Stage, ...], *, cpus: float, gpus: float, num_cpus: float,
-                 gpus_per_model: float, size: int | None, max_restarts: int) -> None:
+                 gpus_per_model: float, size: int | None, max_restarts: int, tracks_per_actor: int) -> None:
         if size is None:
             size = int(gpus // gpus_per_model) if gpus_per_model > 0 else max(1, int(cpus / num_cpus) // 2)
         if gpus_per_model > 0 and (size < 1 or size * gpus_per_model > gpus):
@@ -336,9 +358,10 @@ class _ModelPool:
         self._ray = ray
         self._stages = stages
         self._actor = ray.remote(_ModelWorker).options(num_cpus=num_cpus, num_gpus=gpus_per_model,
-                                                       max_restarts=max_restarts, max_task_retries=max_restarts)
-        self._actors = [self._actor.remote(stages) for _ in range(size)]
-        self._where = [actor.where.remote() for actor in self._actors]  # asked now: a hung actor cannot answer
+                                                       max_restarts=max_restarts, max_task_retries=max_restarts,
+                                                       max_concurrency=tracks_per_actor)
+        self._tracks_per_actor = tracks_per_actor
+        self._actors = [self._actor.remote(stages, tracks_per_actor) for _ in range(size)]
         self._actor_of: dict = {}  # pending finish ref -> actor index
 
     def submit(self, partial_ref: ObjectRef, reports: _Reports) -> ObjectRef:
@@ -359,18 +382,22 @@ class _ModelPool:
         """The index of the actor running finish call ``ref``; None for refs that are not finish calls."""
         return self._actor_of.get(ref)
 
-    def where(self, actor: int) -> _Where:
-        return _Where(*self._ray.get(self._where[actor]))
-
     def replace(self, actor: int) -> list[ObjectRef]:
         """Kill actor ``actor`` (not restarted) and start a fresh one in its place; the finish calls it held."""
         self._ray.kill(self._actors[actor], no_restart=True)
-        self._actors[actor] = self._actor.remote(self._stages)
-        self._where[actor] = self._actors[actor].where.remote()
+        self._actors[actor] = self._actor.remote(self._stages, self._tracks_per_actor)
         held = [ref for ref, index in self._actor_of.items() if index == actor]
         for ref in held:
             del self._actor_of[ref]
         return held
+
+    def batching_stats(self) -> BatchingStats:
+        """The merging done by the actors now in the pool (not those replaced), summed."""
+        try:
+            per_actor = self._ray.get([actor.batching_stats.remote() for actor in self._actors], timeout=60)
+        except Exception:  # an actor died or is restarting: its counts went with it
+            return BatchingStats()
+        return sum(per_actor, BatchingStats())
 
     def stop(self) -> None:
         for actor in self._actors:
@@ -419,18 +446,54 @@ def _ray_start_track(path: str, out_dir: str, settings: dict, stages: tuple[Stag
     return None, started
 
 
-def _resume_clock(track: PartialTrack, reports: _Reports) -> None:
-    """As a model actor begins a track: its deadline is now plus what its time limit leaves after the core half.
+class _ActorClock:
+    """The time limit of a track in a model actor, so that only a hung track runs out of it.
 
-    Written into the claim (for other ingest processes) and sent to the driver.
+    The clock runs from when the actor begins the track, with what the limit leaves after the core half,
+    and stops while the track waits for a stage that runs one track at a time
+    (:class:`.cross_batching.CrossTrackBatching`). Each deadline is written into the track's claim (for other ingest processes) and sent to the driver.
     """
-    index, queue = reports
-    if queue is None:
-        return
-    limit_s = track_time_limit_s(track.track_timeout_s, track.context.results["probe"]["duration_s"])
-    deadline_s = time.time() + max(0.0, limit_s - track.seconds)
-    claims.set_deadline(track.final_dir, track.token, deadline_s)
-    queue.put((index, _here(), deadline_s, limit_s))
+
+    _running = threading.local()  # .clock: the clock of the track this thread runs
+
+    def __init__(self, track: PartialTrack, reports: _Reports) -> None:
+        self._track = track
+        self._index, self._queue = reports
+        self._limit_s = track_time_limit_s(track.track_timeout_s, track.context.results["probe"]["duration_s"])
+        self._spent_s = track.seconds
+        self._since = 0.0
+
+    def __enter__(self) -> _ActorClock:
+        _ActorClock._running.clock = self
+        self._start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _ActorClock._running.clock = None
+
+    @classmethod
+    @contextmanager
+    def stopped(cls) -> Iterator[None]:
+        """Stop the clock of this thread's track (if it has one) for the ``with`` block."""
+        clock = getattr(cls._running, "clock", None)
+        if clock is None:
+            yield
+            return
+        clock._spent_s += time.monotonic() - clock._since
+        clock._report(None, None)
+        try:
+            yield
+        finally:
+            clock._start()
+
+    def _start(self) -> None:
+        self._since = time.monotonic()
+        self._report(time.time() + max(0.0, self._limit_s - self._spent_s), self._limit_s)
+
+    def _report(self, deadline_s: float | None, limit_s: float | None) -> None:
+        if self._queue is not None:
+            claims.set_deadline(self._track.final_dir, self._track.token, deadline_s)
+            self._queue.put((self._index, _here(), deadline_s, limit_s))
 
 
 class _StoppedProcess(NamedTuple):
