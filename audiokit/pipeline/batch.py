@@ -223,7 +223,7 @@ def ingest(inputs: str | os.PathLike[str] | Sequence[str], out_dir: str | os.Pat
         if executor == "ray":
             run_ray(paths, out_dir, settings, stages, record, force=force, address=address, num_cpus=ray_num_cpus,
                     gpus_per_model=gpus_per_model, model_actors=model_actors, known_failures=known_failures,
-                    max_duration_s=options.max_duration_s, track_timeout_s=options.track_timeout_s)
+                    max_duration_s=options.max_duration_s, track_timeout_s=options.track_timeout_s, on_note=note)
         else:
             run_local(paths, out_dir, settings, stages, record, force=force, jobs=jobs,
                       known_failures=known_failures, on_note=note, max_duration_s=options.max_duration_s,
