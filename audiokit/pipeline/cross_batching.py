@@ -80,7 +80,8 @@ class CrossTrackBatching:
     :meth:`stages` wraps an actor's model stages (counting the tracks in their
     tags stage, and running the others one at a time; a track that must wait
     for one of those waits inside ``waiting()``); :meth:`install_taggers`
-    routes the tagging networks' forward passes through the merge.
+    routes the tagging networks' forward passes through the merge
+    (:meth:`install` any other network).
     """
 
     def __init__(self, window_s: float = BATCH_WINDOW_S,
@@ -117,9 +118,16 @@ class CrossTrackBatching:
         except (AudiokitError, ImportError):
             return
         for network in networks:
-            # an instance attribute: torch.nn.Module.__call__ runs self.forward, so every caller of the cached
-            # module (audiokit.models.tag) goes through the merge in this process, and nowhere else
-            network.forward = self._merged(network.forward)
+            self.install(network)
+
+    def install(self, network: Any) -> None:
+        """Route ``network``'s forward passes (a torch module taking a batch of patches) through the merge.
+
+        Its outputs (a tensor, or a tuple of tensors) must have the batch on their first axis.
+        """
+        # an instance attribute: torch.nn.Module.__call__ runs self.forward, so every caller of this module
+        # (for the cached taggers, audiokit.models.tag in this process) goes through the merge
+        network.forward = self._merged(network.forward)
 
     def _concurrent(self, run: Callable[[TrackContext], object]) -> Callable[[TrackContext], object]:
         def counted(context: TrackContext) -> object:
