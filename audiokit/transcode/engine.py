@@ -19,7 +19,11 @@ per thread and, after the first large block is freed, raises its mmap
 threshold above the block size, so with eight threads allocating 512 KB blocks
 a ladder's peak RSS grew from 260 to 337 MB over 4 minutes of audio (and by
 60 MB from 2 to 12 minutes). A pass therefore fixes the threshold
-(:data:`MMAP_THRESHOLD_BYTES`, glibc ``mallopt``; 271 MB and flat, measured).
+(:data:`MMAP_THRESHOLD_BYTES`, glibc ``mallopt``; 271 MB and flat, measured)
+between the QA's STFT temporaries (256 KB a batch) and a stereo block (512 KB):
+at glibc's initial 128 KB every STFT batch was mapped and unmapped, and a
+3-minute ladder with QA spent 4.2 s in the kernel on 1.75 million page faults
+(1.9 s and 0.72 million at 384 KB, peak RSS unchanged).
 An error anywhere stops
 the pass: a failed worker makes the next ``put`` raise its error, and a failed
 pass cancels the workers, whose consumers then raise :class:`PassCancelled`.
@@ -45,8 +49,8 @@ __all__ = ["MMAP_THRESHOLD_BYTES", "QUEUE_DEPTH", "BlockConsumer", "BlockWorker"
 
 #: Blocks a worker's queue holds before the pass waits for it.
 QUEUE_DEPTH = 4
-#: Allocations at least this large are mmapped, and unmapped when freed (glibc's initial value, made fixed).
-MMAP_THRESHOLD_BYTES = 128 * 1024
+#: Allocations at least this large are mmapped, and unmapped when freed: every block of two or more channels.
+MMAP_THRESHOLD_BYTES = 384 * 1024
 #: glibc's malloc arenas at most (one per thread otherwise, each keeping what its thread freed).
 ARENA_MAX = 2
 #: mallopt parameter numbers, glibc malloc.h.
