@@ -6,8 +6,8 @@ forward pass of a tagging network goes through :class:`CrossTrackBatching`:
 the first call to arrive waits (at most :data:`BATCH_WINDOW_S`) for the
 other tracks in their tags stage to call the same network, then runs one
 forward on the concatenation of all their patches and hands each caller its
-own rows. A GPU runs a batch of 64 or 96 patches in about the time of 32;
-on a CPU the work is the same either way (docs/scale-out.md has the figures).
+own rows. A larger batch keeps a GPU busier; on a CPU the arithmetic is the
+same either way (docs/scale-out.md has the figures measured on CPUs).
 
 The tagging networks have no layer that mixes the patches of a batch (their
 batch normalization is in eval mode), so a track's scores do not depend on
