@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 
 __all__ = ["RAY_MAX_RETRIES", "TRACKS_PER_ACTOR", "require_ray", "run_ray"]
 
+#: How often the driver looks for new track deadlines while it waits for results, s.
+DEADLINE_POLL_S = 0.5
+#: How long a clean-up task waits for a stopped process to be gone before it removes its work, s.
+STOPPED_EXIT_WAIT_S = 30.0
 #: Tracks a model actor runs at once by default (``tracks_per_actor``).
 TRACKS_PER_ACTOR = 2
 #: Ray task retries after a worker process or node dies mid-track (the track restarts from scratch:
@@ -208,11 +212,6 @@ def run_ray(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tuple[
             ray.shutdown()
 
 
-#: How often the driver looks for new track deadlines while it waits for results, s.
-DEADLINE_POLL_S = 0.5
-#: How long a clean-up task waits for a stopped process to be gone before it removes its work, s.
-STOPPED_EXIT_WAIT_S = 30.0
-
 
 class _Where(NamedTuple):
     """Where a Ray worker process runs."""
@@ -243,6 +242,8 @@ class _TimeLimits:
         self.reports: Queue = Queue(actor_options={"num_cpus": 0})
         #: input index -> (where its task runs, deadline s since the epoch, limit s) of the tracks that have one
         self._deadlines: dict[int, tuple[_Where, float, float]] = {}
+        #: processes stopped here: what they reported before they were stopped no longer counts
+        self._stopped: set[_Where] = set()
         self._clean_up = ray.remote(_ray_clean_up)
 
     def wait_s(self) -> float:
@@ -252,6 +253,8 @@ class _TimeLimits:
         return max(0.0, min(DEADLINE_POLL_S, nearest - time.time()))
 
     def forget(self, index: int) -> None:
+        """Drop the deadline of a track whose result arrived (its reports were all sent before it returned)."""
+        self._collect()
         self._deadlines.pop(index, None)
 
     def stop_overdue(self, pending: dict, pool: _ModelPool | None) -> list[tuple[int, TrackResult]]:
@@ -273,6 +276,7 @@ class _TimeLimits:
             index = pending.pop(ref)[0]
             actor = pool.actor_of(ref) if pool is not None else None
             where = self._deadlines[index][0]
+            self._stopped.add(where)
             if actor is None:
                 self._ray.cancel(ref, force=True)
                 how = f"its Ray task (worker process {where.pid} on its node) was cancelled"
@@ -293,6 +297,8 @@ class _TimeLimits:
     def _collect(self) -> None:
         count = self.reports.qsize()
         for index, where, deadline_s, limit_s in self.reports.get_nowait_batch(count) if count else ():
+            if _Where(*where) in self._stopped:
+                continue
             if deadline_s is None:
                 self._deadlines.pop(index, None)
             else:
