@@ -596,9 +596,10 @@ def spill_mono_16k(source: AudioSource, *, directory: str | os.PathLike | None =
     --------
     >>> import numpy as np
     >>> from audiokit import Audio
-    >>> with spill_mono_16k(Audio(np.full((2, 44100), 0.25, np.float32), 44100)) as signal:
-    ...     len(signal), signal[:3].tolist()
-    (16000, [0.25, 0.25, 0.25])
+    >>> stereo = Audio(np.stack([np.full(16000, 0.25, np.float32), np.full(16000, 0.75, np.float32)]), 16000)
+    >>> with spill_mono_16k(stereo) as signal:
+    ...     len(signal), signal[-3:].tolist()
+    (16000, [0.5, 0.5, 0.5])
     """
     import soundfile
 
