@@ -91,31 +91,29 @@ def test_the_encoder_runs_in_its_own_thread_beside_the_decode(master, tmp_path, 
     from audiokit.io.writer import AudioWriter
 
     path, _ = master
-    writes: list[tuple[str, int]] = []
-    decoded_seconds = [0.0]
+    writes: list[tuple[str, int]] = []  # (thread, blocks the pass had counted when the writer got a block)
     write = AudioWriter.write
 
     def recording_write(self, block):
-        writes.append((threading.current_thread().name, round(decoded_seconds[0], 3)))
+        writes.append((threading.current_thread().name, len(seconds)))
         write(self, block)
 
     monkeypatch.setattr(AudioWriter, "write", recording_write)
-    seconds = []
+    seconds: list[float] = []
 
-    def progress(s: float) -> None:
-        seconds.append(s)
-        decoded_seconds[0] += s
-
-    report = normalize_file(path, tmp_path / "out.flac", preset="podcast", progress=progress)
+    report = normalize_file(path, tmp_path / "out.flac", preset="podcast", progress=seconds.append)
     assert {name for name, _ in writes} == {"encode out.flac"}  # never the caller's thread
     duration_s = audiokit.probe(path).duration_s
     # Limit mode: the input's measurement, 1+ limiter passes, the encode, the written file decoded back.
     assert report.mode == "limit" and report.level_match.encodes == 1
     passes = round(sum(seconds) / duration_s)
     assert sum(seconds) == pytest.approx(passes * duration_s, rel=1e-6) and passes >= 4
+    # Every pass decodes as many blocks (the last one decodes the FLAC written, as long as the input).
+    blocks_per_pass = len(seconds) // passes
+    assert len(seconds) == passes * blocks_per_pass
     # The encoder starts on the first blocks of the encoding pass, not after it has decoded the input.
-    encoding_pass_starts_s = (passes - 2) * duration_s
-    assert encoding_pass_starts_s <= min(at for _, at in writes) < encoding_pass_starts_s + 0.5 * duration_s
+    encoding_pass_starts = (passes - 2) * blocks_per_pass
+    assert encoding_pass_starts <= min(at for _, at in writes) < encoding_pass_starts + blocks_per_pass // 2
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("encode ")]
 
 
