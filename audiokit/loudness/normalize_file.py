@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from ..transcode.cover import CoverArt
     from ..transcode.engine import BlockConsumer, BlockWorker
 
-__all__ = ["CEILING_TOLERANCE_DB", "measure_file", "measure_files", "normalize_file", "output_options"]
+__all__ = ["CEILING_TOLERANCE_DB", "measure_file", "measure_files", "normalize_file", "output_options",
+           "pass_block_frames"]
 
 #: How far a decoded lossy file may peak over the ceiling before it is encoded again
 #: from a lower limiter ceiling, dB.
@@ -150,6 +151,17 @@ def pass_block_frames() -> int:
     each) a 3-minute stereo normalize took 0.86 million page faults and 2.1 s
     in the kernel, against 0.02 million and 0.2 s when the threshold floats.
     Blocks of this size keep those arrays on the heap.
+
+    Returns
+    -------
+    int
+        Frames per block.
+
+    Examples
+    --------
+    >>> from audiokit.transcode.engine import MMAP_THRESHOLD_BYTES
+    >>> pass_block_frames() * 8 * 2 == MMAP_THRESHOLD_BYTES
+    True
     """
     from ..transcode.engine import MMAP_THRESHOLD_BYTES
 
