@@ -11,9 +11,10 @@ moderation's audio checks stream the file itself (the checks read the
 programme as delivered). The model front end is shared, per track: the 16 kHz
 mono signal is decoded once, block by block, into a temporary file
 (:func:`audiokit.models.whisper.vad.spill_mono_16k`: 64 kB a second of input,
-in ``$TMPDIR``, removed with the track's context) that the taggers and the
-transcriber stream as an ordinary audio file and the learned segmenter reads
-in windows (the tagger's patches it still has to score). Silero VAD scores it
+on ``$TMPDIR``'s file system under no name, freed with the track's context or
+the process) that the taggers and the transcriber stream as an ordinary audio
+file and the learned segmenter reads in windows (the tagger's patches it
+still has to score). Silero VAD scores it
 once, window by window (:func:`audiokit.models.whisper.vad.speech_probabilities`),
 for the speech stage, the segmenter and the transcriber's chunking, whose
 chunker keeps only the speech window it is assembling. Both are cached in
@@ -50,7 +51,7 @@ _SPEECH_PROBABILITIES = "speech_probabilities"
 
 
 def _mono_16k(context: TrackContext) -> Mono16kFile:
-    """The track at 16 kHz mono in a temporary file: made on first use, then shared; removed with the context."""
+    """The track at 16 kHz mono in a temporary file: made on first use, then shared; freed with the context."""
     if _MONO_16K not in context.shared:
         from ..models.whisper.vad import spill_mono_16k
 

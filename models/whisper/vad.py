@@ -23,9 +23,10 @@ Silero again.
 
 For a long track the shared signal is not held in memory: :func:`spill_mono_16k`
 writes the same samples, block by block as they are decoded, to a temporary
-32-bit float RF64 WAV (:class:`Mono16kFile`, 64 kB a second of input), which
-the tagger and the transcriber open as an ordinary file and the VAD and the
-segmenter read in windows. Reads go through the page cache, so the signal
+32-bit float RF64 WAV (:class:`Mono16kFile`, 64 kB a second of input, with no
+name on Linux, so a killed process leaves nothing behind), which the tagger
+and the transcriber open as an ordinary file and the VAD and the segmenter
+read in windows. Reads go through the page cache, so the signal
 never counts in the process's resident memory (a memory map's pages would,
 once touched).
 """
@@ -40,7 +41,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -87,6 +88,9 @@ FRAMES_PER_CALL = 512
 DECODE_BLOCK_SAMPLES = FRAMES_PER_CALL * FRAME_SAMPLES
 #: A pause at least this long inside over-long speech is a preferred split point, ms.
 MIN_SPLIT_SILENCE_MS = 96
+#: Where a process reopens by path a file it holds open (Linux's procfs, proc(5)): how the consumers
+#: of an unnamed temporary file open it.
+_OWN_DESCRIPTORS = Path("/proc/self/fd")
 
 
 @dataclass(frozen=True)
@@ -494,21 +498,27 @@ class Mono16kFile:
     (RF64, so past 4 GB too) that :func:`~audiokit.models.transcribe` and
     :func:`~audiokit.models.tag` stream like any other; :meth:`read` and
     slicing return one window as an array, :meth:`blocks` the whole signal
-    in blocks. The file is removed by :meth:`close`, by leaving a ``with``
-    block, or when the object is garbage-collected.
+    in blocks. The file has no name in any folder where ``/proc/self/fd``
+    exists (Linux): :attr:`path` reopens this object's open descriptor, valid
+    in this process only, and the kernel frees the data when it is closed,
+    even if the process is killed. Elsewhere it is a named temporary file.
+    Either way it goes on :meth:`close`, on leaving a ``with`` block, or when
+    the object is garbage-collected.
 
     Parameters
     ----------
-    path : pathlib.Path
-        The WAV, which this object now owns.
+    handle : file object
+        The temporary file holding the WAV (binary, open), which this object now owns.
     num_samples : int
         Its length, samples at 16 kHz.
     """
 
-    def __init__(self, path: Path, num_samples: int) -> None:
-        self.path = path
+    def __init__(self, handle: IO[bytes], num_samples: int) -> None:
+        # a file made by tempfile.TemporaryFile on Linux has no name, only its descriptor
+        unnamed = isinstance(handle.name, int)
+        self.path = _OWN_DESCRIPTORS / str(handle.fileno()) if unnamed else Path(handle.name)
         self.num_samples = num_samples
-        self._remove = weakref.finalize(self, _remove_file, path)
+        self._remove = weakref.finalize(self, handle.close)  # a named temporary file is removed on close
 
     def __len__(self) -> int:
         return self.num_samples
@@ -568,19 +578,15 @@ class Mono16kFile:
         return f"Mono16kFile({os.fspath(self.path)!r}, num_samples={self.num_samples})"
 
 
-def _remove_file(path: Path) -> None:
-    path.unlink(missing_ok=True)
-
-
-def spill_mono_16k(source: AudioSource, *, directory: str | os.PathLike | None = None) -> Mono16kFile:
+def spill_mono_16k(source: AudioSource, *, directory: str | os.PathLike[str] | None = None) -> Mono16kFile:
     """:func:`mono_16k` of ``source`` written to a temporary file as it is decoded: memory stays one block.
 
     Parameters
     ----------
     source : str, os.PathLike or audiokit.Audio
     directory : str or os.PathLike, optional
-        Where the temporary WAV goes; default: Python's temporary directory
-        (``$TMPDIR``, else ``/tmp``).
+        The file system the temporary WAV is written to; default: Python's
+        temporary directory (``$TMPDIR``, else ``/tmp``).
 
     Returns
     -------
@@ -603,19 +609,23 @@ def spill_mono_16k(source: AudioSource, *, directory: str | os.PathLike | None =
     """
     import soundfile
 
-    handle, name = tempfile.mkstemp(prefix="audiokit-mono16k-", suffix=".wav", dir=directory)
-    os.close(handle)
-    path = Path(name)
+    handle: IO[bytes]
+    folder = None if directory is None else os.fspath(directory)
+    if _OWN_DESCRIPTORS.is_dir():  # nameless from the start: nothing is left behind if this process dies
+        handle = tempfile.TemporaryFile(dir=folder)
+    else:
+        handle = tempfile.NamedTemporaryFile(prefix="audiokit-mono16k-", suffix=".wav", dir=folder)
     try:
         num_samples = 0
-        with soundfile.SoundFile(path, "w", VAD_SAMPLE_RATE, 1, subtype="FLOAT", format="RF64") as output:
+        with soundfile.SoundFile(handle, "w", VAD_SAMPLE_RATE, 1, subtype="FLOAT", format="RF64",
+                                 closefd=False) as output:
             for block in _mono_16k_blocks(source):
                 output.write(block)
                 num_samples += block.shape[0]
     except BaseException:
-        path.unlink(missing_ok=True)
+        handle.close()
         raise
-    return Mono16kFile(path, num_samples)
+    return Mono16kFile(handle, num_samples)
 
 
 def speech_probabilities(samples: np.ndarray | Mono16kFile) -> np.ndarray:

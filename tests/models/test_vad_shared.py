@@ -9,6 +9,9 @@ source: the same samples, bit for bit, the same chunks and the same segments.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -128,10 +131,17 @@ def test_a_segmenter_given_its_signal_spares_the_analysis_pass_collecting_one(vo
     assert with_signal.to_dict() == analyze(voices, segmenter=LearnedSegmenter()).segments.to_dict()
 
 
+def _open_in(folder: Path) -> int:
+    """How many of this process's descriptors are open on files in ``folder`` (named or not)."""
+    links = (os.readlink(entry) for entry in Path("/proc/self/fd").iterdir() if entry.is_symlink())
+    return sum(link.startswith(f"{folder}/") for link in links)
+
+
 def test_the_spilled_signal_is_mono_16k_on_disk_read_in_windows(voices, tmp_path):
     samples = mono_16k(voices)
     with spill_mono_16k(voices, directory=tmp_path) as signal:
-        assert len(signal) == samples.size and signal.path.parent == tmp_path
+        assert len(signal) == samples.size
+        assert list(tmp_path.iterdir()) == [] and _open_in(tmp_path) == 1  # on disk, but under no name
         np.testing.assert_array_equal(signal.read(), samples)
         np.testing.assert_array_equal(signal[1000:23456], samples[1000:23456])
         np.testing.assert_array_equal(signal[-777:], samples[-777:])
@@ -146,14 +156,23 @@ def test_the_spilled_signal_is_mono_16k_on_disk_read_in_windows(voices, tmp_path
         np.testing.assert_array_equal(speech_probabilities(signal), speech_probabilities(samples))
         with pytest.raises(ParameterError, match="slice with step 1"):
             signal[5]
-        path = signal.path
-    assert not path.exists()
+    assert _open_in(tmp_path) == 0  # closed: the kernel frees the data
     with pytest.raises(ParameterError, match="was closed"):
         signal.read()
     forgotten = spill_mono_16k(voices, directory=tmp_path)
-    path = forgotten.path
+    assert _open_in(tmp_path) == 1
     del forgotten  # garbage-collected: its file goes too
-    assert not path.exists()
+    assert _open_in(tmp_path) == 0
+
+
+def test_a_killed_process_leaves_no_spilled_signal_behind(tmp_path):
+    """A worker stopped by SIGKILL (a time limit, the OOM killer) runs no clean-up: the file must need none."""
+    script = (f"import os, signal; from audiokit.models.whisper.vad import spill_mono_16k; "
+              f"spilled = spill_mono_16k({str(EXAMPLE)!r}, directory={str(tmp_path)!r}); "
+              "os.kill(os.getpid(), signal.SIGKILL)")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == -9, run.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_spilling_a_damaged_file_leaves_nothing_behind(tmp_path):
