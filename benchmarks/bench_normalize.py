@@ -126,11 +126,11 @@ def sha256(path: Path) -> str:
 
 
 def measured_lufs(path: Path) -> dict:
-    """The delivered file's loudness and true peak, as audiokit measures it."""
-    from audiokit.loudness import measure_file
-
-    report = measure_file(path)
-    return {"integrated_lufs": round(report.integrated_lufs, 3), "true_peak_dbtp": round(report.true_peak_dbtp, 3)}
+    """The delivered file's loudness and true peak, as audiokit measures it (in a process of its own: see make_episode)."""
+    code = ("import json, sys\nfrom audiokit.loudness import measure_file\nr = measure_file(sys.argv[1])\n"
+            "print(json.dumps({'integrated_lufs': round(r.integrated_lufs, 3), 'true_peak_dbtp': round(r.true_peak_dbtp, 3)}))")
+    measured = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    return json.loads(measured.stdout)
 
 
 def summarize(runs: dict[str, list[dict]], reports: dict[str, dict], formats: list[str], trees: dict[str, Path],
