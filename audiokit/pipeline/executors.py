@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
 
-__all__ = ["EXECUTORS", "TERMINATE_GRACE_S", "OnDone", "identify", "run_local"]
+__all__ = ["EXECUTORS", "TERMINATE_GRACE_S", "OnDone", "clean_up_after", "identify", "run_local"]
 
 #: Called as ``on_done(index, result)`` by an executor as each track finishes, in completion order.
 OnDone = Callable[[int, TrackResult], None]
@@ -294,7 +294,7 @@ class _WorkerPool:
         """The failure of the track a worker held when it exited or was stopped; its partial folder and claim go."""
         worker.process.join(timeout=5)
         out_dir, settings = self._arguments[:2]
-        sha, identity = _clean_up_after(path, worker.process, out_dir, settings)
+        sha, identity = clean_up_after(path, cast(int, worker.process.pid), out_dir, settings)  # started: pid set
         how = _exit_reason(worker.process)
         pid = worker.process.pid
         if worker.terminated:
@@ -329,8 +329,11 @@ def _exit_reason(process: BaseProcess) -> str:
         return f"exit status {code}"
 
 
-def _clean_up_after(path: Path, process: BaseProcess, out_dir: str, settings: dict) -> tuple[str | None, str | None]:
-    """Remove what an exited worker was building from ``path`` (its partial folder, its claim); (sha256, track id)."""
+def clean_up_after(path: Path, pid: int, out_dir: str, settings: dict) -> tuple[str | None, str | None]:
+    """Remove what the exited process ``pid`` was building from ``path`` (its partial folder, its claim).
+
+    Returns ``(sha256, track id)`` of the input, None for what could not be read.
+    """
     import shutil
     import socket
 
@@ -340,9 +343,9 @@ def _clean_up_after(path: Path, process: BaseProcess, out_dir: str, settings: di
     sha, identity = identify(path, settings)
     if identity is not None:  # what the dead process was building (track._partial_name) and its claim
         tracks = Path(out_dir) / TRACKS_DIR
-        for partial in tracks.glob(f".{identity}.partial-{socket.gethostname()}-{process.pid}-*"):
+        for partial in tracks.glob(f".{identity}.partial-{socket.gethostname()}-{pid}-*"):
             shutil.rmtree(partial, ignore_errors=True)
-        release_dead(tracks / identity, cast(int, process.pid))  # started, so its pid is set
+        release_dead(tracks / identity, pid)
     return sha, identity
 
 

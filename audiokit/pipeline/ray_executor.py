@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import AudiokitError, MissingDependencyError, ParameterError
 from . import claims
 from .cross_batching import CONCURRENT_STAGES, BatchingStats, CrossTrackBatching
-from .executors import OnDone, _clean_up_after, identify
+from .executors import OnDone, clean_up_after, identify
 from .stages import Stage
 from .track import (
     DEFAULT_TRACK_TIMEOUT,
@@ -41,8 +41,6 @@ from .track import (
 )
 
 if TYPE_CHECKING:
-    from multiprocessing.process import BaseProcess
-
     from ray import ObjectRef
     from ray.util.queue import Queue
 
@@ -502,12 +500,6 @@ class _ActorClock:
             self._queue.put((self._index, _here(), deadline_s, limit_s))
 
 
-class _StoppedProcess(NamedTuple):
-    """The one thing the local executor's clean-up reads of a stopped process: its pid."""
-
-    pid: int
-
-
 def _ray_clean_up(path: str, out_dir: str, settings: dict, pid: int) -> tuple[str | None, str | None]:
     """On the node where process ``pid`` was stopped: remove its partial folder and claim of the track.
 
@@ -518,7 +510,7 @@ def _ray_clean_up(path: str, out_dir: str, settings: dict, pid: int) -> tuple[st
     gone_by = time.monotonic() + STOPPED_EXIT_WAIT_S
     while process_alive(pid) and time.monotonic() < gone_by:  # killed: its files are safe to remove once it is gone
         time.sleep(0.05)
-    return _clean_up_after(Path(path), cast("BaseProcess", _StoppedProcess(pid)), out_dir, settings)
+    return clean_up_after(Path(path), pid, out_dir, settings)
 
 
 def _here() -> tuple[str, int]:
