@@ -59,6 +59,9 @@ def _generated(folder: Path) -> list[Path]:
     return paths
 
 
+# About a minute of Ray start-up and tagging on 2 cores: the slow lane. The merge itself is checked in
+# make test by test_pipeline_ray_cross_batching.py (one process, the same CrossTrackBatching).
+@pytest.mark.slow
 def test_tags_batched_across_tracks_match_tagging_each_track_alone(ray_runtime, tmp_path):
     from audiokit.models import tag
 
