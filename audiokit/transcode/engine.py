@@ -51,10 +51,15 @@ __all__ = ["MMAP_THRESHOLD_BYTES", "QUEUE_DEPTH", "BlockConsumer", "BlockWorker"
 QUEUE_DEPTH = 4
 #: Allocations at least this large are mmapped, and unmapped when freed: every block of two or more channels.
 MMAP_THRESHOLD_BYTES = 384 * 1024
+#: Free memory glibc keeps at the top of a heap before giving it back. Fixing the mmap threshold also
+#: stops glibc raising this one from its 128 KB default, and the heap top was then given back and faulted
+#: in again after every block. A 3-minute stereo ladder, whole process: 0.95-1.15 million page faults and
+#: 20.9-21.3 CPU s at 128 KB, 0.08 million and 18.4-19.3 s at 8 MiB, peak RSS 221 -> 228-231 MB.
+TRIM_THRESHOLD_BYTES = 8 * 1024 * 1024
 #: glibc's malloc arenas at most (one per thread otherwise, each keeping what its thread freed).
 ARENA_MAX = 2
 #: mallopt parameter numbers, glibc malloc.h.
-_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
 #: How often a blocked put/get looks whether the other side gave up, seconds.
 _POLL_S = 0.05
 _END = object()
@@ -226,13 +231,14 @@ class MasterChain:
 
 @functools.cache
 def _give_freed_blocks_back() -> None:
-    """Fix glibc's mmap threshold and cap its arenas, once per process (nothing elsewhere)."""
+    """Fix glibc's mmap and trim thresholds and cap its arenas, once per process (nothing elsewhere)."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc: its allocator is its own
         return
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
     mallopt(_M_ARENA_MAX, ARENA_MAX)
 
 
