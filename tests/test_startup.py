@@ -28,3 +28,12 @@ def test_help_loads_none_of_the_numerical_stack():
 
 def test_the_first_use_loads_what_it_needs():
     assert "numpy" in _imported_after("import audiokit\naudiokit.Audio")
+
+
+def test_the_ingest_process_leaves_the_numerical_stack_to_its_worker(tmp_path):
+    """`audiokit ingest` runs each track in a worker process: the driver needs numpy, not numba, PyAV or scipy."""
+    code = ("from audiokit.cli.main import cli\n"
+            f"try:\n    cli(['ingest', 'examples/example.flac', '-o', {str(tmp_path / 'out')!r}, '-q'])\n"
+            "except SystemExit as exit:\n    assert not exit.code, exit.code")
+    assert _imported_after(code) == ["numpy"]
+    assert list((tmp_path / "out" / "tracks").glob("*/manifest.json"))

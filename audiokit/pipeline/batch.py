@@ -12,7 +12,7 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import ParameterError
 from ..io.probe import check_max_duration
-from ..transcode.ladders import DEFAULT_LADDER, ladder_rungs
+from ..transcode.ladders import DEFAULT_LADDER, QA_MODES, ladder_rungs
 from .catalog import Catalog
 from .discover import discover_inputs
 from .executors import EXECUTORS, run_local
@@ -65,8 +65,6 @@ class IngestOptions:
 
     def track_settings(self) -> dict:
         """The settings that shape a track's outputs (part of its identity; ``max_duration_s`` is not)."""
-        from ..transcode.qa import QA_MODES
-
         if self.qa not in QA_MODES:
             raise ParameterError(f"qa is {self.qa!r}; expected one of {', '.join(QA_MODES)}")
         ladder_rungs(self.ladder)  # an unknown ladder fails here, naming the ladders, before any track starts

@@ -58,9 +58,9 @@ from .cover import CoverArt, read_cover_art
 from .encode import canonical_tags, encode_blocks, finish_rendition
 from .engine import BlockConsumer, BlockWorker, MasterChain, run_pass
 from .gain import ProgrammeLoudness, gain_tags
-from .ladders import DEFAULT_LADDER, ladder_rungs
+from .ladders import DEFAULT_LADDER, QA_MODES, ladder_rungs
 from .normalize import apply_gain, check_normalize_preset, normalization_gain_db
-from .qa import LOUDNESS_CHECK_MIN_BPS, QA_MODES, Reference, ReferenceAnalysis, RenditionAnalysis, RenditionQA
+from .qa import LOUDNESS_CHECK_MIN_BPS, Reference, ReferenceAnalysis, RenditionAnalysis, RenditionQA
 from .rungs import ResolvedRung, Rung, RungsDocument, load_rungs, parse_rungs, resolve_rung
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class LadderResult:
     dash_manifest: str | None
     #: packaged variants (empty without hls/dash)
     variants: tuple
-    #: "off", "fast" or "full" (see audiokit.transcode.qa.QA_MODES)
+    #: "off", "fast" or "full" (see audiokit.transcode.ladders.QA_MODES)
     qa_mode: str = "fast"
     #: renditions that failed QA, in rung order: not written, not packaged (their ``qa`` says why)
     excluded: tuple[Rendition, ...] = ()

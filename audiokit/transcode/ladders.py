@@ -11,7 +11,12 @@ from __future__ import annotations
 from ..errors import ParameterError
 from .rungs import Rung
 
-__all__ = ["DEFAULT_LADDER", "HLS_SEGMENT_AAC_FRAMES", "LADDERS", "ladder_rungs"]
+__all__ = ["DEFAULT_LADDER", "HLS_SEGMENT_AAC_FRAMES", "LADDERS", "QA_MODES", "ladder_rungs"]
+
+#: QA levels of build_ladder (audiokit.transcode.qa): "off" (no decode), "fast" (every check on one decode
+#: in the encoder thread), "full" ("fast", offsets across the whole track, and AAC level matching by
+#: re-encoding).
+QA_MODES = ("off", "fast", "full")
 
 #: HLS/DASH segments hold exactly this many AAC frames (180 x 1024 = 3.84 s at 48 kHz).
 HLS_SEGMENT_AAC_FRAMES = 180

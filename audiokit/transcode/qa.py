@@ -73,6 +73,7 @@ from .._arrays import BLOCK_FRAMES, as_samples, check_finite, check_sample_rate
 from .._mel import mel_filters, mel_frequencies
 from ..errors import ParameterError
 from .gain import ProgrammeLoudness
+from .ladders import QA_MODES
 from .rungs import ResolvedRung
 
 if TYPE_CHECKING:
@@ -84,7 +85,6 @@ __all__ = [
     "MEL_DISTANCE_LIMITS_DB",
     "LEVEL_TOLERANCE_DB",
     "OFFSET_TOLERANCE_FRAMES",
-    "QA_MODES",
     "AlignmentWindow",
     "Reference",
     "ReferenceAnalysis",
@@ -156,9 +156,6 @@ LEVEL_TOLERANCE_DB = {
     "aac": ((48_000, 0.75), (0, 2.0)),
     "mp3": ((0, 1.0),),
 }
-#: QA levels of build_ladder: "off" (no decode), "fast" (every check on one decode in the encoder thread),
-#: "full" ("fast", offsets across the whole track, and AAC level matching by re-encoding).
-QA_MODES = ("off", "fast", "full")
 #: Constant-bitrate rungs: measured payload bitrate within this fraction of the target.
 BITRATE_TOLERANCE = 0.10
 #: ABR/VBR rungs: measured payload bitrate at most this fraction over the target.
