@@ -56,6 +56,7 @@ benchmarks/results/ingest_all.json beside the wall and CPU seconds.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -165,7 +166,8 @@ def model_stage_costs(track: Path, out: Path) -> dict:
     from audiokit.models.tagging.registry import load_network
     from audiokit.pipeline.model_stages import TAG_MODELS
 
-    options = IngestOptions(ladder=PRESET, stages="tags,analysis,speech")
+    # In this process (no time limit: no worker), where the hooks below see the networks' passes.
+    options = IngestOptions(ladder=PRESET, stages="tags,analysis,speech", track_timeout_s=math.inf)
     ingest([str(track)], fresh(out), options, jobs=1)  # warm-up: load the models, compile the kernels
     forward_s = []
 
