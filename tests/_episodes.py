@@ -506,3 +506,16 @@ def word_error_rate(reference: Episode | str, hypothesis: str) -> float:
 
     text = reference.text if isinstance(reference, Episode) else reference
     return float(jiwer.wer(" ".join(words_of(text)), " ".join(words_of(hypothesis)) or "<empty>"))
+
+
+def quiet_stereo_master(minutes: float, sample_rate: int = 44100) -> np.ndarray:
+    """The :func:`episode` of ``minutes`` as a quiet stereo master ``(2, frames)`` float32 at ``sample_rate``.
+
+    The right channel is 0.9 x the left and both are scaled by 0.3, so a loudness
+    normalizer has to raise it.
+    """
+    from audiokit.io.resample import resample
+
+    spoken = episode(minutes)
+    speech = resample(spoken.samples, spoken.sample_rate, sample_rate)
+    return np.vstack([speech, 0.9 * speech]).astype(np.float32) * np.float32(0.3)

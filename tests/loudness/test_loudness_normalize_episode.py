@@ -20,7 +20,6 @@ from click.testing import CliRunner
 
 import audiokit
 from audiokit.cli.loudness import normalize
-from audiokit.io.resample import resample
 from audiokit.loudness import measure_file
 from audiokit.loudness.normalize_file import CEILING_TOLERANCE_DB
 from audiokit.transcode import read_cover_art
@@ -52,9 +51,7 @@ def _png(width: int = 8, height: int = 8) -> bytes:
 def master(tmp_path_factory):
     if not _episodes.available():
         pytest.skip("espeak-ng (Debian package espeak-ng / libespeak-ng1) is not installed")
-    episode = _episodes.episode(1.5)
-    speech = resample(episode.samples, episode.sample_rate, 44100)
-    stereo = np.vstack([speech, 0.9 * speech]) * np.float32(0.3)  # a quiet master: normalize must raise it
+    stereo = _episodes.quiet_stereo_master(1.5)  # a quiet master: normalize must raise it
     path = tmp_path_factory.mktemp("episode") / "episode.flac"
     audiokit.write(path, audiokit.Audio(stereo, 44100), bit_depth=24,
                    tags={"title": "Episode 12", "artist": "The Show", "REPLAYGAIN_TRACK_GAIN": "+3.00 dB"})

@@ -29,7 +29,6 @@ import soundfile
 
 import audiokit
 from audiokit.errors import FormatError
-from audiokit.io.resample import resample
 from audiokit.loudness import normalize_file
 
 _episodes = pytest.importorskip("_episodes")
@@ -47,9 +46,7 @@ def master(tmp_path_factory):
     """1.5 minutes of the espeak episode as a 44.1 kHz stereo float WAV, and its samples."""
     if not _episodes.available():
         pytest.skip("espeak-ng (Debian package espeak-ng / libespeak-ng1) is not installed")
-    episode = _episodes.episode(1.5)
-    speech = resample(episode.samples, episode.sample_rate, 44100)
-    stereo = np.vstack([speech, 0.9 * speech]) * np.float32(0.3)
+    stereo = _episodes.quiet_stereo_master(1.5)
     path = tmp_path_factory.mktemp("streaming") / "episode.wav"
     audiokit.write(path, audiokit.Audio(stereo, 44100), codec="pcm_f32le")
     return path, stereo
