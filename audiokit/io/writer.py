@@ -22,8 +22,10 @@ from ..audio import Audio
 from ..channels import default_layout_name
 from ..errors import FormatError, ParameterError
 from ._containers import ffmpeg_reason
+from ._packet_spill import PacketSpill
 
 if TYPE_CHECKING:
+    import av
     from av.audio.stream import AudioStream
 
 __all__ = ["AudioWriter", "write", "FORMATS"]
@@ -94,6 +96,13 @@ class AudioWriter:
         Keys must be printable ASCII without '=' (Vorbis I §5.2.3); values
         are text without NUL.
 
+    Notes
+    -----
+    MP4 (``.m4a``, ``.mp4``) packets wait in an unnamed temporary file next to
+    the destination and are muxed when the writer closes
+    (:mod:`._packet_spill`): ffmpeg's MP4 muxer holds an index entry per
+    packet until the end, and this keeps it out of memory while encoding.
+
     Examples
     --------
     >>> import numpy as np
@@ -131,6 +140,7 @@ class AudioWriter:
             self._resampler = Resampler(self.sample_rate, self.encoded_rate, self.num_channels)
         self._frames_received = 0  # frames passed to write(), at sample_rate
         self._frames_written = 0  # frames sent to the encoder, at encoded_rate
+        self._spill = PacketSpill(self.path.parent) if container_format.muxer in _MP4_MUXERS else None
         self._open(container_format.muxer, bitrate_bps, _check_tags(self.path, tags))
 
     def _open(self, muxer: str, bitrate_bps: int | None, tags: dict) -> None:
@@ -188,8 +198,11 @@ class AudioWriter:
             if self._resampler is not None:
                 self._encode(self._resampler.flush())
             for packet in self._stream.encode(None):
-                self._container.mux(packet)
-            self._container.close()
+                self._deliver(packet)
+            if self._spill is not None:
+                self._spill.mux(self._stream, self._container.mux, self._container.close)
+            else:
+                self._container.close()
         except av.FFmpegError as error:
             self._discard()
             raise FormatError(f"{self.path}: encoding failed ({ffmpeg_reason(error)})") from None
@@ -212,10 +225,17 @@ class AudioWriter:
         self._frames_written += block.shape[1]
         try:
             for packet in self._stream.encode(frame):
-                self._container.mux(packet)
+                self._deliver(packet)
         except av.FFmpegError as error:
             self._discard()
             raise FormatError(f"{self.path}: encoding failed ({ffmpeg_reason(error)})") from None
+
+    def _deliver(self, packet: av.Packet) -> None:
+        """Mux an encoded packet now, or keep it in the spill file until :meth:`close` (MP4)."""
+        if self._spill is not None:
+            self._spill.add(packet)
+        else:
+            self._container.mux(packet)
 
     def _discard(self) -> None:
         """Close and delete the temporary file; the destination is untouched."""
@@ -225,6 +245,9 @@ class AudioWriter:
                 container.close()
             except Exception:  # the file is being thrown away; its close error adds nothing
                 pass
+        spill = getattr(self, "_spill", None)
+        if spill is not None:
+            spill.discard()
         self._temp_path.unlink(missing_ok=True)
 
     def __enter__(self) -> "AudioWriter":

@@ -1,0 +1,104 @@
+"""Encoded packets kept on disk until an MP4 file is muxed, so its sample index is not held through the encode.
+
+ffmpeg's MP4 muxer keeps one index entry per packet in memory until it
+writes the ``moov`` box at the end: about 72 bytes per AAC frame, measured at
+11 MB per hour of a 48 kHz rendition. A ladder encodes its renditions side by
+side in one pass, so each long AAC rendition would hold its index for the
+whole pass. :class:`PacketSpill` instead appends each encoded packet to an
+unnamed temporary file; when the writer closes, :meth:`PacketSpill.mux` feeds
+them to the muxer, one MP4 file at a time in the process, so at most one
+index is in memory, and only while its file is finished.
+
+The muxer receives the same packets in the same order with the same
+timestamps, durations and key-frame flags as direct muxing would give it: the
+file written is byte for byte the same.
+"""
+
+from __future__ import annotations
+
+import struct
+import tempfile
+import threading
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    import av
+
+__all__ = ["PacketSpill"]
+
+#: Per packet: pts, dts, duration (int64, in the packet's time base; pts and dts None as the minimum int64),
+#: payload size (uint32) and key-frame flag (uint8), then the payload.
+_RECORD = struct.Struct("<qqqIB")
+_NO_TIMESTAMP = -(2**63)
+#: One MP4 file finishing at a time in this process: one muxer index in memory at most.
+_MUX_LOCK = threading.Lock()
+
+
+class PacketSpill:
+    """Encoded packets of one stream, in order, in an unnamed temporary file.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Where the temporary file lives (the output's folder: the packets are
+        about the size of the finished file). It has no name, so nothing is
+        left behind if the process dies.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._file: BinaryIO = tempfile.TemporaryFile(dir=folder, prefix=".packets-")
+        self._time_base: Fraction | None = None
+        self.count = 0
+
+    def add(self, packet: av.Packet) -> None:
+        """Append one encoded packet (its payload, timestamps, duration and key-frame flag)."""
+        if self._time_base is None:
+            self._time_base = packet.time_base
+        elif packet.time_base != self._time_base:
+            raise ValueError(f"packet time base {packet.time_base} differs from the stream's {self._time_base}")
+        payload = bytes(packet)
+        self._file.write(_RECORD.pack(_timestamp(packet.pts), _timestamp(packet.dts), packet.duration or 0,
+                                      len(payload), packet.is_keyframe))
+        self._file.write(payload)
+        self.count += 1
+
+    def mux(self, stream: av.stream.Stream, mux: Callable[[av.Packet], None], close: Callable[[], None]) -> None:
+        """Give every packet, in order, to ``mux`` for ``stream``, then call ``close``; under the process's MP4 lock.
+
+        Parameters
+        ----------
+        stream : av.stream.Stream
+            The output stream the packets were encoded for.
+        mux : callable
+            The container's ``mux`` (one packet).
+        close : callable
+            The container's ``close``: the muxer writes its index there and frees it.
+        """
+        import av
+
+        with _MUX_LOCK:
+            self._file.seek(0)
+            for _ in range(self.count):
+                pts, dts, duration, size, keyframe = _RECORD.unpack(self._file.read(_RECORD.size))
+                packet = av.Packet(self._file.read(size))
+                packet.pts = None if pts == _NO_TIMESTAMP else pts
+                packet.dts = None if dts == _NO_TIMESTAMP else dts
+                packet.duration = duration
+                if self._time_base is not None:
+                    packet.time_base = self._time_base
+                packet.is_keyframe = bool(keyframe)
+                packet.stream = stream
+                mux(packet)
+            close()
+        self.discard()
+
+    def discard(self) -> None:
+        """Delete the temporary file (the packets are gone)."""
+        self._file.close()
+
+
+def _timestamp(value: int | None) -> int:
+    return _NO_TIMESTAMP if value is None else value
