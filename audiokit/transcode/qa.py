@@ -486,7 +486,7 @@ class ReferenceAnalysis:
 
     Memory does not grow with the master's length beyond the mel segments
     (64 float32 per :data:`MEL_SEGMENT_S`: about 3.7 MB per hour) and the
-    loudness meter's 10 ms energies (8 bytes each: about 2.9 MB per hour).
+    loudness meter's 100 ms energies (8 bytes each: about 0.29 MB per hour).
 
     Parameters
     ----------
@@ -750,8 +750,8 @@ class RenditionAnalysis:
 
     Each mel segment is compared with the reference's as it completes and the
     long-term spectrum is a running sum, so memory stays bounded (the
-    alignment windows, under one STFT frame of samples, the loudness meter's
-    10 ms energies) whatever the length. Samples past the reference's length
+    alignment windows, under one STFT frame of samples, and the loudness
+    meter's 100 ms energies grow by 0.29 MB per hour) whatever the length. Samples past the reference's length
     are metered but not compared (the frames check fails them).
 
     Parameters
