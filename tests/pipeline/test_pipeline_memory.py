@@ -72,7 +72,8 @@ THREE_HOUR_RESULTS = ROOT / "benchmarks" / "results" / "memory_3h.json"
 #: Where the 2- and 12-minute growth tests record theirs, by stage selection.
 GROWTH_RESULTS = ROOT / "benchmarks" / "results" / "memory_growth.json"
 #: The figures of a measured run kept in GROWTH_RESULTS.
-_GROWTH_FIELDS = ("peak_rss_mb", "peak_rss_by_process_mb", "sampled_tree_peak_mb", "seconds", "cpu_s")
+_GROWTH_FIELDS = ("peak_rss_mb", "peak_rss_by_process_mb", "sampled_tree_peak_mb", "workers_at_tree_peak", "seconds",
+                  "cpu_s")
 
 #: Set in a measured process's environment, it also traces Python's allocations (tracemalloc) and keeps the
 #: largest at each new peak of RSS: what numpy and Python hold, as against native memory (codecs, muxers).
@@ -110,14 +111,32 @@ def descendants(pid):
 def tree_rss_kb():  # this process and every process it started (ingest's worker): what the ingest needs
     return rss_kb() + sum(rss_kb(child) for child in descendants(os.getpid()))
 
-def smaps_kb():
-    with open("/proc/self/smaps_rollup") as rollup:
+def smaps_kb(pid="self"):
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
         return {fields[0].rstrip(":"): int(fields[1]) for fields in map(str.split, rollup) if fields[-1] == "kB"}
+
+def rss_by_mapping_kb(pid):  # resident memory by what is mapped: Numba's LLVM, other files, anonymous memory
+    groups = {"llvmlite": 0, "other files": 0, "anonymous": 0}
+    kind = None
+    try:
+        with open(f"/proc/{pid}/smaps") as smaps:
+            for line in smaps:
+                fields = line.split()
+                if not fields[0].endswith(":"):  # a mapping's header: address range, perms, offset, dev, inode, path
+                    path = fields[5] if len(fields) > 5 else ""
+                    kind = ("llvmlite" if "libllvmlite" in path else
+                            "other files" if path.startswith("/") else "anonymous")
+                elif fields[0] == "Rss:":
+                    groups[kind] += int(fields[1])
+    except OSError:
+        return {}
+    return groups
 
 figures = {"rss_after_cli_import_mb": rss_kb() / 1024, "timeline": [], "cli": sys.modules["audiokit.cli.main"].__file__}
 import audiokit.pipeline  # what the ingest process imports first (its worker imports the rest)
 figures["rss_after_core_imports_mb"] = rss_kb() / 1024
 peak = {"rss_kb": 0, "traced_kb": 0, "tree_rss_kb": 0}
+children_hwm_kb = {}
 done = threading.Event()
 
 def trace(rss):
@@ -131,7 +150,16 @@ def sample():
     last_logged = -60.0
     while not done.wait(0.5):
         now, rss, tree = time.monotonic() - started, rss_kb(), tree_rss_kb()
-        peak["tree_rss_kb"] = max(peak["tree_rss_kb"], tree)
+        for child in descendants(os.getpid()):  # each child's own peak so far (VmHWM only rises)
+            children_hwm_kb[child] = max(children_hwm_kb.get(child, 0), rss_kb(child, "VmHWM:"))
+        if tree > peak["tree_rss_kb"]:
+            peak["tree_rss_kb"] = tree
+            processes = [child for child in descendants(os.getpid()) if rss_kb(child)]
+            if processes:  # the largest worker's memory by mapping at the tree's peak
+                largest = max(processes, key=rss_kb)
+                peak["worker"] = {"seconds": round(now), "rss_by_process_mb": {
+                    child: round(rss_kb(child) / 1024, 1) for child in processes}, "largest_mb_by_mapping": {
+                    kind: round(kb / 1024, 1) for kind, kb in rss_by_mapping_kb(largest).items()}}
         if rss > peak["rss_kb"]:
             peak.update(rss_kb=rss, seconds=now, smaps=smaps_kb())
             if tracing and rss > peak["traced_kb"] + 4096:
@@ -147,18 +175,24 @@ finally:
     done.set()
     workers_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     cpu = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    # The ingest process and its worker run side by side: the peak is their sampled sum, or the largest
-    # single process's exact peak where sampling every 0.5 s missed a short rise. This process's own is its
+    # The ingest process and the processes it started run side by side. Their peak is the sum of each one's
+    # own peak (VmHWM, which the kernel keeps exactly; getrusage's for the largest child, which also covers
+    # a rise after the last sample): an upper bound of the summed RSS that a 0.5 s sampling of the sum
+    # would catch or miss by luck on a short rise (the tagger's forward pass). This process's own peak is its
     # VmHWM: getrusage's would include the RSS of the process it was forked from (kept across exec).
     own_kb = rss_kb(field="VmHWM:")
-    figures.update(peak_rss_mb=max(own_kb, workers_kb, peak["tree_rss_kb"]) / 1024,
-                   peak_rss_by_process_mb={"ingest": own_kb / 1024, "largest_worker": workers_kb / 1024},
+    child_peaks_kb = sorted(children_hwm_kb.values(), reverse=True) or [0]
+    child_peaks_kb[0] = max(child_peaks_kb[0], workers_kb)
+    figures.update(peak_rss_mb=max(own_kb + sum(child_peaks_kb), peak["tree_rss_kb"]) / 1024,
+                   peak_rss_by_process_mb={"ingest": own_kb / 1024, "largest_worker": child_peaks_kb[0] / 1024,
+                                           "other_children": sum(child_peaks_kb[1:]) / 1024},
                    sampled_tree_peak_mb=peak["tree_rss_kb"] / 1024, seconds=time.monotonic() - started,
                    cpu_s=sum(use.ru_utime + use.ru_stime for use in cpu),
                    sampled_peak={"seconds": peak.get("seconds"),
                                  "smaps_rollup_mb": {key: round(value / 1024, 1)
                                                      for key, value in peak.get("smaps", {}).items()},
-                                 "tracemalloc": peak.get("traced")})
+                                 "tracemalloc": peak.get("traced")},
+                   workers_at_tree_peak=peak.get("worker"))
     with open(sys.argv[1], "w") as handle:
         json.dump(figures, handle)
 """
@@ -196,12 +230,14 @@ def ingest_memory(source: Path, out: Path, stages: str = CORE, *, trace: bool = 
                   environment: dict | None = None, tree: Path = ROOT) -> dict:
     """What a fresh process running ``audiokit ingest SOURCE -o OUT --stages STAGES`` measured of itself.
 
-    ``peak_rss_mb`` (the ingest process and its worker together: their RSS summed every 0.5 s, or the
-    largest single process's getrusage peak if higher), ``peak_rss_by_process_mb``,
+    ``peak_rss_mb`` (the ingest process and those it started together: the sum of each one's own peak,
+    an upper bound of their summed RSS), ``peak_rss_by_process_mb`` (the ingest process, its largest
+    child (the worker) and the other children summed: multiprocessing's resource tracker and any warm-up),
     ``rss_after_cli_import_mb``, ``rss_after_core_imports_mb``, ``seconds`` and ``cpu_s`` (user + system,
     worker included), a ``timeline`` of [seconds, summed RSS MB] once a minute, ``sampled_peak``
     (the ingest process's own smaps_rollup at its sampled peak and, with ``trace``, tracemalloc's largest
-    allocation sites there; the worker's own are not sampled) and ``stage_seconds`` from the manifest. The manifest is
+    allocation sites there), ``workers_at_tree_peak`` (each child's RSS when the summed RSS peaked, and the
+    largest one's resident memory split into Numba's LLVM library, other mapped files and anonymous memory) and ``stage_seconds`` from the manifest. The manifest is
     checked: the whole source decoded, loudness measured, every rendition shipped, and
     each selected stage done (the transcript skipped only when the track is not
     speech-dominant). The process runs in ``tree``, whose ``audiokit`` it imports.
