@@ -55,10 +55,8 @@ class PacketSpill:
 
     def add(self, packet: av.Packet) -> None:
         """Append one encoded packet (its payload, timestamps, duration and key-frame flag)."""
-        if self._time_base is None:
+        if self._time_base is None:  # the encoder's: the same for every packet of the stream
             self._time_base = packet.time_base
-        elif packet.time_base != self._time_base:
-            raise ValueError(f"packet time base {packet.time_base} differs from the stream's {self._time_base}")
         payload = bytes(packet)
         self._file.write(_RECORD.pack(_timestamp(packet.pts), _timestamp(packet.dts), packet.duration or 0,
                                       len(payload), packet.is_keyframe))
