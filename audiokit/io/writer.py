@@ -140,7 +140,10 @@ class AudioWriter:
             self._resampler = Resampler(self.sample_rate, self.encoded_rate, self.num_channels)
         self._frames_received = 0  # frames passed to write(), at sample_rate
         self._frames_written = 0  # frames sent to the encoder, at encoded_rate
-        self._spill = PacketSpill(self.path.parent) if container_format.muxer in _MP4_MUXERS else None
+        try:
+            self._spill = PacketSpill(self.path.parent) if container_format.muxer in _MP4_MUXERS else None
+        except OSError as error:  # a read-only folder, a full disk
+            raise FormatError(f"{self.path}: cannot start encoding ({ffmpeg_reason(error)})") from None
         self._open(container_format.muxer, bitrate_bps, _check_tags(self.path, tags))
 
     def _open(self, muxer: str, bitrate_bps: int | None, tags: dict) -> None:
@@ -203,7 +206,7 @@ class AudioWriter:
                 self._spill.mux(self._stream, self._container.mux, self._container.close)
             else:
                 self._container.close()
-        except av.FFmpegError as error:
+        except (av.FFmpegError, OSError) as error:  # OSError: the MP4 packets' file (a full disk)
             self._discard()
             raise FormatError(f"{self.path}: encoding failed ({ffmpeg_reason(error)})") from None
         self._container = None
@@ -226,7 +229,7 @@ class AudioWriter:
         try:
             for packet in self._stream.encode(frame):
                 self._deliver(packet)
-        except av.FFmpegError as error:
+        except (av.FFmpegError, OSError) as error:  # OSError: the MP4 packets' file (a full disk)
             self._discard()
             raise FormatError(f"{self.path}: encoding failed ({ffmpeg_reason(error)})") from None
 

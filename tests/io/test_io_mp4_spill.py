@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import threading
 
 import numpy as np
 import pytest
 
+from audiokit.errors import FormatError
 from audiokit.io import _packet_spill
 from audiokit.io.writer import AudioWriter
 
@@ -53,6 +56,27 @@ def test_a_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError), AudioWriter(tmp_path / "out.m4a", RATE, 2, codec="aac") as writer:
         writer.write(_signal(3.0))
         raise RuntimeError("the source failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_a_clean_error_and_leaves_nothing(tmp_path, monkeypatch):
+    def full(self, packet):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(_packet_spill.PacketSpill, "add", full)
+    with pytest.raises(FormatError, match="out.m4a: encoding failed.*No space left"), \
+            AudioWriter(tmp_path / "out.m4a", RATE, 2, codec="aac") as writer:
+        writer.write(_signal(3.0))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_refuses_the_packets_file_is_a_clean_error(tmp_path, monkeypatch):
+    def refused(**options):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(_packet_spill.tempfile, "TemporaryFile", refused)
+    with pytest.raises(FormatError, match="out.m4a: cannot start encoding.*Read-only file system"):
+        AudioWriter(tmp_path / "out.m4a", RATE, 2, codec="aac")
     assert list(tmp_path.iterdir()) == []
 
 
