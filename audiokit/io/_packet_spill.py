@@ -19,7 +19,6 @@ from __future__ import annotations
 import struct
 import tempfile
 import threading
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -63,17 +62,15 @@ class PacketSpill:
         self._file.write(payload)
         self.count += 1
 
-    def mux(self, stream: av.stream.Stream, mux: Callable[[av.Packet], None], close: Callable[[], None]) -> None:
-        """Give every packet, in order, to ``mux`` for ``stream``, then call ``close``; under the process's MP4 lock.
+    def mux(self, container: av.container.OutputContainer, stream: av.stream.Stream) -> None:
+        """Mux every packet, in order, into ``stream`` of ``container`` and close it; under the process's MP4 lock.
 
         Parameters
         ----------
+        container : av.container.OutputContainer
+            The MP4 output; closing it writes the muxer's index and frees it.
         stream : av.stream.Stream
             The output stream the packets were encoded for.
-        mux : callable
-            The container's ``mux`` (one packet).
-        close : callable
-            The container's ``close``: the muxer writes its index there and frees it.
         """
         import av
 
@@ -89,8 +86,8 @@ class PacketSpill:
                     packet.time_base = self._time_base
                 packet.is_keyframe = bool(keyframe)
                 packet.stream = stream
-                mux(packet)
-            close()
+                container.mux(packet)
+            container.close()
         self.discard()
 
     def discard(self) -> None:

@@ -203,7 +203,7 @@ class AudioWriter:
             for packet in self._stream.encode(None):
                 self._deliver(packet)
             if self._spill is not None:
-                self._spill.mux(self._stream, self._container.mux, self._container.close)
+                self._spill.mux(self._container, self._stream)
             else:
                 self._container.close()
         except (av.FFmpegError, OSError) as error:  # OSError: the MP4 packets' file (a full disk)

@@ -251,7 +251,6 @@ class LoudnessMeter:
         self._stride = 1 if series else BLOCK_STEP_HOPS
         self._hops = np.empty(1024)  # the kept energies, one per stride
         self._num_hops = 0
-        self._hop_count = 0  # 10 ms hops completed, kept or pending
         self._pending = np.empty(0)  # completed 10 ms hops not yet a whole stride
         self._partial = 0.0
         self._position = 0
@@ -293,10 +292,10 @@ class LoudnessMeter:
         pending = self._pending.shape[0]
         hops = np.empty(pending + frames * HOPS_PER_SECOND // self.sample_rate + 2)
         hops[:pending] = self._pending
+        hops_done = self._num_hops * self._stride + pending  # 10 ms hops completed so far, kept or pending
         completed, _, self._partial = _accumulate_hops(
-            energy, self.sample_rate, self._position, self._hop_count, self._partial, hops[pending:]
+            energy, self.sample_rate, self._position, hops_done, self._partial, hops[pending:]
         )
-        self._hop_count += completed
         whole = (pending + completed) // self._stride * self._stride
         kept = hops[:whole] if self._stride == 1 else hops[:whole].reshape(-1, self._stride).sum(axis=1)
         self._pending = hops[whole:pending + completed].copy()

@@ -86,17 +86,21 @@ def test_one_mp4_finishes_at_a_time(tmp_path, monkeypatch):
     most = [0]
     original = _packet_spill.PacketSpill.mux
 
-    def spied_mux(self, stream, mux_packet, close):
-        def mux_one(packet):  # called under the spill's lock, as the real muxer is
-            muxing.add(id(self))
+    class SpiedContainer:  # the real container, its muxing counted (under the spill's lock, as it runs)
+        def __init__(self, spill, container):
+            self.spill, self.container = spill, container
+
+        def mux(self, packet):
+            muxing.add(id(self.spill))
             most[0] = max(most[0], len(muxing))
-            mux_packet(packet)
+            self.container.mux(packet)
 
-        def finish():
-            close()
-            muxing.discard(id(self))
+        def close(self):
+            self.container.close()
+            muxing.discard(id(self.spill))
 
-        original(self, stream, mux_one, finish)
+    def spied_mux(self, container, stream):
+        original(self, SpiedContainer(self, container), stream)
 
     monkeypatch.setattr(_packet_spill.PacketSpill, "mux", spied_mux)
     samples = _signal(30.0)
