@@ -6,7 +6,7 @@ Every executor calls the same pure per-track function,
 (``batch.ingest``) records each result in the catalog as it arrives.
 
 ``local``
-    A pool of ``jobs`` spawned worker processes on this machine
+    A pool of ``jobs`` worker processes on this machine (:mod:`.child_process`)
     (:class:`_WorkerPool`, a pool of one with ``jobs=1``), or this very
     process when the time limit is switched off (``jobs=1`` and
     ``track_timeout_s=math.inf``): a hang cannot be stopped inside the process
@@ -27,18 +27,15 @@ Every executor calls the same pure per-track function,
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 import signal
-import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from ..errors import AudiokitError
+from .child_process import ChildProcess
 from .stages import Stage
 from .track import (
     DEFAULT_TRACK_TIMEOUT,
@@ -48,11 +45,6 @@ from .track import (
     ingest_track,
     track_time_limit_s,
 )
-
-if TYPE_CHECKING:
-    from multiprocessing.context import SpawnContext
-    from multiprocessing.process import BaseProcess
-
 
 __all__ = ["EXECUTORS", "TERMINATE_GRACE_S", "OnDone", "clean_up_after", "identify", "run_local"]
 
@@ -110,12 +102,9 @@ def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tupl
 class _Worker:
     """One worker process, the pipe to it, and the time limit of the track it holds."""
 
-    def __init__(self, context: SpawnContext, arguments: tuple, *, warm: bool = False) -> None:
-        self.connection, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, warm, *arguments),
-                                       name="audiokit-ingest-worker")
-        self.process.start()
-        child.close()
+    def __init__(self, arguments: tuple, *, warm: bool = False) -> None:
+        self.process = ChildProcess(_worker_main, (warm, *arguments))
+        self.connection = self.process.connection
         #: (input index, path, wait for another process's claim) of the track it holds, or None when idle
         self.task: tuple[int, Path, bool] | None = None
         #: when (time.monotonic()) it is to be sent SIGTERM (SIGKILL once ``terminated``); None: no limit now
@@ -143,7 +132,7 @@ class _Worker:
             pass
         self.process.kill()
         self.process.join()
-        self.connection.close()
+        self.process.close()
         return reason or _exit_reason(self.process)
 
     def take(self, task: tuple[int, Path, bool]) -> None:
@@ -173,7 +162,7 @@ class _Worker:
 
 
 class _WorkerPool:
-    """``size`` spawned worker processes, each running one track at a time.
+    """``size`` worker processes, each running one track at a time.
 
     Not :class:`concurrent.futures.ProcessPoolExecutor`: one worker that dies
     breaks that pool for good (``BrokenProcessPool``) and fails every pending
@@ -194,8 +183,7 @@ class _WorkerPool:
     """
 
     def __init__(self, size: int, arguments: tuple, on_note: Callable[[str], None] | None) -> None:
-        # spawn, not fork: the driver may hold PyAV/Numba threads that fork would copy mid-flight.
-        self._context = multiprocessing.get_context("spawn")
+        # Fresh interpreters, not fork: the driver may hold PyAV/Numba threads that fork would copy mid-flight.
         self._size = size
         self._arguments = arguments
         self._on_note = on_note
@@ -209,8 +197,8 @@ class _WorkerPool:
             while any(worker.task is not None for worker in workers) or queue:
                 for index, worker in enumerate(workers):
                     if worker.task is None and not worker.process.is_alive():  # died between tracks
-                        worker.connection.close()
-                        workers[index] = worker = _Worker(self._context, self._arguments)
+                        worker.process.close()
+                        workers[index] = worker = _Worker(self._arguments)
                     self._assign(worker, queue)
                 busy = [worker for worker in workers if worker.task is not None]
                 if not busy:  # every worker was just replaced and none took a track yet
@@ -237,7 +225,7 @@ class _WorkerPool:
                     if result is None or worker.terminated or not worker.process.is_alive():
                         failure = None if result is not None else self._failure(worker, held[1])
                         _stop(worker)
-                        workers[index] = worker = _Worker(self._context, self._arguments)
+                        workers[index] = worker = _Worker(self._arguments)
                         if failure is not None:  # reported once its replacement runs: the pool keeps its size
                             on_done(held[0], failure)
                     self._assign(worker, queue)
@@ -251,7 +239,7 @@ class _WorkerPool:
 
         failure = None
         if count == 1:
-            worker = _Worker(self._context, self._arguments, warm=True)
+            worker = _Worker(self._arguments, warm=True)
             failure = worker.wait_warm(WARMUP_TIMEOUT_S)
             if failure is None:
                 return [worker]
@@ -260,7 +248,7 @@ class _WorkerPool:
             told = [f"loading them in the worker failed ({failure})"] if failure else []
             told.append(prepared.detail or "a warm-up in a separate process then succeeded")
             self._on_note("numba kernels: " + "; ".join(told))
-        return [_Worker(self._context, self._arguments) for _ in range(count)]
+        return [_Worker(self._arguments) for _ in range(count)]
 
     def _assign(self, worker: _Worker, queue: list) -> None:
         if queue and worker.task is None and worker.process.is_alive():
@@ -320,7 +308,7 @@ def identify(path: Path, settings: dict) -> tuple[str | None, str | None]:
     return sha, track_id(sha, settings)
 
 
-def _exit_reason(process: BaseProcess) -> str:
+def _exit_reason(process: ChildProcess) -> str:
     """How a process ended: "killed by SIGKILL", "exit status 1", ..."""
     code = process.exitcode
     try:
@@ -359,13 +347,13 @@ def _stop(worker: _Worker) -> None:
     if worker.process.is_alive():
         worker.process.kill()
         worker.process.join()
-    worker.connection.close()
+    worker.process.close()
 
 
 def _worker_main(connection: Connection, warm: bool, out_dir: str, settings: dict, stages: tuple[Stage, ...],
                  force: bool, known_failures: dict, max_duration_s: float | None,
                  track_timeout_s: float | None) -> None:
-    """A worker: run the tracks the driver sends until it sends None, or the driver is gone.
+    """A worker (in a :class:`.child_process.ChildProcess`): run the tracks the driver sends until it sends None.
 
     With ``warm`` it first compiles or loads every kernel (:func:`.warmup.warm_kernels`) and sends
     ``("warm", None)``, or ``("warm", reason)`` and exits when that raised. It sends ``("deadline",
@@ -374,7 +362,6 @@ def _worker_main(connection: Connection, warm: bool, out_dir: str, settings: dic
     past its deadline) exits through SystemExit, so the track removes its partial folder and claim on the
     way out.
     """
-    _exit_with_parent()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if warm:
         from .warmup import warm_kernels
@@ -408,25 +395,6 @@ def _worker_main(connection: Connection, warm: bool, out_dir: str, settings: dic
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # the shell's convention for "terminated by signal N"
-
-
-def _exit_with_parent() -> None:
-    """Die with the driver: Linux's parent-death signal, and a watchdog thread for the rest."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            PR_SET_PDEATHSIG = 1  # prctl(2)
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):
-            pass
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        def watch() -> None:
-            parent.join()  # returns when the driver's process is gone
-            os._exit(1)
-
-        threading.Thread(target=watch, name="audiokit-parent-watch", daemon=True).start()
 
 
 #: Executor names accepted by ``ingest(executor=...)`` and ``audiokit ingest --executor``.

@@ -36,7 +36,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from .child_process import python_env
 
 __all__ = ["KERNEL_MODULES", "KernelPreparation", "flush_kernel_caches", "prepare_kernels", "warm_kernels"]
 
@@ -72,6 +72,8 @@ def warm_kernels(*, first_try: bool = False) -> None:
         This is a first warm-up, not the one after the cache was emptied: the test hook
         ``AUDIOKIT_TEST_FAULT=warmup:SEGV:warm`` crashes it, as loading a corrupt cache would.
     """
+    import numpy as np
+
     from ..io.resample import resample
     from ..loudness import LoudnessWarning, measure, normalize
 
@@ -107,11 +109,8 @@ def flush_kernel_caches() -> int:
 
 
 def _run_child(action: str) -> tuple[int, str]:
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
-        done = subprocess.run([sys.executable, "-m", "audiokit.pipeline.warmup", action], env=env,
+        done = subprocess.run([sys.executable, "-m", "audiokit.pipeline.warmup", action], env=python_env(),
                               capture_output=True, text=True, timeout=WARMUP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return -1, f"timed out after {WARMUP_TIMEOUT_S} s"

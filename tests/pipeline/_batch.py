@@ -39,3 +39,36 @@ def manifests(out: Path) -> dict:
 def partial_folders(out: Path) -> list[Path]:
     """Hidden ``.ID.partial-*`` folders under ``out/tracks`` (work in progress or left by a crash)."""
     return sorted((out / "tracks").glob(".*.partial-*"))
+
+
+def live_children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, zombies left out (read from procfs)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def ingest_workers(pid: int) -> list[int]:
+    """The ingest worker processes of the driver ``pid`` (:mod:`audiokit.pipeline.child_process` children)."""
+    workers = []
+    for child in live_children(pid):
+        try:
+            if "audiokit.pipeline.child_process" in Path(f"/proc/{child}/cmdline").read_text():
+                workers.append(child)
+        except OSError:  # it exited meanwhile
+            pass
+    return workers

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from _batch import ROOT, music
+from _batch import ROOT, alive, ingest_workers, music
 
 from audiokit.errors import FormatError
 from audiokit.pipeline import Catalog, IngestOptions, ingest, read_manifest
@@ -174,25 +174,6 @@ def test_degraded_track_ships_and_is_marked(tmp_path):
         assert row["degraded"] == 1 and "aac-64: mel distance" in row["degraded_reasons"]
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker processes through procfs")
 def test_workers_exit_when_their_driver_dies(tmp_path):
     inputs = _inputs(tmp_path / "in", ("a.wav", "b.wav"))
@@ -204,8 +185,7 @@ def test_workers_exit_when_their_driver_dies(tmp_path):
         deadline = time.monotonic() + 300
         workers: list[int] = []
         while time.monotonic() < deadline and not (tmp_path / "out" / "tracks").glob(".*partial*") or not workers:
-            workers = [pid for pid in _children(driver.pid) if "audiokit" in Path(f"/proc/{pid}/cmdline").read_text()
-                       or "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text()]
+            workers = ingest_workers(driver.pid)
             if workers and any((tmp_path / "out" / "tracks").glob(".*partial*")):
                 break
             time.sleep(0.5)
@@ -213,9 +193,9 @@ def test_workers_exit_when_their_driver_dies(tmp_path):
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=30)
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not any(_alive(pid) for pid in workers)
+        assert not any(alive(pid) for pid in workers)
     finally:
         if driver.poll() is None:
             driver.kill()

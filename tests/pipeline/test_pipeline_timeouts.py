@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import os
 import re
 import signal
@@ -16,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from _batch import ROOT, manifests, music, partial_folders
+from _batch import ROOT, ingest_workers, manifests, music, partial_folders
 
 from audiokit.errors import ParameterError
 from audiokit.pipeline import IngestOptions, claims
@@ -78,7 +77,7 @@ def test_a_track_past_its_limit_fails_alone_and_the_pool_keeps_its_size(tmp_path
 
     def done(index: int, result: TrackResult) -> None:
         results[paths[index].name] = result
-        pool_sizes.append(len(multiprocessing.active_children()))  # the workers, alive as each result arrives
+        pool_sizes.append(len(ingest_workers(os.getpid())))  # the workers, alive as each result arrives
 
     run_local(paths, out, SETTINGS, CORE, done, jobs=2, track_timeout_s=BATCH_LIMIT_S)
     assert {name: result.status for name, result in results.items()} == \
