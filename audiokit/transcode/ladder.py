@@ -50,6 +50,7 @@ from .._files import file_sha256, replace_dir
 from ..audio import Audio
 from ..channels import ChannelLayout
 from ..errors import FormatError, ParameterError
+from ..io._packet_spill import MP4_INDEX_LOCK
 from ..io.reader import AudioReader
 from ..io.resample import output_length
 from ..io.source import ArrayReader, AudioSource, open_source
@@ -306,6 +307,15 @@ def _headroom_gain_db(peak: float) -> float:
     return round(MASTER_PEAK_CEILING_DBFS - 20.0 * math.log10(peak), 4)
 
 
+def _whole_decode(resolved: ResolvedRung) -> contextlib.AbstractContextManager:
+    """What a whole decode of the rung's file holds: MP4's lock (its demuxer reads the whole sample index).
+
+    One MP4 index at a time (:data:`~audiokit.io._packet_spill.MP4_INDEX_LOCK`): a rendition decoded
+    back does not hold its index while another AAC rendition's muxer holds its own.
+    """
+    return MP4_INDEX_LOCK if resolved.spec.container == "mp4" else contextlib.nullcontext()
+
+
 def _file_loudness(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) of a file, decoded in blocks."""
     with open_source(path) as reader:
@@ -461,7 +471,8 @@ class _Ladder:
         qa, final, info = None, {**tags, **master_gains}, None
         if self.mode != "off":
             analysis = RenditionAnalysis(reference, resolved, mode=self.mode)
-            info = _decode_into(path, analysis.add)
+            with _whole_decode(resolved):
+                info = _decode_into(path, analysis.add)
             qa = analysis.finish(measured_bitrate_bps=info.bitrate_bps or 0, gain_db=level_gain_db)
             # Lossless renditions are their master (QA checks it bit for bit): the master's tags stand.
             if not resolved.spec.lossless:
@@ -518,8 +529,12 @@ class _Ladder:
                 encode_blocks(blocks, resolved, destination, tags=self.source.tags, cover=self.source.cover)
             return master_lufs  # the rendition should read its master's loudness
 
-        match = encode_at_level(path, encode, lambda candidate: _file_loudness(candidate)[0],
-                                tolerance_lu=LEVEL_MATCH_THRESHOLD_LU, max_passes=LEVEL_MATCH_PASSES)
+        def measure(candidate: Path) -> float:
+            with _whole_decode(resolved):
+                return _file_loudness(candidate)[0]
+
+        match = encode_at_level(path, encode, measure, tolerance_lu=LEVEL_MATCH_THRESHOLD_LU,
+                                max_passes=LEVEL_MATCH_PASSES)
         return round(match.gain_db, 4)
 
 

@@ -72,3 +72,25 @@ def test_each_rendition_is_decoded_once_and_matches_a_separate_read(tmp_path, mo
             rendition.num_frames, rendition.sample_rate, rendition.num_channels, rendition.measured_bitrate_bps)
         assert rendition.qa is not None and rendition.qa.passed, rendition.qa
         assert rendition.qa.num_frames == info.num_frames
+
+
+def test_mp4_renditions_are_decoded_back_holding_the_mp4_index_lock(tmp_path, monkeypatch):
+    """One MP4 sample index in memory at a time: an AAC or ALAC rendition's decode-back holds the lock the MP4
+    muxer holds while it finishes a file."""
+    from audiokit.io._packet_spill import MP4_INDEX_LOCK
+
+    source = tmp_path / "master.wav"
+    audiokit.write(source, audiokit.Audio(music(44100, duration_s=3.0), 44100), bit_depth=24)
+    probe_module = sys.modules["audiokit.io.probe"]
+    held: dict[str, bool] = {}
+    count_decodes = probe_module._decode_count
+
+    def noting(path, *args, **kwargs):
+        held[path.name] = MP4_INDEX_LOCK.locked()
+        return count_decodes(path, *args, **kwargs)
+
+    monkeypatch.setattr(probe_module, "_decode_count", noting)
+    build_ladder(source, tmp_path / "out", rungs=RUNGS, qa="fast", max_workers=1)
+    assert sorted(held) == ["aac-128.m4a", "alac.m4a", "flac.flac", "mp3-128.mp3", "opus-96.opus"]
+    assert held["aac-128.m4a"] and held["alac.m4a"]
+
