@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, overload
 
@@ -63,6 +63,9 @@ MOMENTARY_HOPS = 40
 SHORT_TERM_HOPS = 300
 #: Gating blocks and LRA windows advance by 100 ms.
 BLOCK_STEP_HOPS = 10
+#: Windows a report measures at a time (128 KB per array of energies or frame positions): its
+#: temporaries do not grow with the programme (a 3-hour programme has 1.08 million 10 ms windows)
+_WINDOWS_PER_CHUNK = 1 << 14
 #: Absolute gate (BS.1770-5, Tech 3342).
 ABSOLUTE_GATE_LUFS = -70.0
 #: Relative gate of the integrated loudness (BS.1770-5).
@@ -314,32 +317,62 @@ class LoudnessMeter:
         """End of programme: the meter holds no delayed output; returns :meth:`report`."""
         return self.report()
 
-    def _bounds(self) -> np.ndarray:
-        return (np.arange(self._num_hops + 1, dtype=np.int64) * self._stride * self.sample_rate) // HOPS_PER_SECOND
+    def _bounds(self, first: int, stop: int) -> np.ndarray:
+        """Frame positions of the kept energies' edges ``first`` to ``stop - 1`` (edge i ends kept energy i - 1)."""
+        edges = np.arange(first, stop, dtype=np.int64)
+        return (edges * self._stride * self.sample_rate) // HOPS_PER_SECOND
+
+    def _windows(self, width_hops: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(mean energy, end frame) of every complete window of ``width_hops`` 10 ms hops, in order, in chunks.
+
+        One value per kept energy, :data:`_WINDOWS_PER_CHUNK` or so at a time, so
+        a report on a long programme allocates no array its length. Each chunk
+        starts at a multiple of the window width, where :func:`_window_sums`
+        sums afresh: the values do not depend on the chunking.
+        """
+        width = width_hops // self._stride
+        count = self._num_hops - width + 1
+        chunk = width * -(-_WINDOWS_PER_CHUNK // width)
+        for start in range(0, max(count, 0), chunk):
+            size = min(chunk, count - start)
+            sums = np.empty(size)
+            _window_sums(self._hops[start:start + size + width - 1], width, sums)
+            bounds = self._bounds(start, start + size + width)
+            yield sums / (bounds[width:] - bounds[:size]), bounds[width:]
 
     def _window_energy(self, width_hops: int) -> tuple[np.ndarray, np.ndarray]:
         """(mean energy, end frame) of every complete window of ``width_hops`` 10 ms hops, one per kept energy."""
-        width = width_hops // self._stride
-        hops = self._hops[: self._num_hops]
-        if hops.shape[0] < width:
+        chunks = list(self._windows(width_hops))
+        if not chunks:
             return np.empty(0), np.empty(0, np.int64)
-        sums = np.empty(hops.shape[0] - width + 1)
-        _window_sums(hops, width, sums)
-        bounds = self._bounds()
-        ends = bounds[width:]
-        return sums / (ends - bounds[: sums.shape[0]]), ends
+        return np.concatenate([energy for energy, _ in chunks]), np.concatenate([ends for _, ends in chunks])
+
+    def _block_energies(self, width_hops: int) -> tuple[np.ndarray, float]:
+        """(mean energies at 100 ms steps, the largest at any kept step) of the complete ``width_hops`` windows.
+
+        What a report needs, chunk by chunk: the gating blocks (BS.1770-5 Annex 1) or
+        the loudness-range windows (EBU Tech 3342) step by 100 ms; the maxima are
+        taken at every kept step. The largest is 0 when no window is complete.
+        """
+        step = BLOCK_STEP_HOPS // self._stride
+        blocks, largest, seen = [], 0.0, 0
+        for energy, _ in self._windows(width_hops):
+            blocks.append(energy[-seen % step::step].copy())  # a copy: a view would keep the whole chunk
+            largest = max(largest, float(energy.max()))
+            seen += energy.shape[0]
+        return (np.concatenate(blocks) if blocks else np.empty(0)), largest
 
     def _gating_blocks(self) -> np.ndarray:
         """Mean energies of the 400 ms gating blocks at 100 ms steps."""
-        return self._window_energy(MOMENTARY_HOPS)[0][:: BLOCK_STEP_HOPS // self._stride]
+        return self._block_energies(MOMENTARY_HOPS)[0]
 
     def _live(self, width_hops: int) -> float:
         width = width_hops // self._stride
         if self._num_hops < width:
             return -math.inf
-        bounds = self._bounds()
+        first, last = self._bounds(self._num_hops - width, self._num_hops + 1)[[0, -1]]
         total = float(np.sum(self._hops[self._num_hops - width: self._num_hops]))
-        return float(_lufs(total / (bounds[-1] - bounds[-1 - width])))
+        return float(_lufs(total / (last - first)))
 
     @property
     def momentary_lufs(self) -> float:
@@ -377,17 +410,16 @@ class LoudnessMeter:
         warn : bool
             Emit a :class:`LoudnessWarning` naming the fields that read -inf.
         """
-        momentary_energy = self._window_energy(MOMENTARY_HOPS)[0]
-        short_energy = self._window_energy(SHORT_TERM_HOPS)[0]
-        block_step = BLOCK_STEP_HOPS // self._stride
-        integrated, _ = _gated_loudness(momentary_energy[::block_step], RELATIVE_GATE_LU)
+        gating_blocks, momentary_max = self._block_energies(MOMENTARY_HOPS)
+        short_term_windows, short_term_max = self._block_energies(SHORT_TERM_HOPS)
+        integrated, _ = _gated_loudness(gating_blocks, RELATIVE_GATE_LU)
         report = LoudnessReport(
             integrated_lufs=integrated,
-            loudness_range_lu=_loudness_range(short_energy[::block_step]),
+            loudness_range_lu=_loudness_range(short_term_windows),
             true_peak_dbtp=float(np.max(self._peaks.true_peak_dbtp)),
             sample_peak_dbfs=float(np.max(self._peaks.sample_peak_dbfs)),
-            momentary_max_lufs=float(_lufs(momentary_energy.max())) if momentary_energy.size else -math.inf,
-            short_term_max_lufs=float(_lufs(short_energy.max())) if short_energy.size else -math.inf,
+            momentary_max_lufs=float(_lufs(momentary_max)) if gating_blocks.size else -math.inf,
+            short_term_max_lufs=float(_lufs(short_term_max)) if short_term_windows.size else -math.inf,
         )
         if warn:
             undefined = [name for name, value in report.to_dict().items() if value is None]
