@@ -91,3 +91,42 @@ def test_a_child_exits_when_its_parent_is_gone(tmp_path):
         if parent.poll() is None:
             parent.kill()
 
+
+
+def _compiler_resident_kb(pid: int) -> int:
+    """Resident KB of LLVM's shared library in process ``pid`` (its smaps)."""
+    total, mapping = 0, ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and not fields[0].endswith(":"):
+            mapping = fields[5] if len(fields) > 5 else ""
+        elif fields[:1] == ["Rss:"] and "libllvmlite" in mapping:
+            total += int(fields[1])
+    return total
+
+
+def loaded_then_released(connection) -> None:
+    """A child's function: load the pipeline's kernels, give back the compiler's pages, report both sizes."""
+    from audiokit.pipeline.warmup import release_compiler_pages, warm_kernels
+
+    warm_kernels()
+    loaded = _compiler_resident_kb(os.getpid())
+    release_compiler_pages()
+    connection.send((loaded, _compiler_resident_kb(os.getpid())))
+    warm_kernels()  # the kernels still run: loaded ones need no compiler
+    connection.send(_compiler_resident_kb(os.getpid()))
+
+
+def test_loaded_kernels_run_after_the_compiler_pages_are_given_back():
+    """Loading Numba's cached kernels leaves tens of MB of LLVM resident; the worker gives them back, and
+    running the loaded kernels again touches almost none of it."""
+    child = ChildProcess(loaded_then_released)
+    try:
+        loaded_kb, released_kb = child.connection.recv()
+        rerun_kb = child.connection.recv()
+    finally:
+        child.join(60)
+        child.close()
+    assert child.exitcode == 0
+    assert loaded_kb > 20_000, loaded_kb
+    assert released_kb < 2_000 and rerun_kb < 2_000, (released_kb, rerun_kb)
