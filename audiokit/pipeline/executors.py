@@ -356,17 +356,17 @@ def _worker_main(connection: Connection, warm: bool, out_dir: str, settings: dic
     """A worker (in a :class:`.child_process.ChildProcess`): run the tracks the driver sends until it sends None.
 
     With ``warm`` it first compiles or loads every kernel (:func:`.warmup.warm_kernels`) and sends
-    ``("warm", None)``, or ``("warm", reason)`` and exits when that raised. After the warm-up and after
-    each track it gives back the compiler's resident pages (:func:`.warmup.release_compiler_pages`). It sends ``("deadline",
+    ``("warm", None)``, or ``("warm", reason)`` and exits when that raised; after the warm-up it gives back
+    the compiler's resident pages (:func:`.warmup.release_compiler_pages`), as each stage does after it ran. It sends ``("deadline",
     deadline_s, limit_s)`` as it begins a track and as the track's deadline is set or moved (None, None
     while it waits for another process's claim), then ``("result", TrackResult)``. SIGTERM (its track ran
     past its deadline) exits through SystemExit, so the track removes its partial folder and claim on the
     way out.
     """
-    from .warmup import release_compiler_pages, warm_kernels
-
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if warm:
+        from .warmup import release_compiler_pages, warm_kernels
+
         try:
             warm_kernels(first_try=True)
         except Exception as error:  # a corrupt cache raises about as often as it crashes: the driver repairs it
@@ -393,7 +393,6 @@ def _worker_main(connection: Connection, warm: bool, out_dir: str, settings: dic
                               max_duration_s=max_duration_s, wait_for_claim=wait, track_timeout_s=track_timeout_s,
                               on_deadline=report)
         connection.send(("result", result))
-        release_compiler_pages()  # what the track's first use of a kernel faulted back in
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -44,6 +44,7 @@ from . import claims
 from .context import Stage, StageSkipped, TrackContext
 from .identity import track_id
 from .manifest import MANIFEST_NAME, MANIFEST_VERSION
+from .warmup import release_compiler_pages
 
 __all__ = ["PartialTrack", "TrackResult", "TRACKS_DIR", "CLAIM_STAGE", "DEFAULT_TRACK_TIMEOUT", "DURATION_GUARD_STAGE",
            "RUN_GUARD_STAGES",
@@ -423,6 +424,8 @@ def _run_stage(stage: Stage, context: TrackContext) -> dict:
         if stage.core:
             raise
         status, reason = "failed", _one_line(error)
+    finally:
+        release_compiler_pages()  # whatever LLVM the stage's first use of a kernel made resident
     report = {"status": status, "seconds": round(time.perf_counter() - started, 4)}
     if reason:
         report["reason"] = reason
