@@ -81,7 +81,7 @@ def warm_kernels(*, first_try: bool = False) -> None:
     import numpy as np
 
     from ..io.resample import resample
-    from ..loudness import LoudnessWarning, measure, normalize
+    from ..loudness import LoudnessMeter, LoudnessWarning, measure, normalize
 
     if first_try:
         from .track import _test_fault
@@ -95,6 +95,11 @@ def warm_kernels(*, first_try: bool = False) -> None:
         for channels in _WARM_CHANNELS:
             samples = (0.1 * rng.standard_normal((channels, _WARM_RATE))).astype(np.float32)
             measure(samples, _WARM_RATE)
+            frozen = samples.copy()
+            frozen.flags.writeable = False  # the streaming engine hands out read-only blocks: another signature
+            meter = LoudnessMeter(_WARM_RATE, channels)
+            meter.process(frozen)
+            meter.report(warn=False)
             resample(samples, _WARM_RATE, 44100)
             normalize(samples, _WARM_RATE, target_lufs=-9.0, true_peak_dbtp=-1.0, mode="limit")
 
