@@ -52,9 +52,8 @@ _WARM_CHANNELS = (1, 2, 6)
 _PREPARED_HERE: set[str] = set()
 #: The shared library holding LLVM, which Numba runs only to compile a kernel or load one from its cache.
 _COMPILER_LIBRARY = "libllvmlite"
-#: madvise(2) advice "reclaim these pages" (<linux/mman.h>; Python's mmap module names it only when built
-#: against headers that have it).
-_MADV_PAGEOUT = 21
+#: madvise(2) advice: drop these pages; a private file mapping's refault reads the file again (<sys/mman.h>).
+_MADV_DONTNEED = 4
 
 
 @dataclass(frozen=True)
@@ -105,16 +104,19 @@ def warm_kernels(*, first_try: bool = False) -> None:
 
 
 def release_compiler_pages() -> None:
-    """Ask the kernel to reclaim this process's resident pages of LLVM's code and read-only data.
+    """Drop this process's resident pages of LLVM's code and read-only data; they come back if needed.
 
     Loading Numba's cached kernels runs LLVM (to link their object code), which
     leaves about 70 MB of ``libllvmlite.so`` resident; the kernels then run as
     machine code of their own and LLVM is idle until another kernel is loaded.
-    Those pages are clean copies of the file: ``madvise(MADV_PAGEOUT)`` (Linux
-    5.4+) drops them from this process's RSS, the page cache keeps them for
-    other processes, and any later load faults back what it touches (about 11
-    MB for a ladder's first use of the resampler and meters in a warmed process).
-    Writable mappings are left alone. Does nothing off Linux.
+    Those pages are clean copies of the file, so ``madvise(MADV_DONTNEED)``
+    drops them from this process's RSS: the page cache keeps them (for the other
+    workers too), and a later load faults back what it touches (about 11 MB for
+    a ladder's first use of the resampler and meters in a warmed process).
+    Only read-only mappings none of whose pages are private copies (smaps'
+    ``Anonymous: 0 kB``) are dropped: the relocated read-only data and the
+    writable data keep their contents. (``MADV_PAGEOUT`` would skip every page
+    another process maps too, as in a pool of workers.) Does nothing off Linux.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -122,12 +124,24 @@ def release_compiler_pages() -> None:
 
     madvise = ctypes.CDLL(None, use_errno=True).madvise
     madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    with open("/proc/self/maps") as maps:
-        for line in maps:
+    for start, end in _clean_read_only_mappings(_COMPILER_LIBRARY):
+        madvise(start, end - start, _MADV_DONTNEED)
+
+
+def _clean_read_only_mappings(library: str) -> list[tuple[int, int]]:
+    """(start, end) of this process's read-only mappings of ``library`` that hold no private page copy."""
+    found, mapping = [], None
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
             fields = line.split()
-            if len(fields) > 5 and _COMPILER_LIBRARY in fields[5] and "w" not in fields[1]:
-                start, end = (int(edge, 16) for edge in fields[0].split("-"))
-                madvise(start, end - start, _MADV_PAGEOUT)  # advice only: a refusal (Linux < 5.4) changes nothing
+            if len(fields) >= 5 and not fields[0].endswith(":"):  # a mapping's header: range, permissions, ...
+                mapping = fields if len(fields) > 5 and library in fields[5] and "w" not in fields[1] else None
+            elif mapping is not None and fields[:1] == ["Anonymous:"]:
+                if fields[1] == "0":
+                    start, end = mapping[0].split("-")
+                    found.append((int(start, 16), int(end, 16)))
+                mapping = None
+    return found
 
 
 def flush_kernel_caches() -> int:
