@@ -72,3 +72,15 @@ def ingest_workers(pid: int) -> list[int]:
         except OSError:  # it exited meanwhile
             pass
     return workers
+
+
+def compiler_resident_kb(pid: int) -> int:
+    """Resident KB of LLVM's shared library (Numba's compiler) in process ``pid`` (its smaps)."""
+    total, mapping = 0, ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and not fields[0].endswith(":"):
+            mapping = fields[5] if len(fields) > 5 else ""
+        elif fields[:1] == ["Rss:"] and "libllvmlite" in mapping:
+            total += int(fields[1])
+    return total

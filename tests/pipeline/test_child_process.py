@@ -11,7 +11,7 @@ import time
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from _batch import ROOT, alive
+from _batch import ROOT, alive, compiler_resident_kb
 
 from audiokit.pipeline.child_process import ChildProcess
 
@@ -93,28 +93,16 @@ def test_a_child_exits_when_its_parent_is_gone(tmp_path):
 
 
 
-def _compiler_resident_kb(pid: int) -> int:
-    """Resident KB of LLVM's shared library in process ``pid`` (its smaps)."""
-    total, mapping = 0, ""
-    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
-        fields = line.split()
-        if fields and "-" in fields[0] and not fields[0].endswith(":"):
-            mapping = fields[5] if len(fields) > 5 else ""
-        elif fields[:1] == ["Rss:"] and "libllvmlite" in mapping:
-            total += int(fields[1])
-    return total
-
-
 def loaded_then_released(connection) -> None:
     """A child's function: load the pipeline's kernels, give back the compiler's pages, report both sizes."""
     from audiokit.pipeline.warmup import release_compiler_pages, warm_kernels
 
     warm_kernels()
-    loaded = _compiler_resident_kb(os.getpid())
+    loaded = compiler_resident_kb(os.getpid())
     release_compiler_pages()
-    connection.send((loaded, _compiler_resident_kb(os.getpid())))
+    connection.send((loaded, compiler_resident_kb(os.getpid())))
     warm_kernels()  # the kernels still run: loaded ones need no compiler
-    connection.send(_compiler_resident_kb(os.getpid()))
+    connection.send(compiler_resident_kb(os.getpid()))
 
 
 def holding_kernels(connection) -> None:
@@ -122,7 +110,7 @@ def holding_kernels(connection) -> None:
     from audiokit.pipeline.warmup import warm_kernels
 
     warm_kernels()
-    connection.send(_compiler_resident_kb(os.getpid()))
+    connection.send(compiler_resident_kb(os.getpid()))
     connection.recv()
 
 

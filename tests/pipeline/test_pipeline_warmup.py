@@ -6,8 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from _batch import EXAMPLE, ROOT
+from _batch import EXAMPLE, ROOT, compiler_resident_kb, music
+
+from audiokit.pipeline import IngestOptions, read_manifest
+from audiokit.pipeline.context import Stage, TrackContext
+from audiokit.pipeline.executors import run_local
+from audiokit.pipeline.stages import resolve_stages
+from audiokit.pipeline.track import TrackResult
 
 SCRIPT = """
 import json, sys
@@ -41,3 +48,36 @@ def test_a_ladder_after_the_warm_up_needs_no_new_kernel_signature(tmp_path):
     assert done.returncode == 0, done.stderr
     new = {name: found for name, found in json.loads(done.stdout.splitlines()[-1]).items() if found}
     assert new == {}, new
+
+
+def _compiler_resident(context: TrackContext) -> dict:
+    """A stage that reports how much of LLVM's library the process running it holds resident, KB."""
+    return {"pid": os.getpid(), "llvm_kb": compiler_resident_kb(os.getpid())}
+
+
+def _loads_analysis_kernels(context: TrackContext) -> dict:
+    """A stage that runs kernels the warm-up does not load (the analysis front end's): LLVM links them."""
+    import numpy as np
+
+    from audiokit.analysis._frames import frames_of
+
+    frames = frames_of(np.zeros((1, 22050), np.float32), 22050)
+    return {"frames": int(frames.rms.shape[0]), "llvm_kb": compiler_resident_kb(os.getpid())}
+
+
+def test_a_worker_holds_no_compiler_pages_after_its_warm_up_and_each_stage(tmp_path):
+    """The worker loads the pipeline's kernels (about 70 MB of LLVM resident) and gives those pages back; a
+    stage that loads more kernels has them given back when it ends: the stage after it finds almost none."""
+    path = music(tmp_path / "in.flac", seconds=3.0, sample_rate=48000)
+    stages = (*resolve_stages("core"), Stage("analysis-kernels", _loads_analysis_kernels, core=True),
+              Stage("compiler", _compiler_resident, core=True))
+    settings = IngestOptions(qa="fast").track_settings()
+    results: list[TrackResult] = []
+    run_local([path], tmp_path / "out", settings, stages, lambda index, result: results.append(result), jobs=1)
+    (result,) = results
+    assert result.status == "ingested", result.error
+    manifest = read_manifest(Path(result.manifest_path or ""))
+    measured = manifest["compiler"]
+    assert measured["pid"] != os.getpid()
+    assert manifest["analysis-kernels"]["llvm_kb"] > 4_000, manifest["analysis-kernels"]  # linking ran LLVM
+    assert measured["llvm_kb"] < 4_000, measured
