@@ -129,9 +129,16 @@ def release_compiler_pages() -> None:
 
 
 def _clean_read_only_mappings(library: str) -> list[tuple[int, int]]:
-    """(start, end) of this process's read-only mappings of ``library`` that hold no private page copy."""
+    """(start, end) of this process's read-only mappings of ``library`` that hold no private page copy.
+
+    Empty when procfs cannot be read: the pages are then left where they are.
+    """
     found, mapping = [], None
-    with open("/proc/self/smaps") as smaps:
+    try:
+        smaps = open("/proc/self/smaps")
+    except OSError:
+        return []
+    with smaps:
         for line in smaps:
             fields = line.split()
             if len(fields) >= 5 and not fields[0].endswith(":"):  # a mapping's header: range, permissions, ...

@@ -134,3 +134,21 @@ def test_loaded_kernels_run_after_the_compiler_pages_are_given_back():
     assert child.exitcode == 0
     assert loaded_kb > 20_000, loaded_kb
     assert released_kb < 2_000 and rerun_kb < 2_000, (released_kb, rerun_kb)
+
+
+def test_giving_back_compiler_pages_without_procfs_changes_nothing(monkeypatch):
+    """The release is advice: where /proc/self/smaps cannot be read it leaves the pages and raises nothing."""
+    import builtins
+
+    from audiokit.pipeline import warmup
+
+    real_open = builtins.open
+
+    def no_procfs(path, *args, **kwargs):
+        if str(path).startswith("/proc/"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_procfs)
+    assert warmup._clean_read_only_mappings("libllvmlite") == []
+    warmup.release_compiler_pages()
