@@ -23,11 +23,14 @@ rules, applied per window):
 - the text kept so far is the prompt of the next window (condition on
   previous text), after the optional initial prompt; the prompt resets after
   a window decoded above temperature 0.5;
-- skipped speech: a prompted window in which a VAD speech region before its
-  last segment gets no aligned word (the decoder jumped over a sentence, a
-  known failure of conditioning on previous text) is decoded again from the
-  initial prompt alone, and the decoding that leaves less speech without
-  words is kept.
+- skipped speech: a prompted window that leaves a stretch of VAD speech of
+  at least 0.8 s without an aligned word, in the part of the window it hands
+  on as done, is decoded again from the initial prompt alone, and the
+  decoding that leaves less speech without words is kept. Conditioning on
+  previous text fails this way: the decoder jumps over a sentence, or writes
+  a phrase it has seen in the prompt ("Bye.", "Thank you.") over seconds of
+  speech, and the prompt then carries the phrase into every later window.
+  When the unprompted decoding is kept, the prompt restarts from it.
 
 Words are aligned to audio with the cross-attention heads named in the
 weights' config (dynamic time warping). The two backends differ only in the
@@ -79,8 +82,10 @@ MAX_INITIAL_TIMESTAMP_S = 1.0
 MIN_SEEK_S = 1.0
 #: Speech the VAD found after a window's last segment that makes it decode on, s.
 MIN_SPEECH_LEFT_S = 0.4
-#: A VAD region at least this long in which no aligned word lands was skipped by the decoder, s.
+#: A stretch of VAD speech at least this long that no aligned word comes near was skipped by the decoder, s.
 MIN_UNHEARD_REGION_S = 0.8
+#: How near an aligned word must come to a stretch of speech to count as hearing it, s.
+WORD_REACH_S = 0.2
 #: Windows decoded per chunk at most (a 30 s chunk needs 2 or 3).
 MAX_WINDOWS_PER_CHUNK = 12
 
@@ -191,6 +196,9 @@ class WindowResult:
     tokens: list
     #: temperature the kept decoding used
     temperature: float
+    #: the kept decoding ignored the previous text, which had made the decoder skip speech:
+    #: the prompt restarts after this window
+    unprompted: bool = False
 
 
 class _Backend(ABC):
@@ -258,12 +266,13 @@ class _Backend(ABC):
         check = vad and any(window.regions for window in windows)
         if (word_timestamps or check) and any(segments for segments, _ in per_window):
             self._align(windows, [segments for segments, _ in per_window], tokenizer, encoded)
+        unprompted = [False] * len(windows)
         if check:
-            # a prompted window that skipped a VAD region (no word lands in it) is decoded
+            # a prompted window that skipped speech (a stretch no word comes near) is decoded
             # again from the initial prompt alone; the decoding that leaves less speech
             # without words is kept
             retry = [i for i, window in enumerate(windows)
-                     if prompts[i] != list(initial) and _unheard_s(window, per_window[i][0]) > 0]
+                     if prompts[i] != list(initial) and _unheard_s(window, *per_window[i]) > 0]
             if retry:
                 again = self._decode_with_fallback(encoded, retry, [list(initial)] * len(retry), tokenizer, options)
                 redone: list[tuple[list[dict], int | None]] = [([], None)] * len(windows)
@@ -272,17 +281,17 @@ class _Backend(ABC):
                 if any(segments for segments, _ in redone):
                     self._align(windows, [segments for segments, _ in redone], tokenizer, encoded)
                 for index, result in zip(retry, again):
-                    if _unheard_s(windows[index], redone[index][0]) < _unheard_s(windows[index], per_window[index][0]):
-                        per_window[index], results[index] = redone[index], result
+                    if _unheard_s(windows[index], *redone[index]) < _unheard_s(windows[index], *per_window[index]):
+                        per_window[index], results[index], unprompted[index] = redone[index], result, True
         out = []
-        for window, (segments, next_seek), result in zip(windows, per_window, results):
+        for window, (segments, next_seek), result, fresh in zip(windows, per_window, results, unprompted):
             if not word_timestamps:
                 for raw in segments:
                     raw["words"] = []
             kept = [segment for segment in (_to_segment(raw, window) for raw in segments) if segment.text]
             # the next prompt: the kept tokens with their timestamps, as whisper's all_tokens
             tokens = list(result.tokens[:segments[-1]["token_end"]]) if segments else []
-            out.append(WindowResult(kept, next_seek, tokens, result.temperature))
+            out.append(WindowResult(kept, next_seek, tokens, result.temperature, fresh))
         return out
 
     def _decode_with_fallback(self, encoded: Any, indices: list[int], prompts: list[list[int]], tokenizer: Any,
@@ -405,23 +414,28 @@ def _speech_after(window: Chunk, sample: int) -> int:
     return sum(max(0, end - max(start, sample)) for start, end in window.regions)
 
 
-def _unheard_s(window: Chunk, segments: list[dict]) -> float:
+def _unheard_s(window: Chunk, segments: list[dict], next_seek: int | None) -> float:
     """Seconds of speech the decoder skipped in a window.
 
-    VAD regions of at least MIN_UNHEARD_REGION_S, before the end of the kept
-    segments, that no aligned word overlaps.
+    Stretches of the VAD's regions, at least MIN_UNHEARD_REGION_S long, that
+    no aligned word comes within WORD_REACH_S of, up to ``next_seek`` (the
+    window's part that the next window does not decode again; all of it when
+    the chunk ends here).
     """
-    if not segments:
-        return 0.0
-    last_end = segments[-1]["end"]
-    words = [(w["start"], w["end"]) for segment in segments for w in segment.get("words") or []]
+    limit_s = window.duration_s if next_seek is None else next_seek / SAMPLE_RATE
+    words = sorted((w["start"] - WORD_REACH_S, w["end"] + WORD_REACH_S)
+                   for segment in segments for w in segment.get("words") or [])
     total = 0.0
     for start, end in window.regions:
-        start_s, end_s = start / SAMPLE_RATE, end / SAMPLE_RATE
-        if end_s - start_s < MIN_UNHEARD_REGION_S or end_s > last_end + 0.5:
-            continue
-        if not any(a < end_s + 0.2 and b > start_s - 0.2 for a, b in words):
-            total += end_s - start_s
+        cursor, end_s = start / SAMPLE_RATE, min(end / SAMPLE_RATE, limit_s)
+        for word_start, word_end in words:
+            if word_start >= end_s:
+                break
+            if word_start - cursor >= MIN_UNHEARD_REGION_S:
+                total += word_start - cursor
+            cursor = max(cursor, word_end)
+        if end_s - cursor >= MIN_UNHEARD_REGION_S:
+            total += end_s - cursor
     return total
 
 

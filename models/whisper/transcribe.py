@@ -275,6 +275,8 @@ class _ChunkState:
         self.windows += 1
         if result.temperature > options.prompt_reset_on_temperature:
             self.prompt = list(initial)
+        elif result.unprompted:
+            self.prompt = list(initial) + list(result.tokens)
         else:
             self.prompt = self.prompt + list(result.tokens)
         if result.next_seek is None or self.windows >= MAX_WINDOWS_PER_CHUNK:

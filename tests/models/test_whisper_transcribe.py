@@ -14,6 +14,7 @@ import subprocess
 import types
 from pathlib import Path
 
+import _episodes
 import jiwer
 import numpy as np
 import pytest
@@ -324,6 +325,54 @@ def test_silent_window_skips_to_the_next_speech(runner):
     confident = _generated(tokens, avg_logprob=-0.5, no_speech_prob=0.95)
     assert _seek(window, confident, tokenizer, DecodingOptions(), vad=True)[0] != []
     assert _seek(window, confident, tokenizer, DecodingOptions(), vad=False)[0] == []
+
+
+def test_unheard_speech_is_each_stretch_no_word_comes_near():
+    """A word heard over 0.4 s of an 8 s region leaves the rest unheard, unless the next window decodes it."""
+    from audiokit.models.whisper.backends import MIN_UNHEARD_REGION_S, WORD_REACH_S, _unheard_s
+    from audiokit.models.whisper.vad import Chunk
+
+    window = Chunk(0, np.zeros(16000 * 10, np.float32), ((16000 * 1, 16000 * 9),))
+    bye = [{"words": [{"start": 1.2, "end": 1.6}]}]
+    assert _unheard_s(window, bye, None) == pytest.approx(9 - 1.6 - WORD_REACH_S)
+    # the next window starts at 1.6 s: nothing is lost yet
+    assert _unheard_s(window, bye, 16000 * 1.6) == 0
+    # words every 0.5 s over the region: all of it is heard
+    spoken = [{"words": [{"start": 1 + k / 2, "end": 1.4 + k / 2} for k in range(16)]}]
+    assert _unheard_s(window, spoken, None) == 0
+    # a gap just under the limit between two words is a pause, not a skipped sentence
+    gap = MIN_UNHEARD_REGION_S - 0.05
+    paused = [{"words": [{"start": 1.0, "end": 4.0}, {"start": 4.0 + gap + 2 * WORD_REACH_S, "end": 9.0}]}]
+    assert _unheard_s(window, paused, None) == 0
+    # no word at all: the whole region
+    assert _unheard_s(window, [], None) == pytest.approx(8.0)
+
+
+@pytest.mark.skipif(not _episodes.available(), reason="needs libespeak-ng (Debian package espeak-ng)")
+def test_a_hallucinated_phrase_in_the_previous_text_does_not_replace_the_speech(runner):
+    """Conditioned on "... Bye. Bye. Bye.", tiny.en writes "Bye." over seconds of speech: that window is redone unprompted.
+
+    Measured before the check covered every stretch of speech: with this previous text, two of the
+    episode's first six 10 s chunks came out as "Bye. Bye. Bye. Bye-bye." (5 words for 8.2 s of speech)
+    and "Have a great day." (4 words for 8.9 s), and the prompt then carried the phrase on.
+    """
+    from audiokit.io.resample import resample
+    from audiokit.models.whisper.backends import DecodingOptions
+    from audiokit.models.whisper.vad import speech_chunks
+
+    ep = _episodes.episode(2.0)
+    speech = resample(ep.samples, ep.sample_rate, 16000)[0]
+    chunks = list(speech_chunks(iter([speech]), vad=True, options=VadOptions(max_chunk_s=10.0)))[:6]
+    tokenizer = runner.tokenizer("en")
+    poisoned = runner.encode_prompt(tokenizer, "Thanks for watching. Thank you. Bye. Bye. Bye.")
+    results = runner.decode_windows(chunks, [poisoned] * len(chunks), tokenizer=tokenizer, options=DecodingOptions(),
+                                    word_timestamps=True, vad=True, initial=[])
+    for chunk, result in zip(chunks, results):
+        speech_s = sum(end - start for start, end in chunk.regions) / 16000
+        words = sum(len(segment.words) for segment in result.segments)
+        # espeak-ng reads the script at 140-170 words a minute: over 2 words a second of speech
+        assert words >= 1.5 * speech_s, (chunk.start / 16000, words, speech_s, [s.text for s in result.segments])
+    assert any(result.unprompted for result in results)
 
 
 def test_temperature_fallback_rules():
