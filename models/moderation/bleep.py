@@ -12,7 +12,12 @@ at half rate) plus what the pause falls short of 100 ms (a stop closure
 inside a word is short), or a fixed cost on no pause (connected speech).
 Weak release bursts next to the word go with it. The flagged word is the
 sound between its two pauses, padded by ``pad_ms`` into them but never into
-a neighbour's sound (its core). docs/moderation.md has the numbers.
+a neighbour's sound (its core). Where connected speech leaves no pause at an
+edge ("in the ass"), or the nearest pause lies farther out than the latest
+transcript the search allows (the closure of a "p" in a neighbour), the edge
+is the transcript's time moved outward by Whisper's lateness and a margin:
+the bleep takes a little of the neighbour rather than leave the word's
+onset. docs/moderation.md has the numbers.
 
 The replacement is crossfaded in and out with short raised-cosine fades
 that start and end at zero crossings, so no click is added.
@@ -73,6 +78,14 @@ TYPICAL_LATE_S = 0.1
 SHIFT_COST = 1.0
 #: Default padding added to each end of a flagged word, into quiet only, ms.
 PAD_MS = 40.0
+#: A pause farther than this outside a flagged word's transcript edge is not its edge (the latest transcript
+#: the offset search allows): it lies inside a neighbour, such as the closure of "p" in "pain in the ...", s.
+MAX_EDGE_REACH_S = SHIFTS_S[1]
+#: Where no pause marks a flagged word's edge (connected speech), the edge is the transcript's time moved
+#: outward by Whisper's lateness (at least TYPICAL_LATE_S) and this much more: the bleep takes a little of the
+#: neighbour rather than leave the word's onset. Whisper's starts of the planted word ran 0.14-0.18 s late on
+#: the connected readings of the 30-minute test episode, s.
+CONNECTED_MARGIN_S = 0.1
 #: Sound next to a word, at most this long and holding at most WEAK_FRACTION of the word's energy, is weak:
 #: it goes with the word when the pause beyond it is the longer one (a release burst), s.
 WEAK_MAX_S = 0.1
@@ -336,6 +349,11 @@ def _refine(spans: Sequence[tuple[float, float]], words: Sequence[tuple[float, f
         outward = np.ones((edges.shape[0], 2))
         outward[own[0], 0] = outward[own[1], 1] = OUTWARD_FACTOR
         on = _boundaries(islands, edges, weights, outward, frame_s)
+        reach = MAX_EDGE_REACH_S / frame_s
+        if on[own[0]] is not None and edges[own[0]] - islands[on[own[0]] + 1][0] > reach:
+            on[own[0]] = None
+        if on[own[1]] is not None and islands[on[own[1]]][1] - edges[own[1]] > reach:
+            on[own[1]] = None
         left, right = on[own[0]], on[own[1]]
         shift = 0.0
         placed = [(edges[t] - islands[g][1] if edges[t] < islands[g][1] else edges[t] - islands[g + 1][0]
@@ -347,16 +365,17 @@ def _refine(spans: Sequence[tuple[float, float]], words: Sequence[tuple[float, f
         word_start: float
         limit_after: float
         word_end: float
+        margin = CONNECTED_MARGIN_S / frame_s
         if left is not None:
             limit_before = islands[left][1]
             word_start = islands[left + 1][0]
         else:
-            limit_before = word_start = start_s / frame_s - lo - shift
+            limit_before = word_start = start_s / frame_s - lo - max(shift, TYPICAL_LATE_S / frame_s) - margin
         if right is not None:
             limit_after = islands[right + 1][0]
             word_end = islands[right][1]
         else:
-            limit_after = word_end = end_s / frame_s - lo - shift
+            limit_after = word_end = end_s / frame_s - lo - min(shift, 0.0) + margin
         if left is not None and right is not None and right > left:
             left, right = _absorb_weak(islands, window, left, right, frame_s)
             limit_before, word_start = islands[left][1], islands[left + 1][0]

@@ -32,7 +32,7 @@ TRIM_LEVEL, TRIM_MARGIN = 1e-3, 100
 EDGE_S = 0.5
 
 __all__ = ["SAMPLE_RATE", "TUNING", "HELD_OUT_A", "HELD_OUT_B", "HELD_OUT_C", "Piece", "Episode", "have_espeak", "speak", "build_episode",
-           "piece_energy", "tuning_episode", "held_out_episodes", "counts"]
+           "piece_energy", "kept_samples", "tuning_episode", "held_out_episodes", "counts"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,28 @@ def piece_energy(signal: np.ndarray, piece: Piece, keep: np.ndarray | None = Non
     """Sum of squares of ``signal`` over ``piece``'s samples (only where ``keep`` is True, when given)."""
     part = signal[piece.first:piece.stop].astype(np.float64) ** 2
     return float(part.sum() if keep is None else part[keep[piece.first:piece.stop]].sum())
+
+
+def kept_samples(source: str | Path, output: str | Path, fade_s: float) -> np.ndarray:
+    """Per sample of a bleeped file: True where the input survives (untouched, or inside a crossfade).
+
+    Samples where ``output`` differs from ``source`` form the replaced runs; ``fade_s`` at each end of
+    a run is the crossfade, counted as kept whole. Shape (frames,).
+    """
+    before, after = audiokit.read(source).samples, audiokit.read(output).samples
+    touched = np.any(before != after, axis=0)
+    fade = round(fade_s * audiokit.probe(source).sample_rate)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], touched.astype(np.int8), [0]))))
+    runs: list[list[int]] = []
+    for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist()):
+        if runs and first - runs[-1][1] < fade:  # a tone sample that happens to equal the input splits no run
+            runs[-1][1] = stop
+        else:
+            runs.append([first, stop])
+    kept = np.ones(touched.shape[0], bool)
+    for first, stop in runs:
+        kept[first + fade:stop - fade] = False
+    return kept
 
 
 #: The tuning set: the sentences the bleep's and the evaluation's constants were chosen on

@@ -18,6 +18,7 @@ from audiokit.models.moderation import (
     moderate,
     refine_spans,
 )
+from audiokit.models.moderation.bleep import CONNECTED_MARGIN_S, TYPICAL_LATE_S
 
 SAMPLE_RATE = 16000
 
@@ -79,12 +80,23 @@ def test_a_word_final_release_goes_with_the_word():
     assert start_s == pytest.approx(0.55, abs=0.006) and end_s == pytest.approx(0.88, abs=0.006)
 
 
-def test_connected_speech_without_pauses_keeps_the_transcripts_times():
-    """No pause to put a boundary on: the transcript's times stand, unpadded (padding goes into quiet only)."""
+def test_connected_speech_without_pauses_widens_the_transcripts_times():
+    """No pause to put a boundary on: the span starts Whisper's typical lateness and a margin early, ends a margin late."""
     samples = _signal([(0.0, 2.0, 0.3, "vowel")], 2.0)
     words = [(0.1, 0.6), (0.6, 1.0), (1.0, 1.5)]
     ((start_s, end_s),) = refine_spans(samples, SAMPLE_RATE, [words[1]], words=words)
-    assert start_s == pytest.approx(0.6, abs=0.006) and end_s == pytest.approx(1.0, abs=0.006)
+    assert start_s == pytest.approx(0.6 - TYPICAL_LATE_S - CONNECTED_MARGIN_S, abs=0.006)
+    assert end_s == pytest.approx(1.0 + CONNECTED_MARGIN_S, abs=0.006)
+
+
+def test_a_pause_inside_a_neighbour_is_not_the_flagged_words_edge():
+    """Connected "pain in the ass": the only pause is the closure of "p", 0.55 s before the word; the span does
+    not reach back to it (it did: "pain in the" were bleeped with the word)."""
+    samples = _signal([(0.0, 0.5, 0.3, "vowel"), (0.545, 1.4, 0.3, "vowel")], 2.0)
+    words = [(0.55, 0.8), (0.8, 0.95), (1.1, 1.4)]  # "pain", "in the" (Whisper late), "ass"
+    ((start_s, end_s),) = refine_spans(samples, SAMPLE_RATE, [words[2]], words=words)
+    assert start_s == pytest.approx(1.1 - TYPICAL_LATE_S - CONNECTED_MARGIN_S, abs=0.006)
+    assert end_s == pytest.approx(1.4 + PAD_MS / 1000, abs=0.006)  # padded into the silence after
 
 
 def test_silence_around_gives_the_padded_span():

@@ -29,6 +29,7 @@ from _spliced import (
     Episode,
     have_espeak,
     held_out_episodes,
+    kept_samples,
     piece_energy,
     tuning_episode,
 )
@@ -159,28 +160,10 @@ def test_flags_on_the_held_out_set(held_out):
     assert not made_by_moderation, f"flags on words the speaker said in a clean sentence: {made_by_moderation}"
 
 
-def _kept(source, out) -> np.ndarray:
-    """Per sample of the delivered file: True where the input survives (untouched, or inside a crossfade)."""
-    before, after = audiokit.read(source).samples, audiokit.read(out).samples
-    touched = np.any(before != after, axis=0)
-    fade = round(FADE_S * SAMPLE_RATE)
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], touched.astype(np.int8), [0]))))
-    runs: list[list[int]] = []
-    for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist()):
-        if runs and first - runs[-1][1] < fade:  # a tone sample that happens to equal the input splits no run
-            runs[-1][1] = stop
-        else:
-            runs.append([first, stop])
-    kept = np.ones(touched.shape[0], bool)
-    for first, stop in runs:
-        kept[first + fade:stop - fade] = False
-    return kept
-
-
 def _coverage(run: dict) -> list[tuple[str, float, float]]:
     """(text, residual dB, smallest neighbour share kept) for each flagged planted word."""
     episode = run["episode"]
-    kept = _kept(run["source"], run["out"])
+    kept = kept_samples(run["source"], run["out"], FADE_S)
     _, _, pairs = _score(run["result"].flags, episode.planted)
     rows = []
     for _, piece in pairs:
