@@ -2,7 +2,9 @@
 
 The evaluation's tables (flag precision and recall, what a bleep leaves of each
 word) quote benchmarks/results/bleep_eval.json, which
-tests/models/test_moderation_eval.py writes, rounded as the tables show them.
+tests/models/test_moderation_eval.py writes, rounded as the tables show them;
+the 30-minute episode's table quotes benchmarks/results/moderate_episode.json,
+which tests/models/test_moderate_episode.py writes.
 """
 
 from __future__ import annotations
@@ -94,3 +96,28 @@ def test_doc_tables_are_the_recorded_evaluation():
     loads = [entry["load_average"] for section in results.values() for entry in section.values()]
     quoted = f"`load_average` ({min(loads):.1f}-{max(loads):.1f} in this run"
     assert quoted in " ".join(doc.split()), f"docs/moderation.md does not quote the run's load as {quoted!r}"
+
+
+#: tests/models/test_moderate_episode.py's figures (``episodes.30 min``)
+MODERATE_EPISODE = RESULTS_DIR / "moderate_episode.json"
+
+
+def episode_row(word: dict, floor_db: float) -> str:
+    """The row of docs/moderation.md's 30-minute table for one planted reading."""
+    setting = ", ".join(part for part in ("music bed" if word["music"] else "", "room" if word["reverb"] else "")
+                        if part) or "dry"
+    residual = ("not flagged" if not word["flagged"] else f"<= {floor_db:.0f} dB" if word["residual_db"] <= floor_db
+                else f"{word['residual_db']:.0f} dB")
+    kept = f"{word['word_before_kept']:.2f}" if word["flagged"] else "-"
+    return f"| {word['start_s']:.1f} s | {word['voice']}, {word['wpm']} wpm, {setting} | {residual} | {kept} |"
+
+
+def test_doc_quotes_the_thirty_minute_episode():
+    entry = read_results(MODERATE_EPISODE)["episodes"]["30 min"]
+    doc = DOC.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| \d+\.\d s \| .*$", doc, re.MULTILINE)
+    assert rows == [episode_row(word, entry["residual_floor_db"]) for word in entry["words"]]
+    flat = " ".join(doc.split())
+    summary = (f"{entry['flagged']} of its {entry['planted']} readings of the planted word, "
+               f"lost {entry['sentences_lost']} of its {entry['sentences']} sentences")
+    assert summary in flat, f"docs/moderation.md does not say {summary!r}"
