@@ -93,9 +93,16 @@ def output_options(info: MediaInfo, output_path: str | os.PathLike[str]) -> tupl
         depths = _LOSSLESS_DEPTHS[codec]
         depth = info.bit_depth or 16
         bit_depth = depth if depth in depths else min(depths, key=lambda d: (abs(d - depth), -d))
-    elif codec is not None and codec != "pcm_f32le" and info.bit_depth is None and info.bitrate_bps:
-        bitrate_bps = int(min(640_000, max(6000, info.bitrate_bps)))
+    elif codec is not None and codec != "pcm_f32le":
+        bitrate_bps = _input_bitrate(info)
     return codec, bit_depth, bitrate_bps
+
+
+def _input_bitrate(info: MediaInfo) -> int | None:
+    """A lossy input's bitrate, within the writers' 6-640 kbit/s; None for a lossless one."""
+    if info.bit_depth is not None or not info.bitrate_bps:
+        return None
+    return int(min(640_000, max(6000, info.bitrate_bps)))
 
 
 def _short_codec(output_path: str | os.PathLike[str], codec: str | None) -> str:
@@ -325,7 +332,8 @@ def normalize_file(input_path: str | os.PathLike[str], output_path: str | os.Pat
     codec, bit_depth, bitrate_bps
         As for :class:`audiokit.io.writer.AudioWriter`. Default: the input's
         codec, bit depth and bitrate where the output's extension allows them
-        (:func:`output_options`).
+        (:func:`output_options`); with ``codec`` the input's own lossy codec
+        and no ``bitrate_bps``, the input's bitrate.
     tags : dict of str to str, optional
         Tags to write. Default: the input's, less those made stale by the
         change of level (ReplayGain, R128, encoder).
@@ -377,6 +385,8 @@ def normalize_file(input_path: str | os.PathLike[str], output_path: str | os.Pat
     layout = channel_layout if channel_layout is not None else file_layout(info)
     if codec is None and bit_depth is None and bitrate_bps is None:
         codec, bit_depth, bitrate_bps = output_options(info, output_path)
+    elif bitrate_bps is None and codec is not None and _SHORT_CODECS.get(codec, codec) == info.codec:
+        bitrate_bps = _input_bitrate(info)  # the input's codec named again: its bitrate too
     short_codec = _short_codec(output_path, codec)
     cover = _cover_of(info.path) if cover_art and short_codec in _COVER_CODECS else None
     metadata, freeform = muxer_metadata(canonical_tags(info.tags) if tags is None else dict(tags), short_codec, cover)

@@ -148,3 +148,17 @@ def test_absurd_sample_rates_are_refused(rate):
 
     with pytest.raises(ParameterError, match="at most 768000 Hz"):
         measure(np.zeros((1, 48000), np.float32), rate)
+
+
+@pytest.mark.parametrize(("codec", "suffix", "expected_kbps"), [("mp3", ".mp3", 96), ("opus", ".opus", None)])
+def test_naming_the_inputs_own_codec_keeps_its_bitrate(loud_music, tmp_path, codec, suffix, expected_kbps):
+    """--codec mp3 on a 96 kbit/s MP3 keeps 96 kbit/s (it fell back to the writer's default, 192); another codec its own."""
+    source = tmp_path / "in.mp3"
+    audiokit.write(source, audiokit.Audio(loud_music[1] * np.float32(0.3), 44100), bitrate_bps=96_000)
+    out = tmp_path / f"out{suffix}"
+    normalize_file(source, out, preset="podcast", codec=codec, match_level=False)
+    bitrate_kbps = audiokit.probe(out).bitrate_bps / 1000
+    if expected_kbps is None:
+        assert bitrate_kbps > 110  # libopus's default for stereo, not the input's 96
+    else:
+        assert bitrate_kbps == pytest.approx(expected_kbps, rel=0.03)
