@@ -74,7 +74,7 @@ def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tupl
     included (a pool of one). Only ``jobs == 1`` with ``math.inf`` runs the tracks here, in this
     process, where nothing stops a hang.
     """
-    from .warmup import prepare_kernels
+    from .warmup import prepare_kernels, release_compiler_pages, warm_kernels
 
     check_track_timeout(track_timeout_s)
     if not (jobs == 1 and track_timeout_s is not None and math.isinf(track_timeout_s)):
@@ -85,6 +85,11 @@ def run_local(paths: Sequence[Path], out_dir: Path, settings: dict, stages: tupl
     prepared = prepare_kernels(in_this_process=True)
     if prepared.detail and on_note is not None:
         on_note(f"numba kernels: {prepared.detail}")
+    if prepared.ready:
+        # as a worker does before its first track: load the checked kernels, then give LLVM's pages back,
+        # so the first track's decode pass does not hold them
+        warm_kernels()
+        release_compiler_pages()
     claimed = []
     for index, path in enumerate(paths):
         result = ingest_track(path, out_dir, settings, stages, force=force, known_failures=known_failures,

@@ -81,3 +81,40 @@ def test_a_worker_holds_no_compiler_pages_after_its_warm_up_and_each_stage(tmp_p
     assert measured["pid"] != os.getpid()
     assert manifest["analysis-kernels"]["llvm_kb"] > 4_000, manifest["analysis-kernels"]  # linking ran LLVM
     assert measured["llvm_kb"] < 4_000, measured
+
+
+IN_PROCESS = """
+import json, math, os, sys
+from _batch import compiler_resident_kb, music
+from pathlib import Path
+from audiokit.pipeline import IngestOptions, read_manifest
+from audiokit.pipeline.context import Stage
+from audiokit.pipeline.executors import run_local
+from audiokit.pipeline.stages import resolve_stages
+
+def first(context):
+    import numpy as np
+    from audiokit.loudness import measure
+    measure(np.zeros((2, 48000), np.float32), 48000)  # a kernel every track runs
+    return {"pid": os.getpid(), "llvm_kb": compiler_resident_kb(os.getpid())}
+
+folder = Path(sys.argv[1])
+path = music(folder / "in.flac", seconds=3.0, sample_rate=48000)
+results = []
+run_local([path], folder / "out", IngestOptions(qa="off").track_settings(),
+          (Stage("first", first, core=True), *resolve_stages("core")),
+          lambda index, result: results.append(result), jobs=1, track_timeout_s=math.inf)
+print(json.dumps(read_manifest(Path(results[0].manifest_path))["first"]))
+"""
+
+
+def test_without_a_time_limit_the_driver_warms_the_kernels_and_gives_llvm_back_before_the_first_track(tmp_path):
+    """--jobs 1 --track-timeout inf runs the track in the driver: a kernel its first stage runs is loaded already and
+    LLVM holds almost nothing (loading it there left 70 MB of LLVM resident through the first stage)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "pipeline"), str(ROOT / "tests"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-c", IN_PROCESS, str(tmp_path)], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    measured = json.loads(run.stdout.strip().splitlines()[-1])
+    assert measured["llvm_kb"] < 4_000, measured
