@@ -116,7 +116,7 @@ def _slope(previous: tuple[float, float] | None, latest: tuple[float, float]) ->
 
     Outside (0, MAX_SLOPE] the two disagree with any gain stage (the encoder flipped its choices): 1.
     """
-    if previous is None or latest[0] == previous[0] or not math.isfinite(previous[1]):
+    if previous is None or latest[0] == previous[0]:
         return 1.0
     slope = (latest[1] - previous[1]) / (latest[0] - previous[0])
     return max(slope, MIN_SLOPE) if 0.0 < slope <= MAX_SLOPE else 1.0
