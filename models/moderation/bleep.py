@@ -349,12 +349,12 @@ def _refine(spans: Sequence[tuple[float, float]], words: Sequence[tuple[float, f
         outward = np.ones((edges.shape[0], 2))
         outward[own[0], 0] = outward[own[1], 1] = OUTWARD_FACTOR
         on = _boundaries(islands, edges, weights, outward, frame_s)
-        reach = MAX_EDGE_REACH_S / frame_s
-        if on[own[0]] is not None and edges[own[0]] - islands[on[own[0]] + 1][0] > reach:
-            on[own[0]] = None
-        if on[own[1]] is not None and islands[on[own[1]]][1] - edges[own[1]] > reach:
-            on[own[1]] = None
         left, right = on[own[0]], on[own[1]]
+        reach = MAX_EDGE_REACH_S / frame_s
+        if left is not None and edges[own[0]] - islands[left + 1][0] > reach:
+            left = on[own[0]] = None
+        if right is not None and islands[right][1] - edges[own[1]] > reach:
+            right = on[own[1]] = None
         shift = 0.0
         placed = [(edges[t] - islands[g][1] if edges[t] < islands[g][1] else edges[t] - islands[g + 1][0]
                    if edges[t] > islands[g + 1][0] else 0.0) for t, g in enumerate(on) if g is not None]
