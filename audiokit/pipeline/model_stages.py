@@ -35,7 +35,7 @@ from .context import Stage, StageSkipped, TrackContext
 if TYPE_CHECKING:
     from ..models.whisper.vad import Mono16kFile
 
-__all__ = ["MODEL_STAGES", "SPEECH_DOMINANT_RATIO", "TAG_MODELS", "TRANSCRIPT_BACKEND"]
+__all__ = ["MODEL_STAGES", "SPEECH_DOMINANT_RATIO", "TAG_MODELS"]
 
 
 #: Tagging models whose top tags and embedding go into the manifest.
@@ -44,7 +44,6 @@ TAG_TOP_K = 10
 #: A track is transcribed when at least this share of it is speech.
 SPEECH_DOMINANT_RATIO = 0.5
 TRANSCRIPT_FORMATS = ("srt", "vtt", "json")
-TRANSCRIPT_BACKEND = "faster"
 #: keys of the values cached in TrackContext.shared
 _MONO_16K = "mono_16k"
 _SPEECH_PROBABILITIES = "speech_probabilities"
@@ -138,8 +137,7 @@ def _transcript(context: TrackContext) -> dict:
     # the shared 16 kHz signal is what transcribe() decodes the track to (it streams the file, keeping
     # only the chunk it assembles), and its VAD scores cut the same chunks the transcriber's own Silero
     # pass would
-    segments, info = transcribe(_mono_16k(context).path, backend=TRANSCRIPT_BACKEND,
-                                speech_probabilities=_speech_probabilities(context))
+    segments, info = transcribe(_mono_16k(context).path, speech_probabilities=_speech_probabilities(context))
     segments = list(segments)
     folder = context.work_dir / "transcript"
     paths = write_transcript(segments, info, context.path, folder, formats=TRANSCRIPT_FORMATS)
@@ -153,7 +151,7 @@ def _load_transcript() -> None:
     from ..models.whisper.vad import VAD_SAMPLE_RATE
 
     # Silence loads the backend exactly as _transcript's call does (same cache key) and finds no speech.
-    transcribe(Audio(np.zeros((1, VAD_SAMPLE_RATE), np.float32), VAD_SAMPLE_RATE), backend=TRANSCRIPT_BACKEND)
+    transcribe(Audio(np.zeros((1, VAD_SAMPLE_RATE), np.float32), VAD_SAMPLE_RATE))
 
 
 def _moderation(context: TrackContext) -> dict:
