@@ -26,6 +26,7 @@ that start and end at zero crossings, so no click is added.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -48,6 +49,11 @@ EDGE_FRAME_S = 0.005
 SOUND_RANGE_DB = 40.0
 #: ... and at least this far over the floor there (silence, or a music bed), dB.
 SOUND_OVER_FLOOR_DB = 6.0
+#: A run of sound counts only if it reaches this far over the floor somewhere (hysteresis), or lies within
+#: SEEDLESS_REACH_S of a run that does (a word's weak release after its closure): the peaks of a music bed
+#: that cross the threshold above for a few frames in a pause are not a word, dB and s.
+SEED_OVER_FLOOR_DB = 12.0
+SEEDLESS_REACH_S = 0.1
 #: The floor is this percentile of the frame levels around the word; the threshold it sets is at least
 #: FLOOR_MAX_DB under the loudest frame.
 FLOOR_PERCENTILE = 10.0
@@ -90,6 +96,12 @@ CONNECTED_MARGIN_S = 0.1
 #: it goes with the word when the pause beyond it is the longer one (a release burst), s.
 WEAK_MAX_S = 0.1
 WEAK_FRACTION = 0.05
+#: A word spelled with a final stop consonant (p, t, k, b, d, g; "ck" and a silent e after one too) ends in a
+#: closure and a release burst, which a music bed can hide; its bleep runs this far past the last sound found,
+#: into the pause only, s. (English stop releases and their aspiration last up to about 0.1 s after a
+#: closure of 0.05-0.1 s.)
+STOP_RELEASE_S = 0.2
+_FINAL_STOP = re.compile(r"(?:[ptkbdg]|ck|[ptkbdg]e)$")
 #: Zero crossings are searched this far from each edge, s.
 ZERO_CROSSING_S = 0.0025
 
@@ -107,19 +119,29 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
-def _islands(level: np.ndarray, min_pause: int) -> list[tuple[int, int]]:
-    """Runs of sound frames in ``level`` (dB), pauses shorter than ``min_pause`` frames bridged."""
+def _islands(level: np.ndarray, min_pause: int, reach: int) -> list[tuple[int, int]]:
+    """Runs of sound frames in ``level`` (dB), pauses shorter than ``min_pause`` frames bridged.
+
+    A run is kept where some frame of it reaches :data:`SEED_OVER_FLOOR_DB` over the floor, or
+    within ``reach`` frames of such a run.
+    """
     floor = np.percentile(level, FLOOR_PERCENTILE)
-    # over the floor (a bed), but a window of nothing but sound (connected speech) has its floor at the speech
     peak = level.max()
-    sound = level > max(peak - SOUND_RANGE_DB, min(floor + SOUND_OVER_FLOOR_DB, peak - FLOOR_MAX_DB), SILENCE_DB)
+
+    def threshold(over_floor_db: float) -> float:
+        # over the floor (a bed), but a window of nothing but sound (connected speech) has its floor at the speech
+        return max(peak - SOUND_RANGE_DB, min(floor + over_floor_db, peak - FLOOR_MAX_DB), SILENCE_DB)
+
     islands: list[tuple[int, int]] = []
-    for first, stop in _runs(sound):
+    for first, stop in _runs(level > threshold(SOUND_OVER_FLOOR_DB)):
         if islands and first - islands[-1][1] < min_pause:
             islands[-1] = (islands[-1][0], stop)
         else:
             islands.append((first, stop))
-    return islands
+    seed = threshold(SEED_OVER_FLOOR_DB)
+    seeded = [(first, stop) for first, stop in islands if level[first:stop].max() > seed]
+    return [(first, stop) for first, stop in islands
+            if any(first - reach <= seed_stop and seed_first <= stop + reach for seed_first, seed_stop in seeded)]
 
 
 def _boundaries(islands: list[tuple[int, int]], expected: np.ndarray, weights: np.ndarray, outward: np.ndarray,
@@ -204,7 +226,8 @@ def _absorb_weak(islands: list[tuple[int, int]], level: np.ndarray, left: int, r
 
 
 def refine_spans(samples: np.ndarray, sample_rate: int, spans: Sequence[tuple[float, float]], *,
-                 words: Sequence[tuple[float, float]] = (), pad_ms: float = PAD_MS) -> list[tuple[float, float]]:
+                 words: Sequence[tuple[float, float]] = (), pad_ms: float = PAD_MS,
+                 texts: Sequence[str] | None = None) -> list[tuple[float, float]]:
     """Find the flagged words' edges on the audio, padded into the quiet around them.
 
     Parameters
@@ -220,6 +243,10 @@ def refine_spans(samples: np.ndarray, sample_rate: int, spans: Sequence[tuple[fl
     pad_ms : float
         Added to each end of a found word, but only into quiet: an end never
         moves into the sound of a neighbouring word.
+    texts : sequence of str, optional
+        The words of each span as transcribed: a span whose last word is
+        spelled with a final stop consonant ("shit", "rape") is extended
+        :data:`STOP_RELEASE_S` into the quiet after it, where its release is.
 
     Returns
     -------
@@ -235,16 +262,16 @@ def refine_spans(samples: np.ndarray, sample_rate: int, spans: Sequence[tuple[fl
     >>> refine_spans(word[np.newaxis], rate, [(0.42, 0.75)])  # Whisper 120 ms late
     [(0.26, 0.64)]
     """
-    if not pad_ms >= 0:
-        raise ParameterError(f"pad_ms is {pad_ms!r}; expected >= 0")
+    final_stops = _check_refine_options(spans, pad_ms, texts)
     samples = np.asarray(samples)
     level = _levels_db(samples, _hop(sample_rate))
-    return _refine(spans, words, pad_ms, lambda _, lo, hi: level[lo:hi], samples.shape[1], sample_rate)
+    return _refine(spans, words, pad_ms, final_stops, lambda _, lo, hi: level[lo:hi], samples.shape[1], sample_rate)
 
 
 def refine_source_spans(source: AudioSource, spans: Sequence[tuple[float, float]], *,
                         words: Sequence[tuple[float, float]] = (), pad_ms: float = PAD_MS,
-                        block_frames: int = BLOCK_FRAMES) -> list[tuple[float, float]]:
+                        texts: Sequence[str] | None = None, block_frames: int = BLOCK_FRAMES
+                        ) -> list[tuple[float, float]]:
     """:func:`refine_spans` on a file or an Audio, reading it once in blocks and keeping only the windows it needs.
 
     Each span needs the audio of a window around it (its context words, at
@@ -257,7 +284,7 @@ def refine_source_spans(source: AudioSource, spans: Sequence[tuple[float, float]
     Parameters
     ----------
     source : str, os.PathLike or Audio
-    spans, words, pad_ms
+    spans, words, pad_ms, texts
         See :func:`refine_spans`.
     block_frames : int
         Frames read at a time.
@@ -266,8 +293,7 @@ def refine_source_spans(source: AudioSource, spans: Sequence[tuple[float, float]
     -------
     list of (start_s, end_s)
     """
-    if not pad_ms >= 0:
-        raise ParameterError(f"pad_ms is {pad_ms!r}; expected >= 0")
+    final_stops = _check_refine_options(spans, pad_ms, texts)
     with open_source(source) as reader:
         sample_rate, num_frames = reader.sample_rate, reader.num_frames
         hop = _hop(sample_rate)
@@ -277,7 +303,20 @@ def refine_source_spans(source: AudioSource, spans: Sequence[tuple[float, float]
             *_, lo, hi = _context(start_s, end_s, timeline, num_frames // hop, hop / sample_rate)
             ranges.append((lo * hop, hi * hop) if hi - lo >= 2 else (0, 0))
         levels = _window_levels(reader.blocks(block_frames), ranges, hop)
-    return _refine(spans, words, pad_ms, lambda index, _lo, _hi: levels[index], num_frames, sample_rate)
+    return _refine(spans, words, pad_ms, final_stops, lambda index, _lo, _hi: levels[index],
+                   num_frames, sample_rate)
+
+
+def _check_refine_options(spans: Sequence[tuple[float, float]], pad_ms: float, texts: Sequence[str] | None
+                          ) -> list[bool]:
+    """Validate the refinement's options; whether each span's last word ends in a stop consonant."""
+    if not pad_ms >= 0:
+        raise ParameterError(f"pad_ms is {pad_ms!r}; expected >= 0")
+    if texts is None:
+        return [False] * len(spans)
+    if len(texts) != len(spans):
+        raise ParameterError(f"texts has {len(texts)} entries for {len(spans)} spans; expected one per span")
+    return [bool(_FINAL_STOP.search(re.sub(r"[^a-z]", "", text.lower()))) for text in texts]
 
 
 def _hop(sample_rate: int) -> int:
@@ -319,8 +358,8 @@ def _window_levels(blocks: Iterator[np.ndarray], ranges: list[tuple[int, int]], 
 
 
 def _refine(spans: Sequence[tuple[float, float]], words: Sequence[tuple[float, float]], pad_ms: float,
-            level_of: Callable[[int, int, int], np.ndarray], num_frames: int, sample_rate: int
-            ) -> list[tuple[float, float]]:
+            final_stops: Sequence[bool], level_of: Callable[[int, int, int], np.ndarray], num_frames: int,
+            sample_rate: int) -> list[tuple[float, float]]:
     """:func:`refine_spans` given ``level_of(span index, lo, hi)``: the frame levels [lo, hi) around a span."""
     hop = _hop(sample_rate)
     frame_s = hop / sample_rate
@@ -336,7 +375,8 @@ def _refine(spans: Sequence[tuple[float, float]], words: Sequence[tuple[float, f
             continue
         # the window's ends count as (empty) sound, so the quiet before the first island is a pause too
         window = level_of(index, lo, hi)
-        islands = [(0, 0), *_islands(window, max(1, round(MIN_PAUSE_S / frame_s))), (hi - lo, hi - lo)]
+        found = _islands(window, max(1, round(MIN_PAUSE_S / frame_s)), round(SEEDLESS_REACH_S / frame_s))
+        islands = [(0, 0), *found, (hi - lo, hi - lo)]
         # the transcript's word boundaries: midway between a word's end and the next one's start; a flagged
         # span first or last in the transcript is bounded by its own start or end
         between = [0.5 * (x[1] + y[0]) for x, y in zip(local, local[1:])]
@@ -386,7 +426,8 @@ def _refine(spans: Sequence[tuple[float, float]], words: Sequence[tuple[float, f
             continue
         # pad into quiet only: never past the end of the sound before or the start of the sound after
         new_start = max((lo + max(word_start - pad_s / frame_s, limit_before)) * frame_s, 0.0)
-        new_end = min((lo + min(word_end + pad_s / frame_s, limit_after)) * frame_s, duration_s)
+        tail_s = max(pad_s, STOP_RELEASE_S) if final_stops[index] else pad_s
+        new_end = min((lo + min(word_end + tail_s / frame_s, limit_after)) * frame_s, duration_s)
         refined.append((round(new_start, 4), round(new_end, 4)))
     return refined
 

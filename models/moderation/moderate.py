@@ -202,7 +202,7 @@ def _bleep(source: AudioSource, segments: list[Segment], flags: list[Flag], lang
     """
     chosen = [f for f in flags if f.source == "transcript"]
     spans = refine_source_spans(source, [(f.start_s, f.end_s) for f in chosen], words=word_times(segments),
-                                pad_ms=pad_ms)
+                                pad_ms=pad_ms, texts=[f.text for f in chosen])
     _, replaced = bleep_source(source, output, spans, mode=mode)
     from ..whisper.writers import segments_from_json, write_subtitles
 

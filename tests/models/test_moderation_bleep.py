@@ -18,7 +18,7 @@ from audiokit.models.moderation import (
     moderate,
     refine_spans,
 )
-from audiokit.models.moderation.bleep import CONNECTED_MARGIN_S, TYPICAL_LATE_S
+from audiokit.models.moderation.bleep import CONNECTED_MARGIN_S, STOP_RELEASE_S, TYPICAL_LATE_S
 
 SAMPLE_RATE = 16000
 
@@ -99,6 +99,41 @@ def test_a_pause_inside_a_neighbour_is_not_the_flagged_words_edge():
     assert end_s == pytest.approx(1.4 + PAD_MS / 1000, abs=0.006)  # padded into the silence after
 
 
+def _over_a_bed(parts: list[tuple[float, float, float, str]], duration_s: float, blips: list[float]) -> np.ndarray:
+    """``parts`` over a noise bed 40 dB under them, with 10 ms peaks of the bed 8 dB over it at ``blips`` (s)."""
+    bed = 0.003 * np.random.default_rng(3).standard_normal(int(duration_s * SAMPLE_RATE))
+    for at_s in blips:
+        bed[int(at_s * SAMPLE_RATE):int((at_s + 0.01) * SAMPLE_RATE)] *= 10 ** (8 / 20)
+    return (_signal(parts, duration_s) + bed).astype(np.float32)
+
+
+def test_peaks_of_a_bed_in_the_pause_after_the_word_are_not_the_word():
+    """Whisper stretched the sentence's last word over the pause after it (0.4 s late at its end), where a music
+    bed's peaks cross the sound threshold for a frame or two: the span stays on the word, not on those peaks."""
+    samples = _over_a_bed([(0.2, 0.45, 0.3, "vowel"), (0.5, 0.9, 0.3, "vowel"), (1.5, 1.8, 0.3, "vowel")],
+                          2.2, blips=[1.05, 1.12, 1.2])
+    words = [(0.3, 0.62), (0.72, 1.3), (1.6, 1.9)]
+    ((start_s, end_s),) = refine_spans(samples, SAMPLE_RATE, [words[1]], words=words, pad_ms=0)
+    assert start_s <= 0.5 and 0.9 <= end_s < 1.0
+
+
+def test_a_word_spelled_with_a_final_stop_is_bleeped_into_the_pause_for_its_release():
+    """ "rape |" over a bed: its release is under the bed's level, so the span runs STOP_RELEASE_S into the
+    pause; a word ending in a vowel or fricative gets the plain padding, and no span enters the next word."""
+    samples = _over_a_bed([(0.2, 0.45, 0.3, "vowel"), (0.6, 1.0, 0.3, "vowel"), (1.6, 1.9, 0.3, "vowel")], 2.2, [])
+    words = [(0.25, 0.5), (0.65, 1.05), (1.65, 1.95)]
+    (stop,) = refine_spans(samples, SAMPLE_RATE, [words[1]], words=words, texts=["rape."])
+    (fricative,) = refine_spans(samples, SAMPLE_RATE, [words[1]], words=words, texts=["ass"])
+    assert stop[1] == pytest.approx(1.0 + STOP_RELEASE_S, abs=0.006)
+    assert fricative[1] == pytest.approx(1.0 + PAD_MS / 1000, abs=0.006)
+    near = _signal([(0.2, 0.45, 0.3, "vowel"), (0.6, 1.0, 0.3, "vowel"), (1.1, 1.4, 0.3, "vowel")], 1.8)
+    ((_, end_s),) = refine_spans(near, SAMPLE_RATE, [words[1]], words=[(0.25, 0.5), (0.65, 1.05), (1.15, 1.45)],
+                                 texts=["shit"])
+    assert 1.0 < end_s <= 1.1
+    with pytest.raises(ParameterError, match="texts has 2 entries for 1 spans"):
+        refine_spans(samples, SAMPLE_RATE, [words[1]], texts=["a", "b"])
+
+
 def test_silence_around_gives_the_padded_span():
     samples = np.zeros((1, 2 * SAMPLE_RATE), np.float32)
     ((start_s, end_s),) = refine_spans(samples, SAMPLE_RATE, [(0.6, 1.0)])
@@ -165,8 +200,9 @@ def test_moderate_bleeps_a_file_and_writes_the_masked_transcript(tmp_path):
     result = moderate(source, transcript=transcript, bleep=out, bleep_mode="mute", audio_checks=False)
     assert [f.rule_id for f in result.flags] == ["en.profanity.fuck"]
     ((first_s, stop_s),) = result.bleep.spans
-    # the word (0.8-1.2 s) padded by 40 ms into the pauses on each side
-    assert first_s == pytest.approx(0.8 - PAD_MS / 1000, abs=0.006) and stop_s == pytest.approx(1.2 + PAD_MS / 1000, abs=0.006)
+    # the word (0.8-1.2 s) padded by 40 ms into the pause before it; "fuck" ends in a stop, so its span runs
+    # into the pause after it for the release, up to the next word at 1.4 s (the crossfade ends on a zero crossing)
+    assert first_s == pytest.approx(0.8 - PAD_MS / 1000, abs=0.006) and stop_s == pytest.approx(1.4, abs=0.003)
     before, after = audiokit.probe(source), audiokit.probe(out)
     assert (after.codec, after.sample_rate, after.num_frames, after.bit_depth) == (
         before.codec, before.sample_rate, before.num_frames, before.bit_depth)

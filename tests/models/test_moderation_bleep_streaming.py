@@ -81,13 +81,14 @@ def _flagged_spans(episode) -> list[tuple[float, float]]:
 def test_refining_in_blocks_reads_the_same_levels_as_the_whole_signal(sources):
     for episode, path, transcript in sources:
         words = word_times(segments_from_json(json.loads(transcript.read_text(encoding="utf-8"))))
-        spans = _flagged_spans(episode)
+        spans, texts = _flagged_spans(episode), [piece.text for piece in episode.planted]
         whole = audiokit.read(path)
-        expected = refine_spans(whole.samples, whole.sample_rate, spans, words=words)
+        expected = refine_spans(whole.samples, whole.sample_rate, spans, words=words, texts=texts)
         assert len(expected) == len(episode.planted) >= 3
         for block_frames in BLOCK_SIZES:
-            assert refine_source_spans(path, spans, words=words, block_frames=block_frames) == expected, path.name
-        assert refine_source_spans(whole, spans, words=words) == expected
+            assert refine_source_spans(path, spans, words=words, texts=texts, block_frames=block_frames) == expected, (
+                path.name)
+        assert refine_source_spans(whole, spans, words=words, texts=texts) == expected
 
 
 @pytest.mark.parametrize("mode", BLEEP_MODES)
@@ -136,7 +137,8 @@ def test_moderate_bleeps_a_file_without_reading_it_whole_and_matches_the_whole_a
     assert len(flagged) >= len(episode.planted) - 1
     whole = audiokit.read(path)
     words = word_times(segments_from_json(json.loads(transcript.read_text(encoding="utf-8"))))
-    spans = refine_spans(whole.samples, whole.sample_rate, [(f.start_s, f.end_s) for f in flagged], words=words)
+    spans = refine_spans(whole.samples, whole.sample_rate, [(f.start_s, f.end_s) for f in flagged], words=words,
+                         texts=[f.text for f in flagged])
     bleeped, replaced = bleep(whole, spans, mode="tone")
     assert list(result.bleep.spans) == replaced
     reference = write_like(path, tmp_path / "reference.wav", bleeped)
