@@ -3,8 +3,9 @@
 The evaluation's tables (flag precision and recall, what a bleep leaves of each
 word) quote benchmarks/results/bleep_eval.json, which
 tests/models/test_moderation_eval.py writes, rounded as the tables show them;
-the 30-minute episode's table quotes benchmarks/results/moderate_episode.json,
-which tests/models/test_moderate_episode.py writes.
+the 30-minute episode's tables quote benchmarks/results/moderate_episode.json,
+which tests/models/test_moderate_episode.py writes, and the chunk-limit table
+benchmarks/results/moderation_chunks.json (benchmarks/bench_moderation_chunks.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import re
 from pathlib import Path
 
 from _results import RESULTS_DIR, read_results
+
+from audiokit.models.moderation.moderate import MAX_CHUNK_S
+from audiokit.models.whisper import VadOptions
 
 ROOT = Path(__file__).parents[2]
 LEXICON = ROOT / "models" / "moderation" / "lexicons" / "en.json"
@@ -112,12 +116,43 @@ def episode_row(word: dict, floor_db: float) -> str:
     return f"| {word['start_s']:.1f} s | {word['voice']}, {word['wpm']} wpm, {setting} | {residual} | {kept} |"
 
 
+#: the journeys of tests/models/test_moderate_episode.py, in the order docs/moderation.md tables them
+JOURNEYS = ("30 min", "30 min, transcript first")
+
+
 def test_doc_quotes_the_thirty_minute_episode():
-    entry = read_results(MODERATE_EPISODE)["episodes"]["30 min"]
+    episodes = read_results(MODERATE_EPISODE)["episodes"]
     doc = DOC.read_text(encoding="utf-8")
     rows = re.findall(r"^\| \d+\.\d s \| .*$", doc, re.MULTILINE)
-    assert rows == [episode_row(word, entry["residual_floor_db"]) for word in entry["words"]]
+    assert rows == [episode_row(word, episodes[key]["residual_floor_db"]) for key in JOURNEYS
+                    for word in episodes[key]["words"]]
     flat = " ".join(doc.split())
-    summary = (f"{entry['flagged']} of its {entry['planted']} readings of the planted word, "
-               f"lost {entry['sentences_lost']} of its {entry['sentences']} sentences")
-    assert summary in flat, f"docs/moderation.md does not say {summary!r}"
+    for key in JOURNEYS:
+        entry = episodes[key]
+        summary = (f"{entry['flagged']} of its {entry['planted']} readings of the planted word, "
+                   f"lost {entry['sentences_lost']} of its {entry['sentences']} sentences")
+        assert summary in flat, f"docs/moderation.md does not say {summary!r}"
+
+
+#: benchmarks/bench_moderation_chunks.py's figures (``limits_s.<limit>``)
+MODERATION_CHUNKS = RESULTS_DIR / "moderation_chunks.json"
+#: who uses each limit, as the table names them: moderate()'s own, and transcribe()'s default (ingest's too)
+CHUNK_USERS = {f"{MAX_CHUNK_S:g}": " (`moderate()`)", f"{VadOptions().max_chunk_s:g}": " (`transcribe()`, ingest)"}
+
+
+def chunk_row(limit: str, row: dict) -> str:
+    """The row of docs/moderation.md's chunk-limit table for one limit."""
+    held_out = [row[name] for name in SETS if name != "tuning"]
+    found, false, planted = (sum(entry[key] for entry in held_out) for key in ("found", "false_flags", "planted"))
+    tuning, episode = row["tuning"], row["30 min"]
+    cells = [f"{limit} s{CHUNK_USERS.get(limit, '')}",
+             f"{tuning['found']} / {tuning['false_flags']} of {tuning['planted']}", f"{found} / {false} of {planted}",
+             f"{episode['planted_flagged']} of {episode['planted']}", str(episode["sentences_under_80pct"])]
+    return "| " + " | ".join(cells) + " |"
+
+
+def test_doc_quotes_the_chunk_limits():
+    limits = read_results(MODERATION_CHUNKS)["limits_s"]
+    doc_rows = [line for line in DOC.read_text(encoding="utf-8").splitlines() if re.match(r"^\| \d+ s[ |]", line)]
+    assert doc_rows == [chunk_row(limit, row) for limit, row in limits.items()]
+    assert all(row["30 min"]["sentences_lost"] == 0 for row in limits.values())
