@@ -40,7 +40,8 @@ _POLICIES = ("music", "podcast", "kids")
 @click.option("--bleep-mode", type=click.Choice(_BLEEP_MODES), default="tone", show_default=True,
               help="1 kHz tone at the speech's level, silence, or the speech reversed.")
 @click.option("--pad-ms", type=click.FloatRange(0, 1000), default=40.0, show_default=True,
-              help="Quiet added to each end of a bleeped word; never reaches into a neighbouring word's sound.")
+              help="Quiet added to each end of a bleeped word (after a final stop consonant: at least 200 ms, "
+                   "for its release); never reaches into a neighbouring word's sound.")
 @click.option("--categories", metavar="A,B", default=None,
               help="Comma-separated transcript categories to flag and bleep (default: all): "
                    "profanity, hate, sexual, violence, self-harm, drugs.")
