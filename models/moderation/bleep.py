@@ -38,6 +38,8 @@ from audiokit.channels import to_mono
 from audiokit.errors import ParameterError
 from audiokit.io.source import AudioSource, open_source
 
+from .lexicon import normalize_word
+
 __all__ = ["BLEEP_MODES", "PAD_MS", "Bleeper", "refine_spans", "refine_source_spans", "bleep", "bleep_source",
            "write_like"]
 
@@ -316,7 +318,7 @@ def _check_refine_options(spans: Sequence[tuple[float, float]], pad_ms: float, t
         return [False] * len(spans)
     if len(texts) != len(spans):
         raise ParameterError(f"texts has {len(texts)} entries for {len(spans)} spans; expected one per span")
-    return [bool(_FINAL_STOP.search(re.sub(r"[^a-z]", "", text.lower()))) for text in texts]
+    return [bool(_FINAL_STOP.search(normalize_word(text.split()[-1]))) if text.split() else False for text in texts]
 
 
 def _hop(sample_rate: int) -> int:

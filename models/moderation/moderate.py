@@ -31,9 +31,10 @@ from .transcript import (
 
 __all__ = ["MAX_CHUNK_S", "moderate", "masked_transcript_path"]
 
-#: Longest VAD chunk moderate() hands Whisper, s. Shorter than Whisper's 30 s
-#: window: tiny.en skipped whole sentences of the evaluation set in 30 s
-#: windows and none in 10 s ones (docs/moderation.md).
+#: Longest VAD chunk moderate() hands Whisper, s; transcribe()'s default is 30 s. Of the limits
+#: measured (10, 15, 20, 30 s: benchmarks/bench_moderation_chunks.py, docs/moderation.md), longer
+#: chunks let tiny.en hear more planted words on a long episode, but from 20 s it split the tuning
+#: set's "assassin" into "ass in", and at 15 s one held-out word's bleep missed its second syllable.
 MAX_CHUNK_S = 10.0
 
 
